@@ -1,0 +1,151 @@
+"""`balafon` command line: the pipeline without any chat platform.
+
+Errors a user can fix (missing, empty, corrupt or unsupported input) print one line and
+exit with status 2; everything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from summarizer.errors import SummarizerError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from summarizer.types import Recap, Transcript
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="balafon",
+        description="Transcripts, recaps and action items from conversations and recordings.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    transcribe = commands.add_parser(
+        "transcribe", help="transcribe an audio or video file", description="Transcribe a file."
+    )
+    transcribe.add_argument("file", type=Path, help="audio or video (wav, mp3, m4a, mp4, ...)")
+    transcribe.add_argument("--format", choices=["txt", "srt", "vtt", "json"], default="txt")
+    transcribe.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+
+    recap = commands.add_parser(
+        "recap",
+        help="recap a conversation or a recording",
+        description="Recap a conversation (Slack export folder, JSON list of {user, text, ts}, "
+        "or 'Name: text' lines) or an audio/video recording.",
+    )
+    recap.add_argument("file", type=Path)
+    recap.add_argument("--format", choices=["md", "json"], default="md")
+    recap.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+
+    evaluate = commands.add_parser("eval", help="measure quality on a reference data set")
+    kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND")
+    speech = kinds.add_parser("transcription", help="WER and real-time factor on a manifest")
+    speech.add_argument("manifest", type=Path, help="JSONL rows with audio, text, duration_s")
+    meetings = kinds.add_parser("recap", help="ROUGE and item precision/recall on meetings")
+    meetings.add_argument("meetings", type=Path, help="JSONL rows with turns and references")
+    for sub in (speech, meetings):
+        sub.add_argument("--limit", type=int, help="only the first N rows")
+        sub.add_argument("--format", choices=["md", "json"], default="md")
+    return parser
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[float], None]]:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=label, unit="%", disable=None, file=sys.stderr, leave=False)
+    try:
+        yield lambda fraction: bar.update(round(fraction * 100) - bar.n)
+    finally:
+        bar.close()
+
+
+def _transcribe(settings: Settings, path: Path) -> Transcript:
+    from summarizer.transcribe import Transcriber
+
+    transcriber = Transcriber(config=settings.transcriber_config())
+    with _progress(f"Transcribing {path.name}") as on_progress:
+        return transcriber.transcribe(path, on_progress=on_progress)
+
+
+def _recap(settings: Settings, path: Path) -> tuple[Recap, str]:
+    from summarizer.conversation_formats import is_conversation_file, load_conversation
+    from summarizer.pipeline import Summarizer
+
+    summarizer = Summarizer(llm=settings.llm_config())
+    if not path.exists():
+        raise SummarizerError(f"{path}: no such file or folder.")
+    if is_conversation_file(path):
+        conversation = load_conversation(path)
+        return summarizer.recap(conversation), conversation.title or path.stem
+    transcript = _transcribe(settings, path)
+    return summarizer.recap_transcript(transcript), path.name
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"Wrote {output}", file=sys.stderr)
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
+    from summarizer.evaluation.runners import evaluate_recaps, evaluate_transcription
+
+    if args.kind == "transcription":
+        from summarizer.transcribe import Transcriber
+
+        transcriber = Transcriber(config=settings.transcriber_config())
+        report = evaluate_transcription(args.manifest, transcriber.transcribe, limit=args.limit)
+    else:
+        from summarizer.pipeline import Summarizer
+
+        summarizer = Summarizer(llm=settings.llm_config())
+        report = evaluate_recaps(args.meetings, summarizer.recap, limit=args.limit)
+    if args.format == "json":
+        import json
+
+        return json.dumps(report.to_dict(), indent=2) + "\n"
+    return report.to_markdown()
+
+
+def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
+    try:
+        if args.command == "transcribe":
+            from summarizer.transcript_formats import render_transcript
+
+            if not args.file.exists():
+                raise SummarizerError(f"{args.file}: no such file.")
+            _write(render_transcript(_transcribe(settings, args.file), args.format), args.output)
+        elif args.command == "recap":
+            from summarizer.recap_formats import render_recap
+
+            recap, title = _recap(settings, args.file)
+            _write(render_recap(recap, args.format, title=f"Recap: {title}"), args.output)
+        elif args.command == "eval":
+            _write(_evaluate(settings, args), None)
+    except SummarizerError as exc:
+        print(f"balafon: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

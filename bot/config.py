@@ -1,0 +1,84 @@
+"""The one Settings object, read from the environment and `.env`; built by entry points.
+
+Nothing reads os.environ at import time: `Settings()` is called in the entry point and
+passed down. Every key is listed, with its default, in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from summarizer.config import LLMConfig, TranscriberConfig
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Storage
+    database_url: str = "sqlite:///./data/balafon.db"
+    data_dir: str = "./data"
+    encryption_key: SecretStr | None = None  # Fernet key for tokens at rest
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # Socket Mode
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    # Microsoft Teams
+    microsoft_app_id: str | None = None
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_tenant_id: str | None = None
+
+    # Summarisation: empty LLM_MODEL = the offline engine
+    llm_model: str = ""
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+    llm_chunk_tokens: int = Field(default=6000, ge=500)
+
+    # Transcription: empty WHISPER_MODEL = the bundled tiny.en model
+    whisper_model: str = ""
+    whisper_device: str = "auto"
+    whisper_compute_type: str = "default"
+    whisper_cpu_threads: int = Field(default=0, ge=0)
+    whisper_beam_size: int = Field(default=5, ge=1)
+    whisper_batch_size: int = Field(default=4, ge=1)
+    whisper_language: str | None = None
+    whisper_word_timestamps: bool = True
+    whisper_window_seconds: float = Field(default=600.0, ge=30)
+    max_media_mb: int = Field(default=500, ge=1)
+    max_media_minutes: int = Field(default=240, ge=1)
+
+    # Behaviour
+    default_timezone: str = "UTC"
+    log_level: str = "INFO"
+
+    def transcriber_config(self) -> TranscriberConfig:
+        return TranscriberConfig(
+            model=self.whisper_model,
+            device=self.whisper_device,
+            compute_type=self.whisper_compute_type,
+            cpu_threads=self.whisper_cpu_threads,
+            beam_size=self.whisper_beam_size,
+            batch_size=self.whisper_batch_size,
+            language=self.whisper_language or None,
+            word_timestamps=self.whisper_word_timestamps,
+            window_seconds=self.whisper_window_seconds,
+            max_bytes=self.max_media_mb * 1024 * 1024,
+            max_seconds=self.max_media_minutes * 60.0,
+        )
+
+    def llm_config(self) -> LLMConfig:
+        return LLMConfig(
+            model=self.llm_model,
+            base_url=self.llm_base_url or None,
+            api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else None,
+            timeout_seconds=self.llm_timeout_seconds,
+            max_retries=self.llm_max_retries,
+            chunk_tokens=self.llm_chunk_tokens,
+        )

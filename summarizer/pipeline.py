@@ -1,0 +1,86 @@
+"""The one entry point callers use: conversation or transcript in, Recap out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from summarizer.config import LLMConfig
+from summarizer.errors import InputError, LLMError
+from summarizer.offline import offline_recap
+from summarizer.types import Conversation, Message, Recap, Transcript
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+log = logging.getLogger(__name__)
+
+
+def format_timestamp(seconds: float) -> str:
+    """`h:mm:ss` (or `m:ss` under an hour): how a transcript position is cited."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def transcript_to_conversation(
+    transcript: Transcript, *, recorded_at: datetime | None = None, title: str | None = None
+) -> Conversation:
+    """A transcript as a conversation: one message per segment, cited by its timestamp."""
+    messages = [
+        Message(
+            author=segment.speaker or "Speaker",
+            text=segment.text.strip(),
+            at=recorded_at + timedelta(seconds=segment.start) if recorded_at else None,
+            ref=f"t={format_timestamp(segment.start)}",
+        )
+        for segment in transcript.segments
+        if segment.text.strip()
+    ]
+    return Conversation(messages=messages, title=title or transcript.source)
+
+
+class Summarizer:
+    """Makes recaps with the configured LLM, or the offline engine when there is none.
+
+    When the LLM fails or times out, the offline engine answers instead and the recap
+    carries a note saying so: the user always gets a recap.
+    """
+
+    def __init__(
+        self, *, llm: LLMConfig | None = None, chat_model: BaseChatModel | None = None
+    ) -> None:
+        self._llm_engine = None
+        if chat_model is not None or (llm is not None and llm.model):
+            from summarizer.llm import LLMEngine
+
+            self._llm_engine = LLMEngine(llm or LLMConfig(), chat_model=chat_model)
+
+    @property
+    def engine(self) -> str:
+        return self._llm_engine.name if self._llm_engine else "offline"
+
+    def recap(self, conversation: Conversation) -> Recap:
+        if not any(m.text.strip() for m in conversation.messages):
+            raise InputError("There is nothing to summarise: the conversation is empty.")
+        if self._llm_engine is None:
+            return offline_recap(conversation)
+        try:
+            return self._llm_engine.recap(conversation)
+        except LLMError as exc:
+            log.warning("LLM recap failed, falling back to the offline engine: %s", exc)
+            recap = offline_recap(conversation)
+            recap.notes.append(
+                f"The language model could not be used ({exc}); "
+                "this recap was made by the offline engine."
+            )
+            return recap
+
+    def recap_transcript(
+        self, transcript: Transcript, *, recorded_at: datetime | None = None
+    ) -> Recap:
+        if not transcript.text.strip():
+            raise InputError("The recording holds no speech to summarise.")
+        return self.recap(transcript_to_conversation(transcript, recorded_at=recorded_at))

@@ -1,0 +1,243 @@
+"""Rule-based extraction of action items, decisions and open questions.
+
+Each rule reads one sentence in the context of the conversation (who wrote it, who
+answered). Precision matters more than recall: a wrong owner or an invented task costs
+the reader more than a missed one, so ambiguous cases produce no owner or no item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from summarizer.dates import find_due
+from summarizer.participants import match_participant, mentioned_participants
+from summarizer.text import Sentence, clean_clause, content_words, words
+from summarizer.types import ActionItem, Decision, OpenQuestion
+
+_I = re.IGNORECASE
+_MARKER = re.compile(
+    r"^\s*(?:\W\s*)?(?:action(?:\s+items?)?|todo|to-do|ai|follow[- ]?up|next steps?)"
+    r"\s*[:\-–]\s*(.+)",
+    _I,
+)
+_DECISION_MARKER = re.compile(
+    r"^\s*(?:\W\s*)?(?:decision|decided|agreed|resolved)\s*[:\-–]\s*(.+)", _I
+)
+_DECISION = re.compile(
+    r"\b(?:we(?:'ve| have)?|team|everyone|all)\s+(?:all\s+)?(?:agreed|decided|settled|concluded)"
+    r"(?:\s+(?:to|that|on|we))?\s+(.+)"
+    r"|\b(?:it was|it's|it is)\s+(?:agreed|decided)\s+(?:to|that)\s+(.+)"
+    r"|\b(?:final decision|the decision)\s+(?:is|was)\s*:?\s+(.+)"
+    r"|\b(?:let's|let us|we'll|we will|we're going to|we are going to|we're)\s+"
+    r"(?:go(?:ing)?\s+(?:with|for|ahead with)|stick with|use|adopt|choose|keep|ship|drop|"
+    r"move forward with)\s+(.+)",
+    _I,
+)
+_COMMITMENT = re.compile(
+    r"\b(?:I'll|I will|I'm going to|I am going to|I can|I'm gonna|let me|I'll go ahead and)\s+(.+)",
+    _I,
+)
+_NOT_A_TASK = re.compile(
+    r"^(?:be|been|never|not|probably not|have to say|guess|think|say|see what you mean|"
+    r"admit|agree|just say|tell you what|leave it|pass|show you|stop|start by|try and remember)\b",
+    _I,
+)
+_REQUEST = re.compile(
+    r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will)\s+you\s+"
+    r"(?:please\s+)?(?P<task>.+?)\??$"
+    r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?please\s+(?P<task2>.+)$",
+    _I,
+)
+_THIRD_PERSON = re.compile(
+    r"^@?(?P<name>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)?)\s+"
+    r"(?:will|is going to|to|should|needs to|can)\s+"
+    r"(?P<task>.+)$"
+)
+_GROUP = re.compile(
+    r"\b(?:we need to|we have to|we must|we should|someone needs to|someone should|"
+    r"let's|let us)\s+(.+)",
+    _I,
+)
+_ACCEPT = re.compile(
+    r"^\s*(?:sure|ok(?:ay)?|will do|on it|yes|yep|yeah|done|no problem|np|of course|"
+    r"absolutely|i can|i'll|i will|can do|got it|sounds good)\b",
+    _I,
+)
+_UNSURE = re.compile(
+    r"\b(?:not sure|don't know|do not know|no idea|unclear|tbd|to be decided|good question|"
+    r"need to check|let me check|will check|not yet)\b",
+    _I,
+)
+_PRONOUNS = frozenset("it that this them those these one".split())
+_OPEN_MARKER = re.compile(r"^\s*(?:open question|question|q)\s*[:\-–]\s*(.+)", _I)
+
+
+def _accepted_by(sentence: Sentence, sentences: Sequence[Sentence], position: int) -> str | None:
+    """Whoever answers a request with "sure", "on it"... in the next few messages."""
+    for later in sentences[position + 1 : position + 6]:
+        if later.index - sentence.index > 3:
+            break
+        if later.author and later.author != sentence.author and _ACCEPT.match(later.text):
+            return later.author
+    return None
+
+
+def _item(
+    task: str,
+    owner: str | None,
+    sentence: Sentence,
+    participant_ids: dict[str, str],
+    confidence: float,
+) -> ActionItem | None:
+    due, phrase = find_due(task, sentence.at)
+    if phrase and task.rstrip(" .!?").endswith(phrase):
+        task = task.rstrip(" .!?")[: -len(phrase)]
+        task = re.sub(r"\s+(?:by|on|before|until|till|due|for|this)$", "", task.rstrip(), flags=_I)
+    task = clean_clause(task)
+    if len(content_words(task)) < 1 or len(words(task)) < 2:
+        return None
+    if all(w in _PRONOUNS for w in words(task)[1:]):
+        return None  # "take it", "do that": an answer to a request, not a task of its own
+    return ActionItem(
+        task=task,
+        owner=owner,
+        owner_id=participant_ids.get(owner) if owner else None,
+        due=due,
+        ref=sentence.ref,
+        confidence=confidence,
+    )
+
+
+def _action_from(
+    sentence: Sentence,
+    sentences: Sequence[Sentence],
+    position: int,
+    participants: Sequence[str],
+    ids: dict[str, str],
+) -> ActionItem | None:
+    text = sentence.text.strip()
+    author = sentence.author or None
+    if match := _MARKER.match(text):
+        body = match.group(1)
+        named = mentioned_participants(body, participants)
+        owner = named[0] if len(named) == 1 else None
+        if third := _THIRD_PERSON.match(body):
+            owner = match_participant(third.group("name"), participants) or owner
+            if owner:
+                body = third.group("task")
+        return _item(body, owner, sentence, ids, 0.9)
+    if match := _REQUEST.match(text.rstrip()):
+        name = match.group("name") or match.group("name2")
+        task = match.group("task") or match.group("task2")
+        owner = match_participant(name, participants) if name else None
+        if name and owner is None and name.casefold() not in {"you", "hey", "hi", "and", "so"}:
+            task = f"{name} {task}" if match.group("task2") is None else task
+        others = [p for p in participants if p != author]
+        if owner is None:
+            owner = _accepted_by(sentence, sentences, position)
+        if owner is None and len(others) == 1 and match.group("task"):
+            owner = others[0]
+        return _item(task, owner, sentence, ids, 0.75 if owner else 0.5)
+    if text.endswith("?"):
+        return None
+    if match := _COMMITMENT.search(text):
+        task = match.group(1)
+        if _NOT_A_TASK.match(task) or re.match(r"^(?:if|when|whether|as)\b", task, _I):
+            return None
+        confidence = 0.6 if re.match(r"^(?:try|probably|maybe)\b", task, _I) else 0.8
+        return _item(task, author, sentence, ids, confidence)
+    if match := _THIRD_PERSON.match(text):
+        owner = match_participant(match.group("name"), participants)
+        task = match.group("task")
+        if owner and not _NOT_A_TASK.match(task):
+            return _item(task, owner, sentence, ids, 0.75)
+        return None
+    if match := _GROUP.search(text):
+        due, _ = find_due(text, sentence.at)
+        if due is not None:  # without a date, "we should..." is talk, not a task
+            return _item(match.group(1), None, sentence, ids, 0.5)
+    return None
+
+
+def _decision_from(sentence: Sentence) -> Decision | None:
+    text = sentence.text.strip()
+    if text.endswith("?"):
+        return None
+    match = _DECISION_MARKER.match(text) or _DECISION.search(text)
+    if not match:
+        return None
+    clause = clean_clause(next(g for g in match.groups() if g))
+    if len(words(clause)) < 2:
+        return None
+    if _DECISION_MARKER.match(text) or re.search(
+        r"agreed|decided|decision|settled|concluded", text, _I
+    ):
+        return Decision(
+            text=clean_clause(text if len(words(text)) <= 30 else clause), ref=sentence.ref
+        )
+    return Decision(text=clean_clause(text), ref=sentence.ref)
+
+
+def _open_question_from(
+    sentence: Sentence, sentences: Sequence[Sentence], position: int
+) -> OpenQuestion | None:
+    text = sentence.text.strip()
+    marked = _OPEN_MARKER.match(text)
+    if not marked and not text.endswith("?"):
+        return None
+    if len(content_words(text)) < 2 or len(words(text)) < 4:
+        return None
+    if not marked:
+        replies = [
+            s
+            for s in sentences[position + 1 : position + 8]
+            if s.author != sentence.author and s.index - sentence.index <= 3
+        ]
+        if replies and not any(_UNSURE.search(s.text) for s in replies[:2]):
+            return None
+    body = marked.group(1) if marked else text
+    return OpenQuestion(
+        text=clean_clause(body) + "?", asked_by=sentence.author or None, ref=sentence.ref
+    )
+
+
+def _dedupe(items: list, key) -> list:
+    kept: list = []
+    for item in items:
+        if all(fuzz.token_set_ratio(key(item), key(other)) < 90 for other in kept):
+            kept.append(item)
+    return kept
+
+
+@dataclass
+class Extraction:
+    actions: list[ActionItem] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    questions: list[OpenQuestion] = field(default_factory=list)
+    # Positions of the sentences that became an item; the summary need not repeat them.
+    used: set[int] = field(default_factory=set)
+
+
+def extract(
+    sentences: Sequence[Sentence], participants: Sequence[str], participant_ids: dict[str, str]
+) -> Extraction:
+    """Action items, decisions and open questions, in conversation order."""
+    found = Extraction()
+    for position, sentence in enumerate(sentences):
+        if decision := _decision_from(sentence):
+            found.decisions.append(decision)
+        elif action := _action_from(sentence, sentences, position, participants, participant_ids):
+            found.actions.append(action)
+        elif question := _open_question_from(sentence, sentences, position):
+            found.questions.append(question)
+        else:
+            continue
+        found.used.add(position)
+    found.actions = _dedupe(found.actions, lambda a: a.task)
+    found.decisions = _dedupe(found.decisions, lambda d: d.text)
+    found.questions = _dedupe(found.questions, lambda q: q.text)
+    return found

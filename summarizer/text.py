@@ -1,0 +1,91 @@
+"""Small text utilities shared by the offline engine: sentences, words, clean-up."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from summarizer.types import Conversation
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further get got had hadn't has hasn't
+    have haven't having he he'd he'll he's her here here's hers herself him himself his how
+    how's i i'd i'll i'm i've if in into is isn't it it's its itself just let's like me more
+    most mustn't my myself no nor not now of off on once only or other ought our ours
+    ourselves out over own really same shan't she she'd she'll she's should shouldn't so some
+    such than that that's the their theirs them themselves then there there's these they
+    they'd they'll they're they've this those through thing things think to too under until up
+    very was wasn't we we'd we'll we're we've were weren't what what's when when's where
+    where's which while who who's whom why why's will with won't would wouldn't you you'd
+    you'll you're you've your yours yourself yourselves one two going go know well right yes
+    yeah okay ok oh um uh uhm hmm mm mhm mm-hmm hm ah like sort kind bit actually maybe gonna
+    wanna basically probably guess mean say said see lot need want sure good great thanks
+    thank please still way would've could've should've let
+    """.split()
+)
+
+FILLERS = frozenset(
+    """
+    um uh uhm hmm mm mhm mm-hmm hm ah oh okay ok yeah yep yes no nope right so well
+    """.split()
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@])|\n+")
+_WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
+_URL = re.compile(r"https?://\S+")
+_MASS_MENTION = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|@(channel|here|everyone)\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a message, with where it came from."""
+
+    text: str
+    author: str
+    index: int  # the message's position in the conversation
+    at: datetime | None
+    ref: str | None
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def sentences_of(conversation: Conversation) -> list[Sentence]:
+    return [
+        Sentence(text=sentence, author=m.author, index=i, at=m.at, ref=m.ref)
+        for i, m in enumerate(conversation.messages)
+        for sentence in split_sentences(m.text)
+    ]
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(_URL.sub(" ", text.casefold()))
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w.isdigit()]
+
+
+def is_filler(text: str) -> bool:
+    """True for back-channel turns such as "Yeah, okay." that carry no content."""
+    return all(w in FILLERS for w in words(text))
+
+
+def neutralize_mass_mentions(text: str) -> str:
+    """Make @channel / @here / @everyone (and Slack's <!channel>) inert text."""
+    return _MASS_MENTION.sub(lambda m: (m.group(1) or m.group(3)).lower(), text)
+
+
+def clean_clause(text: str) -> str:
+    """Trim a clause for display: surrounding punctuation, fillers, capitalised first letter."""
+    text = neutralize_mass_mentions(text)
+    text = re.sub(r"\s+", " ", text).strip(" \t,;:-–—")
+    text = re.sub(r"^(?:(?:and|also|then|so|just|please|maybe)\b[\s,]*)+", "", text, flags=re.I)
+    text = re.sub(r"[\s,]*\bplease\b[.!?]*$", "", text, flags=re.I)
+    text = text.rstrip(" .!?,;")
+    return text[:1].upper() + text[1:] if text else text
