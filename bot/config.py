@@ -13,7 +13,9 @@ from summarizer.config import LLMConfig, TranscriberConfig
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+    )
 
     # Storage
     database_url: str = "sqlite:///./data/balafon.db"
