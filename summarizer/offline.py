@@ -12,7 +12,7 @@ ENGINE_NAME = "offline"
 
 def offline_recap(conversation: Conversation) -> Recap:
     """Recap a conversation with the extractive summariser and the extraction rules."""
-    participants = [p for p in conversation.participants if p]
+    participants = conversation.participants
     sentences = sentences_of(conversation)
     found = extract(sentences, participants, conversation.participant_ids)
     summary, key_sentences = summarise(sentences, skip=found.used)

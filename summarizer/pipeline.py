@@ -31,7 +31,7 @@ def transcript_to_conversation(
     """A transcript as a conversation: one message per segment, cited by its timestamp."""
     messages = [
         Message(
-            author=segment.speaker or "Speaker",
+            author=segment.speaker or "",
             text=segment.text.strip(),
             at=recorded_at + timedelta(seconds=segment.start) if recorded_at else None,
             ref=f"t={format_timestamp(segment.start)}",

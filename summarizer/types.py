@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 class Message(BaseModel):
     """One utterance of a conversation: a chat message or a transcript segment."""
 
-    author: str
+    author: str  # "" when unknown (a transcript without speaker labels)
     text: str
     at: datetime | None = None
     # Stable platform id of the author (a Slack user id, a Teams AAD id), when known.
@@ -33,7 +33,8 @@ class Conversation(BaseModel):
     def participants(self) -> list[str]:
         seen: dict[str, None] = {}
         for message in self.messages:
-            seen.setdefault(message.author, None)
+            if message.author:
+                seen.setdefault(message.author, None)
         return list(seen)
 
     @property
