@@ -1,0 +1,122 @@
+"""Parse what people type to the bot (`@balafon recap since Monday`, `/recap 7d #dev`).
+
+Parsing is shared by every platform: adapters strip the bot's own mention, turn channel
+mentions into `#<channel id>`, and hand the rest of the text here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+HELP = """\
+*Here's what I can do*
+• `recap` in a thread — recap the thread: summary, decisions, action items, open questions.
+• `recap` in a channel — recap the last 24 hours; or a window: `recap 7d`, `recap since Monday`, \
+`recap since 2026-11-01`.
+• `recap 24h #other-channel` — recap another channel you are a member of (only you see it).
+• `transcribe` on a message with an audio or video file — transcript, recap and action items.
+• Share audio or video in a channel where I am a member and I transcribe it automatically.
+• `help` — this message."""
+
+_DURATION = re.compile(
+    r"^(?:last\s+)?(\d+)\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?)$", re.I
+)
+_CHANNEL = re.compile(r"(?:^|\s)#([A-Za-z0-9_\-]+)(?=\s|$)")
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class CommandError(ValueError):
+    """The command was understood but its arguments were not; the message says how to fix it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recap:
+    """Recap the current thread (no window) or a channel window, maybe of another channel."""
+
+    since: datetime | None = None
+    channel: str | None = None  # another channel's id
+    window_text: str | None = None  # as the user wrote it, for the reply's title
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transcribe:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unknown:
+    text: str
+
+
+Command = Recap | Transcribe | Help | Unknown
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """The start of a window: `24h`, `7d`, `since Monday`, `since 2026-11-01`, `today`."""
+    phrase = re.sub(r"^(?:since|from)\s+", "", text.strip(), flags=re.I).strip()
+    if match := _DURATION.match(phrase):
+        amount = int(match.group(1))
+        unit = _UNITS[match.group(2)[0].lower()]
+        if amount <= 0 or amount * unit > 366 * 86400:
+            raise CommandError("The window must be between 1 minute and a year.")
+        return now - timedelta(seconds=amount * unit)
+    midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+    lowered = phrase.casefold()
+    if lowered in {"today", "this morning"}:
+        return midnight
+    if lowered == "yesterday":
+        return midnight - timedelta(days=1)
+    if lowered in {"last week", "this week"}:
+        start = midnight - timedelta(days=now.weekday())
+        return start - timedelta(days=7) if lowered == "last week" else start
+    import dateparser  # slow to import: only when a window needs it
+
+    settings = {
+        "PREFER_DATES_FROM": "past",
+        "RELATIVE_BASE": now.replace(tzinfo=None),
+        "TIMEZONE": str(now.tzinfo or "UTC"),
+        "RETURN_AS_TIMEZONE_AWARE": True,
+    }
+    parsed = dateparser.parse(phrase, languages=["en"], settings=settings) if phrase else None
+    if parsed is None:
+        raise CommandError(
+            f"I couldn't read the time window “{text.strip()}”. "
+            "Try `24h`, `7d`, `since Monday` or `since 2026-11-01`."
+        )
+    # Back to the caller's zone (dateparser returns pytz zones); a day means its midnight.
+    parsed = parsed.astimezone(now.tzinfo)
+    if not re.search(r"\d{1,2}:\d{2}|\d\s*(?:am|pm)\b", lowered):
+        parsed = datetime.combine(parsed.date(), time(0), tzinfo=now.tzinfo)
+    if parsed > now:
+        raise CommandError(f"“{text.strip()}” is in the future; a recap looks back.")
+    return parsed
+
+
+def parse_command(text: str, *, now: datetime, timezone: str = "UTC") -> Command:
+    """Turn the text addressed to the bot into a command. `now` is aware (any zone)."""
+    local_now = now.astimezone(ZoneInfo(timezone))
+    words = text.strip().split(None, 1)
+    if not words:
+        return Help()
+    verb, rest = words[0].lower().strip(":,."), (words[1] if len(words) > 1 else "")
+    if verb in {"help", "?", "hi", "hello"}:
+        return Help()
+    if verb in {"transcribe", "transcript"}:
+        return Transcribe()
+    if verb in {"recap", "summarize", "summarise", "summary", "tldr"}:
+        channel = None
+        if match := _CHANNEL.search(rest):
+            channel = match.group(1)
+            rest = (rest[: match.start()] + rest[match.end() :]).strip()
+        if not rest.strip():
+            return Recap(channel=channel)
+        return Recap(since=parse_since(rest, local_now), channel=channel, window_text=rest.strip())
+    return Unknown(text=text.strip())

@@ -1,0 +1,265 @@
+"""Durable jobs in the database, and the in-process worker that runs them.
+
+A job row is written before the platform is acknowledged. A worker claims it with a lease
+that it renews while it works; if the process dies, the lease runs out and another worker
+(or the restarted process) claims it again. A job that keeps failing stops after
+`max_attempts` and its failure hook tells the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.storage.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class PermanentJobError(Exception):
+    """A failure that retrying cannot fix; its message is shown to the user."""
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class JobQueue:
+    def __init__(self, engine: Engine, *, lease_seconds: float = 120.0) -> None:
+        self.engine = engine
+        self.lease = timedelta(seconds=lease_seconds)
+        self._wakeup: asyncio.Event | None = None
+
+    def bind_wakeup(self, event: asyncio.Event) -> None:
+        """In-process workers wait on `event`; enqueue sets it so they start at once."""
+        self._wakeup = event
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        key: str,
+        workspace_id: int | None = None,
+        max_attempts: int = 3,
+    ) -> tuple[Job, bool]:
+        """Store a job unless one with the same idempotency key exists; (job, created)."""
+        job = Job(
+            kind=kind,
+            payload=payload,
+            idempotency_key=key,
+            workspace_id=workspace_id,
+            max_attempts=max_attempts,
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.add(job)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = session.exec(select(Job).where(Job.idempotency_key == key)).one()
+                return existing, False
+        if self._wakeup is not None:
+            self._wakeup.set()
+        return job, True
+
+    def get(self, job_id: int) -> Job | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Job, job_id)
+
+    def _claimable(self, now: datetime):
+        return or_(
+            (col(Job.status) == "queued") & (col(Job.run_after) <= now),
+            (col(Job.status) == "running") & (col(Job.lease_expires_at) < now),
+        )
+
+    def claim(self, worker_id: str, kinds: Collection[str] | None = None) -> Job | None:
+        """Take the oldest runnable job (queued, or running with an expired lease)."""
+        now = utcnow()
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = select(Job.id).where(self._claimable(now)).order_by(col(Job.id)).limit(10)
+            if kinds is not None:
+                query = query.where(col(Job.kind).in_(list(kinds)))
+            for job_id in session.exec(query).all():
+                result = session.execute(
+                    update(Job)
+                    .where(col(Job.id) == job_id, self._claimable(now))
+                    .values(
+                        status="running",
+                        worker_id=worker_id,
+                        attempts=Job.attempts + 1,
+                        lease_expires_at=now + self.lease,
+                        updated_at=now,
+                    )
+                )
+                session.commit()
+                if result.rowcount == 1:  # nobody else took it between select and update
+                    return session.get(Job, job_id, populate_existing=True)
+        return None
+
+    def heartbeat(self, job: Job, worker_id: str, progress: float | None = None) -> bool:
+        """Renew the lease; False when the job was taken over (this worker must stop)."""
+        now = utcnow()
+        values: dict[str, Any] = {"lease_expires_at": now + self.lease, "updated_at": now}
+        if progress is not None:
+            values["progress"] = progress
+        with Session(self.engine) as session:
+            result = session.execute(
+                update(Job)
+                .where(col(Job.id) == job.id, col(Job.worker_id) == worker_id)
+                .where(col(Job.status) == "running")
+                .values(**values)
+            )
+            session.commit()
+            return result.rowcount == 1
+
+    def finish(self, job: Job, worker_id: str) -> None:
+        self._set(job, worker_id, status="done", error=None, finished_at=utcnow(), progress=1.0)
+
+    def fail(self, job: Job, worker_id: str, error: str, *, retry: bool) -> str:
+        """Record a failure; requeue with backoff while attempts remain. Returns the status."""
+        if retry and job.attempts < job.max_attempts:
+            delay = timedelta(seconds=min(300, 5 * 2 ** (job.attempts - 1)))
+            self._set(job, worker_id, status="queued", error=error, run_after=utcnow() + delay)
+            return "queued"
+        self._set(job, worker_id, status="failed", error=error, finished_at=utcnow())
+        return "failed"
+
+    def _set(self, job: Job, worker_id: str, **values: Any) -> None:
+        with Session(self.engine) as session:
+            session.execute(
+                update(Job)
+                .where(col(Job.id) == job.id, col(Job.worker_id) == worker_id)
+                .values(updated_at=utcnow(), lease_expires_at=None, **values)
+            )
+            session.commit()
+
+    def counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with Session(self.engine) as session:
+            rows = session.exec(select(Job.status, func.count()).group_by(Job.status)).all()
+        return {status: count for status, count in rows}
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Given to a handler: report progress (which also renews the lease)."""
+
+    queue: JobQueue
+    worker_id: str
+
+    def progress(self, job: Job, fraction: float | None = None) -> bool:
+        return self.queue.heartbeat(job, self.worker_id, fraction)
+
+
+Handler = Callable[[Job, JobContext], Awaitable[None]]
+FailureHook = Callable[[Job, str], Awaitable[None]]
+
+
+class Worker:
+    """Runs jobs in this process: `concurrency` at a time, woken by new jobs or a poll."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: Mapping[str, Handler],
+        *,
+        on_failure: FailureHook | None = None,
+        worker_id: str | None = None,
+        concurrency: int = 2,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.queue = queue
+        self.handlers = handlers
+        self.on_failure = on_failure
+        self.worker_id = worker_id or default_worker_id()
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self._wakeup = asyncio.Event()
+        queue.bind_wakeup(self._wakeup)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        running: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            await slots.acquire()
+            job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.handlers.keys())
+            if job is None:
+                slots.release()
+                self._wakeup.clear()
+                waiters = [asyncio.ensure_future(e.wait()) for e in (self._wakeup, stop)]
+                await asyncio.wait(
+                    waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+                )
+                for waiter in waiters:
+                    waiter.cancel()
+                continue
+            task = asyncio.create_task(self._run_job(job))
+            running.add(task)
+            task.add_done_callback(lambda t: (running.discard(t), slots.release()))
+        if running:
+            await asyncio.wait(running, timeout=30)
+
+    async def run_once(self) -> bool:
+        """Claim and run one job now (tests and `balafon worker --once`); False if none."""
+        job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.handlers.keys())
+        if job is None:
+            return False
+        await self._run_job(job)
+        return True
+
+    async def drain(self, limit: int = 100) -> int:
+        """Run jobs until none is runnable; returns how many ran."""
+        count = 0
+        while count < limit and await self.run_once():
+            count += 1
+        return count
+
+    async def _run_job(self, job: Job) -> None:
+        handler = self.handlers[job.kind]
+        context = JobContext(self.queue, self.worker_id)
+        if job.attempts > job.max_attempts:
+            # It kept dying mid-run (the process crashed each time): stop retrying.
+            await self._give_up(job, f"stopped after {job.max_attempts} attempts")
+            return
+        renew = asyncio.create_task(self._keep_lease(job))
+        try:
+            await handler(job, context)
+        except PermanentJobError as exc:
+            await self._give_up(job, str(exc))
+        except Exception as exc:
+            log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+            message = f"{type(exc).__name__}: {exc}"
+            status = await asyncio.to_thread(
+                self.queue.fail, job, self.worker_id, message, retry=True
+            )
+            if status == "failed" and self.on_failure is not None:
+                await self.on_failure(job, message)
+        else:
+            await asyncio.to_thread(self.queue.finish, job, self.worker_id)
+        finally:
+            renew.cancel()
+
+    async def _give_up(self, job: Job, reason: str) -> None:
+        await asyncio.to_thread(self.queue.fail, job, self.worker_id, reason, retry=False)
+        if self.on_failure is not None:
+            await self.on_failure(job, reason)
+
+    async def _keep_lease(self, job: Job) -> None:
+        interval = max(1.0, self.queue.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.queue.heartbeat, job, self.worker_id)

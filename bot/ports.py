@@ -1,0 +1,129 @@
+"""What the core needs from a chat platform, and what it asks the platform to show.
+
+Adapters implement `ChatPlatform`; the core only ever talks to this protocol, so it never
+imports slack_bolt or botbuilder. Replies are platform-neutral descriptions that each
+adapter renders in its own format (Block Kit, Adaptive Cards, HTML).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from summarizer.types import Recap, Transcript
+
+
+@dataclass(frozen=True, kw_only=True)
+class Place:
+    """Where a conversation happens: a channel, or a thread in it."""
+
+    platform: str
+    workspace: str  # Slack team id, Teams tenant id
+    channel: str
+    thread: str | None = None  # the thread's root message id
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyTarget:
+    """Where a reply goes; `ephemeral_to` makes it visible to that user only."""
+
+    place: Place
+    ephemeral_to: str | None = None
+    response_url: str | None = None  # Slack slash commands answer through it
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatMessage:
+    """A message as the platform gives it, already in plain text (mentions as @Name)."""
+
+    id: str
+    author_id: str | None
+    author_name: str
+    text: str
+    at: datetime
+    thread: str | None = None
+    files: tuple[FileRef, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRef:
+    id: str
+    name: str
+    mimetype: str | None = None
+    size: int | None = None
+    url: str | None = None  # private download URL, fetched with the bot's credentials
+
+
+# --- replies -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextReply:
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorReply:
+    """Something the user must know went wrong, in words they can act on."""
+
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgressReply:
+    text: str
+    fraction: float | None = None  # 0..1 when known
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecapReply:
+    recap: Recap
+    title: str
+    # Source reference (message id or transcript position) -> link to show for it.
+    links: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptReply:
+    transcript: Transcript
+    filename: str  # base name for an uploaded file ("standup.txt")
+
+
+Reply = TextReply | ErrorReply | ProgressReply | RecapReply | TranscriptReply
+
+
+@runtime_checkable
+class ChatPlatform(Protocol):
+    """The operations the core performs on a chat platform."""
+
+    name: str
+
+    async def post(self, target: ReplyTarget, reply: Reply) -> str:
+        """Post a reply; return the platform's id of the new message."""
+        ...
+
+    async def update(self, target: ReplyTarget, message_id: str, reply: Reply) -> None:
+        """Replace a message the bot posted earlier (progress updates)."""
+        ...
+
+    async def fetch_messages(
+        self,
+        place: Place,
+        *,
+        oldest: datetime | None = None,
+        latest: datetime | None = None,
+    ) -> list[ChatMessage]:
+        """Messages of a thread (place.thread set) or of a channel window, oldest first."""
+        ...
+
+    async def download(self, place: Place, file: FileRef, dest: Path, *, max_bytes: int) -> Path:
+        """Stream a shared file to `dest`; raise MediaTooLargeError past `max_bytes`."""
+        ...
+
+    async def permalink(self, place: Place, message_id: str) -> str | None: ...
+
+    async def is_member(self, place: Place, user_id: str) -> bool:
+        """Whether the user may read the channel (cross-channel recaps need it)."""
+        ...

@@ -1,0 +1,199 @@
+"""Database tables (sqlmodel). Every row that belongs to a workspace carries its id, and
+every query filters on it. Schema changes go through Alembic (`bot/migrations`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on every database.
+
+    SQLite has no time zones and hands back naive values; storing UTC and re-attaching it
+    on read keeps comparisons between stored and current times correct everywhere.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _aware(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime(), **kwargs)
+
+
+class Workspace(SQLModel, table=True):
+    """An installation of the bot: a Slack team, a Teams tenant, the local playground."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    external_id: str = Field(max_length=64)
+    enterprise_id: str | None = Field(default=None, max_length=64)
+    name: str | None = None
+    bot_user_id: str | None = Field(default=None, max_length=64)
+    bot_id: str | None = Field(default=None, max_length=64)
+    bot_token: str | None = None  # encrypted with ENCRYPTION_KEY (bot.crypto)
+    bot_scopes: str | None = None
+    installed_by: str | None = Field(default=None, max_length=64)
+    installed_at: datetime = _aware(default_factory=utcnow)
+    uninstalled_at: datetime | None = _aware(default=None)
+
+
+class Channel(SQLModel, table=True):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    external_id: str = Field(max_length=64)
+    name: str | None = None
+    is_private: bool = False
+    auto_transcribe: bool = True
+    language: str | None = Field(default=None, max_length=16)
+    retention_days: int | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class StoredMessage(SQLModel, table=True):
+    """A channel message seen by the bot, so recaps need few platform history calls."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        Index("ix_messages_workspace_channel_time", "workspace_id", "channel_id", "sent_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id")
+    channel_id: int = Field(foreign_key="channels.id")
+    external_id: str = Field(max_length=64)
+    thread_id: str | None = Field(default=None, max_length=64, index=True)
+    author_id: str | None = Field(default=None, max_length=64)
+    author_name: str
+    text: str
+    sent_at: datetime = _aware()
+    edited_at: datetime | None = _aware(default=None)
+
+
+class Job(SQLModel, table=True):
+    """Durable work: written before the platform is acknowledged, resumed after a crash."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_run_after", "status", "run_after"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="queued", max_length=16)  # queued/running/done/failed
+    idempotency_key: str = Field(max_length=200, unique=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    workspace_id: int | None = Field(default=None, foreign_key="workspaces.id", index=True)
+    attempts: int = 0
+    max_attempts: int = 3
+    progress: float | None = None
+    error: str | None = None
+    worker_id: str | None = Field(default=None, max_length=100)
+    created_at: datetime = _aware(default_factory=utcnow)
+    updated_at: datetime = _aware(default_factory=utcnow)
+    run_after: datetime = _aware(default_factory=utcnow)
+    lease_expires_at: datetime | None = _aware(default=None)
+    finished_at: datetime | None = _aware(default=None)
+
+
+class Delivery(SQLModel, table=True):
+    """A message the bot posted, by a key unique to its job and purpose: posting twice is
+    impossible once the first post is recorded."""
+
+    __tablename__ = "deliveries"
+
+    key: str = Field(primary_key=True, max_length=200)
+    platform: str = Field(max_length=20)
+    channel: str = Field(max_length=64)
+    message_id: str = Field(max_length=64)
+    created_at: datetime = _aware(default_factory=utcnow)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Platform event ids already accepted (Slack retries the same event id)."""
+
+    __tablename__ = "processed_events"
+
+    key: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = _aware(default_factory=utcnow, index=True)
+
+
+class TranscriptRecord(SQLModel, table=True):
+    __tablename__ = "transcripts"
+    __table_args__ = (Index("ix_transcripts_workspace_channel", "workspace_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id")
+    channel_id: int = Field(foreign_key="channels.id")
+    source_message_id: str | None = Field(default=None, max_length=64, index=True)
+    file_id: str = Field(max_length=64)
+    file_name: str
+    language: str | None = Field(default=None, max_length=16)
+    duration_seconds: float = 0.0
+    transcript: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _aware(default_factory=utcnow)
+
+
+class RecapRecord(SQLModel, table=True):
+    __tablename__ = "recaps"
+    __table_args__ = (
+        Index("ix_recaps_workspace_channel_time", "workspace_id", "channel_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id")
+    channel_id: int = Field(foreign_key="channels.id")
+    thread_id: str | None = Field(default=None, max_length=64)
+    window_start: datetime | None = _aware(default=None)
+    window_end: datetime | None = _aware(default=None)
+    transcript_id: int | None = Field(default=None, foreign_key="transcripts.id")
+    engine: str = Field(max_length=100)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    recap: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    job_id: int | None = Field(default=None, foreign_key="jobs.id")
+    created_at: datetime = _aware(default_factory=utcnow)
+
+
+class ActionItemRecord(SQLModel, table=True):
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_workspace_channel", "workspace_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recap_id: int = Field(foreign_key="recaps.id", index=True)
+    workspace_id: int = Field(foreign_key="workspaces.id")
+    channel_id: int = Field(foreign_key="channels.id")
+    task: str
+    owner_id: str | None = Field(default=None, max_length=64)
+    owner_name: str | None = None
+    due: date | None = None
+    source_ref: str | None = Field(default=None, max_length=200, index=True)
+    status: str = Field(default="open", max_length=16)
+    confidence: float = 0.5
+    created_at: datetime = _aware(default_factory=utcnow)
