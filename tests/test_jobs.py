@@ -1,0 +1,159 @@
+"""The durable job queue on SQLite and PostgreSQL: claim, lease, retry, resume, give up."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from bot.jobs import JobQueue, PermanentJobError, Worker
+from bot.storage.models import Job, utcnow
+
+
+def _expire_lease(queue: JobQueue, job_id: int) -> None:
+    with Session(queue.engine) as session:
+        session.execute(
+            update(Job)
+            .where(col(Job.id) == job_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+        session.commit()
+
+
+def test_enqueue_is_idempotent_by_key(engine) -> None:
+    queue = JobQueue(engine)
+    first, created = queue.enqueue("recap", {"a": 1}, key="slack:Ev1")
+    again, created_again = queue.enqueue("recap", {"a": 2}, key="slack:Ev1")
+    assert created and not created_again
+    assert again.id == first.id and again.payload == {"a": 1}
+
+
+def test_a_job_is_claimed_once(engine) -> None:
+    queue = JobQueue(engine)
+    job, _ = queue.enqueue("recap", {}, key="k1")
+    claimed = queue.claim("w1")
+    assert claimed is not None and claimed.id == job.id and claimed.attempts == 1
+    assert queue.claim("w2") is None  # leased to w1
+
+
+def test_expired_lease_is_resumed_by_another_worker(engine) -> None:
+    queue = JobQueue(engine, lease_seconds=60)
+    job, _ = queue.enqueue("transcribe", {}, key="k1")
+    assert queue.claim("dead-worker").id == job.id
+    _expire_lease(queue, job.id)
+    resumed = queue.claim("w2")
+    assert resumed.id == job.id and resumed.attempts == 2 and resumed.worker_id == "w2"
+    # The dead worker's late heartbeat cannot take the job back.
+    assert not queue.heartbeat(
+        resumed.model_copy(update={"worker_id": "dead-worker"}), "dead-worker"
+    )
+
+
+def test_failure_requeues_with_backoff_then_fails(engine) -> None:
+    queue = JobQueue(engine)
+    job, _ = queue.enqueue("recap", {}, key="k1", max_attempts=2)
+    claimed = queue.claim("w")
+    assert queue.fail(claimed, "w", "boom", retry=True) == "queued"
+    assert queue.claim("w") is None  # backing off
+    with Session(engine) as session:
+        session.execute(update(Job).values(run_after=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    claimed = queue.claim("w")
+    assert claimed.attempts == 2
+    assert queue.fail(claimed, "w", "boom again", retry=True) == "failed"
+    assert queue.get(job.id).error == "boom again"
+
+
+def test_worker_runs_retries_and_reports_failures(engine) -> None:
+    queue = JobQueue(engine)
+    calls: list[str] = []
+    failures: list[tuple[int, str]] = []
+
+    async def ok(job, ctx) -> None:
+        assert ctx.progress(job, 0.5)
+        calls.append(f"ok:{job.payload['n']}")
+
+    async def bad(job, ctx) -> None:
+        raise PermanentJobError("That file is not audio.")
+
+    async def on_failure(job, reason) -> None:
+        failures.append((job.id, reason))
+
+    worker = Worker(queue, {"ok": ok, "bad": bad}, on_failure=on_failure, worker_id="w")
+    queue.enqueue("ok", {"n": 1}, key="a")
+    bad_job, _ = queue.enqueue("bad", {}, key="b")
+    queue.enqueue("ok", {"n": 2}, key="c")
+    assert asyncio.run(worker.drain()) == 3
+    assert calls == ["ok:1", "ok:2"]
+    assert failures == [(bad_job.id, "That file is not audio.")]
+    assert queue.counts() == {"done": 2, "failed": 1}
+
+
+def test_poisoned_job_stops_after_max_attempts(engine) -> None:
+    queue = JobQueue(engine, lease_seconds=60)
+    job, _ = queue.enqueue("crashy", {}, key="p", max_attempts=2)
+    for _ in range(2):  # the process dies mid-job twice
+        assert queue.claim("w") is not None
+        _expire_lease(queue, job.id)
+    failures: list[str] = []
+
+    async def crashy(job, ctx) -> None:
+        raise AssertionError("must not run a third time")
+
+    async def on_failure(job, reason) -> None:
+        failures.append(reason)
+
+    worker = Worker(queue, {"crashy": crashy}, on_failure=on_failure, worker_id="w3")
+    assert asyncio.run(worker.run_once())
+    assert failures == ["stopped after 2 attempts"]
+    assert queue.get(job.id).status == "failed"
+
+
+def test_worker_loop_wakes_on_enqueue(engine) -> None:
+    queue = JobQueue(engine)
+    done = asyncio.Event
+
+    async def scenario() -> list[int]:
+        finished = done()
+        seen: list[int] = []
+
+        async def handler(job, ctx) -> None:
+            seen.append(job.payload["n"])
+            if len(seen) == 3:
+                finished.set()
+
+        stop = asyncio.Event()
+        worker = Worker(queue, {"k": handler}, poll_seconds=30, concurrency=2)
+        loop_task = asyncio.create_task(worker.run(stop))
+        await asyncio.sleep(0.1)
+        for n in range(3):
+            queue.enqueue("k", {"n": n}, key=f"n{n}")
+        await asyncio.wait_for(finished.wait(), timeout=10)
+        stop.set()
+        await asyncio.wait_for(loop_task, timeout=10)
+        return seen
+
+    assert sorted(asyncio.run(scenario())) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("count", [8])
+def test_concurrent_claims_never_double_run(engine, count) -> None:
+    queue = JobQueue(engine)
+    for n in range(count):
+        queue.enqueue("k", {"n": n}, key=f"c{n}")
+
+    async def grab(worker: str) -> list[int]:
+        got = []
+        while (job := await asyncio.to_thread(queue.claim, worker)) is not None:
+            got.append(job.id)
+        return got
+
+    async def race() -> list[list[int]]:
+        return await asyncio.gather(*(grab(f"w{i}") for i in range(4)))
+
+    results = asyncio.run(race())
+    flat = [job_id for ids in results for job_id in ids]
+    assert len(flat) == count and len(set(flat)) == count
