@@ -11,16 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-HELP = """\
-*Here's what I can do*
-• `recap` in a thread — recap the thread: summary, decisions, action items, open questions.
-• `recap` in a channel — recap the last 24 hours; or a window: `recap 7d`, `recap since Monday`, \
-`recap since 2026-11-01`.
-• `recap 24h #other-channel` — recap another channel you are a member of (only you see it).
-• `transcribe` on a message with an audio or video file — transcript, recap and action items.
-• Share audio or video in a channel where I am a member and I transcribe it automatically.
-• `help` — this message."""
-
 _DURATION = re.compile(
     r"^(?:last\s+)?(\d+)\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?)$", re.I
 )

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -166,7 +166,12 @@ class JobContext:
 
 
 Handler = Callable[[Job, JobContext], Awaitable[None]]
-FailureHook = Callable[[Job, str], Awaitable[None]]
+
+
+class FailureHook(Protocol):
+    """Called once a job has failed for good; `user_facing` when `reason` is for people."""
+
+    def __call__(self, job: Job, reason: str, *, user_facing: bool) -> Awaitable[None]: ...
 
 
 class Worker:
@@ -233,13 +238,13 @@ class Worker:
         context = JobContext(self.queue, self.worker_id)
         if job.attempts > job.max_attempts:
             # It kept dying mid-run (the process crashed each time): stop retrying.
-            await self._give_up(job, f"stopped after {job.max_attempts} attempts")
+            await self._give_up(job, f"stopped after {job.max_attempts} attempts", False)
             return
         renew = asyncio.create_task(self._keep_lease(job))
         try:
             await handler(job, context)
         except PermanentJobError as exc:
-            await self._give_up(job, str(exc))
+            await self._give_up(job, str(exc), True)
         except Exception as exc:
             log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
             message = f"{type(exc).__name__}: {exc}"
@@ -247,16 +252,16 @@ class Worker:
                 self.queue.fail, job, self.worker_id, message, retry=True
             )
             if status == "failed" and self.on_failure is not None:
-                await self.on_failure(job, message)
+                await self.on_failure(job, message, user_facing=False)
         else:
             await asyncio.to_thread(self.queue.finish, job, self.worker_id)
         finally:
             renew.cancel()
 
-    async def _give_up(self, job: Job, reason: str) -> None:
+    async def _give_up(self, job: Job, reason: str, user_facing: bool) -> None:
         await asyncio.to_thread(self.queue.fail, job, self.worker_id, reason, retry=False)
         if self.on_failure is not None:
-            await self.on_failure(job, reason)
+            await self.on_failure(job, reason, user_facing=user_facing)
 
     async def _keep_lease(self, job: Job) -> None:
         interval = max(1.0, self.queue.lease.total_seconds() / 3)

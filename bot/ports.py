@@ -45,6 +45,7 @@ class ChatMessage:
     at: datetime
     thread: str | None = None
     files: tuple[FileRef, ...] = ()
+    from_bot: bool = False  # the bot's own posts are never summarised
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 
 _WEEKDAYS = {
     name: index
@@ -76,18 +75,13 @@ def _next_weekday(base: date, weekday: int) -> date:
     return base + timedelta(days=(weekday - base.weekday() - 1) % 7 + 1)
 
 
-@lru_cache(maxsize=1)
-def _dateparser():
-    import dateparser
-
-    return dateparser
-
-
 def _absolute(phrase: str, base: datetime | None) -> date | None:
+    import dateparser  # slow to import: only when an absolute date needs it
+
     settings = {"PREFER_DATES_FROM": "future", "REQUIRE_PARTS": ["day", "month"]}
     if base is not None:
         settings["RELATIVE_BASE"] = base.replace(tzinfo=None)
-    parsed = _dateparser().parse(phrase, languages=["en"], settings=settings)
+    parsed = dateparser.parse(phrase, languages=["en"], settings=settings)
     return parsed.date() if parsed else None
 
 

@@ -79,8 +79,8 @@ def test_worker_runs_retries_and_reports_failures(engine) -> None:
     async def bad(job, ctx) -> None:
         raise PermanentJobError("That file is not audio.")
 
-    async def on_failure(job, reason) -> None:
-        failures.append((job.id, reason))
+    async def on_failure(job, reason, *, user_facing) -> None:
+        failures.append((job.id, reason, user_facing))
 
     worker = Worker(queue, {"ok": ok, "bad": bad}, on_failure=on_failure, worker_id="w")
     queue.enqueue("ok", {"n": 1}, key="a")
@@ -88,7 +88,7 @@ def test_worker_runs_retries_and_reports_failures(engine) -> None:
     queue.enqueue("ok", {"n": 2}, key="c")
     assert asyncio.run(worker.drain()) == 3
     assert calls == ["ok:1", "ok:2"]
-    assert failures == [(bad_job.id, "That file is not audio.")]
+    assert failures == [(bad_job.id, "That file is not audio.", True)]
     assert queue.counts() == {"done": 2, "failed": 1}
 
 
@@ -103,12 +103,12 @@ def test_poisoned_job_stops_after_max_attempts(engine) -> None:
     async def crashy(job, ctx) -> None:
         raise AssertionError("must not run a third time")
 
-    async def on_failure(job, reason) -> None:
-        failures.append(reason)
+    async def on_failure(job, reason, *, user_facing) -> None:
+        failures.append((reason, user_facing))
 
     worker = Worker(queue, {"crashy": crashy}, on_failure=on_failure, worker_id="w3")
     assert asyncio.run(worker.run_once())
-    assert failures == ["stopped after 2 attempts"]
+    assert failures == [("stopped after 2 attempts", False)]
     assert queue.get(job.id).status == "failed"
 
 

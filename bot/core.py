@@ -1,0 +1,540 @@
+"""The core: turns adapters' requests into durable jobs and runs them.
+
+Adapters call `handle_command` / `record_*` from their event handlers (after verifying the
+request) and acknowledge the platform at once; the jobs then gather messages or media,
+run the summariser and post through the platform's `ChatPlatform`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot import messages
+from bot.commands import CommandError, Help, Recap, Transcribe, Unknown, parse_command
+from bot.jobs import JobContext, JobQueue, PermanentJobError
+from bot.ports import (
+    ChatMessage,
+    ChatPlatform,
+    ErrorReply,
+    FileRef,
+    Place,
+    ProgressReply,
+    RecapReply,
+    Reply,
+    ReplyTarget,
+    TextReply,
+    TranscriptReply,
+)
+from bot.storage.models import Channel, Job
+from bot.storage.repo import Repository
+from summarizer.errors import InputError, MediaError
+from summarizer.pipeline import Summarizer, format_timestamp
+from summarizer.types import Conversation, Message
+
+if TYPE_CHECKING:
+    from summarizer.transcribe import Transcriber
+
+    from summarizer.types import Transcript
+
+log = logging.getLogger(__name__)
+
+MEDIA_PREFIXES = ("audio/", "video/")
+MEDIA_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".flac", ".mov", ".aac"}
+DEFAULT_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandRequest:
+    """A command addressed to the bot, already verified and parsed out by an adapter."""
+
+    place: Place  # where it was typed; `thread` set when typed in a thread
+    user_id: str
+    text: str  # the bot's mention removed, channel mentions as "#<id>"
+    event_key: str  # unique per platform event: retries carry the same key
+    message_id: str | None = None  # the message that carried it
+    files: tuple[FileRef, ...] = ()
+    via: str = "mention"  # mention, slash, shortcut, file
+    response_url: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the adapter shows right away: `ack` to the requester only, `reply` in place."""
+
+    ack: str | None = None
+    reply: Reply | None = None
+    job_id: int | None = None
+    duplicate: bool = False
+
+
+def is_media(file: FileRef) -> bool:
+    if file.mimetype and file.mimetype.startswith(MEDIA_PREFIXES):
+        return True
+    return Path(file.name).suffix.lower() in MEDIA_SUFFIXES
+
+
+def _place(data: dict[str, Any]) -> Place:
+    return Place(**data)
+
+
+def _target(data: dict[str, Any]) -> ReplyTarget:
+    return ReplyTarget(
+        place=_place(data["place"]),
+        ephemeral_to=data.get("ephemeral_to"),
+        response_url=data.get("response_url"),
+    )
+
+
+def _target_data(target: ReplyTarget) -> dict[str, Any]:
+    return {
+        "place": asdict(target.place),
+        "ephemeral_to": target.ephemeral_to,
+        "response_url": target.response_url,
+    }
+
+
+class BotCore:
+    def __init__(
+        self,
+        *,
+        repo: Repository,
+        queue: JobQueue,
+        summarizer: Summarizer,
+        transcriber_factory: Callable[[], Transcriber],
+        max_media_bytes: int,
+        default_timezone: str = "UTC",
+        work_dir: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.repo = repo
+        self.queue = queue
+        self.summarizer = summarizer
+        self.platforms: dict[str, ChatPlatform] = {}
+        self.max_media_bytes = max_media_bytes
+        self.default_timezone = default_timezone
+        self.work_dir = work_dir
+        self.clock = clock
+        self._transcriber_factory = transcriber_factory
+        self._transcriber: Transcriber | None = None
+        self._transcriber_lock = threading.Lock()
+        # Channel windows this process has filled from platform history: (channel id, since).
+        self._synced_since: dict[int, datetime] = {}
+
+    def register(self, platform: ChatPlatform) -> None:
+        self.platforms[platform.name] = platform
+
+    @property
+    def handlers(self) -> dict[str, Callable[[Job, JobContext], Any]]:
+        return {"recap": self.run_recap, "transcribe": self.run_transcribe}
+
+    def _transcriber_instance(self) -> Transcriber:
+        with self._transcriber_lock:  # one model per process, loaded on first use
+            if self._transcriber is None:
+                self._transcriber = self._transcriber_factory()
+            return self._transcriber
+
+    # --- inbound ----------------------------------------------------------------------
+
+    async def _channel(self, place: Place) -> Channel:
+        def lookup() -> Channel:
+            workspace = self.repo.workspace(place.platform, place.workspace)
+            return self.repo.channel(workspace.id, place.channel)
+
+        return await asyncio.to_thread(lookup)
+
+    async def handle_command(self, request: CommandRequest) -> Outcome:
+        if not await asyncio.to_thread(self.repo.first_time_seen, request.event_key):
+            return Outcome(duplicate=True)
+        try:
+            command = parse_command(
+                request.text,
+                now=self.clock(),
+                timezone=request.timezone or self.default_timezone,
+            )
+        except CommandError as exc:
+            return Outcome(reply=ErrorReply(text=str(exc)))
+        if isinstance(command, Help):
+            return Outcome(reply=TextReply(text=messages.HELP))
+        if isinstance(command, Unknown):
+            return Outcome(reply=TextReply(text=messages.UNKNOWN.format(text=command.text)))
+        if isinstance(command, Transcribe):
+            return await self._enqueue_transcription(request, request.files)
+        assert isinstance(command, Recap)
+        return await self._enqueue_recap(request, command)
+
+    def _reply_place(self, request: CommandRequest) -> Place:
+        """Replies go in the thread the command came from (or start one on its message)."""
+        if request.via == "slash":
+            return request.place
+        thread = request.place.thread or request.message_id
+        return Place(**{**asdict(request.place), "thread": thread})
+
+    async def _enqueue_recap(self, request: CommandRequest, command: Recap) -> Outcome:
+        now = self.clock()
+        other = command.channel and command.channel != request.place.channel
+        in_thread = request.place.thread is not None and command.since is None and not other
+        source = Place(
+            platform=request.place.platform,
+            workspace=request.place.workspace,
+            channel=command.channel or request.place.channel,
+            thread=request.place.thread if in_thread else None,
+        )
+        target = ReplyTarget(
+            place=self._reply_place(request),
+            ephemeral_to=request.user_id if other else None,
+            response_url=request.response_url if other else None,
+        )
+        since = None if in_thread else (command.since or now - DEFAULT_WINDOW)
+        payload = {
+            "platform": request.place.platform,
+            "source": asdict(source),
+            "since": since.isoformat() if since else None,
+            "until": now.isoformat(),
+            "window_text": command.window_text,
+            "requested_by": request.user_id,
+            "reply": _target_data(target),
+        }
+        job, _ = await asyncio.to_thread(
+            self.queue.enqueue, "recap", payload, key=f"recap:{request.event_key}"
+        )
+        return Outcome(ack=messages.WORKING_RECAP, job_id=job.id)
+
+    async def _enqueue_transcription(
+        self, request: CommandRequest, files: tuple[FileRef, ...], *, quiet: bool = False
+    ) -> Outcome:
+        media = [f for f in files if is_media(f)]
+        if not media:
+            if quiet:
+                return Outcome()
+            if files:
+                names = ", ".join(f.name for f in files)
+                return Outcome(reply=ErrorReply(text=messages.NOT_MEDIA.format(name=names)))
+            return Outcome(reply=ErrorReply(text=messages.NO_FILES))
+        target = ReplyTarget(place=self._reply_place(request))
+        payload = {
+            "platform": request.place.platform,
+            "source": asdict(request.place),
+            "message_id": request.message_id,
+            "files": [asdict(f) for f in media],
+            "reply": _target_data(target),
+        }
+        job, _ = await asyncio.to_thread(
+            self.queue.enqueue, "transcribe", payload, key=f"transcribe:{request.event_key}"
+        )
+        return Outcome(ack=messages.WORKING_TRANSCRIBE.format(count=len(media)), job_id=job.id)
+
+    async def handle_shared_files(self, request: CommandRequest) -> Outcome:
+        """Media shared where the bot is a member: transcribe when the channel allows it."""
+        if not await asyncio.to_thread(self.repo.first_time_seen, request.event_key):
+            return Outcome(duplicate=True)
+        channel = await self._channel(request.place)
+        if not channel.auto_transcribe:
+            return Outcome()
+        return await self._enqueue_transcription(request, request.files, quiet=True)
+
+    async def record_message(self, place: Place, message: ChatMessage) -> None:
+        if message.from_bot or not message.text.strip():
+            return
+        channel = await self._channel(place)
+        await asyncio.to_thread(
+            self.repo.upsert_message,
+            channel,
+            external_id=message.id,
+            thread_id=message.thread,
+            author_id=message.author_id,
+            author_name=message.author_name,
+            text=message.text,
+            sent_at=message.at,
+        )
+
+    async def record_edit(self, place: Place, message: ChatMessage) -> None:
+        channel = await self._channel(place)
+        found = await asyncio.to_thread(
+            self.repo.edit_message, channel, message.id, message.text, self.clock()
+        )
+        if not found:
+            await self.record_message(place, message)
+
+    async def record_delete(self, place: Place, message_id: str) -> None:
+        channel = await self._channel(place)
+        await asyncio.to_thread(self.repo.delete_message, channel, message_id)
+
+    # --- delivery ---------------------------------------------------------------------
+
+    async def deliver(
+        self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply
+    ) -> str:
+        """Post once per key: a retried job finds the earlier post and does not repeat it."""
+        existing = await asyncio.to_thread(self.repo.delivery, key)
+        if existing is not None:
+            return existing.message_id
+        message_id = await platform.post(target, reply)
+        await asyncio.to_thread(
+            self.repo.record_delivery, key, platform.name, target.place.channel, message_id
+        )
+        return message_id
+
+    async def on_job_failed(self, job: Job, reason: str, *, user_facing: bool) -> None:
+        """Tell the requester; `reason` is shown only when it was written for people."""
+        payload = job.payload
+        platform = self.platforms.get(payload.get("platform", ""))
+        if platform is None or "reply" not in payload:
+            return
+        if user_facing:
+            text = messages.JOB_FAILED.format(kind=job.kind, reason=reason)
+        else:
+            text = messages.JOB_GAVE_UP.format(kind=job.kind, job_id=job.id)
+        try:
+            await self.deliver(
+                f"job:{job.id}:failed", platform, _target(payload["reply"]), ErrorReply(text=text)
+            )
+        except Exception:
+            log.exception("could not tell the user that job %s failed", job.id)
+
+    # --- recap ------------------------------------------------------------------------
+
+    async def _gather(
+        self, platform: ChatPlatform, source: Place, since: datetime | None, until: datetime
+    ) -> list[ChatMessage]:
+        """Thread: from the platform. Channel window: from the store, after filling it from
+        platform history once per process and channel (edits and deletes applied)."""
+        if source.thread is not None:
+            return await platform.fetch_messages(source)
+        channel = await self._channel(source)
+        synced = self._synced_since.get(channel.id)
+        if synced is None or since is None or since < synced:
+            fetched = await platform.fetch_messages(source, oldest=since, latest=until)
+            stored = await asyncio.to_thread(self.repo.messages, channel, since=since, until=until)
+            live = {m.id for m in fetched}
+            for row in stored:
+                if row.external_id not in live:  # deleted while we were not listening
+                    await asyncio.to_thread(self.repo.delete_message, channel, row.external_id)
+            for message in fetched:
+                await self.record_message(source, message)
+            if since is not None:
+                self._synced_since[channel.id] = min(since, synced or since)
+        rows = await asyncio.to_thread(self.repo.messages, channel, since=since, until=until)
+        return [
+            ChatMessage(
+                id=row.external_id,
+                author_id=row.author_id,
+                author_name=row.author_name,
+                text=row.text,
+                at=row.sent_at,
+                thread=row.thread_id,
+            )
+            for row in rows
+        ]
+
+    async def run_recap(self, job: Job, context: JobContext) -> None:
+        payload = job.payload
+        platform = self.platforms[payload["platform"]]
+        source = _place(payload["source"])
+        target = _target(payload["reply"])
+        requester = payload["requested_by"]
+        if target.place.channel != source.channel and not await platform.is_member(
+            source, requester
+        ):
+            await self.deliver(
+                f"job:{job.id}:refused",
+                platform,
+                target,
+                ErrorReply(text=messages.NOT_A_MEMBER.format(channel=source.channel)),
+            )
+            return
+        since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
+        until = datetime.fromisoformat(payload["until"])
+        chat = [m for m in await self._gather(platform, source, since, until) if not m.from_bot]
+        conversation = Conversation(
+            messages=[
+                Message(author=m.author_name, author_id=m.author_id, text=m.text, at=m.at, ref=m.id)
+                for m in chat
+                if m.text.strip()
+            ]
+        )
+        if not conversation.messages:
+            where = "in this thread" if source.thread else "in that window"
+            await self.deliver(
+                f"job:{job.id}:empty",
+                platform,
+                target,
+                TextReply(text=messages.NOTHING_TO_RECAP.format(where=where)),
+            )
+            return
+        context.progress(job, 0.3)
+        recap = await asyncio.to_thread(self.summarizer.recap, conversation)
+        links = await self._links(platform, source, recap)
+        title = self._recap_title(source, payload.get("window_text"))
+        await self.deliver(
+            f"job:{job.id}:recap",
+            platform,
+            target,
+            RecapReply(recap=recap, title=title, links=links),
+        )
+        channel = await self._channel(source)
+        await asyncio.to_thread(
+            self.repo.save_recap,
+            channel,
+            recap,
+            thread_id=source.thread,
+            window_start=since,
+            window_end=until,
+            job_id=job.id,
+        )
+
+    @staticmethod
+    def _recap_title(source: Place, window_text: str | None) -> str:
+        if source.thread:
+            return "Thread recap"
+        return f"Recap of <#{source.channel}>" + (f" ({window_text})" if window_text else "")
+
+    async def _links(self, platform: ChatPlatform, source: Place, recap: Any) -> dict[str, str]:
+        refs = {
+            ref
+            for group in (recap.action_items, recap.decisions, recap.open_questions)
+            for ref in (item.ref for item in group)
+            if ref
+        }
+        links: dict[str, str] = {}
+        for ref in sorted(refs)[:30]:
+            try:
+                if url := await platform.permalink(source, ref):
+                    links[ref] = url
+            except Exception:  # a missing link must not cost the user the recap
+                log.warning("no permalink for %s", ref, exc_info=True)
+        return links
+
+    # --- transcription ----------------------------------------------------------------
+
+    async def run_transcribe(self, job: Job, context: JobContext) -> None:
+        payload = job.payload
+        platform = self.platforms[payload["platform"]]
+        source = _place(payload["source"])
+        target = _target(payload["reply"])
+        for data in payload["files"]:
+            await self._transcribe_file(job, context, platform, source, target, FileRef(**data))
+
+    async def _transcribe_file(
+        self,
+        job: Job,
+        context: JobContext,
+        platform: ChatPlatform,
+        source: Place,
+        target: ReplyTarget,
+        file: FileRef,
+    ) -> None:
+        key = f"job:{job.id}:{file.id}"
+        if file.size is not None and file.size > self.max_media_bytes:
+            text = messages.TOO_LARGE.format(
+                name=file.name,
+                size=round(file.size / 2**20, 1),
+                limit=round(self.max_media_bytes / 2**20),
+            )
+            await self.deliver(f"{key}:too-large", platform, target, ErrorReply(text=text))
+            return
+        if await asyncio.to_thread(self.repo.delivery, f"{key}:recap") is not None:
+            return  # finished on an earlier attempt
+        progress_id = await self.deliver(
+            f"{key}:progress",
+            platform,
+            target,
+            ProgressReply(text=messages.DOWNLOADING.format(name=file.name), fraction=0.0),
+        )
+        try:
+            with tempfile.TemporaryDirectory(dir=self.work_dir) as folder:
+                path = await platform.download(
+                    source,
+                    file,
+                    Path(folder) / Path(file.name).name,
+                    max_bytes=self.max_media_bytes,
+                )
+                transcript = await self._transcribe_with_progress(
+                    job, context, platform, target, progress_id, file, path
+                )
+        except MediaError as exc:
+            text = messages.MEDIA_FAILED.format(name=file.name, reason=exc)
+            await platform.update(target, progress_id, ErrorReply(text=text))
+            return
+        channel = await self._channel(source)
+        await asyncio.to_thread(
+            self.repo.save_transcript,
+            channel,
+            source_message_id=job.payload.get("message_id"),
+            file_id=file.id,
+            file_name=file.name,
+            language=transcript.language,
+            duration_seconds=transcript.duration,
+            transcript=transcript.model_dump(mode="json"),
+        )
+        stem = Path(file.name).stem or "recording"
+        await self.deliver(
+            f"{key}:transcript",
+            platform,
+            target,
+            TranscriptReply(transcript=transcript, filename=f"{stem}-transcript.txt"),
+        )
+        try:
+            recap = await asyncio.to_thread(self.summarizer.recap_transcript, transcript)
+        except InputError:
+            await self.deliver(
+                f"{key}:recap",
+                platform,
+                target,
+                TextReply(text=messages.NO_SPEECH.format(name=file.name)),
+            )
+        else:
+            await self.deliver(
+                f"{key}:recap",
+                platform,
+                target,
+                RecapReply(recap=recap, title=f"Recap of “{file.name}”"),
+            )
+            await asyncio.to_thread(self.repo.save_recap, channel, recap, job_id=job.id)
+        done = messages.TRANSCRIBED.format(
+            name=file.name, duration=format_timestamp(transcript.duration)
+        )
+        await platform.update(target, progress_id, ProgressReply(text=done, fraction=1.0))
+
+    async def _transcribe_with_progress(
+        self,
+        job: Job,
+        context: JobContext,
+        platform: ChatPlatform,
+        target: ReplyTarget,
+        progress_id: str,
+        file: FileRef,
+        path: Path,
+    ) -> Transcript:
+        loop = asyncio.get_running_loop()
+        last = {"fraction": 0.0, "at": 0.0}
+        label = messages.TRANSCRIBING.format(name=file.name)
+
+        def on_progress(fraction: float) -> None:
+            # Called from the transcription thread: throttle, then hop onto the loop.
+            now = time.monotonic()
+            if fraction < 1.0 and fraction - last["fraction"] < 0.1 and now - last["at"] < 5:
+                return
+            last.update(fraction=fraction, at=now)
+            context.progress(job, fraction)
+            reply = ProgressReply(text=label, fraction=fraction)
+            asyncio.run_coroutine_threadsafe(platform.update(target, progress_id, reply), loop)
+
+        await platform.update(target, progress_id, ProgressReply(text=label, fraction=0.0))
+
+        def work() -> Transcript:
+            return self._transcriber_instance().transcribe(path, on_progress=on_progress)
+
+        return await asyncio.to_thread(work)
+
+
+__all__ = ["BotCore", "CommandRequest", "Outcome", "PermanentJobError", "is_media"]

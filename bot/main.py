@@ -1,0 +1,79 @@
+"""Composition root: the only module of `bot/` that imports `adapters/`.
+
+It builds settings, storage, the pipeline, the core and the enabled adapters, and mounts
+them on the ASGI app.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from bot.app import Mountable, create_app, database_check
+from bot.config import Settings
+from bot.core import BotCore
+from bot.jobs import JobQueue, Worker
+from bot.storage.db import create_db_engine, upgrade
+from bot.storage.repo import Repository
+from summarizer.pipeline import Summarizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    core: BotCore
+    worker: Worker
+    adapters: list[Mountable]
+    app: Starlette
+
+
+def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Worker]:
+    engine = create_db_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    repo = Repository(engine)
+    queue = JobQueue(engine)
+    transcriber_config = settings.transcriber_config()
+
+    def transcriber():
+        from summarizer.transcribe import Transcriber
+
+        return Transcriber(config=transcriber_config)
+
+    work_dir = Path(settings.data_dir) / "tmp"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    core = BotCore(
+        repo=repo,
+        queue=queue,
+        summarizer=Summarizer(llm=settings.llm_config()),
+        transcriber_factory=transcriber,
+        max_media_bytes=transcriber_config.max_bytes,
+        default_timezone=settings.default_timezone,
+        work_dir=work_dir,
+    )
+    worker = Worker(queue, core.handlers, on_failure=core.on_job_failed)
+    return core, worker
+
+
+def build_adapters(settings: Settings, core: BotCore) -> list[Mountable]:
+    adapters: list[Mountable] = []
+    if settings.slack_signing_secret:
+        from adapters.slack import SlackAdapter
+
+        slack = SlackAdapter(settings=settings, core=core)
+        core.register(slack)
+        adapters.append(slack)
+    return adapters
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or Settings()
+    core, worker = build_core(settings)
+    adapters = build_adapters(settings, core)
+    app = create_app(adapters=adapters, worker=worker, readiness=[database_check(core.repo.engine)])
+    return Runtime(settings=settings, core=core, worker=worker, adapters=adapters, app=app)

@@ -1,0 +1,33 @@
+"""Every sentence the bot says to people, in one place."""
+
+HELP = """\
+*Here's what I can do*
+• `recap` in a thread — recap the thread: summary, decisions, action items, open questions.
+• `recap` in a channel — recap the last 24 hours; or a window: `recap 7d`, \
+`recap since Monday`, `recap since 2026-11-01`.
+• `recap 24h #other-channel` — recap another channel you are a member of (only you see it).
+• `transcribe` on a message with an audio or video file — transcript, recap and action items.
+• Share audio or video in a channel where I am a member and I transcribe it for you.
+• `help` — this message."""
+
+UNKNOWN = "I didn't understand “{text}”.\n\n" + HELP
+WORKING_RECAP = "Working on a recap… it will appear here in a moment."
+WORKING_TRANSCRIBE = "Got it — transcribing {count} file(s). I'll post progress in the thread."
+NOTHING_TO_RECAP = "There's nothing to recap: I found no messages {where}."
+NOT_A_MEMBER = "You can only recap channels you are a member of, and you're not in <#{channel}>."
+NO_FILES = (
+    "I didn't find an audio or video file to transcribe. Share one and mention me on it, "
+    "or use `transcribe` in the thread of a message that has one."
+)
+NOT_MEDIA = "“{name}” isn't an audio or video file, so I can't transcribe it."
+TOO_LARGE = "“{name}” is {size} MB; the limit is {limit} MB, so I didn't download it."
+MEDIA_FAILED = "I couldn't transcribe “{name}”: {reason}"
+NO_SPEECH = "I transcribed “{name}” but heard no speech, so there's nothing to recap."
+TRANSCRIBING = "Transcribing “{name}”…"
+DOWNLOADING = "Downloading “{name}”…"
+TRANSCRIBED = "Transcribed “{name}” ({duration} of audio)."
+JOB_FAILED = "Sorry — I couldn't finish this {kind}: {reason}"
+JOB_GAVE_UP = (
+    "Sorry — this {kind} failed several times and I stopped trying (job #{job_id}). "
+    "An administrator can look it up."
+)

@@ -1,0 +1,251 @@
+"""Queries the core needs, each scoped by workspace. Synchronous: callers run them in a
+thread (`asyncio.to_thread`) so the event loop never waits on the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.storage.models import (
+    ActionItemRecord,
+    Channel,
+    Delivery,
+    ProcessedEvent,
+    RecapRecord,
+    StoredMessage,
+    TranscriptRecord,
+    Workspace,
+)
+from summarizer.types import Recap
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- events and deliveries ---------------------------------------------------------
+
+    def first_time_seen(self, key: str) -> bool:
+        """Record a platform event id; False if it was seen before (a retry)."""
+        with self._session() as session:
+            session.add(ProcessedEvent(key=key))
+            try:
+                session.commit()
+            except IntegrityError:
+                return False
+        return True
+
+    def delivery(self, key: str) -> Delivery | None:
+        with self._session() as session:
+            return session.get(Delivery, key)
+
+    def record_delivery(self, key: str, platform: str, channel: str, message_id: str) -> None:
+        with self._session() as session:
+            session.merge(
+                Delivery(key=key, platform=platform, channel=channel, message_id=message_id)
+            )
+            session.commit()
+
+    # --- workspaces and channels -------------------------------------------------------
+
+    def workspace(self, platform: str, external_id: str, **fields: Any) -> Workspace:
+        """The workspace row, created on first sight; `fields` update it when given."""
+        with self._session() as session:
+            row = session.exec(
+                select(Workspace).where(
+                    Workspace.platform == platform, Workspace.external_id == external_id
+                )
+            ).first()
+            if row is None:
+                row = Workspace(platform=platform, external_id=external_id, **fields)
+                session.add(row)
+                try:
+                    session.commit()
+                except IntegrityError:  # created concurrently
+                    session.rollback()
+                    return self.workspace(platform, external_id, **fields)
+            elif fields:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                session.add(row)
+                session.commit()
+            return row
+
+    def find_workspace(self, platform: str, external_id: str) -> Workspace | None:
+        with self._session() as session:
+            return session.exec(
+                select(Workspace).where(
+                    Workspace.platform == platform, Workspace.external_id == external_id
+                )
+            ).first()
+
+    def channel(self, workspace_id: int, external_id: str, **fields: Any) -> Channel:
+        with self._session() as session:
+            row = session.exec(
+                select(Channel).where(
+                    Channel.workspace_id == workspace_id, Channel.external_id == external_id
+                )
+            ).first()
+            if row is None:
+                row = Channel(workspace_id=workspace_id, external_id=external_id, **fields)
+                session.add(row)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    return self.channel(workspace_id, external_id, **fields)
+            elif fields:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                session.add(row)
+                session.commit()
+            return row
+
+    # --- messages ----------------------------------------------------------------------
+
+    def upsert_message(self, channel: Channel, **fields: Any) -> StoredMessage:
+        with self._session() as session:
+            row = session.exec(
+                select(StoredMessage).where(
+                    StoredMessage.channel_id == channel.id,
+                    StoredMessage.external_id == fields["external_id"],
+                )
+            ).first()
+            if row is None:
+                row = StoredMessage(
+                    workspace_id=channel.workspace_id, channel_id=channel.id, **fields
+                )
+            else:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:  # the same message arrived twice at once
+                session.rollback()
+            return row
+
+    def edit_message(
+        self, channel: Channel, external_id: str, text: str, edited_at: datetime
+    ) -> bool:
+        """Apply an edit; action items derived from the message are dropped (stale)."""
+        with self._session() as session:
+            row = session.exec(
+                select(StoredMessage).where(
+                    StoredMessage.channel_id == channel.id, StoredMessage.external_id == external_id
+                )
+            ).first()
+            if row is None:
+                return False
+            row.text, row.edited_at = text, edited_at
+            session.add(row)
+            session.execute(
+                delete(ActionItemRecord).where(
+                    col(ActionItemRecord.workspace_id) == channel.workspace_id,
+                    col(ActionItemRecord.channel_id) == channel.id,
+                    col(ActionItemRecord.source_ref) == external_id,
+                )
+            )
+            session.commit()
+        return True
+
+    def delete_message(self, channel: Channel, external_id: str) -> None:
+        """A deleted message takes what was derived from it: stored copy, items, transcripts."""
+        with self._session() as session:
+            for model, column in (
+                (StoredMessage, StoredMessage.external_id),
+                (ActionItemRecord, ActionItemRecord.source_ref),
+                (TranscriptRecord, TranscriptRecord.source_message_id),
+            ):
+                session.execute(
+                    delete(model).where(
+                        col(model.workspace_id) == channel.workspace_id,
+                        col(model.channel_id) == channel.id,
+                        col(column) == external_id,
+                    )
+                )
+            session.commit()
+
+    def messages(
+        self,
+        channel: Channel,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        thread: str | None = None,
+    ) -> list[StoredMessage]:
+        with self._session() as session:
+            query = select(StoredMessage).where(
+                StoredMessage.workspace_id == channel.workspace_id,
+                StoredMessage.channel_id == channel.id,
+            )
+            if since is not None:
+                query = query.where(col(StoredMessage.sent_at) >= since)
+            if until is not None:
+                query = query.where(col(StoredMessage.sent_at) <= until)
+            if thread is not None:
+                query = query.where(
+                    (col(StoredMessage.thread_id) == thread)
+                    | (col(StoredMessage.external_id) == thread)
+                )
+            return list(session.exec(query.order_by(col(StoredMessage.sent_at))).all())
+
+    # --- results -----------------------------------------------------------------------
+
+    def save_transcript(self, channel: Channel, **fields: Any) -> TranscriptRecord:
+        with self._session() as session:
+            row = TranscriptRecord(
+                workspace_id=channel.workspace_id, channel_id=channel.id, **fields
+            )
+            session.add(row)
+            session.commit()
+            return row
+
+    def save_recap(self, channel: Channel, recap: Recap, **fields: Any) -> RecapRecord:
+        with self._session() as session:
+            row = RecapRecord(
+                workspace_id=channel.workspace_id,
+                channel_id=channel.id,
+                engine=recap.engine,
+                input_tokens=recap.input_tokens,
+                output_tokens=recap.output_tokens,
+                recap=recap.model_dump(mode="json"),
+                **fields,
+            )
+            session.add(row)
+            session.flush()
+            for item in recap.action_items:
+                session.add(
+                    ActionItemRecord(
+                        recap_id=row.id,
+                        workspace_id=channel.workspace_id,
+                        channel_id=channel.id,
+                        task=item.task,
+                        owner_id=item.owner_id,
+                        owner_name=item.owner,
+                        due=item.due,
+                        source_ref=item.ref,
+                        confidence=item.confidence,
+                    )
+                )
+            session.commit()
+            return row
+
+    def action_items(self, channel: Channel) -> list[ActionItemRecord]:
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(ActionItemRecord).where(
+                        ActionItemRecord.workspace_id == channel.workspace_id,
+                        ActionItemRecord.channel_id == channel.id,
+                    )
+                ).all()
+            )
