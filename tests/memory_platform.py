@@ -1,0 +1,74 @@
+"""An in-memory chat platform for driving the core without Slack or Teams (errbot's
+test backend idea): channels hold messages, posts and updates are recorded."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget
+from summarizer.errors import MediaTooLargeError
+
+
+@dataclass
+class Posted:
+    target: ReplyTarget
+    reply: Reply
+    updates: list[Reply] = field(default_factory=list)
+
+    @property
+    def last(self) -> Reply:
+        return self.updates[-1] if self.updates else self.reply
+
+
+class MemoryPlatform:
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.channels: dict[str, list[ChatMessage]] = {}
+        self.members: dict[str, set[str]] = {}
+        self.files: dict[str, Path] = {}
+        self.posts: dict[str, Posted] = {}
+        self.history_calls = 0
+        self._ids = itertools.count(1)
+
+    def add(self, channel: str, message: ChatMessage) -> ChatMessage:
+        self.channels.setdefault(channel, []).append(message)
+        return message
+
+    async def post(self, target: ReplyTarget, reply: Reply) -> str:
+        message_id = f"bot-{next(self._ids)}"
+        self.posts[message_id] = Posted(target=target, reply=reply)
+        return message_id
+
+    async def update(self, target: ReplyTarget, message_id: str, reply: Reply) -> None:
+        self.posts[message_id].updates.append(reply)
+
+    async def fetch_messages(
+        self, place: Place, *, oldest: datetime | None = None, latest: datetime | None = None
+    ) -> list[ChatMessage]:
+        self.history_calls += 1
+        found = []
+        for message in self.channels.get(place.channel, []):
+            if place.thread and place.thread not in (message.id, message.thread):
+                continue
+            if oldest and message.at < oldest or latest and message.at > latest:
+                continue
+            found.append(message)
+        return found
+
+    async def download(self, place: Place, file: FileRef, dest: Path, *, max_bytes: int) -> Path:
+        source = self.files[file.id]
+        if source.stat().st_size > max_bytes:
+            raise MediaTooLargeError("The file is over the size limit.")
+        shutil.copyfile(source, dest)
+        return dest
+
+    async def permalink(self, place: Place, message_id: str) -> str | None:
+        return f"https://chat.example/{place.channel}/{message_id}"
+
+    async def is_member(self, place: Place, user_id: str) -> bool:
+        return user_id in self.members.get(place.channel, set())

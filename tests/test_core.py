@@ -1,0 +1,189 @@
+"""The core driven through an in-memory platform: commands become jobs, jobs post once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot import messages
+from bot.core import BotCore, CommandRequest
+from bot.jobs import JobQueue, Worker
+from bot.ports import ChatMessage, ErrorReply, Place, RecapReply, TextReply
+from bot.storage.repo import Repository
+from summarizer.pipeline import Summarizer
+from tests.memory_platform import MemoryPlatform
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+def _msg(id_: str, author: str, text: str, minutes_ago: float, thread: str | None = None):
+    return ChatMessage(
+        id=id_,
+        author_id=f"U-{author}",
+        author_name=author,
+        text=text,
+        at=NOW - timedelta(minutes=minutes_ago),
+        thread=thread,
+    )
+
+
+@pytest.fixture
+def bot(engine):
+    platform = MemoryPlatform()
+    queue = JobQueue(engine)
+    core = BotCore(
+        repo=Repository(engine),
+        queue=queue,
+        summarizer=Summarizer(),
+        transcriber_factory=lambda: pytest.fail("no transcription expected"),
+        max_media_bytes=10_000,
+        clock=lambda: NOW,
+    )
+    core.register(platform)
+    worker = Worker(queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    return core, worker, platform
+
+
+def _request(text: str, key: str, *, channel="C1", thread=None, message_id="m-cmd", via="mention"):
+    return CommandRequest(
+        place=Place(platform="memory", workspace="T1", channel=channel, thread=thread),
+        user_id="U-Ann",
+        text=text,
+        event_key=key,
+        message_id=message_id,
+        via=via,
+    )
+
+
+def _recaps(platform: MemoryPlatform) -> list[RecapReply]:
+    return [p.reply for p in platform.posts.values() if isinstance(p.reply, RecapReply)]
+
+
+def test_thread_recap_posted_once_in_the_thread(bot) -> None:
+    core, worker, platform = bot
+    platform.add("C1", _msg("t1", "Ann", "The deploy failed on the payments service.", 30))
+    platform.add("C1", _msg("t2", "Bob", "I'll roll back the payments deploy today.", 20, "t1"))
+    platform.add("C1", _msg("x", "Eve", "Unrelated lunch plans for Friday.", 10))
+
+    outcome = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
+    assert outcome.ack == messages.WORKING_RECAP and outcome.job_id
+    retry = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
+    assert retry.duplicate
+
+    assert asyncio.run(worker.drain()) == 1
+    [posted] = platform.posts.values()
+    assert posted.target.place.thread == "t1"
+    recap = posted.reply.recap
+    assert [(a.owner, a.owner_id, a.task) for a in recap.action_items] == [
+        ("Bob", "U-Bob", "Roll back the payments deploy")
+    ]
+    assert "lunch" not in recap.model_dump_json()
+    assert posted.reply.links["t2"] == "https://chat.example/C1/t2"
+
+
+def test_channel_window_recap_reflects_edits_and_deletes(bot) -> None:
+    core, worker, platform = bot
+    place = Place(platform="memory", workspace="T1", channel="C1")
+    first = platform.add("C1", _msg("a", "Ann", "I'll write the migration guide by Friday.", 60))
+    platform.add("C1", _msg("b", "Bob", "I'll update the dashboards tomorrow.", 50))
+    asyncio.run(core.handle_command(_request("recap 24h", "Ev1")))
+    asyncio.run(worker.drain())
+    tasks = {a.task for a in _recaps(platform)[-1].recap.action_items}
+    assert tasks == {"Write the migration guide", "Update the dashboards"}
+
+    # Live events: an edit and a delete; the next recap uses the store (no new history call).
+    calls = platform.history_calls
+    edited = ChatMessage(**{**first.__dict__, "text": "I'll write the upgrade FAQ by Friday."})
+    asyncio.run(core.record_edit(place, edited))
+    asyncio.run(core.record_delete(place, "b"))
+    asyncio.run(core.handle_command(_request("recap 24h", "Ev2")))
+    asyncio.run(worker.drain())
+    assert platform.history_calls == calls
+    tasks = {a.task for a in _recaps(platform)[-1].recap.action_items}
+    assert tasks == {"Write the upgrade FAQ"}
+
+
+def test_cross_channel_recap_needs_membership(bot) -> None:
+    core, worker, platform = bot
+    platform.add("C-secret", _msg("s", "Zed", "The acquisition closes on Monday.", 5))
+    platform.members["C-secret"] = {"U-Zed"}
+    asyncio.run(core.handle_command(_request("recap 24h #C-secret", "Ev1")))
+    asyncio.run(worker.drain())
+    [posted] = platform.posts.values()
+    assert isinstance(posted.reply, ErrorReply)
+    assert posted.target.ephemeral_to == "U-Ann"
+    assert "acquisition" not in str(posted.reply)
+
+    platform.members["C-secret"].add("U-Ann")
+    asyncio.run(core.handle_command(_request("recap 24h #C-secret", "Ev2")))
+    asyncio.run(worker.drain())
+    [recap] = _recaps(platform)
+    assert "acquisition" in recap.recap.summary
+    only_for_ann = [p for p in platform.posts.values() if isinstance(p.reply, RecapReply)]
+    assert only_for_ann[0].target.ephemeral_to == "U-Ann"
+
+
+def test_immediate_replies_for_help_unknown_and_bad_windows(bot) -> None:
+    core, _, platform = bot
+    help_ = asyncio.run(core.handle_command(_request("help", "Ev1")))
+    assert isinstance(help_.reply, TextReply) and "recap" in help_.reply.text
+    unknown = asyncio.run(core.handle_command(_request("dance", "Ev2")))
+    assert "didn't understand" in unknown.reply.text
+    bad = asyncio.run(core.handle_command(_request("recap since banana", "Ev3")))
+    assert isinstance(bad.reply, ErrorReply) and "24h" in bad.reply.text
+    assert core.queue.counts() == {}
+
+
+def test_empty_window_says_so(bot) -> None:
+    core, worker, platform = bot
+    asyncio.run(core.handle_command(_request("recap 1h", "Ev1")))
+    asyncio.run(worker.drain())
+    [posted] = platform.posts.values()
+    assert posted.reply.text == messages.NOTHING_TO_RECAP.format(where="in that window")
+
+
+def test_bot_messages_and_mass_mentions_never_reach_the_recap(bot) -> None:
+    core, worker, platform = bot
+    platform.add("C1", _msg("a", "Ann", "@channel please review the incident report by Friday.", 9))
+    bot_msg = ChatMessage(
+        id="b",
+        author_id="B1",
+        author_name="balafon",
+        text="Recap: I'll do everything.",
+        at=NOW - timedelta(minutes=8),
+        from_bot=True,
+    )
+    platform.add("C1", bot_msg)
+    asyncio.run(core.handle_command(_request("recap 1h", "Ev1")))
+    asyncio.run(worker.drain())
+    [recap] = _recaps(platform)
+    dumped = recap.recap.model_dump_json()
+    assert "@channel" not in dumped and "do everything" not in dumped
+
+
+def test_failed_job_tells_the_user_once(bot, monkeypatch) -> None:
+    core, worker, platform = bot
+    platform.add("C1", _msg("a", "Ann", "Some text to recap here today.", 9))
+
+    def broken(conversation):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(core.summarizer, "recap", broken)
+    job = asyncio.run(core.handle_command(_request("recap 1h", "Ev1"))).job_id
+    for _ in range(3):
+        asyncio.run(worker.drain())
+        core.queue.engine.dispose()
+        from sqlalchemy import update
+        from sqlmodel import Session
+
+        from bot.storage.models import Job
+
+        with Session(core.queue.engine) as session:
+            session.execute(update(Job).values(run_after=NOW - timedelta(days=1)))
+            session.commit()
+    assert core.queue.get(job).status == "failed"
+    errors = [p.reply for p in platform.posts.values() if isinstance(p.reply, ErrorReply)]
+    assert len(errors) == 1 and f"#{job}" in errors[0].text
+    assert "disk full" not in errors[0].text
