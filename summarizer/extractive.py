@@ -30,7 +30,7 @@ def _candidates(sentences: list[Sentence]) -> list[tuple[int, Sentence, list[str
         if sentence.text.rstrip().endswith("?"):
             continue  # questions are reported separately, they make poor summary lines
         terms = content_words(sentence.text)
-        if len(terms) >= 2:
+        if len(terms) >= 3:
             chosen.append((position, sentence, terms))
     return chosen
 

@@ -17,6 +17,7 @@ from summarizer.dates import find_due
 from summarizer.participants import match_participant, mentioned_participants
 from summarizer.text import Sentence, clean_clause, content_words, words
 from summarizer.types import ActionItem, Decision, OpenQuestion
+from summarizer.vocabulary import HEDGES, LEADING_ADVERBS, TASK_VERBS
 
 _I = re.IGNORECASE
 _MARKER = re.compile(
@@ -38,7 +39,12 @@ _DECISION = re.compile(
     _I,
 )
 _COMMITMENT = re.compile(
-    r"\b(?:I'll|I will|I'm going to|I am going to|I can|I'm gonna|let me|I'll go ahead and)\s+(.+)",
+    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|let me|I can take)\s+(.+)",
+    _I,
+)
+_YOU = re.compile(
+    r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*,\s*)?(?:you'll|you will|you're going to|"
+    r"you are going to|you need to|you should)\s+(?P<task>.+)$",
     _I,
 )
 _NOT_A_TASK = re.compile(
@@ -76,12 +82,40 @@ _PRONOUNS = frozenset("it that this them those these one".split())
 _OPEN_MARKER = re.compile(r"^\s*(?:open question|question|q)\s*[:\-–]\s*(.+)", _I)
 
 
+_CLAUSE_END = re.compile(
+    r",?\s+(?:so that|so|because|since|but|although|though|unless|if|which|whereas)\s+|"
+    r",\s+(?:and|then|I'll|I will|we'll)\s+|;|\s+-\s+",
+    _I,
+)
+_MAX_TASK_WORDS = 16
+
+
+def _first_clause(task: str) -> str:
+    """The task without the reasons and asides that follow it ("..., so I can ...")."""
+    task = _CLAUSE_END.split(task, maxsplit=1)[0]
+    tokens = task.split()
+    return " ".join(tokens[:_MAX_TASK_WORDS]) if len(tokens) > _MAX_TASK_WORDS else task
+
+
+def _task_verb(task: str) -> tuple[str, bool] | None:
+    """The task from its verb on, and whether it was hedged ("try to..."); None when the
+    clause does not start with a task verb (after adverbs such as "just")."""
+    tokens = task.split()
+    hedged = False
+    while tokens and tokens[0].casefold().strip(",") in LEADING_ADVERBS | HEDGES | {"to"}:
+        hedged = hedged or tokens[0].casefold() in HEDGES
+        tokens = tokens[1:]
+    if tokens and tokens[0].casefold() in TASK_VERBS:
+        return " ".join(tokens), hedged
+    return None
+
+
 def _accepted_by(sentence: Sentence, sentences: Sequence[Sentence], position: int) -> str | None:
     """Whoever answers a request with "sure", "on it"... in the next few messages."""
     for later in sentences[position + 1 : position + 6]:
         if later.index - sentence.index > 3:
             break
-        if later.author and later.author != sentence.author and _ACCEPT.match(later.text):
+        if later.author and later.author != sentence.author and _ACCEPT.match(later.raw):
             return later.author
     return None
 
@@ -94,6 +128,7 @@ def _item(
     confidence: float,
 ) -> ActionItem | None:
     due, phrase = find_due(task, sentence.at)
+    task = _first_clause(task)
     if phrase and task.rstrip(" .!?").endswith(phrase):
         task = task.rstrip(" .!?")[: -len(phrase)]
         task = re.sub(r"\s+(?:by|on|before|until|till|due|for|this)$", "", task.rstrip(), flags=_I)
@@ -132,7 +167,10 @@ def _action_from(
         return _item(body, owner, sentence, ids, 0.9)
     if match := _REQUEST.match(text.rstrip()):
         name = match.group("name") or match.group("name2")
-        task = match.group("task") or match.group("task2")
+        verb = _task_verb(match.group("task") or match.group("task2"))
+        if verb is None:
+            return None  # "can you hear me?", "please note..."
+        task = verb[0]
         owner = match_participant(name, participants) if name else None
         if name and owner is None and name.casefold() not in {"you", "hey", "hi", "and", "so"}:
             task = f"{name} {task}" if match.group("task2") is None else task
@@ -145,21 +183,31 @@ def _action_from(
     if text.endswith("?"):
         return None
     if match := _COMMITMENT.search(text):
-        task = match.group(1)
-        if _NOT_A_TASK.match(task) or re.match(r"^(?:if|when|whether|as)\b", task, _I):
+        verb = _task_verb(match.group(1))
+        if verb is None or _NOT_A_TASK.match(verb[0]):
             return None
-        confidence = 0.6 if re.match(r"^(?:try|probably|maybe)\b", task, _I) else 0.8
-        return _item(task, author, sentence, ids, confidence)
+        return _item(verb[0], author, sentence, ids, 0.6 if verb[1] else 0.8)
+    if match := _YOU.match(text):
+        owner = (
+            match_participant(match.group("name"), participants) if match.group("name") else None
+        )
+        others = [p for p in participants if p != author]
+        owner = owner or (others[0] if len(others) == 1 else None)
+        verb = _task_verb(match.group("task"))
+        if owner and verb:  # "you'll..." with nobody clearly addressed is not assigned
+            return _item(verb[0], owner, sentence, ids, 0.7)
+        return None
     if match := _THIRD_PERSON.match(text):
         owner = match_participant(match.group("name"), participants)
-        task = match.group("task")
-        if owner and not _NOT_A_TASK.match(task):
-            return _item(task, owner, sentence, ids, 0.75)
+        verb = _task_verb(match.group("task"))
+        if owner and verb:
+            return _item(verb[0], owner, sentence, ids, 0.75)
         return None
     if match := _GROUP.search(text):
         due, _ = find_due(text, sentence.at)
-        if due is not None:  # without a date, "we should..." is talk, not a task
-            return _item(match.group(1), None, sentence, ids, 0.5)
+        verb = _task_verb(match.group(1))
+        if due is not None and verb:  # without a date, "we should..." is talk, not a task
+            return _item(verb[0], None, sentence, ids, 0.5)
     return None
 
 

@@ -44,11 +44,34 @@ _MASS_MENTION = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|@(channel|here
 class Sentence:
     """A sentence of a message, with where it came from."""
 
-    text: str
+    text: str  # disfluencies removed (see clean_spoken)
     author: str
     index: int  # the message's position in the conversation
     at: datetime | None
     ref: str | None
+    raw: str = ""  # as written or spoken
+
+
+_FILLER = re.compile(
+    r"(?:,\s*)?(?<![\w'-])(?:u+h+m*|u+m+|e+r+m+|e+r+|h+m+|m+-?h+m+|m+)(?![\w'-]),?", re.I
+)
+_REPEAT = re.compile(r"\b(\w+(?:'\w+)?)(?:[\s,]+\1\b)+", re.I)
+_OPENER = re.compile(
+    r"^(?:(?:okay|ok|right|well|so|and|but|yeah|yes|alright|all right|oh|now|anyway)\b[\s,.!]*)+",
+    re.I,
+)
+
+
+def clean_spoken(text: str) -> str:
+    """Remove what speech adds and reading does not need: fillers ("um", "uh"), stutters
+    ("the the"), and discourse openers ("Okay, right, so...")."""
+    text = _FILLER.sub(" ", text)
+    text = _REPEAT.sub(r"\1", text)
+    text = _OPENER.sub("", text.strip())
+    text = re.sub(r"\s+([,.!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip(" ,")
+    if not re.search(r"\w", text):
+        return ""
+    return text[:1].upper() + text[1:]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -56,11 +79,22 @@ def split_sentences(text: str) -> list[str]:
 
 
 def sentences_of(conversation: Conversation) -> list[Sentence]:
-    return [
-        Sentence(text=sentence, author=m.author, index=i, at=m.at, ref=m.ref)
-        for i, m in enumerate(conversation.messages)
-        for sentence in split_sentences(m.text)
-    ]
+    found = []
+    for i, message in enumerate(conversation.messages):
+        for sentence in split_sentences(message.text):
+            cleaned = clean_spoken(sentence)
+            if cleaned:
+                found.append(
+                    Sentence(
+                        text=cleaned,
+                        author=message.author,
+                        index=i,
+                        at=message.at,
+                        ref=message.ref,
+                        raw=sentence,
+                    )
+                )
+    return found
 
 
 def words(text: str) -> list[str]:

@@ -132,3 +132,45 @@ def test_long_conversation_stays_fast_and_bounded() -> None:
     recap = offline_recap(_conversation(*lines))
     assert 1 <= len(recap.key_points) <= 6
     assert len(recap.summary.split(". ")) <= 3
+
+
+def test_talk_is_not_a_task() -> None:
+    recap = offline_recap(
+        _conversation(
+            ("Ann", "Can you hear me now?"),
+            ("Bob", "Yes. I'll tell you what, the demo went well."),
+            ("Ann", "I'll just say that the numbers look good."),
+        )
+    )
+    assert recap.action_items == []
+
+
+def test_task_keeps_its_first_clause_only() -> None:
+    recap = offline_recap(
+        _conversation(
+            ("Ann", "I'll send the invoice to finance tomorrow, so they can close the quarter."),
+        )
+    )
+    assert _items(recap) == {("Ann", "Send the invoice to finance", date(2026, 11, 17))}
+
+
+def test_spoken_transcript_fillers_are_removed() -> None:
+    from summarizer.text import clean_spoken
+
+    assert clean_spoken("Okay, um, so we we need the the new logo.") == "We need the new logo."
+    assert clean_spoken("Mm-hmm.") == ""
+    recap = offline_recap(
+        _conversation(("Speaker A", "Um, uh, I'll, uh, update the the budget sheet by Friday."))
+    )
+    assert _items(recap) == {("Speaker A", "Update the budget sheet", date(2026, 11, 20))}
+
+
+def test_vocative_you_will_assigns_the_named_person() -> None:
+    recap = offline_recap(
+        _conversation(
+            ("Ann", "Bob, you'll prepare the onboarding checklist."),
+            ("Bob", "Fine."),
+            ("Cid", "Great."),
+        )
+    )
+    assert _items(recap) == {("Bob", "Prepare the onboarding checklist", None)}
