@@ -76,10 +76,15 @@ class Settings(BaseSettings):
         )
 
     def llm_config(self) -> LLMConfig:
+        api_key = self.llm_api_key.get_secret_value() if self.llm_api_key else None
+        if api_key is None and self.llm_base_url:
+            # Self-hosted OpenAI-compatible servers (vLLM, llama.cpp) need no key, but the
+            # OpenAI client refuses to start without one.
+            api_key = "not-needed"
         return LLMConfig(
             model=self.llm_model,
             base_url=self.llm_base_url or None,
-            api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else None,
+            api_key=api_key,
             timeout_seconds=self.llm_timeout_seconds,
             max_retries=self.llm_max_retries,
             chunk_tokens=self.llm_chunk_tokens,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from summarizer.text import Sentence, content_words, is_filler, neutralize_mass_mentions, words
+from summarizer.text import Sentence, content_words, is_filler, sanitize_text, words
 
 _MIN_WORDS = 5
 _MAX_WORDS = 45
@@ -83,7 +83,7 @@ def summarise(
     summary = sorted(ranked[:summary_count], key=lambda s: order[id(s)])
     key_points = sorted(ranked[summary_count:], key=lambda s: order[id(s)])
     text = " ".join(_as_sentence(s.text) for s in summary)
-    return neutralize_mass_mentions(text), key_points
+    return sanitize_text(text), key_points
 
 
 def _as_sentence(text: str) -> str:

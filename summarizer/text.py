@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,7 +38,6 @@ FILLERS = frozenset(
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@])|\n+")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 _URL = re.compile(r"https?://\S+")
-_MASS_MENTION = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|@(channel|here|everyone)\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +110,31 @@ def is_filler(text: str) -> bool:
     return all(w in FILLERS for w in words(text))
 
 
-def neutralize_mass_mentions(text: str) -> str:
-    """Make @channel / @here / @everyone (and Slack's <!channel>) inert text."""
-    return _MASS_MENTION.sub(lambda m: (m.group(1) or m.group(3)).lower(), text)
+_SLACK_SPECIAL = re.compile(r"<!([^>|]*)(?:\|([^>]*))?>")
+SLACK_USER_MENTION = re.compile(r"<@([^>|]*)(?:\|([^>]*))?>")
+_TEAMS_AT = re.compile(r"<at\b[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+# "@" that starts a handle ("@channel", "@here", "@everyone", "@devs", "@bob"), not the "@"
+# of an e-mail address: with Slack's link_names any of them can notify people.
+_AT_HANDLE = re.compile(r"(?<![\w.@])@+(?=\w)")
+
+
+def sanitize_text(text: str, id_to_name: Mapping[str, str] | None = None) -> str:
+    """Make model text unable to ping anyone: no @channel/@here/@everyone, no mention markup.
+
+    Slack's `<!channel>`, `<!subteam^…|@team>`, `<@U123>` and Teams' `<at>…</at>` become
+    their plain label (a known user id becomes the participant's name) and a leading "@" is
+    dropped from handles; the bot renders the owners it validated as real mentions itself.
+    """
+    names = id_to_name or {}
+    text = _SLACK_SPECIAL.sub(lambda m: m.group(2) or m.group(1).split("^")[0], text)
+    text = SLACK_USER_MENTION.sub(lambda m: m.group(2) or names.get(m.group(1), "someone"), text)
+    text = _TEAMS_AT.sub(lambda m: m.group(1), text)
+    return _AT_HANDLE.sub("", text).strip()
 
 
 def clean_clause(text: str) -> str:
     """Trim a clause for display: surrounding punctuation, fillers, capitalised first letter."""
-    text = neutralize_mass_mentions(text)
+    text = sanitize_text(text)
     text = re.sub(r"\s+", " ", text).strip(" \t,;:-–—")
     text = re.sub(r"^(?:(?:and|also|then|so|just|please|maybe)\b[\s,]*)+", "", text, flags=re.I)
     text = re.sub(r"[\s,]*\bplease\b[.!?]*$", "", text, flags=re.I)

@@ -41,3 +41,9 @@ def test_empty_values_mean_default(monkeypatch) -> None:
     settings = Settings(_env_file=None)
     assert settings.slack_bot_token is None
     assert settings.whisper_beam_size == 5
+
+
+def test_self_hosted_llm_needs_no_key(monkeypatch) -> None:
+    monkeypatch.setenv("LLM_MODEL", "openai:qwen2.5")
+    monkeypatch.setenv("LLM_BASE_URL", "http://127.0.0.1:8080/v1")
+    assert Settings(_env_file=None).llm_config().api_key == "not-needed"
