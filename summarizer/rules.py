@@ -21,8 +21,8 @@ from summarizer.vocabulary import HEDGES, LEADING_ADVERBS, TASK_VERBS
 
 _I = re.IGNORECASE
 _MARKER = re.compile(
-    r"^\s*(?:\W\s*)?(?:action(?:\s+items?)?|todo|to-do|ai|follow[- ]?up|next steps?)"
-    r"\s*[:\-–]\s*(.+)",
+    r"^\s*(?:\W\s*)?(?:(?:action(?:\s+items?)?|todo|to-do|ai|follow[- ]?up|next steps?)"
+    r"\s*[:\-–]|(?:action items?|follow[- ]up|next steps?),)\s*(.+)",  # spoken: "action item, ..."
     _I,
 )
 _DECISION_MARKER = re.compile(
@@ -53,7 +53,8 @@ _NOT_A_TASK = re.compile(
     _I,
 )
 _REQUEST = re.compile(
-    r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will)\s+you\s+"
+    r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will)\s+"
+    r"(?:you|someone|somebody|anyone|anybody)\s+"
     r"(?:please\s+)?(?P<task>.+?)\??$"
     r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?please\s+(?P<task2>.+)$",
     _I,

@@ -174,3 +174,17 @@ def test_vocative_you_will_assigns_the_named_person() -> None:
         )
     )
     assert _items(recap) == {("Bob", "Prepare the onboarding checklist", None)}
+
+
+def test_spoken_action_item_marker_and_open_requests() -> None:
+    recap = offline_recap(
+        _conversation(
+            ("", "Action item, send the release notes to the support team tomorrow."),
+            ("", "Can someone review the privacy policy changes before the release?"),
+        )
+    )
+    assert _items(recap) == {
+        (None, "Send the release notes to the support team", date(2026, 11, 17)),
+        (None, "Review the privacy policy changes before the release", None),
+    }
+    assert recap.open_questions == []
