@@ -1,0 +1,79 @@
+"""`balafon transcribe` / `balafon recap` on real recordings (espeak-ng speech, bundled model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import run
+from bot.config import Settings
+from tests.speech import synthesize
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def standup(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("media")
+    return synthesize(
+        "We agreed to move the launch to March. I will update the pricing page by Friday.",
+        folder / "standup.mp3",
+        "mp3",
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=str(tmp_path / "data"))
+
+
+def test_transcribe_formats(standup, settings, capsys) -> None:
+    assert run(["transcribe", str(standup), "--format", "vtt"], settings=settings) == 0
+    vtt = capsys.readouterr().out
+    assert vtt.startswith("WEBVTT") and "-->" in vtt and "launch" in vtt.lower()
+    assert run(["transcribe", str(standup), "--format", "json"], settings=settings) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["language"] == "en" and data["segments"][0]["words"]
+
+
+def test_recap_of_a_recording(standup, settings, capsys) -> None:
+    assert run(["recap", str(standup), "--format", "json"], settings=settings) == 0
+    recap = json.loads(capsys.readouterr().out)
+    assert any("launch" in d["text"].lower() for d in recap["decisions"])
+    [item] = recap["action_items"]
+    assert "pricing page" in item["task"].lower() and item["owner"] is None
+    assert item["ref"].startswith("t=0:")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken.mp3", b"ID3\x03\x00\x00\x00" + b"\x17garbage" * 400, "can't"),
+        ("silence.wav", None, "silent"),
+    ],
+)
+def test_unusable_recordings_exit_2(settings, tmp_path, capsys, name, content, message) -> None:
+    path = tmp_path / name
+    if content is None:
+        import wave
+
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(b"\x00\x00" * 16000 * 2)
+    else:
+        path.write_bytes(content)
+    assert run(["recap", str(path)], settings=settings) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()[-1:]
+    assert line.startswith("balafon: error: ") and message in line.lower()
+
+
+def test_oversized_recording_is_refused(standup, tmp_path, capsys) -> None:
+    tiny = Settings(_env_file=None, data_dir=str(tmp_path), max_media_mb=1)
+    big = tmp_path / "big.mp3"
+    big.write_bytes(standup.read_bytes() * (2 * 1024 * 1024 // standup.stat().st_size + 1))
+    assert run(["transcribe", str(big)], settings=tiny) == 2
+    assert "limit" in capsys.readouterr().err.lower()
