@@ -1,0 +1,221 @@
+"""Reading Teams activities: where they happen, who wrote them, what they ask.
+
+A Teams conversation id is long (personal chats: well over 100 characters) and channel
+posts carry their thread in it (`19:…@thread.tacv2;messageid=<root>`). The core gets a
+short, stable `channel_key` (the id itself when it fits the database's 64 characters, a
+digest otherwise); the conversation reference store maps the key back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botbuilder.schema import Activity
+
+from adapters.teams.text import to_plain, without_mentions
+from bot.ports import ChatMessage, FileRef, Place
+
+PLATFORM = "teams"
+FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
+MAX_KEY = 64
+_SAFE_KEY = re.compile(r"[A-Za-z0-9:@._\-]+")
+
+
+def digest(value: str, size: int = 32) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:size]
+
+
+def channel_key(conversation_id: str) -> str:
+    """The core's channel id for a conversation: short, stable, unique per conversation."""
+    if len(conversation_id) <= MAX_KEY and _SAFE_KEY.fullmatch(conversation_id):
+        return conversation_id
+    return "h:" + digest(conversation_id, 40)
+
+
+def split_thread(conversation_id: str) -> tuple[str, str | None]:
+    """`19:x@thread.tacv2;messageid=17` → (`19:x@thread.tacv2`, `17`)."""
+    base, _, rest = conversation_id.partition(";messageid=")
+    return base, (rest or None)
+
+
+def thread_conversation(conversation_id: str, thread: str | None) -> str:
+    return f"{conversation_id};messageid={thread}" if thread else conversation_id
+
+
+def _data(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    serialize = getattr(value, "serialize", None)
+    return serialize() if serialize else dict(vars(value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conversation:
+    """Where an activity happened, in the terms the adapter needs."""
+
+    tenant: str
+    id: str  # without the thread suffix
+    kind: str  # personal, groupChat or channel
+    thread: str | None = None  # channel posts: the thread's root message id
+    team_id: str | None = None  # the team's thread id (channels)
+    team_group_id: str | None = None  # the team's Microsoft 365 group id (Graph)
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return channel_key(self.id)
+
+    @property
+    def is_channel(self) -> bool:
+        return self.kind == "channel"
+
+    @property
+    def is_personal(self) -> bool:
+        return self.kind == "personal"
+
+    def place(self, thread: str | None = None) -> Place:
+        return Place(platform=PLATFORM, workspace=self.tenant, channel=self.key, thread=thread)
+
+
+def conversation_of(activity: Activity) -> Conversation:
+    account = activity.conversation
+    data = _data(activity.channel_data)
+    base, thread = split_thread(account.id or "")
+    tenant = account.tenant_id or (data.get("tenant") or {}).get("id") or ""
+    team = data.get("team") or {}
+    channel = data.get("channel") or {}
+    kind = account.conversation_type or ("channel" if channel else "personal")
+    return Conversation(
+        tenant=tenant,
+        id=base,
+        kind=kind,
+        thread=thread if kind == "channel" else None,
+        team_id=team.get("id"),
+        team_group_id=team.get("aadGroupId"),
+        name=channel.get("name")
+        or account.name
+        or (team.get("name") if kind == "channel" else None),
+    )
+
+
+def _mentions(activity: Activity) -> list[tuple[str, str, str]]:
+    """(mentioned id, name, markup) of each mention entity."""
+    found = []
+    for entity in activity.entities or []:
+        if (getattr(entity, "type", "") or "").lower() != "mention":
+            continue
+        props = getattr(entity, "additional_properties", None) or {}
+        mentioned = props.get("mentioned") or {}
+        found.append(
+            (mentioned.get("id") or "", mentioned.get("name") or "", props.get("text") or "")
+        )
+    return found
+
+
+def addresses_bot(activity: Activity) -> bool:
+    """A command: anything in the 1:1 chat, or a message that mentions the bot."""
+    if (activity.conversation.conversation_type or "") == "personal":
+        return True
+    me = activity.recipient.id if activity.recipient else None
+    return any(mentioned == me for mentioned, _, _ in _mentions(activity))
+
+
+def command_text(activity: Activity) -> str:
+    """The text after the bot's mention, as plain text (other mentions as `@Name`)."""
+    me = activity.recipient.id if activity.recipient else None
+    own = [markup for mentioned, _, markup in _mentions(activity) if mentioned == me]
+    return " ".join(to_plain(without_mentions(activity.text or "", own)).split())
+
+
+def author_of(activity: Activity) -> tuple[str | None, str]:
+    """(stable id, display name): the Entra object id when Teams gives one, as Graph does."""
+    sender = activity.from_property
+    if sender is None:
+        return None, "unknown"
+    return (sender.aad_object_id or sender.id), (sender.name or sender.id or "unknown")
+
+
+def is_from_bot(activity: Activity) -> bool:
+    sender = activity.from_property
+    return bool(sender and ((sender.role or "") == "bot" or (sender.id or "").startswith("28:")))
+
+
+def timezone_of(activity: Activity) -> str | None:
+    candidates = [activity.local_timezone]
+    for entity in activity.entities or []:
+        if (getattr(entity, "type", "") or "") == "clientInfo":
+            candidates.append(
+                (getattr(entity, "additional_properties", None) or {}).get("timezone")
+            )
+    for zone in candidates:
+        if zone:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+            return zone
+    return None
+
+
+def _mimetype(name: str, declared: str | None = None) -> str | None:
+    if declared and "/" in declared and not declared.startswith("application/vnd."):
+        return declared
+    return mimetypes.guess_type(name)[0]
+
+
+def file_refs(activity: Activity) -> tuple[FileRef, ...]:
+    """Files attached to a message: Teams file uploads (a pre-authorised SharePoint
+    download link) and inline audio/video (a connector URL that needs the bot's token)."""
+    files = []
+    for attachment in activity.attachments or []:
+        kind = attachment.content_type or ""
+        content = attachment.content if isinstance(attachment.content, dict) else {}
+        if kind == FILE_DOWNLOAD_INFO:
+            url = content.get("downloadUrl")
+            name = attachment.name or f"file.{content.get('fileType') or 'bin'}"
+            ident = content.get("uniqueId") or digest(url or name)
+        elif kind.startswith(("audio/", "video/")):
+            url = attachment.content_url
+            suffix = mimetypes.guess_extension(kind.split(";")[0]) or ""
+            name = attachment.name or f"recording{suffix}"
+            ident = digest(url or name)
+        else:
+            continue  # the message's own HTML, cards, images
+        if not url:
+            continue
+        files.append(
+            FileRef(
+                id=ident, name=PurePosixPath(name).name, mimetype=_mimetype(name, kind), url=url
+            )
+        )
+    return tuple(files)
+
+
+def sent_at(activity: Activity) -> datetime:
+    stamp = activity.timestamp or datetime.now(UTC)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def chat_message(activity: Activity, conversation: Conversation) -> ChatMessage:
+    """A message activity as the core stores it."""
+    author_id, author_name = author_of(activity)
+    thread = conversation.thread if conversation.thread != activity.id else None
+    return ChatMessage(
+        id=activity.id or digest(activity.text or ""),
+        author_id=author_id,
+        author_name=author_name,
+        text=to_plain(activity.text),
+        at=sent_at(activity),
+        thread=thread,
+        files=file_refs(activity),
+        from_bot=is_from_bot(activity),
+    )

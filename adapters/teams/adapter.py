@@ -1,0 +1,168 @@
+"""TeamsAdapter: what the composition root mounts and registers with the core.
+
+It is the core's `ChatPlatform` for Teams (platform.py) and gives the ASGI app
+`POST /api/messages`. Each request is authenticated before botbuilder sees it: any
+failure is a 401 with nothing processed; an authenticated activity runs through
+botbuilder's `CloudAdapterBase` and our `TeamsBot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from botbuilder.core.cloud_adapter_base import CloudAdapterBase
+from botbuilder.schema import Activity
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.teams.auth import Authenticator
+from adapters.teams.bot import TeamsBot
+from adapters.teams.credentials import TokenSource
+from adapters.teams.errors import TeamsConfigError, Unauthorized
+from adapters.teams.graph import GraphClient
+from adapters.teams.meetings import MeetingRecaps
+from adapters.teams.options import TeamsOptions
+from adapters.teams.platform import TeamsPlatform
+from adapters.teams.references import ConversationStore
+from bot.core import BotCore
+
+log = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
+MAX_BODY = 1 << 20  # activities are a few KB; refuse anything absurd before parsing
+
+
+class CloudAdapter(CloudAdapterBase):
+    """botbuilder's cloud adapter. botbuilder-integration-aiohttp's version only adds
+    aiohttp request parsing; ours are Starlette requests, authenticated beforehand."""
+
+
+class TeamsAdapter(TeamsPlatform):
+    """Teams for the core. Without MICROSOFT_APP_ID, and only when `allow_anonymous` says
+    so, it runs in anonymous mode (no token checks: local development only)."""
+
+    def __init__(
+        self,
+        *,
+        core: BotCore,
+        settings: Any | None = None,
+        options: TeamsOptions | None = None,
+        run_meeting_worker: bool = True,
+    ) -> None:
+        if options is None:
+            if settings is None:
+                raise TypeError("TeamsAdapter needs settings or options")
+            options = TeamsOptions.from_settings(settings)
+        if not options.app_id and not options.allow_anonymous:
+            raise TeamsConfigError(
+                "Set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (or TEAMS_ANONYMOUS=true for "
+                "local development with the Bot Framework Emulator only)."
+            )
+        if options.app_id and not options.app_password:
+            raise TeamsConfigError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not.")
+        if bool(options.graph_client_id) != bool(options.graph_client_secret):
+            raise TeamsConfigError(
+                "Set both TEAMS_GRAPH_CLIENT_ID and TEAMS_GRAPH_CLIENT_SECRET, or neither."
+            )
+        tokens = (
+            TokenSource(
+                client_id=options.app_id,
+                client_secret=options.app_password,
+                ca_bundle=options.ca_bundle,
+                trust_env=options.trust_env,
+                timeout=options.http_timeout_seconds,
+            )
+            if options.app_id
+            else None
+        )
+        self.auth = Authenticator(options, tokens=tokens)
+        self.cloud = CloudAdapter(self.auth.bot_framework)
+        graph = None
+        if options.graph_enabled:
+            graph_tokens = TokenSource(
+                client_id=options.graph_client_id,
+                client_secret=options.graph_client_secret,
+                ca_bundle=options.ca_bundle,
+                trust_env=options.trust_env,
+                timeout=options.http_timeout_seconds,
+            )
+            graph = GraphClient(
+                base_url=options.graph_url,
+                tokens=graph_tokens,
+                authority_for=options.tenant_authority,
+                scope=options.graph_scope,
+                timeout=options.http_timeout_seconds,
+                verify=options.tls_verify(),
+                trust_env=options.trust_env,
+            )
+        super().__init__(
+            bot_adapter=self.cloud,
+            references=ConversationStore(core.repo.engine),
+            options=options,
+            tokens=tokens,
+            graph=graph,
+        )
+        self.core = core
+        self.meetings = (
+            MeetingRecaps(core=core, platform=self, graph=graph, options=options)
+            if graph is not None
+            else None
+        )
+        self.run_meeting_worker = run_meeting_worker
+        self.bot = TeamsBot(core=core, platform=self, meetings=self.meetings)
+
+    # --- Mountable --------------------------------------------------------------------
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [Route(MESSAGES_PATH, self.messages, methods=["POST"])]
+
+    async def startup(self) -> None:
+        await asyncio.to_thread(self.references.create_table)
+        await self.auth.start()
+        if self.meetings is not None and self.run_meeting_worker:
+            await self.meetings.start()
+
+    async def shutdown(self) -> None:
+        if self.meetings is not None:
+            await self.meetings.stop()
+        self.auth.stop()
+        await self.close()
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    async def messages(self, request: Request) -> Response:
+        """Bot Framework activities. Unauthenticated requests get 401 whatever the body;
+        an authenticated but unreadable body gets 400."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return JSONResponse({"error": "request too large"}, status_code=413)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "request too large"}, status_code=413)
+        activity: Activity | None
+        try:
+            data = json.loads(body)
+            activity = Activity().deserialize(data) if isinstance(data, dict) else None
+        except (ValueError, TypeError, AttributeError):
+            activity = None
+        try:
+            result = await self.auth.authenticate(
+                activity or Activity(), request.headers.get("authorization")
+            )
+        except Unauthorized:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if activity is None or not activity.type or activity.conversation is None:
+            return JSONResponse({"error": "not an activity"}, status_code=400)
+        try:
+            invoke = await self.cloud.process_activity(result, activity, self.bot.on_turn)
+        except Exception:
+            log.exception("Teams activity %s (%s) failed", activity.id, activity.type)
+            return JSONResponse({"error": "the bot failed; the channel may retry"}, status_code=500)
+        if invoke is not None:
+            return JSONResponse(invoke.body, status_code=int(invoke.status))
+        return Response(status_code=200)

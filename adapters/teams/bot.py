@@ -1,0 +1,172 @@
+"""The Teams activity handler: each activity becomes one core call.
+
+A command is anything in the 1:1 chat, or a message that mentions the bot; everything else
+the bot sees (channel messages, with the manifest's resource-specific permissions) is
+stored for later recaps, and audio or video in it is transcribed when the channel allows.
+Event keys are activity ids, so a redelivered activity is a duplicate for the core and
+gets no second reply. Immediate answers are sent in the turn; jobs post proactively.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import ActivityEventNames
+
+from adapters.teams import cards
+from adapters.teams import messages as teams_messages
+from adapters.teams.activities import (
+    Conversation,
+    addresses_bot,
+    chat_message,
+    command_text,
+    conversation_of,
+    is_from_bot,
+    timezone_of,
+)
+from adapters.teams.meetings import MeetingRecaps
+from adapters.teams.platform import TeamsPlatform
+from bot import messages
+from bot.core import BotCore, CommandRequest, Outcome, is_media
+from bot.ports import ChatMessage, Reply, TextReply
+
+log = logging.getLogger(__name__)
+
+
+def event_key(conversation: Conversation, activity_id: str) -> str:
+    return f"teams:{conversation.tenant}:{conversation.key}:{activity_id}"
+
+
+def file_key(conversation: Conversation, file_id: str) -> str:
+    """One transcription per file and conversation, whichever activity brings it first."""
+    return f"teams:{conversation.tenant}:file:{conversation.key}:{file_id}"
+
+
+class TeamsBot(TeamsActivityHandler):
+    def __init__(
+        self, *, core: BotCore, platform: TeamsPlatform, meetings: MeetingRecaps | None = None
+    ) -> None:
+        super().__init__()
+        self.core = core
+        self.platform = platform
+        self.meetings = meetings
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if (
+            activity.conversation is not None
+            and activity.name != ActivityEventNames.continue_conversation
+        ):
+            conversation = conversation_of(activity)
+            if conversation.tenant and activity.service_url:
+                await self.platform.references.remember(conversation, activity)
+        await super().on_turn(turn_context)
+
+    # --- messages ---------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if is_from_bot(activity):
+            return
+        conversation = conversation_of(activity)
+        message = chat_message(activity, conversation)
+        if addresses_bot(activity):
+            await self._command(turn_context, conversation, message)
+        else:
+            await self._conversation(conversation, message)
+
+    async def _command(
+        self, turn_context: TurnContext, conversation: Conversation, message: ChatMessage
+    ) -> None:
+        activity = turn_context.activity
+        text = command_text(activity)
+        media = [f for f in message.files if is_media(f)]
+        if not text and media:
+            text = "transcribe"  # a recording sent to the bot, or the bot mentioned on one
+        for file in media:  # auto-transcription must not take these files a second time
+            await self.core.claim(file_key(conversation, file.id))
+        request = CommandRequest(
+            place=conversation.place(message.thread),
+            user_id=message.author_id or "",
+            text=text,
+            event_key=event_key(conversation, message.id),
+            message_id=message.id,
+            files=message.files,
+            via="mention",
+            timezone=timezone_of(activity),
+        )
+        outcome = await self.core.handle_command(request)
+        await self._show(turn_context, outcome)
+
+    async def _show(self, turn_context: TurnContext, outcome: Outcome) -> None:
+        """The core's immediate answer, in the turn. The event is already claimed, so a
+        failure here is logged rather than answered 500 (a retry would be a duplicate)."""
+        if outcome.duplicate:
+            return
+        try:
+            if outcome.reply is not None:
+                reply = self.teams_help(outcome.reply)
+                await turn_context.send_activities(cards.render(reply))
+            elif outcome.ack:
+                await turn_context.send_activity(MessageFactory.text(outcome.ack))
+        except Exception:
+            log.exception("could not answer activity %s in its turn", turn_context.activity.id)
+
+    def teams_help(self, reply: Reply) -> Reply:
+        """The core's help, with what is different on Teams (meetings; no #channel)."""
+        if not isinstance(reply, TextReply) or messages.HELP not in reply.text:
+            return reply
+        lines = [line for line in messages.HELP.split("\n") if "#other-channel" not in line]
+        meetings = (
+            teams_messages.HELP_MEETINGS_ON if self.meetings else teams_messages.HELP_MEETINGS_OFF
+        )
+        help_text = "\n".join([*lines, meetings, "", teams_messages.HELP_TEAMS_NOTE])
+        return TextReply(text=reply.text.replace(messages.HELP, help_text))
+
+    async def _conversation(self, conversation: Conversation, message: ChatMessage) -> None:
+        """A message the bot overhears: stored, and its recordings transcribed."""
+        place = conversation.place()
+        await self.core.record_message(place, message)
+        for file in message.files:
+            if not is_media(file):
+                continue
+            await self.core.handle_shared_files(
+                CommandRequest(
+                    place=conversation.place(message.thread),
+                    user_id=message.author_id or "",
+                    text="",
+                    event_key=file_key(conversation, file.id),
+                    message_id=message.id,
+                    files=(file,),
+                    via="file",
+                )
+            )
+
+    async def on_teams_message_edit(self, turn_context: TurnContext) -> None:
+        conversation = conversation_of(turn_context.activity)
+        message = chat_message(turn_context.activity, conversation)
+        if not message.from_bot:
+            await self.core.record_edit(conversation.place(), message)
+
+    on_teams_message_undelete = on_teams_message_edit
+
+    async def on_teams_message_soft_delete(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.id:
+            await self.core.record_delete(conversation_of(activity).place(), activity.id)
+
+    # --- installs and meetings --------------------------------------------------------
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        """The reference is stored (on_turn); greet in a 1:1 chat, stay quiet elsewhere."""
+        if conversation_of(turn_context.activity).is_personal:
+            await turn_context.send_activity(MessageFactory.text(teams_messages.WELCOME))
+
+    async def on_teams_meeting_end_event(self, meeting: Any, turn_context: TurnContext) -> None:
+        if self.meetings is None:
+            log.info("a meeting ended, but meeting recaps are off (no Graph credentials)")
+            return
+        await self.meetings.meeting_ended(turn_context, meeting)

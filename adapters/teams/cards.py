@@ -1,0 +1,265 @@
+"""Adaptive Card rendering of the core's replies.
+
+Every string that can carry people's words goes through `text.inert`, so no `<at>` tag,
+Markdown link or `@channel` survives from a message into a card; the only mentions are
+action-item owners whose Teams id the source gave us, declared as `msteams.entities`.
+Cards are split to stay under Teams' message size (about 28 KB), so a long recap or
+transcript arrives as several messages rather than being refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from botbuilder.schema import Activity, ActivityTypes, Attachment
+
+from adapters.teams.text import inert
+from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
+from summarizer.pipeline import format_timestamp
+from summarizer.types import ActionItem, Recap
+
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.4"
+MAX_CARD_BYTES = 20_000  # JSON of one card; Teams refuses messages over ~28 KB
+MAX_BLOCK_CHARS = 3_000
+MAX_MESSAGES = 10
+MAX_SUMMARY = 200
+
+Element = dict[str, Any]
+Mention = dict[str, Any]
+
+_CHANNEL_REF = re.compile(r"<#([^>\s]+)>")
+_SLACK_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_SAFE_URL = re.compile(r"https?://[^\s()<>\[\]]+")
+_OWNER_ID = re.compile(
+    r"29:[\w\-.:]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+def block(text: str, **style: Any) -> Element:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _chunks(text: str, limit: int = MAX_BLOCK_CHARS) -> Iterator[str]:
+    """Pieces under `limit` characters, cut at line ends (an overlong line is cut)."""
+    piece = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if piece:
+                yield piece
+                piece = ""
+            yield line[: limit - 1] + "…"
+            line = "…" + line[limit - 1 :]
+        candidate = f"{piece}\n{line}" if piece else line
+        if len(candidate) > limit:
+            yield piece
+            piece = line
+        else:
+            piece = candidate
+    if piece.strip():
+        yield piece
+
+
+def paragraphs(text: str, **style: Any) -> list[Element]:
+    return [block(chunk, **style) for chunk in _chunks(text) if chunk.strip()]
+
+
+def section(heading: str, lines: list[str]) -> list[Element]:
+    if not lines:
+        return []
+    listing = "\n".join(f"- {line}" for line in lines)
+    return [
+        block(heading, weight="Bolder", spacing="Medium"),
+        *paragraphs(listing, spacing="Small"),
+    ]
+
+
+def core_text(text: str, names: Mapping[str, str]) -> str:
+    """The core's sentences (Slack-flavoured: `*bold*`, `<#C1>`) as card Markdown."""
+    text = inert(_CHANNEL_REF.sub(lambda m: names.get(m.group(1), "this conversation"), text))
+    return _SLACK_BOLD.sub(r"**\1**", text)
+
+
+def _link(url: str | None, label: str) -> str:
+    return f"[{label}]({url})" if url and _SAFE_URL.fullmatch(url) else ""
+
+
+def _source(ref: str | None, links: Mapping[str, str]) -> str:
+    if not ref:
+        return ""
+    if link := _link(links.get(ref), "source"):
+        return f" · {link}"
+    if ref.startswith("t="):
+        return f" · at {inert(ref[2:])}"
+    return ""
+
+
+class _Mentions:
+    """Owner mentions used in a card: `<at>Name</at>` text plus its entity."""
+
+    def __init__(self) -> None:
+        self.entities: dict[str, Mention] = {}
+
+    def owner(self, item: ActionItem) -> str:
+        name = " ".join(inert(item.owner or "").replace("<", "‹").replace(">", "›").split())
+        if item.owner_id and _OWNER_ID.fullmatch(item.owner_id) and name:
+            markup = f"<at>{name}</at>"
+            self.entities.setdefault(
+                markup,
+                {
+                    "type": "mention",
+                    "text": markup,
+                    "mentioned": {"id": item.owner_id, "name": name},
+                },
+            )
+            return markup
+        return name or "_no owner_"
+
+
+def recap_elements(
+    recap: Recap,
+    title: str,
+    links: Mapping[str, str],
+    names: Mapping[str, str],
+    mentions: _Mentions,
+) -> list[Element]:
+    elements = [block(core_text(title, names), weight="Bolder", size="Medium")]
+    elements += paragraphs(inert(recap.summary))
+    elements += section("Key points", [inert(p) for p in recap.key_points])
+    elements += section(
+        "Decisions", [inert(d.text) + _source(d.ref, links) for d in recap.decisions]
+    )
+    items = []
+    for item in recap.action_items:
+        due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
+        items.append(f"{inert(item.task)} — {mentions.owner(item)}{due}{_source(item.ref, links)}")
+    elements += section("Action items", items)
+    questions = []
+    for question in recap.open_questions:
+        asked = f" (asked by {inert(question.asked_by)})" if question.asked_by else ""
+        questions.append(inert(question.text) + asked + _source(question.ref, links))
+    elements += section("Open questions", questions)
+    made_by = "offline engine" if recap.engine == "offline" else recap.engine
+    notes = [*recap.notes, f"Made by the {made_by}."]
+    elements += paragraphs(inert("\n".join(notes)), size="Small", isSubtle=True, spacing="Medium")
+    return elements
+
+
+def progress_bar(fraction: float) -> str:
+    fraction = min(1.0, max(0.0, fraction))
+    filled = round(fraction * 10)
+    return "▰" * filled + "▱" * (10 - filled) + f" {round(fraction * 100)}%"
+
+
+def transcript_text(reply: TranscriptReply) -> str:
+    from summarizer.transcript_formats import render_transcript
+
+    return render_transcript(reply.transcript, "txt")
+
+
+def transcript_heading(reply: TranscriptReply) -> str:
+    words = len(reply.transcript.text.split())
+    return f"Transcript ({format_timestamp(reply.transcript.duration)}, {words} words)"
+
+
+def _elements(
+    reply: Reply, names: Mapping[str, str], mentions: _Mentions
+) -> tuple[list[Element], str]:
+    if isinstance(reply, RecapReply):
+        summary = f"{core_text(reply.title, names)}: {inert(reply.recap.summary)}"
+        return recap_elements(reply.recap, reply.title, reply.links, names, mentions), summary
+    if isinstance(reply, ErrorReply):
+        text = core_text(reply.text, names)
+        return paragraphs(f"⚠️ {text}", color="Attention"), text
+    if isinstance(reply, ProgressReply):
+        text = core_text(reply.text, names)
+        elements = paragraphs(text)
+        if reply.fraction is not None:
+            elements.append(
+                block(progress_bar(reply.fraction), fontType="Monospace", spacing="Small")
+            )
+        return elements, text
+    if isinstance(reply, TranscriptReply):
+        heading = transcript_heading(reply)
+        body = inert(transcript_text(reply)).strip() or "_(no speech)_"
+        return [block(heading, weight="Bolder"), *paragraphs(body, fontType="Default")], heading
+    if isinstance(reply, TextReply):
+        text = core_text(reply.text, names)
+        return paragraphs(text), text
+    raise TypeError(f"cannot render {type(reply).__name__}")  # pragma: no cover
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())
+
+
+def _pack(elements: list[Element]) -> list[list[Element]]:
+    """Group elements into cards whose JSON stays under MAX_CARD_BYTES."""
+    cards: list[list[Element]] = [[]]
+    used = 0
+    for element in elements:
+        size = _size(element)
+        if cards[-1] and used + size > MAX_CARD_BYTES:
+            cards.append([])
+            used = 0
+        cards[-1].append(element)
+        used += size
+    return cards
+
+
+def card(body: list[Element], entities: list[Mention] | None = None) -> dict[str, Any]:
+    msteams: dict[str, Any] = {"width": "Full"}
+    if entities:
+        msteams["entities"] = entities
+    return {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": VERSION,
+        "body": body,
+        "msteams": msteams,
+    }
+
+
+def message(content: dict[str, Any], summary: str) -> Activity:
+    plain = summary.replace("**", "")
+    if len(plain) > MAX_SUMMARY:
+        plain = plain[: MAX_SUMMARY - 1] + "…"
+    return Activity(
+        type=ActivityTypes.message,
+        summary=plain,
+        attachments=[Attachment(content_type=CONTENT_TYPE, content=content)],
+    )
+
+
+def render(reply: Reply, *, names: Mapping[str, str] | None = None) -> list[Activity]:
+    """One or more message activities (an Adaptive Card each), in order. `names` maps the
+    core's channel keys to the names shown for `<#key>`."""
+    mentions = _Mentions()
+    elements, summary = _elements(reply, names or {}, mentions)
+    groups = _pack(elements)
+    if len(groups) > MAX_MESSAGES:
+        left = sum(len(g) for g in groups[MAX_MESSAGES - 1 :])
+        note = block(f"… {left} more parts were left out: too long for Teams.", isSubtle=True)
+        groups = [*groups[: MAX_MESSAGES - 1], [note]]
+    activities = []
+    for number, group in enumerate(groups):
+        texts = [element.get("text", "") for element in group]
+        used = [m for markup, m in mentions.entities.items() if any(markup in t for t in texts)]
+        if number:
+            group = [
+                block(f"(continued, {number + 1}/{len(groups)})", isSubtle=True, size="Small"),
+                *group,
+            ]
+        activities.append(
+            message(card(group, used), summary if not number else f"{summary} (continued)")
+        )
+    return activities
+
+
+def card_of(activity: Activity) -> dict[str, Any]:
+    """The Adaptive Card an activity carries (tests, updates)."""
+    return activity.attachments[0].content

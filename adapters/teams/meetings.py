@@ -1,0 +1,281 @@
+"""Meeting recaps: when a meeting ends, find its transcript or recording through Graph and
+post a recap into the meeting chat.
+
+Teams tells the bot a meeting ended (the `meetingEnd` event, with the manifest's
+`OnlineMeeting.ReadBasic.Chat` permission); the transcript and recording appear in Graph
+some minutes later. So the work is a durable job of its own kind, run by a worker of this
+adapter (the core's worker only runs the core's kinds): it looks every
+`meeting_poll_seconds` until `meeting_wait_seconds` after the end. A Teams transcript is
+preferred (speaker names, no speech recognition); a recording is handed to the core as a
+`transcribe` job (progress, transcript and recap in the chat, like any shared recording).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams.teams_activity_extensions import teams_get_meeting_info
+
+from adapters.teams import messages as teams_messages
+from adapters.teams.activities import conversation_of, digest
+from adapters.teams.graph import GraphClient, GraphError, parse_time
+from adapters.teams.options import TeamsOptions
+from adapters.teams.platform import TeamsPlatform
+from adapters.teams.vtt import parse_vtt
+from bot.core import BotCore, CommandRequest
+from bot.jobs import JobContext, JobQueue, PermanentJobError, Worker
+from bot.ports import ErrorReply, FileRef, Place, RecapReply, ReplyTarget, TextReply
+from bot.storage.models import Job
+from summarizer.errors import InputError
+from summarizer.pipeline import transcript_to_conversation
+
+log = logging.getLogger(__name__)
+
+KIND = "teams_meeting"
+
+
+def _fields(details: Any) -> dict[str, Any]:
+    """The meetingEnd value ({"Title", "Id", "EndTime"...}; botbuilder passes it raw) with
+    lower-case keys."""
+    if not isinstance(details, dict):
+        details = details.serialize() if hasattr(details, "serialize") else vars(details)
+    return {str(key).lower(): value for key, value in details.items()}
+
+
+class MeetingRecaps:
+    def __init__(
+        self,
+        *,
+        core: BotCore,
+        platform: TeamsPlatform,
+        graph: GraphClient,
+        options: TeamsOptions,
+        worker_id: str | None = None,
+    ) -> None:
+        self.core = core
+        self.platform = platform
+        self.graph = graph
+        self.options = options
+        # A queue object of our own: the core's worker stays bound to the core's queue.
+        self.queue = JobQueue(core.queue.engine)
+        self.worker = Worker(
+            self.queue,
+            {KIND: self.run},
+            on_failure=self.on_failure,
+            worker_id=worker_id,
+            concurrency=4,
+            poll_seconds=30.0,
+        )
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self.worker.run(self._stop))
+
+    async def stop(self) -> None:
+        if self._stop is not None and self._task is not None:
+            self._stop.set()
+            await asyncio.wait_for(self._task, timeout=60)
+            self._task = None
+
+    async def meeting_ended(self, turn_context: TurnContext, details: Any) -> None:
+        """Queue the recap of the meeting whose chat sent the `meetingEnd` event."""
+        activity = turn_context.activity
+        conversation = conversation_of(activity)
+        value = _fields(details)
+        info = teams_get_meeting_info(activity)
+        meeting_id = (info.id if info else None) or value.get("id")
+        if not meeting_id:
+            log.warning("meetingEnd without a meeting id in %s", conversation.key)
+            return
+        ended = parse_time(value.get("endtime")) or activity.timestamp or datetime.now(UTC)
+        payload = {
+            "place": asdict(conversation.place()),
+            "meeting_id": meeting_id,
+            "title": value.get("title") or conversation.name or "the meeting",
+            "ended_at": (ended if ended.tzinfo else ended.replace(tzinfo=UTC)).isoformat(),
+        }
+        key = f"teams:meeting:{digest(conversation.tenant + meeting_id, 48)}"
+        await asyncio.to_thread(self.queue.enqueue, KIND, payload, key=key)
+
+    # --- the job ----------------------------------------------------------------------
+
+    async def run(self, job: Job, context: JobContext) -> None:
+        payload = job.payload
+        place = Place(**payload["place"])
+        title = payload["title"]
+        organizer, meeting, people = await self._meeting(place, payload["meeting_id"], title)
+        deadline = datetime.fromisoformat(payload["ended_at"]) + timedelta(
+            seconds=self.options.meeting_wait_seconds
+        )
+        while True:
+            if await self._recap(job, place, organizer, meeting, people, title):
+                return
+            if datetime.now(UTC) >= deadline:
+                await self.core.deliver(
+                    f"job:{job.id}:nothing",
+                    self.platform,
+                    ReplyTarget(place=place),
+                    TextReply(text=teams_messages.MEETING_NOTHING.format(title=title)),
+                )
+                return
+            if not await asyncio.to_thread(context.progress, job):
+                return  # another worker took the job over
+            await asyncio.sleep(self.options.meeting_poll_seconds)
+
+    async def _meeting(
+        self, place: Place, meeting_id: str, title: str
+    ) -> tuple[str, str, dict[str, str]]:
+        """(organizer id, Graph meeting id, participants' names -> ids)."""
+        stored = await self.platform.conversation(place)
+        response = await self.platform.connector_get(
+            stored, f"v1/meetings/{quote(meeting_id, safe='')}"
+        )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RuntimeError(f"meeting details: HTTP {response.status_code}")  # retried
+        if response.status_code >= 400:
+            raise PermanentJobError(
+                f"Teams has no details for “{title}” (HTTP {response.status_code})."
+            )
+        info = response.json()
+        organizer = (info.get("organizer") or {}).get("aadObjectId")
+        meeting = (info.get("details") or {}).get("msGraphResourceId")
+        if not organizer or not meeting:
+            raise PermanentJobError(f"Teams did not say who organised “{title}”.")
+        people: dict[str, str] = {}
+        try:
+            found = await self.graph.get_json(
+                place.workspace, self.graph.meeting_path(organizer, meeting)
+            )
+        except GraphError as exc:
+            self._forbidden(exc, title)
+            found = {}
+        participants = found.get("participants") or {}
+        for person in [participants.get("organizer") or {}, *(participants.get("attendees") or [])]:
+            user = (person.get("identity") or {}).get("user") or {}
+            if user.get("displayName") and user.get("id"):
+                people[user["displayName"]] = user["id"]
+        return organizer, meeting, people
+
+    def _forbidden(self, exc: GraphError, title: str) -> None:
+        if exc.status in (401, 403):
+            raise PermanentJobError(
+                teams_messages.MEETING_FORBIDDEN.format(title=title, status=exc.status)
+            ) from exc
+        if exc.status != 404:  # 404: not there yet
+            raise exc
+
+    async def _recap(
+        self,
+        job: Job,
+        place: Place,
+        organizer: str,
+        meeting: str,
+        people: dict[str, str],
+        title: str,
+    ) -> bool:
+        """Post a recap (or hand the recording to the core); False while nothing is there."""
+        tenant = place.workspace
+        try:
+            transcripts = await self.graph.transcripts(tenant, organizer, meeting)
+            recordings = (
+                [] if transcripts else await self.graph.recordings(tenant, organizer, meeting)
+            )
+        except GraphError as exc:
+            self._forbidden(exc, title)
+            return False
+        if transcripts:
+            latest = max(transcripts, key=lambda t: t.get("createdDateTime") or "")
+            vtt = await self.graph.transcript_vtt(tenant, organizer, meeting, latest["id"])
+            await self._post_transcript_recap(job, place, vtt, people, title, latest)
+            return True
+        if recordings:
+            latest = max(recordings, key=lambda r: r.get("createdDateTime") or "")
+            name = "".join(c for c in title if c not in '\\/:*?"<>|').strip() or "meeting"
+            file = FileRef(
+                id=digest(latest["id"]),
+                name=f"{name[:80]}.mp4",
+                mimetype="video/mp4",
+                url=self.graph.recording_url(organizer, meeting, latest["id"]),
+            )
+            await self.core.handle_command(
+                CommandRequest(
+                    place=place,
+                    user_id=organizer,
+                    text="transcribe",
+                    event_key=f"teams:{tenant}:recording:{file.id}",
+                    files=(file,),
+                    via="file",
+                )
+            )
+            return True
+        return False
+
+    async def _post_transcript_recap(
+        self, job: Job, place: Place, vtt: str, people: dict[str, str], title: str, meta: dict
+    ) -> None:
+        transcript = parse_vtt(vtt)
+        started = parse_time(meta.get("meetingStartDateTime") or meta.get("createdDateTime"))
+        conversation = transcript_to_conversation(transcript, recorded_at=started, title=title)
+        for message in conversation.messages:
+            message.author_id = people.get(message.author)
+        target = ReplyTarget(place=place)
+        try:
+            recap = await asyncio.to_thread(self.core.summarizer.recap, conversation)
+        except InputError:
+            await self.core.deliver(
+                f"job:{job.id}:empty",
+                self.platform,
+                target,
+                TextReply(text=teams_messages.MEETING_NOTHING.format(title=title)),
+            )
+            return
+        await self.core.deliver(
+            f"job:{job.id}:recap",
+            self.platform,
+            target,
+            RecapReply(recap=recap, title=teams_messages.MEETING_RECAP_TITLE.format(title=title)),
+        )
+        await asyncio.to_thread(self._save, place, transcript, recap, job, meta)
+
+    def _save(self, place: Place, transcript: Any, recap: Any, job: Job, meta: dict) -> None:
+        repo = self.core.repo
+        workspace = repo.workspace(place.platform, place.workspace)
+        channel = repo.channel(workspace.id, place.channel)
+        repo.save_transcript(
+            channel,
+            source_message_id=None,
+            file_id=digest(meta["id"]),
+            file_name="Teams meeting transcript",
+            language=transcript.language,
+            duration_seconds=transcript.duration,
+            transcript=transcript.model_dump(mode="json"),
+        )
+        repo.save_recap(channel, recap, job_id=job.id)
+
+    async def on_failure(self, job: Job, reason: str, *, user_facing: bool) -> None:
+        payload = job.payload
+        title = payload.get("title", "the meeting")
+        text = (
+            reason
+            if user_facing
+            else teams_messages.MEETING_FAILED.format(
+                title=title, reason="it kept failing; an administrator can look it up"
+            )
+        )
+        try:
+            await self.core.deliver(
+                f"job:{job.id}:failed",
+                self.platform,
+                ReplyTarget(place=Place(**payload["place"])),
+                ErrorReply(text=text),
+            )
+        except Exception:
+            log.exception("could not report the failed meeting recap %s", job.id)

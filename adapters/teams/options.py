@@ -1,0 +1,118 @@
+"""Everything the Teams adapter reads from settings, in one frozen object.
+
+The adapter takes a `TeamsOptions` rather than reading `Settings` fields one by one, so
+tests (and sovereign clouds) can point every endpoint somewhere else. The Bot Framework
+endpoint keys keep botbuilder's own names (`TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL`…), so
+Microsoft's documentation for government and private clouds applies as written.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from botframework.connector.auth import AuthenticationConstants
+
+PUBLIC_LOGIN_HOST = "https://login.microsoftonline.com"
+DEFAULT_CHANNEL_TENANT = "botframework.com"
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+
+
+def _secret(value: Any) -> str:
+    if value is None:
+        return ""
+    getter = getattr(value, "get_secret_value", None)
+    return getter() if getter else str(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamsOptions:
+    app_id: str = ""  # empty: anonymous mode, only with allow_anonymous (local development)
+    app_password: str = ""
+    allow_anonymous: bool = False
+    tenant_id: str = ""  # set for a single-tenant bot registration
+    # Inbound JWT validation
+    openid_metadata_url: str = AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
+    emulator_openid_metadata_url: str = (
+        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+    )
+    token_issuer: str = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+    # Outbound tokens: the authority URL (host + tenant) and the connector's scope
+    login_url: str = ""  # empty: https://login.microsoftonline.com/<tenant or botframework.com>
+    oauth_scope: str = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    oauth_url: str = AuthenticationConstants.OAUTH_URL
+    # Microsoft Graph (history, meeting transcripts and recordings); off without a client id
+    graph_client_id: str = ""
+    graph_client_secret: str = ""
+    graph_url: str = GRAPH_URL
+    # HTTPS: extra CA bundle for the token endpoint (private clouds, tests); proxies from env
+    ca_bundle: str | None = None
+    trust_env: bool = True
+    # Meetings: how long to look for a recording or transcript after a meeting ends
+    meeting_wait_seconds: float = 1800.0
+    meeting_poll_seconds: float = 60.0
+    http_timeout_seconds: float = 30.0
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.app_id
+
+    @property
+    def graph_enabled(self) -> bool:
+        return bool(self.graph_client_id and self.graph_client_secret)
+
+    @property
+    def authority(self) -> str:
+        """Where the bot gets its Bot Framework tokens (MSAL authority)."""
+        if self.login_url:
+            return self.login_url.rstrip("/")
+        return f"{PUBLIC_LOGIN_HOST}/{self.tenant_id or DEFAULT_CHANNEL_TENANT}"
+
+    def tenant_authority(self, tenant_id: str) -> str:
+        """The same login host, for a customer's tenant (Graph tokens are per tenant)."""
+        return self.authority.rsplit("/", 1)[0] + "/" + tenant_id
+
+    def tls_verify(self) -> ssl.SSLContext | bool:
+        """What httpx verifies HTTPS peers with: the system's CAs, or those plus ours."""
+        if not self.ca_bundle:
+            return True
+        return ssl.create_default_context(cafile=self.ca_bundle)
+
+    @property
+    def graph_scope(self) -> str:
+        parts = urlsplit(self.graph_url)
+        return f"{parts.scheme}://{parts.netloc}/.default"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TeamsOptions:
+        """Read the Teams keys of `bot.config.Settings`; keys it does not have yet keep
+        their defaults."""
+        defaults = cls()
+
+        def get(name: str, default: Any) -> Any:
+            value = getattr(settings, name, None)
+            return default if value in (None, "") else value
+
+        return cls(
+            app_id=get("microsoft_app_id", ""),
+            allow_anonymous=bool(get("teams_anonymous", False)),
+            app_password=_secret(getattr(settings, "microsoft_app_password", None)),
+            tenant_id=get("microsoft_app_tenant_id", ""),
+            openid_metadata_url=get(
+                "to_bot_from_channel_openid_metadata_url", defaults.openid_metadata_url
+            ),
+            emulator_openid_metadata_url=get(
+                "to_bot_from_emulator_openid_metadata_url", defaults.emulator_openid_metadata_url
+            ),
+            token_issuer=get("to_bot_from_channel_token_issuer", defaults.token_issuer),
+            login_url=get("to_channel_from_bot_login_url", ""),
+            oauth_scope=get("to_channel_from_bot_oauth_scope", defaults.oauth_scope),
+            oauth_url=get("oauth_url", defaults.oauth_url),
+            graph_client_id=get("teams_graph_client_id", ""),
+            graph_client_secret=_secret(getattr(settings, "teams_graph_client_secret", None)),
+            graph_url=get("teams_graph_url", defaults.graph_url),
+            ca_bundle=get("teams_ca_bundle", None),
+            meeting_wait_seconds=float(get("teams_meeting_wait_minutes", 30)) * 60,
+        )
