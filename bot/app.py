@@ -9,18 +9,76 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.jobs import Worker
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Ingress:
+    """Requests being answered right now, so work that can wait steps aside for them.
+
+    Chat platforms want their acknowledgement fast (Slack: 3 s, and it retries after). Jobs
+    and follow-up posts call `settled()` before starting: it returns at once when no request
+    is in flight, else when they are all answered, or after `max_wait` at the latest, so a
+    steady stream of requests delays the work but never starves it.
+    """
+
+    def __init__(self, *, max_wait: float = 2.0) -> None:
+        self.max_wait = max_wait
+        self.active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count one request (or event) as in flight while the block runs."""
+        self.active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            if self.active == 0:
+                self._idle.set()
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            with self.answering():
+                await app(scope, receive, send)
+
+        return counted
+
+    async def settled(self, max_wait: float | None = None) -> None:
+        if self.active == 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self._idle.wait(), self.max_wait if max_wait is None else max_wait
+            )
+
+    def deferring(self, handler: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        """`handler`, starting only once the requests in flight are answered."""
+
+        async def deferred(*args: Any, **kwargs: Any) -> T:
+            await self.settled()
+            return await handler(*args, **kwargs)
+
+        return deferred
 
 
 class Mountable(Protocol):
@@ -38,6 +96,7 @@ def create_app(
     adapters: Sequence[Mountable],
     worker: Worker | None,
     readiness: Sequence[Callable[[], Awaitable[None]]] = (),
+    ingress: Ingress | None = None,
 ) -> Starlette:
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -70,7 +129,16 @@ def create_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     for adapter in adapters:
         routes.extend(adapter.routes())
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(_IngressMiddleware, ingress=ingress)] if ingress else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+class _IngressMiddleware:
+    def __init__(self, app: ASGIApp, *, ingress: Ingress) -> None:
+        self._app = ingress.middleware(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 def database_check(engine) -> Callable[[], Awaitable[None]]:

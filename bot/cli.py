@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from summarizer.types import Recap, Transcript
 
 EXIT_USAGE = 2
+SERVE_SWITCH_INTERVAL = 0.001  # seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     recap.add_argument("file", type=Path)
     recap.add_argument("--format", choices=["md", "json"], default="md")
     recap.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the bot: chat platform endpoints, jobs, health checks",
+        description="Serve the ASGI app (Slack at /slack/events, /healthz, /readyz) with the "
+        "in-process job worker.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--slack-socket-mode",
+        action="store_true",
+        help="receive Slack events over Socket Mode (needs SLACK_APP_TOKEN) rather than HTTP",
+    )
 
     evaluate = commands.add_parser("eval", help="measure quality on a reference data set")
     kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -123,10 +138,31 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
     return report.to_markdown()
 
 
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.crypto import CryptoError
+    from bot.main import build_runtime
+
+    try:
+        runtime = build_runtime(settings, slack_socket_mode=args.slack_socket_mode)
+    except (ValueError, CryptoError) as exc:  # settings that cannot work: say which
+        print(f"balafon: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # Transcription threads run Python between their native calls; a 1 ms GIL switch
+    # interval (default 5 ms) keeps them from delaying request handling by that much at each
+    # hand-over (docs/benchmarks.md, "Slack ack latency").
+    sys.setswitchinterval(SERVE_SWITCH_INTERVAL)
+    uvicorn.run(runtime.app, host=args.host, port=args.port, log_level=settings.log_level.lower())
+    return 0
+
+
 def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
+    if args.command == "serve":
+        return _serve(settings, args)
     try:
         if args.command == "transcribe":
             from summarizer.transcript_formats import render_transcript

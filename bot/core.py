@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +45,6 @@ from summarizer.types import Conversation, Message
 
 if TYPE_CHECKING:
     from summarizer.transcribe import Transcriber
-
     from summarizer.types import Transcript
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 MEDIA_PREFIXES = ("audio/", "video/")
 MEDIA_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".flac", ".mov", ".aac"}
 DEFAULT_WINDOW = timedelta(hours=24)
+_AUTO_TRANSCRIBE = re.compile(r"auto[- ]?transcri(?:be|ption)\s+(on|off)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +78,14 @@ class Outcome:
     reply: Reply | None = None
     job_id: int | None = None
     duplicate: bool = False
+
+
+def _lower_priority(niceness: int = 10) -> None:
+    """Make the calling thread (and threads it starts) yield the CPU to request handling."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        log.debug("could not lower the priority of the media thread", exc_info=True)
 
 
 def is_media(file: FileRef) -> bool:
@@ -115,6 +126,7 @@ class BotCore:
         default_timezone: str = "UTC",
         work_dir: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        media_workers: int = 2,
     ) -> None:
         self.repo = repo
         self.queue = queue
@@ -127,6 +139,11 @@ class BotCore:
         self._transcriber_factory = transcriber_factory
         self._transcriber: Transcriber | None = None
         self._transcriber_lock = threading.Lock()
+        # Transcription is CPU-bound for minutes; its threads (and the model's, which start
+        # from them) run at a lower priority so that acks and replies stay fast meanwhile.
+        self._media_executor = ThreadPoolExecutor(
+            max_workers=media_workers, thread_name_prefix="media", initializer=_lower_priority
+        )
         # Channel windows this process has filled from platform history: (channel id, since).
         self._synced_since: dict[int, datetime] = {}
 
@@ -152,9 +169,21 @@ class BotCore:
 
         return await asyncio.to_thread(lookup)
 
+    async def claim(self, key: str) -> bool:
+        """Record a platform event key; False when it was seen before (a retry, or the same
+        thing reaching us by another event)."""
+        return await asyncio.to_thread(self.repo.first_time_seen, key)
+
     async def handle_command(self, request: CommandRequest) -> Outcome:
-        if not await asyncio.to_thread(self.repo.first_time_seen, request.event_key):
-            return Outcome(duplicate=True)
+        """One platform event addressed to the bot: a job, or an answer to show at once.
+
+        A retried event (same `event_key`) is a duplicate: jobs by their idempotency key,
+        immediate answers by the processed-events table. One database write per command
+        keeps the platform's ack fast.
+        """
+        if match := _AUTO_TRANSCRIBE.fullmatch(request.text.strip()):
+            enabled = match.group(1).lower() == "on"
+            return await self._once(request, lambda: self._set_auto_transcribe(request, enabled))
         try:
             command = parse_command(
                 request.text,
@@ -162,15 +191,45 @@ class BotCore:
                 timezone=request.timezone or self.default_timezone,
             )
         except CommandError as exc:
-            return Outcome(reply=ErrorReply(text=str(exc)))
+            return await self._answer(request, ErrorReply(text=str(exc)))
         if isinstance(command, Help):
-            return Outcome(reply=TextReply(text=messages.HELP))
+            return await self._answer(request, TextReply(text=messages.HELP))
         if isinstance(command, Unknown):
-            return Outcome(reply=TextReply(text=messages.UNKNOWN.format(text=command.text)))
+            return await self._answer(
+                request, TextReply(text=messages.UNKNOWN.format(text=command.text))
+            )
         if isinstance(command, Transcribe):
             return await self._enqueue_transcription(request, request.files)
         assert isinstance(command, Recap)
         return await self._enqueue_recap(request, command)
+
+    async def _once(
+        self, request: CommandRequest, make: Callable[[], Awaitable[Outcome]]
+    ) -> Outcome:
+        if not await self.claim(request.event_key):
+            return Outcome(duplicate=True)
+        try:
+            return await make()
+        except BaseException:
+            # Nothing was done: let the platform's retry of this event through.
+            await asyncio.to_thread(self.repo.forget_event, request.event_key)
+            raise
+
+    async def _answer(self, request: CommandRequest, reply: Reply) -> Outcome:
+        if not await self.claim(request.event_key):
+            return Outcome(duplicate=True)
+        return Outcome(reply=reply)
+
+    async def _set_auto_transcribe(self, request: CommandRequest, enabled: bool) -> Outcome:
+        place = request.place
+
+        def update() -> None:
+            workspace = self.repo.workspace(place.platform, place.workspace)
+            self.repo.channel(workspace.id, place.channel, auto_transcribe=enabled)
+
+        await asyncio.to_thread(update)
+        text = messages.AUTO_TRANSCRIBE_ON if enabled else messages.AUTO_TRANSCRIBE_OFF
+        return Outcome(reply=TextReply(text=text))
 
     def _reply_place(self, request: CommandRequest) -> Place:
         """Replies go in the thread the command came from (or start one on its message)."""
@@ -192,7 +251,8 @@ class BotCore:
         target = ReplyTarget(
             place=self._reply_place(request),
             ephemeral_to=request.user_id if other else None,
-            response_url=request.response_url if other else None,
+            # A slash command's reply address also works where the bot cannot post.
+            response_url=request.response_url if other or request.via == "slash" else None,
         )
         since = None if in_thread else (command.since or now - DEFAULT_WINDOW)
         payload = {
@@ -204,9 +264,11 @@ class BotCore:
             "requested_by": request.user_id,
             "reply": _target_data(target),
         }
-        job, _ = await asyncio.to_thread(
+        job, created = await asyncio.to_thread(
             self.queue.enqueue, "recap", payload, key=f"recap:{request.event_key}"
         )
+        if not created:
+            return Outcome(duplicate=True, job_id=job.id)
         return Outcome(ack=messages.WORKING_RECAP, job_id=job.id)
 
     async def _enqueue_transcription(
@@ -218,8 +280,10 @@ class BotCore:
                 return Outcome()
             if files:
                 names = ", ".join(f.name for f in files)
-                return Outcome(reply=ErrorReply(text=messages.NOT_MEDIA.format(name=names)))
-            return Outcome(reply=ErrorReply(text=messages.NO_FILES))
+                return await self._answer(
+                    request, ErrorReply(text=messages.NOT_MEDIA.format(name=names))
+                )
+            return await self._answer(request, ErrorReply(text=messages.NO_FILES))
         target = ReplyTarget(place=self._reply_place(request))
         payload = {
             "platform": request.place.platform,
@@ -228,19 +292,25 @@ class BotCore:
             "files": [asdict(f) for f in media],
             "reply": _target_data(target),
         }
-        job, _ = await asyncio.to_thread(
+        job, created = await asyncio.to_thread(
             self.queue.enqueue, "transcribe", payload, key=f"transcribe:{request.event_key}"
         )
+        if not created and not quiet:
+            return Outcome(duplicate=True, job_id=job.id)
         return Outcome(ack=messages.WORKING_TRANSCRIBE.format(count=len(media)), job_id=job.id)
 
     async def handle_shared_files(self, request: CommandRequest) -> Outcome:
         """Media shared where the bot is a member: transcribe when the channel allows it."""
-        if not await asyncio.to_thread(self.repo.first_time_seen, request.event_key):
+        if not await self.claim(request.event_key):
             return Outcome(duplicate=True)
-        channel = await self._channel(request.place)
-        if not channel.auto_transcribe:
-            return Outcome()
-        return await self._enqueue_transcription(request, request.files, quiet=True)
+        try:
+            channel = await self._channel(request.place)
+            if not channel.auto_transcribe:
+                return Outcome()
+            return await self._enqueue_transcription(request, request.files, quiet=True)
+        except BaseException:
+            await asyncio.to_thread(self.repo.forget_event, request.event_key)
+            raise
 
     async def record_message(self, place: Place, message: ChatMessage) -> None:
         if message.from_bot or not message.text.strip():
@@ -371,7 +441,7 @@ class BotCore:
                 TextReply(text=messages.NOTHING_TO_RECAP.format(where=where)),
             )
             return
-        context.progress(job, 0.3)
+        await asyncio.to_thread(context.progress, job, 0.3)  # a database write: off the loop
         recap = await asyncio.to_thread(self.summarizer.recap, conversation)
         links = await self._links(platform, source, recap)
         title = self._recap_title(source, payload.get("window_text"))
@@ -534,7 +604,7 @@ class BotCore:
         def work() -> Transcript:
             return self._transcriber_instance().transcribe(path, on_progress=on_progress)
 
-        return await asyncio.to_thread(work)
+        return await asyncio.get_running_loop().run_in_executor(self._media_executor, work)
 
 
 __all__ = ["BotCore", "CommandRequest", "Outcome", "PermanentJobError", "is_media"]

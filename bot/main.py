@@ -12,7 +12,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from bot.app import Mountable, create_app, database_check
+from bot.app import Ingress, Mountable, create_app, database_check
 from bot.config import Settings
 from bot.core import BotCore
 from bot.jobs import JobQueue, Worker
@@ -60,20 +60,32 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
     return core, worker
 
 
-def build_adapters(settings: Settings, core: BotCore) -> list[Mountable]:
+def build_adapters(
+    settings: Settings, core: BotCore, *, slack_socket_mode: bool = False
+) -> list[Mountable]:
     adapters: list[Mountable] = []
-    if settings.slack_signing_secret:
+    if settings.slack_signing_secret or slack_socket_mode:
         from adapters.slack import SlackAdapter
 
-        slack = SlackAdapter(settings=settings, core=core)
+        slack = SlackAdapter(settings=settings, core=core, socket_mode=slack_socket_mode)
         core.register(slack)
         adapters.append(slack)
     return adapters
 
 
-def build_runtime(settings: Settings | None = None) -> Runtime:
+def build_runtime(settings: Settings | None = None, *, slack_socket_mode: bool = False) -> Runtime:
+    """Everything `balafon serve` runs; `slack_socket_mode` receives Slack events over
+    Socket Mode (SLACK_APP_TOKEN) instead of only over HTTP."""
     settings = settings or Settings()
     core, worker = build_core(settings)
-    adapters = build_adapters(settings, core)
-    app = create_app(adapters=adapters, worker=worker, readiness=[database_check(core.repo.engine)])
+    adapters = build_adapters(settings, core, slack_socket_mode=slack_socket_mode)
+    # Acks first: a job starts once the requests in flight are answered (or after 2 s).
+    ingress = Ingress()
+    worker.handlers = {kind: ingress.deferring(h) for kind, h in worker.handlers.items()}
+    app = create_app(
+        adapters=adapters,
+        worker=worker,
+        readiness=[database_check(core.repo.engine)],
+        ingress=ingress,
+    )
     return Runtime(settings=settings, core=core, worker=worker, adapters=adapters, app=app)

@@ -7,7 +7,8 @@ HELP = """\
 `recap since Monday`, `recap since 2026-11-01`.
 • `recap 24h #other-channel` — recap another channel you are a member of (only you see it).
 • `transcribe` on a message with an audio or video file — transcript, recap and action items.
-• Share audio or video in a channel where I am a member and I transcribe it for you.
+• Share audio or video in a channel where I am a member and I transcribe it for you \
+(`auto-transcribe off` stops that in a channel, `auto-transcribe on` turns it back on).
 • `help` — this message."""
 
 UNKNOWN = "I didn't understand “{text}”.\n\n" + HELP
@@ -31,3 +32,19 @@ JOB_GAVE_UP = (
     "Sorry — this {kind} failed several times and I stopped trying (job #{job_id}). "
     "An administrator can look it up."
 )
+AUTO_TRANSCRIBE_ON = "Auto-transcription is on here: I'll transcribe audio and video shared here."
+AUTO_TRANSCRIBE_OFF = (
+    "Auto-transcription is off here. Mention me with `transcribe` on a recording when you want one."
+)
+
+# Slack
+SLACK_NOT_IN_CHANNEL = (
+    "I'm not a member of <#{channel}>, so I can't read it. "
+    "Invite me with `/invite @balafon` and ask again."
+)
+SLACK_DOWNLOAD_REFUSED = (
+    "Slack didn't let me download it (the app may be missing the files:read permission)."
+)
+SLACK_DOWNLOAD_FAILED = "Slack answered HTTP {status} when I tried to download it."
+SLACK_DOWNLOAD_TOO_LARGE = "it is larger than the {limit} MB limit."
+SLACK_NO_FILE_URL = "Slack didn't give me a download link for it."

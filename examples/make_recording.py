@@ -35,7 +35,9 @@ def _speak(voice: str, text: str, folder: Path) -> np.ndarray:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pause = np.zeros(int(RATE * 0.6), dtype=np.int16)
-        audio = np.concatenate([part for v, t in LINES for part in (_speak(v, t, Path(tmp)), pause)])
+        audio = np.concatenate(
+            [part for v, t in LINES for part in (_speak(v, t, Path(tmp)), pause)]
+        )
     out = Path(__file__).with_name("standup-call.ogg")
     with av.open(str(out), "w", format="ogg") as container:
         stream = container.add_stream("libopus", rate=48000, layout="mono")

@@ -55,7 +55,7 @@ class MemoryPlatform:
         for message in self.channels.get(place.channel, []):
             if place.thread and place.thread not in (message.id, message.thread):
                 continue
-            if oldest and message.at < oldest or latest and message.at > latest:
+            if (oldest and message.at < oldest) or (latest and message.at > latest):
                 continue
             found.append(message)
         return found

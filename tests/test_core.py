@@ -126,7 +126,7 @@ def test_cross_channel_recap_needs_membership(bot) -> None:
 
 
 def test_immediate_replies_for_help_unknown_and_bad_windows(bot) -> None:
-    core, _, platform = bot
+    core, _, _ = bot
     help_ = asyncio.run(core.handle_command(_request("help", "Ev1")))
     assert isinstance(help_.reply, TextReply) and "recap" in help_.reply.text
     unknown = asyncio.run(core.handle_command(_request("dance", "Ev2")))

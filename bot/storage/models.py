@@ -57,6 +57,11 @@ class Workspace(SQLModel, table=True):
     bot_id: str | None = Field(default=None, max_length=64)
     bot_token: str | None = None  # encrypted with ENCRYPTION_KEY (bot.crypto)
     bot_scopes: str | None = None
+    # Slack OAuth installs (migration 0002): token rotation and org-wide installs.
+    app_id: str | None = Field(default=None, max_length=64)
+    bot_refresh_token: str | None = None  # encrypted like bot_token
+    bot_token_expires_at: datetime | None = _aware(default=None)
+    is_enterprise_install: bool = False
     installed_by: str | None = Field(default=None, max_length=64)
     installed_at: datetime = _aware(default_factory=utcnow)
     uninstalled_at: datetime | None = _aware(default=None)

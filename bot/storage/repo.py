@@ -43,6 +43,12 @@ class Repository:
                 return False
         return True
 
+    def forget_event(self, key: str) -> None:
+        """Undo `first_time_seen` when the event could not be handled, so a retry is."""
+        with self._session() as session:
+            session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.key) == key))
+            session.commit()
+
     def delivery(self, key: str) -> Delivery | None:
         with self._session() as session:
             return session.get(Delivery, key)

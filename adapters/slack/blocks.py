@@ -1,0 +1,206 @@
+"""Block Kit rendering of the core's replies.
+
+Everything that came from people (summaries, tasks, names, file names) is escaped, so no
+`<!channel>`, `<!here>`, `<!everyone>`, user-group or user mention can come out of it; the
+only mentions emitted are action-item owners whose Slack id the source gave us. Output is
+split under Slack's limits: 3000 characters per section, 50 blocks per message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from bot.ports import (
+    ErrorReply,
+    ProgressReply,
+    RecapReply,
+    Reply,
+    TextReply,
+    TranscriptReply,
+)
+from summarizer.pipeline import format_timestamp
+from summarizer.types import ActionItem, Recap
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_CONTEXT = 2000
+MAX_FALLBACK = 500
+# A transcript longer than this goes up as a file rather than into the thread.
+INLINE_TRANSCRIPT_CHARS = 2500
+
+Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}: chat.postMessage arguments
+
+_MASS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_CHANNEL_REF = re.compile(r"&lt;#([CGD][A-Z0-9]+)&gt;")
+_SAFE_URL = re.compile(r"https?://[^\s|<>]+")
+_OWNER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def escape(text: str) -> str:
+    """User text as inert mrkdwn: no markup, and `@here`-style words broken with a joiner."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MASS.sub(lambda m: "@\u2060" + m.group(1), text)
+
+
+def escape_keeping_channels(text: str) -> str:
+    """Our own sentences may name channels (`<#C123>`); any other markup is escaped."""
+    return _CHANNEL_REF.sub(r"<#\1>", escape(text))
+
+
+def _link(url: str | None, label: str) -> str:
+    if url and _SAFE_URL.fullmatch(url):
+        return f"<{url}|{label}>"
+    return ""
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _chunks(text: str, limit: int = MAX_SECTION) -> Iterator[str]:
+    """Split at line ends into pieces under `limit`; an overlong line is cut."""
+    piece = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if piece:
+                yield piece
+                piece = ""
+            yield line[: limit - 1] + "…"
+            line = "…" + line[limit - 1 :]
+        candidate = f"{piece}\n{line}" if piece else line
+        if len(candidate) > limit:
+            yield piece
+            piece = line
+        else:
+            piece = candidate
+    if piece.strip():
+        yield piece
+
+
+def _sections(text: str) -> list[dict[str, Any]]:
+    return [_section(chunk) for chunk in _chunks(text) if chunk.strip()]
+
+
+def _owner(item: ActionItem) -> str:
+    if item.owner_id and _OWNER_ID.fullmatch(item.owner_id):
+        return f"<@{item.owner_id}>"
+    return escape(item.owner) if item.owner else "_no owner_"
+
+
+def _source(ref: str | None, links: dict[str, str]) -> str:
+    if not ref:
+        return ""
+    if link := _link(links.get(ref), "source"):
+        return f" · {link}"
+    if ref.startswith("t="):
+        return f" · at {escape(ref[2:])}"
+    return ""
+
+
+def _listing(heading: str, lines: Iterable[str]) -> list[dict[str, Any]]:
+    lines = list(lines)
+    if not lines:
+        return []
+    return _sections(f"*{heading}*\n" + "\n".join(f"• {line}" for line in lines))
+
+
+def recap_blocks(recap: Recap, title: str, links: dict[str, str]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = _sections(f"*{escape_keeping_channels(title)}*")
+    blocks += _sections(escape(recap.summary))
+    blocks += _listing("Key points", (escape(p) for p in recap.key_points))
+    blocks += _listing(
+        "Decisions", (escape(d.text) + _source(d.ref, links) for d in recap.decisions)
+    )
+    items = []
+    for item in recap.action_items:
+        due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
+        items.append(f"{escape(item.task)} — {_owner(item)}{due}{_source(item.ref, links)}")
+    blocks += _listing("Action items", items)
+    questions = []
+    for question in recap.open_questions:
+        asked = f" (asked by {escape(question.asked_by)})" if question.asked_by else ""
+        questions.append(escape(question.text) + asked + _source(question.ref, links))
+    blocks += _listing("Open questions", questions)
+    notes = [escape(note) for note in recap.notes]
+    made_by = "offline engine" if recap.engine == "offline" else recap.engine
+    notes.append(f"Made by the {escape(made_by)}.")
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": chunk}
+                for chunk in list(_chunks("\n".join(notes), MAX_CONTEXT))[:10]
+            ],
+        }
+    )
+    return blocks
+
+
+def progress_text(reply: ProgressReply) -> str:
+    if reply.fraction is None:
+        return escape_keeping_channels(reply.text)
+    fraction = min(1.0, max(0.0, reply.fraction))
+    filled = round(fraction * 10)
+    bar = "▰" * filled + "▱" * (10 - filled)
+    return f"{escape_keeping_channels(reply.text)}\n`{bar}` {round(fraction * 100)}%"
+
+
+def transcript_text(reply: TranscriptReply) -> str:
+    """The transcript as plain text, one `[m:ss] text` line per segment."""
+    from summarizer.transcript_formats import render_transcript
+
+    return render_transcript(reply.transcript, "txt")
+
+
+def transcript_summary(reply: TranscriptReply) -> str:
+    words = len(reply.transcript.text.split())
+    duration = format_timestamp(reply.transcript.duration)
+    return f"*Transcript* ({duration}, {words} words)"
+
+
+def _fallback(text: str, suffix: str = "") -> str:
+    """The notification text: short, without mrkdwn marks."""
+    plain = text.replace("*", "").replace("`", "")
+    room = MAX_FALLBACK - len(suffix)
+    return (plain if len(plain) <= room else plain[: room - 1] + "…") + suffix
+
+
+def render(reply: Reply) -> list[Message]:
+    """One or more chat.postMessage payloads (`text` fallback + `blocks`), in order."""
+    if isinstance(reply, RecapReply):
+        blocks = recap_blocks(reply.recap, reply.title, reply.links)
+        fallback = f"{escape_keeping_channels(reply.title)}: {escape(reply.recap.summary)}"
+    elif isinstance(reply, ErrorReply):
+        fallback = f":warning: {escape_keeping_channels(reply.text)}"
+        blocks = _sections(fallback)
+    elif isinstance(reply, ProgressReply):
+        fallback = progress_text(reply)
+        blocks = _sections(fallback)
+    elif isinstance(reply, TranscriptReply):
+        fallback = transcript_summary(reply)
+        body = escape(transcript_text(reply)).strip() or "_(no speech)_"
+        blocks = _sections(fallback) + _sections(body)
+    elif isinstance(reply, TextReply):
+        fallback = escape_keeping_channels(reply.text)
+        blocks = _sections(fallback)
+    else:  # pragma: no cover - the Reply union is closed
+        raise TypeError(f"cannot render {type(reply).__name__}")
+    messages = []
+    for start in range(0, max(1, len(blocks)), MAX_BLOCKS):
+        part = blocks[start : start + MAX_BLOCKS]
+        text = _fallback(fallback, "" if start == 0 else " (continued)")
+        messages.append(guard({"text": text, "blocks": part}))
+    return messages
+
+
+def guard(payload: Any) -> Any:
+    """Last line of defence: no `<!…>` special mention survives in any string we send."""
+    if isinstance(payload, str):
+        return payload.replace("<!", "&lt;!")
+    if isinstance(payload, list):
+        return [guard(item) for item in payload]
+    if isinstance(payload, dict):
+        return {key: guard(value) for key, value in payload.items()}
+    return payload

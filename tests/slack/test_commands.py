@@ -1,0 +1,120 @@
+"""The /recap slash command and the "Summarize thread" message shortcut, over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot import messages
+from tests.slack.conftest import ANN, BOB, CY, GENERAL, OTHER, Harness
+
+pytestmark = pytest.mark.anyio
+
+
+def _text(post: dict) -> str:
+    return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")
+
+
+async def _chatter(slack: Harness) -> None:
+    await slack.say(GENERAL, ANN, "I will write the migration guide by Friday.", minutes_ago=90)
+    await slack.say(GENERAL, BOB, "We decided to ship the beta on Monday.", minutes_ago=60)
+    await slack.settle()
+
+
+async def test_slash_command_acks_ephemerally_then_posts_the_recap(slack: Harness) -> None:
+    await _chatter(slack)
+    response = await slack.slash("24h")
+    assert response.status_code == 200
+    assert response.json() == {"text": messages.WORKING_RECAP, "response_type": "ephemeral"}
+    assert not slack.fake.posts()  # the ack went out before any work
+    await slack.settle()
+
+    [recap] = slack.fake.posts(GENERAL)
+    assert "thread_ts" not in recap  # a slash command has no thread: in the channel
+    assert "Recap of <#C0GENERAL> (24h)" in _text(recap)
+    assert "Write the migration guide — <@U0ANN>" in _text(recap)
+    assert "ship the beta on Monday" in _text(recap)
+    # History was read in pages (the fake pages by two) within the window.
+    history = slack.fake.called("conversations.history")
+    assert history and all(c.args["channel"] == GENERAL for c in history)
+    assert history[0].args.get("oldest")
+
+
+async def test_slash_help_and_bad_windows_answer_at_once(slack: Harness) -> None:
+    help_ = await slack.slash("help")
+    assert help_.json()["response_type"] == "ephemeral"
+    assert "Here's what I can do" in json.dumps(help_.json())
+    bad = await slack.slash("since banana")
+    assert "couldn't read the time window" in json.dumps(bad.json())
+    await slack.settle()
+    assert slack.core.queue.counts() == {} and not slack.fake.posts()
+
+
+async def test_cross_channel_recap_is_refused_to_non_members(slack: Harness) -> None:
+    slack.fake.add_message(OTHER, BOB, "The acquisition of Globex closes on Monday.", minutes_ago=5)
+    # Ann is not in #other: refused, privately, without reading the channel.
+    response = await slack.slash("24h <#C0OTHER|other>", user=ANN)
+    assert response.json()["response_type"] == "ephemeral"
+    await slack.settle()
+    [refusal] = slack.fake.responses
+    assert refusal["response_type"] == "ephemeral"
+    assert "you're not in <#C0OTHER>" in _text(refusal)
+    assert "Globex" not in json.dumps(slack.fake.responses)
+    assert not slack.fake.called("conversations.history") and not slack.fake.posts()
+
+    # Bob is a member: he gets it, visible to him only.
+    await slack.slash("24h <#C0OTHER|other>", user=BOB)
+    await slack.settle()
+    recap = slack.fake.responses[-1]
+    assert recap["response_type"] == "ephemeral" and "Globex" in _text(recap)
+    assert not slack.fake.posts()
+
+
+async def test_cross_channel_recap_by_mention_is_refused_in_the_thread(slack: Harness) -> None:
+    slack.fake.add_message(OTHER, BOB, "Salaries are reviewed in March.", minutes_ago=5)
+    message, _ = await slack.mention(GENERAL, CY, "recap 24h <#C0OTHER|other>")
+    await slack.settle()
+    ephemeral = slack.fake.called("chat.postEphemeral")
+    assert [c.args["user"] for c in ephemeral] == [CY, CY]  # the ack, then the refusal
+    assert "you're not in <#C0OTHER>" in _text(ephemeral[-1].args)
+    assert ephemeral[-1].args["thread_ts"] == message["ts"]
+    assert "Salaries" not in json.dumps([c.args for c in slack.fake.calls])
+
+
+async def test_slash_command_where_the_bot_is_not_a_member_says_so(slack: Harness) -> None:
+    slack.fake.channels["C0NOBOT"] = {"members": [ANN], "messages": []}
+    await slack.slash("24h", channel="C0NOBOT")
+    await slack.settle()
+    [answer] = slack.fake.responses
+    assert "I'm not a member of <#C0NOBOT>" in _text(answer)
+    assert "/invite" in _text(answer)
+
+
+async def test_summarize_thread_shortcut_recaps_the_thread(slack: Harness) -> None:
+    root = await slack.say(GENERAL, ANN, "The payments deploy failed last night.", minutes_ago=20)
+    await slack.say(
+        GENERAL, BOB, "I will roll back the payments deploy today.", thread_ts=root["ts"]
+    )
+    await slack.say(GENERAL, CY, "Unrelated: lunch on Friday?")
+    response = await slack.shortcut(root["ts"], user=BOB)
+    assert response.status_code == 200 and response.text == ""
+    await slack.settle()
+
+    [recap] = slack.thread_replies(GENERAL, root["ts"])
+    assert "Thread recap" in _text(recap) and "lunch" not in _text(recap)
+    assert "Roll back the payments deploy — <@U0BOB>" in _text(recap)
+    [ack] = slack.fake.called("chat.postEphemeral")
+    assert ack.args["user"] == BOB and ack.args["text"] == messages.WORKING_RECAP
+
+
+async def test_auto_transcribe_setting_is_per_channel(slack: Harness) -> None:
+    message, _ = await slack.mention(GENERAL, ANN, "auto-transcribe off")
+    await slack.settle()
+    [answer] = slack.fake.posts(GENERAL)
+    assert "Auto-transcription is off here" in answer["text"]
+    assert answer["thread_ts"] == message["ts"]
+    channel = slack.core.repo.channel(slack.core.repo.workspace("slack", "T0BALAFON").id, GENERAL)
+    assert channel.auto_transcribe is False
+    other = slack.core.repo.channel(slack.core.repo.workspace("slack", "T0BALAFON").id, OTHER)
+    assert other.auto_transcribe is True
