@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.commands import CommandError, Help, Recap, Transcribe, Unknown, parse_command
-from bot.jobs import JobContext, JobQueue, PermanentJobError
+from bot.jobs import Handler, JobContext, JobQueue, PermanentJobError
 from bot.ports import (
     ChatMessage,
     ChatPlatform,
@@ -144,15 +144,20 @@ class BotCore:
         self._media_executor = ThreadPoolExecutor(
             max_workers=media_workers, thread_name_prefix="media", initializer=_lower_priority
         )
+        # Job kind -> handler; the worker reads this dict, so kinds added later run too.
+        self.handlers: dict[str, Handler] = {
+            "recap": self.run_recap,
+            "transcribe": self.run_transcribe,
+        }
         # Channel windows this process has filled from platform history: (channel id, since).
         self._synced_since: dict[int, datetime] = {}
 
     def register(self, platform: ChatPlatform) -> None:
         self.platforms[platform.name] = platform
 
-    @property
-    def handlers(self) -> dict[str, Callable[[Job, JobContext], Any]]:
-        return {"recap": self.run_recap, "transcribe": self.run_transcribe}
+    def add_handler(self, kind: str, handler: Handler) -> None:
+        """Let an adapter or service run its own job kind on the core's worker."""
+        self.handlers[kind] = handler
 
     def _transcriber_instance(self) -> Transcriber:
         with self._transcriber_lock:  # one model per process, loaded on first use

@@ -125,8 +125,16 @@ class JobQueue:
             session.commit()
             return result.rowcount == 1
 
-    def finish(self, job: Job, worker_id: str) -> None:
-        self._set(job, worker_id, status="done", error=None, finished_at=utcnow(), progress=1.0)
+    def finish(self, job: Job, worker_id: str, result: dict[str, Any] | None = None) -> None:
+        self._set(
+            job,
+            worker_id,
+            status="done",
+            error=None,
+            finished_at=utcnow(),
+            progress=1.0,
+            result=result,
+        )
 
     def fail(self, job: Job, worker_id: str, error: str, *, retry: bool) -> str:
         """Record a failure; requeue with backoff while attempts remain. Returns the status."""
@@ -165,7 +173,8 @@ class JobContext:
         return self.queue.heartbeat(job, self.worker_id, fraction)
 
 
-Handler = Callable[[Job, JobContext], Awaitable[None]]
+# A handler may return a JSON-able dict: it is stored as the job's result.
+Handler = Callable[[Job, JobContext], Awaitable[dict[str, Any] | None]]
 
 
 class FailureHook(Protocol):
@@ -242,7 +251,7 @@ class Worker:
             return
         renew = asyncio.create_task(self._keep_lease(job))
         try:
-            await handler(job, context)
+            result = await handler(job, context)
         except PermanentJobError as exc:
             await self._give_up(job, str(exc), True)
         except Exception as exc:
@@ -254,7 +263,8 @@ class Worker:
             if status == "failed" and self.on_failure is not None:
                 await self.on_failure(job, message, user_facing=False)
         else:
-            await asyncio.to_thread(self.queue.finish, job, self.worker_id)
+            stored = result if isinstance(result, dict) else None
+            await asyncio.to_thread(self.queue.finish, job, self.worker_id, stored)
         finally:
             renew.cancel()
 

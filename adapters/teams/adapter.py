@@ -8,7 +8,6 @@ botbuilder's `CloudAdapterBase` and our `TeamsBot`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -122,7 +121,6 @@ class TeamsAdapter(TeamsPlatform):
         return [Route(MESSAGES_PATH, self.messages, methods=["POST"])]
 
     async def startup(self) -> None:
-        await asyncio.to_thread(self.references.create_table)
         await self.auth.start()
         if self.meetings is not None and self.run_meeting_worker:
             await self.meetings.start()

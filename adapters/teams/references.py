@@ -112,9 +112,6 @@ class ConversationStore:
         self.engine = engine
         self._cache: dict[tuple[str, str], StoredConversation] = {}
 
-    def create_table(self) -> None:
-        metadata.create_all(self.engine, tables=[conversations], checkfirst=True)
-
     async def remember(self, conversation: Conversation, activity: Activity) -> StoredConversation:
         """Store (or refresh) the reference of the conversation `activity` came from."""
         reference = TurnContext.get_conversation_reference(activity).serialize()

@@ -125,6 +125,8 @@ class Job(SQLModel, table=True):
     run_after: datetime = _aware(default_factory=utcnow)
     lease_expires_at: datetime | None = _aware(default=None)
     finished_at: datetime | None = _aware(default=None)
+    # What the job produced, for callers that poll it (the HTTP API).
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Delivery(SQLModel, table=True):
@@ -202,3 +204,52 @@ class ActionItemRecord(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)
     confidence: float = 0.5
     created_at: datetime = _aware(default_factory=utcnow)
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A channel's scheduled digest: one per channel, replaced when re-subscribed."""
+
+    __tablename__ = "digest_subscriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    channel_id: int = Field(foreign_key="channels.id", unique=True)
+    platform: str = Field(max_length=20)
+    workspace_external_id: str = Field(max_length=64)
+    channel_external_id: str = Field(max_length=64)
+    cadence: str = Field(max_length=16)  # daily, weekdays, weekly
+    weekday: str | None = Field(default=None, max_length=3)
+    hour: int
+    minute: int
+    timezone: str = Field(max_length=64)
+    active: bool = True
+    post_when_quiet: bool = False
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _aware(default_factory=utcnow)
+
+
+class DigestRun(SQLModel, table=True):
+    """One scheduled slot of a subscription; unique, so a slot is posted at most once."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("subscription_id", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="digest_subscriptions.id", index=True)
+    slot: datetime = _aware()
+    status: str = Field(default="running", max_length=16)  # running, posted, quiet
+    window_start: datetime = _aware()
+    window_end: datetime = _aware()
+    message_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _aware(default_factory=utcnow)
+    finished_at: datetime | None = _aware(default=None)
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Who runs the scheduler: one leader among processes, by an expiring lease."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=100)
+    expires_at: datetime = _aware()

@@ -58,7 +58,6 @@ class Bot:
         )
         self.adapter = TestAdapter()
         store = ConversationStore(engine)
-        store.create_table()
         self.platform = TeamsPlatform(
             bot_adapter=self.adapter,
             references=store,
