@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="balafon",
         description="Transcripts, recaps and action items from conversations and recordings.",
     )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress details to stderr"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     transcribe = commands.add_parser(
@@ -49,6 +53,20 @@ def _parser() -> argparse.ArgumentParser:
     recap.add_argument("file", type=Path)
     recap.add_argument("--format", choices=["md", "json"], default="md")
     recap.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    recap.add_argument(
+        "--recorded-at",
+        type=_aware_datetime,
+        help="when a recording started (ISO 8601), so 'by Friday' becomes a date",
+    )
+
+    database = commands.add_parser("db", help="database schema")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("upgrade", help="migrate the database to the latest schema")
+    database_commands.add_parser("current", help="print the schema revision")
+
+    from bot.main import add_adapter_commands
+
+    add_adapter_commands(commands)
 
     serve = commands.add_parser(
         "serve",
@@ -76,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _aware_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[float], None]]:
     """A progress bar on stderr when it is a terminal; silent otherwise."""
@@ -96,7 +122,9 @@ def _transcribe(settings: Settings, path: Path) -> Transcript:
         return transcriber.transcribe(path, on_progress=on_progress)
 
 
-def _recap(settings: Settings, path: Path) -> tuple[Recap, str]:
+def _recap(
+    settings: Settings, path: Path, recorded_at: datetime | None = None
+) -> tuple[Recap, str]:
     from summarizer.conversation_formats import is_conversation_file, load_conversation
     from summarizer.pipeline import Summarizer
 
@@ -107,7 +135,7 @@ def _recap(settings: Settings, path: Path) -> tuple[Recap, str]:
         conversation = load_conversation(path)
         return summarizer.recap(conversation), conversation.title or path.stem
     transcript = _transcribe(settings, path)
-    return summarizer.recap_transcript(transcript), path.name
+    return summarizer.recap_transcript(transcript, recorded_at=recorded_at), path.name
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -138,6 +166,16 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
     return report.to_markdown()
 
 
+def _database(settings: Settings, command: str) -> int:
+    from bot.storage.db import create_db_engine, current_revision, upgrade
+
+    engine = create_db_engine(settings.database_url)
+    if command == "upgrade":
+        upgrade(engine)
+    print(f"schema revision: {current_revision(engine)}")
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -153,6 +191,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # interval (default 5 ms) keeps them from delaying request handling by that much at each
     # hand-over (docs/benchmarks.md, "Slack ack latency").
     sys.setswitchinterval(SERVE_SWITCH_INTERVAL)
+    names = ", ".join(type(a).__name__.removesuffix("Adapter") for a in runtime.adapters)
+    print(
+        f"balafon is running at http://{args.host}:{args.port}/ "
+        f"(adapters: {names or 'none configured'}; health: /healthz)",
+        file=sys.stderr,
+    )
     uvicorn.run(runtime.app, host=args.host, port=args.port, log_level=settings.log_level.lower())
     return 0
 
@@ -160,9 +204,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
+    # The one-shot commands print results; their logs only matter when asked for.
+    level = settings.log_level if args.command == "serve" or args.verbose else "WARNING"
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(message)s")
     if args.command == "serve":
         return _serve(settings, args)
+    if hasattr(args, "adapter_command"):
+        return args.adapter_command(args, settings)
+    if args.command == "db":
+        return _database(settings, args.db_command)
     try:
         if args.command == "transcribe":
             from summarizer.transcript_formats import render_transcript
@@ -173,7 +223,7 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
         elif args.command == "recap":
             from summarizer.recap_formats import render_recap
 
-            recap, title = _recap(settings, args.file)
+            recap, title = _recap(settings, args.file, args.recorded_at)
             _write(render_recap(recap, args.format, title=f"Recap: {title}"), args.output)
         elif args.command == "eval":
             _write(_evaluate(settings, args), None)

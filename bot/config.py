@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     microsoft_app_id: str | None = None
     microsoft_app_password: SecretStr | None = None
     microsoft_app_tenant_id: str | None = None
+    teams_anonymous: bool = False  # local development only: no app id, no token checks
+    teams_graph_client_id: str | None = None  # Graph: history and meeting recaps
+    teams_graph_client_secret: SecretStr | None = None
+    teams_graph_url: str = "https://graph.microsoft.com/v1.0"
+    teams_meeting_wait_minutes: int = Field(default=30, ge=1)
+    teams_ca_bundle: str | None = None
+    # Bot Framework endpoints, for government and private clouds (unset: public cloud).
+    to_bot_from_channel_openid_metadata_url: str | None = None
+    to_bot_from_channel_token_issuer: str | None = None
+    to_bot_from_emulator_openid_metadata_url: str | None = None
+    to_channel_from_bot_login_url: str | None = None
+    to_channel_from_bot_oauth_scope: str | None = None
+    oauth_url: str | None = None
 
     # Summarisation: empty LLM_MODEL = the offline engine
     llm_model: str = ""

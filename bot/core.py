@@ -29,6 +29,7 @@ from bot.ports import (
     ChatPlatform,
     ErrorReply,
     FileRef,
+    HistoryUnavailableError,
     Place,
     ProgressReply,
     RecapReply,
@@ -382,23 +383,23 @@ class BotCore:
         self, platform: ChatPlatform, source: Place, since: datetime | None, until: datetime
     ) -> list[ChatMessage]:
         """Thread: from the platform. Channel window: from the store, after filling it from
-        platform history once per process and channel (edits and deletes applied)."""
-        if source.thread is not None:
-            return await platform.fetch_messages(source)
+        platform history once per process and channel (edits and deletes applied). A
+        platform that cannot read history (Teams without Graph) is answered from the store.
+        """
         channel = await self._channel(source)
-        synced = self._synced_since.get(channel.id)
-        if synced is None or since is None or since < synced:
-            fetched = await platform.fetch_messages(source, oldest=since, latest=until)
-            stored = await asyncio.to_thread(self.repo.messages, channel, since=since, until=until)
-            live = {m.id for m in fetched}
-            for row in stored:
-                if row.external_id not in live:  # deleted while we were not listening
-                    await asyncio.to_thread(self.repo.delete_message, channel, row.external_id)
-            for message in fetched:
-                await self.record_message(source, message)
-            if since is not None:
-                self._synced_since[channel.id] = min(since, synced or since)
-        rows = await asyncio.to_thread(self.repo.messages, channel, since=since, until=until)
+        try:
+            if source.thread is not None:
+                return await platform.fetch_messages(source)
+            synced = self._synced_since.get(channel.id)
+            if synced is None or since is None or since < synced:
+                await self._fill_from_history(platform, source, channel, since, until)
+                if since is not None:
+                    self._synced_since[channel.id] = min(since, synced or since)
+        except HistoryUnavailableError:
+            log.info("no platform history for %s; recapping stored messages", source)
+        rows = await asyncio.to_thread(
+            self.repo.messages, channel, since=since, until=until, thread=source.thread
+        )
         return [
             ChatMessage(
                 id=row.external_id,
@@ -410,6 +411,23 @@ class BotCore:
             )
             for row in rows
         ]
+
+    async def _fill_from_history(
+        self,
+        platform: ChatPlatform,
+        source: Place,
+        channel: Channel,
+        since: datetime | None,
+        until: datetime,
+    ) -> None:
+        fetched = await platform.fetch_messages(source, oldest=since, latest=until)
+        stored = await asyncio.to_thread(self.repo.messages, channel, since=since, until=until)
+        live = {m.id for m in fetched}
+        for row in stored:
+            if row.external_id not in live:  # deleted while we were not listening
+                await asyncio.to_thread(self.repo.delete_message, channel, row.external_id)
+        for message in fetched:
+            await self.record_message(source, message)
 
     async def run_recap(self, job: Job, context: JobContext) -> None:
         payload = job.payload

@@ -195,9 +195,11 @@ class Worker:
         worker_id: str | None = None,
         concurrency: int = 2,
         poll_seconds: float = 2.0,
+        wrap: Callable[[Handler], Handler] | None = None,
     ) -> None:
         self.queue = queue
-        self.handlers = handlers
+        self.handlers = handlers  # read on every claim: kinds added later run too
+        self.wrap = wrap  # e.g. start a job only once the web requests in flight are answered
         self.on_failure = on_failure
         self.worker_id = worker_id or default_worker_id()
         self.concurrency = concurrency
@@ -244,6 +246,8 @@ class Worker:
 
     async def _run_job(self, job: Job) -> None:
         handler = self.handlers[job.kind]
+        if self.wrap is not None:
+            handler = self.wrap(handler)
         context = JobContext(self.queue, self.worker_id)
         if job.attempts > job.max_attempts:
             # It kept dying mid-run (the process crashed each time): stop retrying.

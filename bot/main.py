@@ -6,6 +6,7 @@ them on the ASGI app.
 
 from __future__ import annotations
 
+import argparse
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,12 @@ def build_adapters(
         slack = SlackAdapter(settings=settings, core=core, socket_mode=slack_socket_mode)
         core.register(slack)
         adapters.append(slack)
+    if settings.microsoft_app_id or settings.teams_anonymous:
+        from adapters.teams import TeamsAdapter
+
+        teams = TeamsAdapter(settings=settings, core=core)
+        core.register(teams)
+        adapters.append(teams)
     return adapters
 
 
@@ -81,7 +88,7 @@ def build_runtime(settings: Settings | None = None, *, slack_socket_mode: bool =
     adapters = build_adapters(settings, core, slack_socket_mode=slack_socket_mode)
     # Acks first: a job starts once the requests in flight are answered (or after 2 s).
     ingress = Ingress()
-    worker.handlers = {kind: ingress.deferring(h) for kind, h in worker.handlers.items()}
+    worker.wrap = ingress.deferring
     app = create_app(
         adapters=adapters,
         worker=worker,
@@ -89,3 +96,14 @@ def build_runtime(settings: Settings | None = None, *, slack_socket_mode: bool =
         ingress=ingress,
     )
     return Runtime(settings=settings, core=core, worker=worker, adapters=adapters, app=app)
+
+
+def add_adapter_commands(commands: argparse._SubParsersAction) -> None:
+    """Adapters' own CLI commands (`balafon teams-package`); each sets `adapter_command`."""
+    from adapters.teams.package import add_arguments, run
+
+    teams_package = commands.add_parser(
+        "teams-package", help="build the Teams app package (manifest + icons, zipped)"
+    )
+    add_arguments(teams_package)
+    teams_package.set_defaults(adapter_command=run)

@@ -12,7 +12,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from bot.jobs import PermanentJobError
 from summarizer.types import Recap, Transcript
+
+
+class HistoryUnavailableError(PermanentJobError):
+    """The platform cannot read this conversation's history (a Teams bot without Graph):
+    the core answers from the messages it stored as they arrived."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,7 @@ TASK_VERBS = frozenset(
     forward gather generate get handle help hire host implement import improve include
     inform install integrate interview investigate invite label launch lead list log look
     mail maintain make manage map mark measure meet mention merge migrate mock model monitor
+    patch
     move notify order organise organize outline pay phone pick ping plan polish post prepare
     present price print prioritise prioritize produce profile prototype provide publish pull
     purchase push put raise reach read rebase rebuild reconcile record redesign refactor

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget
+from bot.ports import ChatMessage, FileRef, HistoryUnavailableError, Place, Reply, ReplyTarget
 from summarizer.errors import MediaTooLargeError
 
 
@@ -33,6 +33,7 @@ class MemoryPlatform:
         self.files: dict[str, Path] = {}
         self.posts: dict[str, Posted] = {}
         self.history_calls = 0
+        self.history_available = True  # False: like a Teams bot without Graph
         self._ids = itertools.count(1)
 
     def add(self, channel: str, message: ChatMessage) -> ChatMessage:
@@ -51,6 +52,8 @@ class MemoryPlatform:
         self, place: Place, *, oldest: datetime | None = None, latest: datetime | None = None
     ) -> list[ChatMessage]:
         self.history_calls += 1
+        if not self.history_available:
+            raise HistoryUnavailableError("I can't read this conversation's history.")
         found = []
         for message in self.channels.get(place.channel, []):
             if place.thread and place.thread not in (message.id, message.thread):

@@ -78,3 +78,10 @@ def test_console_script_exit_status(tmp_path) -> None:
     assert (
         result.stderr.strip() == f"balafon: error: {tmp_path / 'nope.txt'}: no such file or folder."
     )
+
+
+def test_db_upgrade_creates_the_schema(tmp_path, capsys) -> None:
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db' / 'b.db'}")
+    assert run(["db", "upgrade"], settings=settings) == 0
+    assert capsys.readouterr().out.strip().startswith("schema revision: 0")
+    assert (tmp_path / "db" / "b.db").exists()

@@ -45,6 +45,14 @@ def test_recap_of_a_recording(standup, settings, capsys) -> None:
     [item] = recap["action_items"]
     assert "pricing page" in item["task"].lower() and item["owner"] is None
     assert item["ref"].startswith("t=0:")
+    assert item["due"] is None  # "by Friday" needs to know when it was said
+
+
+def test_recorded_at_resolves_relative_due_dates(standup, settings, capsys) -> None:
+    args = ["recap", str(standup), "--format", "json", "--recorded-at", "2026-11-23T10:00"]
+    assert run(args, settings=settings) == 0
+    [item] = json.loads(capsys.readouterr().out)["action_items"]
+    assert item["due"] == "2026-11-27"
 
 
 @pytest.mark.parametrize(

@@ -187,3 +187,22 @@ def test_failed_job_tells_the_user_once(bot, monkeypatch) -> None:
     errors = [p.reply for p in platform.posts.values() if isinstance(p.reply, ErrorReply)]
     assert len(errors) == 1 and f"#{job}" in errors[0].text
     assert "disk full" not in errors[0].text
+
+
+def test_without_platform_history_the_store_answers(bot) -> None:
+    core, worker, platform = bot
+    platform.history_available = False
+    place = Place(platform="memory", workspace="T1", channel="C1")
+    for message in (
+        _msg("r", "Ann", "The invoice export breaks on leap years.", 30),
+        _msg("s", "Bob", "I'll patch the invoice export tomorrow.", 20, "r"),
+    ):
+        asyncio.run(core.record_message(place, message))
+    asyncio.run(core.handle_command(_request("recap", "Ev1", thread="r")))
+    asyncio.run(core.handle_command(_request("recap 24h", "Ev2")))
+    asyncio.run(worker.drain())
+    thread, channel = _recaps(platform)
+    for recap in (thread, channel):
+        assert [(a.owner, a.task) for a in recap.recap.action_items] == [
+            ("Bob", "Patch the invoice export")
+        ]

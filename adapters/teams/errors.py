@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import ports
 from bot.jobs import PermanentJobError
 
 
@@ -13,7 +14,7 @@ class Unauthorized(Exception):
     """An inbound request failed Bot Framework authentication (always answered 401)."""
 
 
-class HistoryUnavailableError(PermanentJobError):
+class HistoryUnavailableError(ports.HistoryUnavailableError):
     """Teams bots cannot read conversation history without Microsoft Graph.
 
     Raised by `fetch_messages` when Graph is not configured (or cannot read this kind of
