@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.digest_schedule import DigestSchedule, ScheduleError, parse_schedule
+
 _DURATION = re.compile(
     r"^(?:last\s+)?(\d+)\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?)$", re.I
 )
@@ -42,11 +44,19 @@ class Help:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Digest:
+    """Subscribe the channel (`schedule` set), or `action` "off" / "status"."""
+
+    action: str  # subscribe, off, status
+    schedule: DigestSchedule | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Unknown:
     text: str
 
 
-Command = Recap | Transcribe | Help | Unknown
+Command = Recap | Transcribe | Help | Digest | Unknown
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -90,6 +100,18 @@ def parse_since(text: str, now: datetime) -> datetime:
     return parsed
 
 
+def _digest(words: list[str], timezone: str) -> Digest:
+    action = words[0].lower() if words else "status"
+    if action in {"off", "stop", "cancel", "unsubscribe"}:
+        return Digest(action="off")
+    if action in {"status", "show", "info"}:
+        return Digest(action="status")
+    try:
+        return Digest(action="subscribe", schedule=parse_schedule(words, timezone))
+    except ScheduleError as exc:
+        raise CommandError(str(exc)) from exc
+
+
 def parse_command(text: str, *, now: datetime, timezone: str = "UTC") -> Command:
     """Turn the text addressed to the bot into a command. `now` is aware (any zone)."""
     local_now = now.astimezone(ZoneInfo(timezone))
@@ -101,6 +123,8 @@ def parse_command(text: str, *, now: datetime, timezone: str = "UTC") -> Command
         return Help()
     if verb in {"transcribe", "transcript"}:
         return Transcribe()
+    if verb in {"digest", "digests"}:
+        return _digest(rest.split(), timezone)
     if verb in {"recap", "summarize", "summarise", "summary", "tldr"}:
         channel = None
         if match := _CHANNEL.search(rest):

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     max_media_mb: int = Field(default=500, ge=1)
     max_media_minutes: int = Field(default=240, ge=1)
 
+    # Digests
+    # A digest missed while the server was down is posted once at start-up if it is at
+    # most this late (older ones are skipped: the next digest covers their messages).
+    digest_grace_minutes: int = Field(default=360, ge=1)
+    digest_post_when_quiet: bool = False  # post "nothing new" rather than nothing
+
     # Behaviour
     default_timezone: str = "UTC"
     log_level: str = "INFO"

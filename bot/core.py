@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import messages
-from bot.commands import CommandError, Help, Recap, Transcribe, Unknown, parse_command
+from bot.commands import (
+    CommandError,
+    Digest,
+    Help,
+    Recap,
+    Transcribe,
+    Unknown,
+    parse_command,
+)
 from bot.jobs import Handler, JobContext, JobQueue, PermanentJobError
 from bot.ports import (
     ChatMessage,
@@ -45,6 +53,7 @@ from summarizer.pipeline import Summarizer, format_timestamp
 from summarizer.types import Conversation, Message
 
 if TYPE_CHECKING:
+    from bot.digests import DigestService
     from summarizer.transcribe import Transcriber
     from summarizer.types import Transcript
 
@@ -145,6 +154,7 @@ class BotCore:
         self._media_executor = ThreadPoolExecutor(
             max_workers=media_workers, thread_name_prefix="media", initializer=_lower_priority
         )
+        self.digests: DigestService | None = None  # set by DigestService itself
         # Job kind -> handler; the worker reads this dict, so kinds added later run too.
         self.handlers: dict[str, Handler] = {
             "recap": self.run_recap,
@@ -206,6 +216,8 @@ class BotCore:
             )
         if isinstance(command, Transcribe):
             return await self._enqueue_transcription(request, request.files)
+        if isinstance(command, Digest):
+            return await self._once(request, lambda: self._digest(request, command))
         assert isinstance(command, Recap)
         return await self._enqueue_recap(request, command)
 
@@ -220,6 +232,12 @@ class BotCore:
             # Nothing was done: let the platform's retry of this event through.
             await asyncio.to_thread(self.repo.forget_event, request.event_key)
             raise
+
+    async def _digest(self, request: CommandRequest, command: Digest) -> Outcome:
+        if self.digests is None:
+            return Outcome(reply=ErrorReply(text=messages.DIGESTS_DISABLED))
+        text = await self.digests.command(request.place, request.user_id, command)
+        return Outcome(reply=TextReply(text=text))
 
     async def _answer(self, request: CommandRequest, reply: Reply) -> Outcome:
         if not await self.claim(request.event_key):

@@ -16,7 +16,9 @@ from starlette.applications import Starlette
 from bot.app import Ingress, Mountable, create_app, database_check
 from bot.config import Settings
 from bot.core import BotCore
+from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
+from bot.scheduler import DigestScheduler
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
@@ -57,6 +59,7 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
         default_timezone=settings.default_timezone,
         work_dir=work_dir,
     )
+    DigestService(core, post_when_quiet=settings.digest_post_when_quiet)
     worker = Worker(queue, core.handlers, on_failure=core.on_job_failed)
     return core, worker
 
@@ -86,11 +89,13 @@ def build_runtime(settings: Settings | None = None, *, slack_socket_mode: bool =
     settings = settings or Settings()
     core, worker = build_core(settings)
     adapters = build_adapters(settings, core, slack_socket_mode=slack_socket_mode)
+    assert core.digests is not None
+    scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
     # Acks first: a job starts once the requests in flight are answered (or after 2 s).
     ingress = Ingress()
     worker.wrap = ingress.deferring
     app = create_app(
-        adapters=adapters,
+        adapters=[*adapters, scheduler],
         worker=worker,
         readiness=[database_check(core.repo.engine)],
         ingress=ingress,

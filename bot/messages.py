@@ -9,6 +9,8 @@ HELP = """\
 • `transcribe` on a message with an audio or video file — transcript, recap and action items.
 • Share audio or video in a channel where I am a member and I transcribe it for you \
 (`auto-transcribe off` stops that in a channel, `auto-transcribe on` turns it back on).
+• `digest daily 09:00` (or `digest weekdays 17:30 Europe/Paris`, `digest weekly mon 09:00`) \
+— a scheduled digest of this channel; `digest status`, `digest off`.
 • `help` — this message."""
 
 UNKNOWN = "I didn't understand “{text}”.\n\n" + HELP
@@ -48,3 +50,14 @@ SLACK_DOWNLOAD_REFUSED = (
 SLACK_DOWNLOAD_FAILED = "Slack answered HTTP {status} when I tried to download it."
 SLACK_DOWNLOAD_TOO_LARGE = "it is larger than the {limit} MB limit."
 SLACK_NO_FILE_URL = "Slack didn't give me a download link for it."
+
+DIGEST_ON = (
+    "Subscribed: this channel gets a digest {when}. The first one comes {first}. "
+    "`digest off` stops it."
+)
+DIGEST_OFF = "Digests are off for this channel."
+DIGEST_NONE = "This channel has no digest. Start one with `digest daily 09:00`."
+DIGEST_STATUS = "This channel gets a digest {when}; the next one comes {next}."
+DIGEST_TITLE = "Digest of <#{channel}> since {since}"
+DIGEST_QUIET = "Quiet period: nothing new here since {since}."
+DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bot.jobs import PermanentJobError
-from summarizer.types import Recap, Transcript
+from summarizer.types import ActionItem, Recap, Transcript
 
 
 class HistoryUnavailableError(PermanentJobError):
@@ -85,11 +85,25 @@ class ProgressReply:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OpenItem:
+    """An action item from an earlier recap that nobody has closed yet."""
+
+    item: ActionItem
+    since: datetime  # when it was first reported
+
+    def age_days(self, now: datetime) -> int:
+        return max(0, (now - self.since).days)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecapReply:
     recap: Recap
     title: str
     # Source reference (message id or transcript position) -> link to show for it.
     links: dict[str, str] = field(default_factory=dict)
+    # Digests: items still open from earlier digests, and the time they are counted from.
+    still_open: tuple[OpenItem, ...] = ()
+    as_of: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.ports import (
@@ -106,7 +107,23 @@ def _listing(heading: str, lines: Iterable[str]) -> list[dict[str, Any]]:
     return _sections(f"*{heading}*\n" + "\n".join(f"• {line}" for line in lines))
 
 
-def recap_blocks(recap: Recap, title: str, links: dict[str, str]) -> list[dict[str, Any]]:
+def _still_open(reply: RecapReply) -> list[str]:
+    now = reply.as_of or datetime.now(UTC)
+    lines = []
+    for open_item in reply.still_open:
+        item = open_item.item
+        due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
+        age = open_item.age_days(now)
+        lines.append(
+            f"{escape(item.task)} — {_owner(item)}{due} · open {age} day{'s' * (age != 1)}"
+            f"{_source(item.ref, reply.links)}"
+        )
+    return lines
+
+
+def recap_blocks(
+    recap: Recap, title: str, links: dict[str, str], still_open: list[str] | None = None
+) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = _sections(f"*{escape_keeping_channels(title)}*")
     blocks += _sections(escape(recap.summary))
     blocks += _listing("Key points", (escape(p) for p in recap.key_points))
@@ -118,6 +135,7 @@ def recap_blocks(recap: Recap, title: str, links: dict[str, str]) -> list[dict[s
         due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
         items.append(f"{escape(item.task)} — {_owner(item)}{due}{_source(item.ref, links)}")
     blocks += _listing("Action items", items)
+    blocks += _listing("Still open from earlier digests", still_open or [])
     questions = []
     for question in recap.open_questions:
         asked = f" (asked by {escape(question.asked_by)})" if question.asked_by else ""
@@ -170,7 +188,7 @@ def _fallback(text: str, suffix: str = "") -> str:
 def render(reply: Reply) -> list[Message]:
     """One or more chat.postMessage payloads (`text` fallback + `blocks`), in order."""
     if isinstance(reply, RecapReply):
-        blocks = recap_blocks(reply.recap, reply.title, reply.links)
+        blocks = recap_blocks(reply.recap, reply.title, reply.links, _still_open(reply))
         fallback = f"{escape_keeping_channels(reply.title)}: {escape(reply.recap.summary)}"
     elif isinstance(reply, ErrorReply):
         fallback = f":warning: {escape_keeping_channels(reply.text)}"

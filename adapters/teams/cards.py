@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
@@ -171,7 +172,20 @@ def _elements(
 ) -> tuple[list[Element], str]:
     if isinstance(reply, RecapReply):
         summary = f"{core_text(reply.title, names)}: {inert(reply.recap.summary)}"
-        return recap_elements(reply.recap, reply.title, reply.links, names, mentions), summary
+        elements = recap_elements(reply.recap, reply.title, reply.links, names, mentions)
+        if reply.still_open:
+            now = reply.as_of or datetime.now(UTC)
+            lines = []
+            for open_item in reply.still_open:
+                item, age = open_item.item, open_item.age_days(now)
+                due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
+                lines.append(
+                    f"{inert(item.task)} — {mentions.owner(item)}{due} · open {age} "
+                    f"day{'s' * (age != 1)}{_source(item.ref, reply.links)}"
+                )
+            # Before the closing note ("Made by…"), after the recap's own sections.
+            elements[-1:-1] = section("Still open from earlier digests", lines)
+        return elements, summary
     if isinstance(reply, ErrorReply):
         text = core_text(reply.text, names)
         return paragraphs(f"⚠️ {text}", color="Attention"), text

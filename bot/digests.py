@@ -1,0 +1,317 @@
+"""Scheduled digests: subscriptions, the job that makes one, and exactly-once posting.
+
+A digest covers what happened since the previous successful digest of the channel (not a
+fixed 24 h), plus action items still open from earlier digests with their age. Every
+scheduled slot is one row in `digest_runs` (unique per subscription and slot), one job
+(idempotency key per slot) and one delivery key, so restarts, a second scheduler or a
+misfire never post twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot import messages
+from bot.commands import Digest
+from bot.digest_schedule import DigestSchedule, latest_slot, next_slot
+from bot.jobs import Job, JobContext
+from bot.ports import OpenItem, Place, RecapReply, ReplyTarget, TextReply
+from bot.storage.models import (
+    ActionItemRecord,
+    DigestRun,
+    DigestSubscription,
+    RecapRecord,
+    utcnow,
+)
+from summarizer.types import ActionItem, Conversation, Message
+
+log = logging.getLogger(__name__)
+
+KIND = "digest"
+MAX_STILL_OPEN = 10
+
+
+def schedule_of(subscription: DigestSubscription) -> DigestSchedule:
+    return DigestSchedule(
+        cadence=subscription.cadence,
+        hour=subscription.hour,
+        minute=subscription.minute,
+        timezone=subscription.timezone,
+        weekday=subscription.weekday,
+    )
+
+
+def _format_slot(slot: datetime) -> str:
+    return f"{slot:%a %d %b, %H:%M}"
+
+
+class DigestService:
+    """Subscriptions and digest jobs. `on_change` tells the scheduler to re-read one."""
+
+    def __init__(
+        self,
+        core: Any,  # bot.core.BotCore (imported lazily there; this module is imported by it)
+        *,
+        post_when_quiet: bool = False,
+        on_change: Callable[[int], None] | None = None,
+    ) -> None:
+        self.core = core
+        self.engine = core.repo.engine
+        self.post_when_quiet = post_when_quiet
+        self.on_change = on_change
+        core.add_handler(KIND, self.run)
+        core.digests = self
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- commands -----------------------------------------------------------------------
+
+    async def command(self, place: Place, user_id: str, command: Digest) -> str:
+        """Answer `digest daily 09:00` / `digest off` / `digest status` in a channel."""
+        channel = await self.core._channel(Place(**{**place.__dict__, "thread": None}))
+        now = self.core.clock()
+        if command.action == "subscribe":
+            assert command.schedule is not None
+            subscription = await asyncio.to_thread(
+                self._upsert, channel, place, user_id, command.schedule
+            )
+            self._changed(subscription.id)
+            first = next_slot(command.schedule, now)
+            return messages.DIGEST_ON.format(
+                when=command.schedule.describe(), first=_format_slot(first)
+            )
+        subscription = await asyncio.to_thread(self._find, channel.id)
+        if command.action == "off":
+            if subscription is None or not subscription.active:
+                return messages.DIGEST_NONE
+            await asyncio.to_thread(self._deactivate, subscription.id)
+            self._changed(subscription.id)
+            return messages.DIGEST_OFF
+        if subscription is None or not subscription.active:
+            return messages.DIGEST_NONE
+        schedule = schedule_of(subscription)
+        return messages.DIGEST_STATUS.format(
+            when=schedule.describe(), next=_format_slot(next_slot(schedule, now))
+        )
+
+    def _changed(self, subscription_id: int | None) -> None:
+        if self.on_change is not None and subscription_id is not None:
+            self.on_change(subscription_id)
+
+    def _find(self, channel_id: int) -> DigestSubscription | None:
+        with self._session() as session:
+            return session.exec(
+                select(DigestSubscription).where(DigestSubscription.channel_id == channel_id)
+            ).first()
+
+    def get(self, subscription_id: int) -> DigestSubscription | None:
+        with self._session() as session:
+            return session.get(DigestSubscription, subscription_id)
+
+    def active_subscriptions(self) -> list[DigestSubscription]:
+        with self._session() as session:
+            return list(
+                session.exec(select(DigestSubscription).where(col(DigestSubscription.active))).all()
+            )
+
+    def _upsert(
+        self, channel: Any, place: Place, user_id: str, schedule: DigestSchedule
+    ) -> DigestSubscription:
+        fields = {
+            "cadence": schedule.cadence,
+            "weekday": schedule.weekday,
+            "hour": schedule.hour,
+            "minute": schedule.minute,
+            "timezone": schedule.timezone,
+            "active": True,
+            "created_by": user_id,
+        }
+        with self._session() as session:
+            row = session.exec(
+                select(DigestSubscription).where(DigestSubscription.channel_id == channel.id)
+            ).first()
+            if row is None:
+                row = DigestSubscription(
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel.id,
+                    platform=place.platform,
+                    workspace_external_id=place.workspace,
+                    channel_external_id=place.channel,
+                    post_when_quiet=self.post_when_quiet,
+                    **fields,
+                )
+            else:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+            session.add(row)
+            session.commit()
+            return row
+
+    def _deactivate(self, subscription_id: int) -> None:
+        with self._session() as session:
+            row = session.get(DigestSubscription, subscription_id)
+            if row is not None:
+                row.active = False
+                session.add(row)
+                session.commit()
+
+    # --- firing -------------------------------------------------------------------------
+
+    def fire(self, subscription_id: int, now: datetime | None = None) -> Job | None:
+        """Queue the digest of the latest slot at or before `now` (once per slot)."""
+        subscription = self.get(subscription_id)
+        if subscription is None or not subscription.active:
+            return None
+        now = now or self.core.clock()
+        slot = latest_slot(schedule_of(subscription), now)
+        if slot is None:
+            return None
+        job, created = self.core.queue.enqueue(
+            KIND,
+            {"subscription_id": subscription_id, "slot": slot.isoformat()},
+            key=f"digest:{subscription_id}:{slot.isoformat()}",
+            workspace_id=subscription.workspace_id,
+        )
+        if created:
+            log.info("digest %s queued for slot %s", subscription_id, slot)
+        return job
+
+    # --- the job ------------------------------------------------------------------------
+
+    def _start_run(
+        self, subscription: DigestSubscription, slot: datetime
+    ) -> tuple[DigestRun, bool]:
+        """The run row of this slot, created with its window; (run, finished already)."""
+        with self._session() as session:
+            run = session.exec(
+                select(DigestRun).where(
+                    DigestRun.subscription_id == subscription.id, DigestRun.slot == slot
+                )
+            ).first()
+            if run is not None:
+                return run, run.status != "running"
+            previous = session.exec(
+                select(DigestRun)
+                .where(
+                    DigestRun.subscription_id == subscription.id,
+                    col(DigestRun.status).in_(["posted", "quiet"]),
+                    DigestRun.slot < slot,
+                )
+                .order_by(col(DigestRun.slot).desc())
+            ).first()
+            since = previous.window_end if previous else slot - schedule_of(subscription).period
+            run = DigestRun(
+                subscription_id=subscription.id, slot=slot, window_start=since, window_end=slot
+            )
+            session.add(run)
+            try:
+                session.commit()
+            except IntegrityError:  # another worker started the same slot
+                session.rollback()
+                return self._start_run(subscription, slot)
+            return run, False
+
+    def _finish_run(self, run: DigestRun, status: str, message_id: str | None) -> None:
+        with self._session() as session:
+            row = session.get(DigestRun, run.id)
+            row.status, row.message_id, row.finished_at = status, message_id, utcnow()
+            session.add(row)
+            session.commit()
+
+    def _still_open(self, subscription: DigestSubscription, before: datetime) -> list[OpenItem]:
+        """Open items that earlier digests of this channel reported (windows ending by
+        `before`), oldest first, with the time they were first reported."""
+        with self._session() as session:
+            rows = session.exec(
+                select(ActionItemRecord, RecapRecord.window_end)
+                .join(RecapRecord, col(RecapRecord.id) == col(ActionItemRecord.recap_id))
+                .where(
+                    ActionItemRecord.workspace_id == subscription.workspace_id,
+                    ActionItemRecord.channel_id == subscription.channel_id,
+                    ActionItemRecord.status == "open",
+                    col(RecapRecord.window_end) <= before,
+                )
+                .order_by(col(RecapRecord.window_end))
+                .limit(MAX_STILL_OPEN)
+            ).all()
+        return [
+            OpenItem(
+                item=ActionItem(
+                    task=row.task,
+                    owner=row.owner_name,
+                    owner_id=row.owner_id,
+                    due=row.due,
+                    ref=row.source_ref,
+                    confidence=row.confidence,
+                ),
+                since=reported,
+            )
+            for row, reported in rows
+        ]
+
+    async def run(self, job: Job, context: JobContext) -> dict[str, Any] | None:
+        subscription = await asyncio.to_thread(self.get, job.payload["subscription_id"])
+        if subscription is None or not subscription.active:
+            return {"status": "cancelled"}
+        slot = datetime.fromisoformat(job.payload["slot"])
+        run, finished = await asyncio.to_thread(self._start_run, subscription, slot)
+        if finished:
+            return {"status": run.status}
+        core = self.core
+        platform = core.platforms[subscription.platform]
+        place = Place(
+            platform=subscription.platform,
+            workspace=subscription.workspace_external_id,
+            channel=subscription.channel_external_id,
+        )
+        target = ReplyTarget(place=place)
+        chat = [
+            m
+            for m in await core._gather(platform, place, run.window_start, run.window_end)
+            if not m.from_bot and m.text.strip()
+        ]
+        key = f"digest:{subscription.id}:{slot.isoformat()}"
+        if not chat:
+            message_id = None
+            if subscription.post_when_quiet:
+                text = messages.DIGEST_QUIET.format(since=_format_slot(run.window_start))
+                message_id = await core.deliver(key, platform, target, TextReply(text=text))
+            await asyncio.to_thread(self._finish_run, run, "quiet", message_id)
+            return {"status": "quiet"}
+        conversation = Conversation(
+            messages=[
+                Message(author=m.author_name, author_id=m.author_id, text=m.text, at=m.at, ref=m.id)
+                for m in chat
+            ]
+        )
+        recap = await asyncio.to_thread(core.summarizer.recap, conversation)
+        still_open = await asyncio.to_thread(self._still_open, subscription, run.window_start)
+        links = await core._links(platform, place, recap)
+        local = run.window_start.astimezone(schedule_of(subscription).trigger().timezone)
+        reply = RecapReply(
+            recap=recap,
+            title=messages.DIGEST_TITLE.format(channel=place.channel, since=_format_slot(local)),
+            links=links,
+            still_open=tuple(still_open),
+            as_of=slot,
+        )
+        message_id = await core.deliver(key, platform, target, reply)
+        channel = await core._channel(place)
+        await asyncio.to_thread(
+            core.repo.save_recap,
+            channel,
+            recap,
+            window_start=run.window_start,
+            window_end=run.window_end,
+            job_id=job.id,
+        )
+        await asyncio.to_thread(self._finish_run, run, "posted", message_id)
+        return {"status": "posted", "message_id": message_id}
