@@ -21,6 +21,7 @@ from bot.ports import (
     TextReply,
     TranscriptReply,
 )
+from bot.rendering import split_text
 from summarizer.pipeline import format_timestamp
 from summarizer.types import ActionItem, Recap
 
@@ -61,23 +62,7 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _chunks(text: str, limit: int = MAX_SECTION) -> Iterator[str]:
-    """Split at line ends into pieces under `limit`; an overlong line is cut."""
-    piece = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if piece:
-                yield piece
-                piece = ""
-            yield line[: limit - 1] + "…"
-            line = "…" + line[limit - 1 :]
-        candidate = f"{piece}\n{line}" if piece else line
-        if len(candidate) > limit:
-            yield piece
-            piece = line
-        else:
-            piece = candidate
-    if piece.strip():
-        yield piece
+    return split_text(text, limit)
 
 
 def _sections(text: str) -> list[dict[str, Any]]:

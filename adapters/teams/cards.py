@@ -19,6 +19,7 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams.text import inert
 from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
+from bot.rendering import split_text
 from summarizer.pipeline import format_timestamp
 from summarizer.types import ActionItem, Recap
 
@@ -46,23 +47,7 @@ def block(text: str, **style: Any) -> Element:
 
 
 def _chunks(text: str, limit: int = MAX_BLOCK_CHARS) -> Iterator[str]:
-    """Pieces under `limit` characters, cut at line ends (an overlong line is cut)."""
-    piece = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if piece:
-                yield piece
-                piece = ""
-            yield line[: limit - 1] + "…"
-            line = "…" + line[limit - 1 :]
-        candidate = f"{piece}\n{line}" if piece else line
-        if len(candidate) > limit:
-            yield piece
-            piece = line
-        else:
-            piece = candidate
-    if piece.strip():
-        yield piece
+    return split_text(text, limit)
 
 
 def paragraphs(text: str, **style: Any) -> list[Element]:
