@@ -4,12 +4,12 @@ thread (`asyncio.to_thread`) so the event loop never waits on the database."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.storage.models import (
     ActionItemRecord,
@@ -22,6 +22,8 @@ from bot.storage.models import (
     Workspace,
 )
 from summarizer.types import Recap
+
+T = TypeVar("T", bound=SQLModel)
 
 
 class Repository:
@@ -62,28 +64,33 @@ class Repository:
 
     # --- workspaces and channels -------------------------------------------------------
 
-    def workspace(self, platform: str, external_id: str, **fields: Any) -> Workspace:
-        """The workspace row, created on first sight; `fields` update it when given."""
+    def _get_or_create(self, model: type[T], match: dict[str, Any], fields: dict[str, Any]) -> T:
+        """The row matching `match`, created on first sight; `fields` update it when given."""
         with self._session() as session:
-            row = session.exec(
-                select(Workspace).where(
-                    Workspace.platform == platform, Workspace.external_id == external_id
-                )
-            ).first()
+            query = select(model)
+            for name, value in match.items():
+                query = query.where(getattr(model, name) == value)
+            row = session.exec(query).first()
             if row is None:
-                row = Workspace(platform=platform, external_id=external_id, **fields)
+                row = model(**match, **fields)
                 session.add(row)
                 try:
                     session.commit()
                 except IntegrityError:  # created concurrently
                     session.rollback()
-                    return self.workspace(platform, external_id, **fields)
+                    return self._get_or_create(model, match, fields)
             elif fields:
                 for name, value in fields.items():
                     setattr(row, name, value)
                 session.add(row)
                 session.commit()
             return row
+
+    def workspace(self, platform: str, external_id: str, **fields: Any) -> Workspace:
+        """The workspace row, created on first sight; `fields` update it when given."""
+        return self._get_or_create(
+            Workspace, {"platform": platform, "external_id": external_id}, fields
+        )
 
     def find_workspace(self, platform: str, external_id: str) -> Workspace | None:
         with self._session() as session:
@@ -94,26 +101,9 @@ class Repository:
             ).first()
 
     def channel(self, workspace_id: int, external_id: str, **fields: Any) -> Channel:
-        with self._session() as session:
-            row = session.exec(
-                select(Channel).where(
-                    Channel.workspace_id == workspace_id, Channel.external_id == external_id
-                )
-            ).first()
-            if row is None:
-                row = Channel(workspace_id=workspace_id, external_id=external_id, **fields)
-                session.add(row)
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    return self.channel(workspace_id, external_id, **fields)
-            elif fields:
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                session.add(row)
-                session.commit()
-            return row
+        return self._get_or_create(
+            Channel, {"workspace_id": workspace_id, "external_id": external_id}, fields
+        )
 
     # --- messages ----------------------------------------------------------------------
 
