@@ -30,20 +30,21 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
     ValidationError,
-    field_validator,
 )
 
 from summarizer.config import LLMConfig
 from summarizer.dates import normalize_due
 from summarizer.errors import LLMError
+from summarizer.llm_schema import (
+    MAX_KEY_POINTS,
+    RECAP_JSON_SCHEMA,
+    ModelRecap,
+)
 from summarizer.participants import match_participant
 from summarizer.text import SLACK_USER_MENTION as _SLACK_USER
 from summarizer.text import sanitize_text
@@ -68,143 +69,12 @@ MAX_CONCURRENCY = 4
 # timeout: every attempt may take timeout_seconds, and each retry may wait this long first
 # (the OpenAI client's backoff tops out at 8 s).
 RETRY_ALLOWANCE_SECONDS = 10.0
-MAX_KEY_POINTS = 7
 
 OPEN_TAG = "<conversation>"
 CLOSE_TAG = "</conversation>"
 PARTIALS_OPEN_TAG = "<partial_recaps>"
 PARTIALS_CLOSE_TAG = "</partial_recaps>"
 SHORTENED = " [… shortened]"
-
-
-# --------------------------------------------------------------------------------------
-# The schema the model answers in (not the public Recap).
-
-
-def _as_message_number(value: Any) -> int | None:
-    """Read a citation the way models write it: 12, "12", "[12]", "#12", 12.0."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        found = re.search(r"\d+", value)
-        return int(found.group()) if found else None
-    return None
-
-
-def _as_confidence(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip().rstrip("%")
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-        return number / 100 if value.strip().endswith("%") else number
-    if isinstance(value, int | float):
-        return float(value)
-    return None
-
-
-class _ModelOutput(BaseModel):
-    # Lenient on extras (servers without strict decoding add fields); strict on what matters.
-    model_config = ConfigDict(extra="ignore")
-
-
-# Models write citations as 12, "12", "[12]" or "#12": all read as message 12.
-Source = Annotated[
-    int | None,
-    BeforeValidator(_as_message_number),
-    Field(description="The number n of the message [n] this comes from; null if none."),
-]
-
-
-class ModelActionItem(_ModelOutput):
-    task: str = Field(description="What must be done, as one short sentence.")
-    owner: str | None = Field(
-        default=None,
-        description=(
-            "Who will do it, spelled as in the participant list. Null when it is not clear "
-            "or the person is not a participant."
-        ),
-    )
-    due: str | None = Field(
-        default=None,
-        description=(
-            'The deadline as written in the conversation ("Friday", "end of month") or as '
-            "YYYY-MM-DD. Null when none was given."
-        ),
-    )
-    confidence: float | None = Field(
-        default=None,
-        description="From 0 to 1: how sure it is that someone committed to this task.",
-    )
-    source: Source = None
-
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _confidence(cls, value: Any) -> float | None:
-        return _as_confidence(value)
-
-
-class ModelDecision(_ModelOutput):
-    text: str = Field(description="What was decided, as one short sentence.")
-    source: Source = None
-
-
-class ModelOpenQuestion(_ModelOutput):
-    text: str = Field(description="The question that was left unanswered.")
-    asked_by: str | None = Field(
-        default=None, description="Who asked it, spelled as in the participant list."
-    )
-    source: Source = None
-
-
-class ModelRecap(_ModelOutput):
-    """What the model returns; `LLMEngine` validates it and maps it to a public `Recap`."""
-
-    summary: str = Field(description="One to three sentences: what the conversation was about.")
-    key_points: list[str] = Field(
-        default_factory=list, description=f"At most {MAX_KEY_POINTS} short key points."
-    )
-    decisions: list[ModelDecision] = Field(default_factory=list)
-    action_items: list[ModelActionItem] = Field(default_factory=list)
-    open_questions: list[ModelOpenQuestion] = Field(default_factory=list)
-
-    @field_validator("key_points", "decisions", "action_items", "open_questions", mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
-
-
-def _strict_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Make pydantic's schema acceptable to strict structured output (OpenAI `strict`).
-
-    Strict decoding requires every property to be listed as required (optional ones are
-    nullable instead) and forbids extra properties and defaults.
-    """
-
-    def visit(node: Any) -> Any:
-        if isinstance(node, dict):
-            node = {k: visit(v) for k, v in node.items() if k != "default"}
-            if node.get("type") == "object" and "properties" in node:
-                node["required"] = list(node["properties"])
-                node["additionalProperties"] = False
-            return node
-        if isinstance(node, list):
-            return [visit(v) for v in node]
-        return node
-
-    return visit(schema)
-
-
-RECAP_JSON_SCHEMA: dict[str, Any] = _strict_json_schema(
-    {**ModelRecap.model_json_schema(), "title": "recap", "description": "A conversation recap."}
-)
 
 
 # --------------------------------------------------------------------------------------
