@@ -123,7 +123,9 @@ def parse_command(text: str, *, now: datetime, timezone: str = "UTC") -> Command
         return Help()
     if verb in {"transcribe", "transcript"}:
         return Transcribe()
-    if verb in {"digest", "digests"}:
+    if verb in {"recap", "summary"} and rest.split()[:1] in (["digest"], ["digests"]):
+        verb, rest = "digest", rest.split(None, 1)[1] if len(rest.split()) > 1 else ""
+    if verb in {"digest", "digests"}:  # also `/recap digest daily 09:00`
         return _digest(rest.split(), timezone)
     if verb in {"recap", "summarize", "summarise", "summary", "tldr"}:
         channel = None

@@ -314,3 +314,10 @@ def test_missed_days_give_one_catch_up_and_two_schedulers_one_job(bot) -> None:
         assert sorted(leaders) == [False, True]  # one leader among two schedulers
         jobs = _wait_for_jobs(core.repo.engine, 1, timeout=2)
     assert [j.payload["slot"] for j in jobs] == ["2026-11-25T09:00:00+01:00"]
+
+
+def test_slash_style_recap_digest_is_a_digest_command(bot) -> None:
+    core, service, _, _, _ = bot
+    reply = _command(core, "recap digest weekly mon 09:00", "e1").reply
+    assert "every Mon at 09:00 (Europe/Paris)" in reply.text
+    assert [s.cadence for s in service.active_subscriptions()] == ["weekly"]

@@ -29,7 +29,8 @@ PLATFORM = "slack"
 SLASH_COMMAND = "/recap"
 SHORTCUT_CALLBACK_ID = "summarize_thread"
 _NEEDS_TIMEZONE = re.compile(
-    r"\b(since|from|today|yesterday|week|morning|\d{4}-\d\d-\d\d|mon|tue|wed|thu|fri|sat|sun)",
+    r"\b(since|from|today|yesterday|week|morning|digest|\d{4}-\d\d-\d\d|"
+    r"mon|tue|wed|thu|fri|sat|sun)",
     re.IGNORECASE,
 )
 _TRANSCRIBE = re.compile(r"^\s*(transcribe|transcript)\b", re.IGNORECASE)

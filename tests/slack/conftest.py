@@ -22,6 +22,7 @@ from adapters.slack import SlackAdapter
 from bot.app import create_app
 from bot.config import Settings
 from bot.core import BotCore
+from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
@@ -193,7 +194,7 @@ def make_core(engine: Engine, tmp_path: Path, *, max_media_bytes: int = 5 * 2**2
         # beam 1 and one thread: quick on a 2-core machine, and these clips are short.
         return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
 
-    return BotCore(
+    core = BotCore(
         repo=Repository(engine),
         queue=JobQueue(engine),
         summarizer=Summarizer(),
@@ -201,6 +202,8 @@ def make_core(engine: Engine, tmp_path: Path, *, max_media_bytes: int = 5 * 2**2
         max_media_bytes=max_media_bytes,
         work_dir=tmp_path,
     )
+    DigestService(core)
+    return core
 
 
 @pytest.fixture

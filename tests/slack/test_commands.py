@@ -118,3 +118,17 @@ async def test_auto_transcribe_setting_is_per_channel(slack: Harness) -> None:
     assert channel.auto_transcribe is False
     other = slack.core.repo.channel(slack.core.repo.workspace("slack", "T0BALAFON").id, OTHER)
     assert other.auto_transcribe is True
+
+
+async def test_digest_subscription_uses_the_requesters_time_zone(slack: Harness) -> None:
+    response = await slack.slash("digest weekdays 17:30", user=ANN)
+    assert response.json()["response_type"] == "ephemeral"
+    await slack.settle()
+    text = json.dumps(slack.fake.posts() + slack.fake.responses) + json.dumps(response.json())
+    assert "every weekday at 17:30 (Europe/Paris)" in text
+    [subscription] = slack.core.digests.active_subscriptions()
+    assert (subscription.channel_external_id, subscription.timezone) == (GENERAL, "Europe/Paris")
+    off = await slack.slash("digest off", user=ANN)
+    await slack.settle()
+    assert slack.core.digests.active_subscriptions() == []
+    assert off.status_code == 200
