@@ -18,6 +18,7 @@ from adapters.teams.bot import TeamsBot
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import ConversationStore
 from bot.core import BotCore
+from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
 from bot.ports import ChatMessage, Place, ProgressReply, ReplyTarget
 from bot.storage.db import create_db_engine, upgrade
@@ -65,6 +66,7 @@ class Bot:
             tokens=None,
         )
         self.core.register(self.platform)
+        DigestService(self.core)
         self.bot = TeamsBot(core=self.core, platform=self.platform)
         self.adapter.logic = self.bot.on_turn
         self.worker = Worker(queue, self.core.handlers, on_failure=self.core.on_job_failed)
@@ -227,3 +229,13 @@ async def test_installing_greets_in_a_personal_chat_only(teams_bot: Bot) -> None
     [welcome] = teams_bot.sent()
     assert welcome.conversation.id == PERSONAL and "Type `help`" in welcome.text
     assert await teams_bot.platform.references.get(TENANT, CHAT) is not None
+
+
+async def test_digest_subscription_in_the_senders_time_zone(teams_bot: Bot) -> None:
+    await teams_bot.adapter.receive_activity(
+        teams_bot.activity("digest daily 09:00", conversation=CHAT, kind="groupChat")
+    )
+    [reply] = teams_bot.sent()
+    assert "every day at 09:00 (Europe/Berlin)" in _text(reply)
+    [subscription] = teams_bot.core.digests.active_subscriptions()
+    assert (subscription.platform, subscription.timezone) == ("teams", "Europe/Berlin")
