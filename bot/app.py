@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.jobs import Worker
+from bot.metrics import RequestMetrics, metrics_endpoint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,7 +99,11 @@ def create_app(
     worker: Worker | None,
     readiness: Sequence[Callable[[], Awaitable[None]]] = (),
     ingress: Ingress | None = None,
+    metrics_engine: Engine | None = None,
 ) -> Starlette:
+    """The app; with `metrics_engine`, `/metrics` (Prometheus) reports requests, jobs and
+    the queue read from that database."""
+
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
@@ -130,6 +136,9 @@ def create_app(
     for adapter in adapters:
         routes.extend(adapter.routes())
     middleware = [Middleware(_IngressMiddleware, ingress=ingress)] if ingress else []
+    if metrics_engine is not None:
+        routes.append(Route("/metrics", metrics_endpoint(metrics_engine)))
+        middleware.insert(0, Middleware(RequestMetrics))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 

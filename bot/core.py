@@ -32,6 +32,7 @@ from bot.commands import (
     parse_command,
 )
 from bot.jobs import Handler, JobContext, JobQueue, PermanentJobError
+from bot.metrics import TRANSCRIPTION_RTF, observe_recap
 from bot.ports import (
     ChatMessage,
     ChatPlatform,
@@ -49,8 +50,9 @@ from bot.ports import (
 from bot.storage.models import Channel, Job
 from bot.storage.repo import Repository
 from summarizer.errors import InputError, MediaError
-from summarizer.pipeline import Summarizer, format_timestamp
+from summarizer.pipeline import Summarizer, format_timestamp, transcript_to_conversation
 from summarizer.types import Conversation, Message
+from summarizer.types import Recap as RecapType
 
 if TYPE_CHECKING:
     from bot.digests import DigestService
@@ -365,6 +367,14 @@ class BotCore:
 
     # --- delivery ---------------------------------------------------------------------
 
+    async def summarize(self, conversation: Conversation) -> RecapType:
+        """Recap off the event loop, counting LLM tokens and fallbacks."""
+        if not any(m.text.strip() for m in conversation.messages):
+            raise InputError("There is nothing to summarise: the conversation is empty.")
+        recap = await asyncio.to_thread(self.summarizer.recap, conversation)
+        observe_recap(recap)
+        return recap
+
     async def deliver(
         self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply
     ) -> str:
@@ -483,7 +493,7 @@ class BotCore:
             )
             return
         await asyncio.to_thread(context.progress, job, 0.3)  # a database write: off the loop
-        recap = await asyncio.to_thread(self.summarizer.recap, conversation)
+        recap = await self.summarize(conversation)
         links = await self._links(platform, source, recap)
         title = self._recap_title(source, payload.get("window_text"))
         await self.deliver(
@@ -595,7 +605,7 @@ class BotCore:
             TranscriptReply(transcript=transcript, filename=f"{stem}-transcript.txt"),
         )
         try:
-            recap = await asyncio.to_thread(self.summarizer.recap_transcript, transcript)
+            recap = await self.summarize(transcript_to_conversation(transcript))
         except InputError:
             await self.deliver(
                 f"{key}:recap",
@@ -643,7 +653,11 @@ class BotCore:
         await platform.update(target, progress_id, ProgressReply(text=label, fraction=0.0))
 
         def work() -> Transcript:
-            return self._transcriber_instance().transcribe(path, on_progress=on_progress)
+            started = time.perf_counter()
+            transcript = self._transcriber_instance().transcribe(path, on_progress=on_progress)
+            if transcript.duration:
+                TRANSCRIPTION_RTF.observe((time.perf_counter() - started) / transcript.duration)
+            return transcript
 
         return await asyncio.get_running_loop().run_in_executor(self._media_executor, work)
 

@@ -22,6 +22,7 @@ from bot import messages
 from bot.commands import Digest
 from bot.digest_schedule import DigestSchedule, latest_slot, next_slot
 from bot.jobs import Job, JobContext
+from bot.metrics import DIGESTS
 from bot.ports import OpenItem, Place, RecapReply, ReplyTarget, TextReply
 from bot.storage.models import (
     ActionItemRecord,
@@ -285,6 +286,7 @@ class DigestService:
                 text = messages.DIGEST_QUIET.format(since=_format_slot(run.window_start))
                 message_id = await core.deliver(key, platform, target, TextReply(text=text))
             await asyncio.to_thread(self._finish_run, run, "quiet", message_id)
+            DIGESTS.labels("quiet").inc()
             return {"status": "quiet"}
         conversation = Conversation(
             messages=[
@@ -292,7 +294,7 @@ class DigestService:
                 for m in chat
             ]
         )
-        recap = await asyncio.to_thread(core.summarizer.recap, conversation)
+        recap = await core.summarize(conversation)
         still_open = await asyncio.to_thread(self._still_open, subscription, run.window_start)
         links = await core._links(platform, place, recap)
         local = run.window_start.astimezone(schedule_of(subscription).trigger().timezone)
@@ -314,4 +316,5 @@ class DigestService:
             job_id=job.id,
         )
         await asyncio.to_thread(self._finish_run, run, "posted", message_id)
+        DIGESTS.labels("posted").inc()
         return {"status": "posted", "message_id": message_id}

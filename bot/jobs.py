@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.metrics import observe_job
 from bot.storage.models import Job, utcnow
 
 log = logging.getLogger(__name__)
@@ -254,11 +256,14 @@ class Worker:
             await self._give_up(job, f"stopped after {job.max_attempts} attempts", False)
             return
         renew = asyncio.create_task(self._keep_lease(job))
+        started = time.perf_counter()
         try:
             result = await handler(job, context)
         except PermanentJobError as exc:
+            observe_job(job.kind, "refused", started)
             await self._give_up(job, str(exc), True)
         except Exception as exc:
+            observe_job(job.kind, "error", started)
             log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
             message = f"{type(exc).__name__}: {exc}"
             status = await asyncio.to_thread(
@@ -267,6 +272,7 @@ class Worker:
             if status == "failed" and self.on_failure is not None:
                 await self.on_failure(job, message, user_facing=False)
         else:
+            observe_job(job.kind, "done", started)
             stored = result if isinstance(result, dict) else None
             await asyncio.to_thread(self.queue.finish, job, self.worker_id, stored)
         finally:

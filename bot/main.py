@@ -98,6 +98,7 @@ def build_runtime(settings: Settings | None = None, *, slack_socket_mode: bool =
         adapters=[*adapters, scheduler],
         worker=worker,
         readiness=[database_check(core.repo.engine)],
+        metrics_engine=core.repo.engine,
         ingress=ingress,
     )
     return Runtime(settings=settings, core=core, worker=worker, adapters=adapters, app=app)

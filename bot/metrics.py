@@ -1,0 +1,140 @@
+"""Prometheus metrics: what an operator needs to know the bot is healthy.
+
+Counters and histograms live in prometheus_client's default registry (one per process);
+the job queue's depth and age are read from the database when `/metrics` is scraped, so
+every web process reports the same, shared queue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.storage.models import Job, utcnow
+
+REQUESTS = Counter(
+    "balafon_requests_total", "HTTP requests by platform and outcome", ["platform", "outcome"]
+)
+JOB_SECONDS = Histogram(
+    "balafon_job_duration_seconds",
+    "Time a job ran, by kind and result",
+    ["kind", "result"],
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+)
+TRANSCRIPTION_RTF = Histogram(
+    "balafon_transcription_real_time_factor",
+    "Transcription time divided by audio duration",
+    buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2),
+)
+LLM_TOKENS = Counter("balafon_llm_tokens_total", "LLM tokens used", ["direction"])
+LLM_FALLBACKS = Counter(
+    "balafon_llm_fallbacks_total", "Recaps the offline engine made because the LLM failed"
+)
+DIGESTS = Counter("balafon_digests_total", "Digest runs by result (posted, quiet)", ["result"])
+
+_PREFIXES = (
+    ("/slack", "slack"),
+    ("/api/messages", "teams"),
+    ("/v1", "api"),
+    ("/healthz", "health"),
+    ("/readyz", "health"),
+    ("/metrics", "metrics"),
+)
+
+
+def platform_of(path: str) -> str:
+    for prefix, name in _PREFIXES:
+        if path.startswith(prefix):
+            return name
+    return "web"
+
+
+class RequestMetrics:
+    """ASGI middleware counting requests by platform and status class."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            outcome = f"{status['code'] // 100}xx"
+            REQUESTS.labels(platform_of(scope.get("path", "")), outcome).inc()
+
+
+def observe_job(kind: str, result: str, started: float) -> None:
+    JOB_SECONDS.labels(kind, result).observe(time.perf_counter() - started)
+
+
+def observe_recap(recap: Any) -> None:
+    """Token counts and fallbacks of a recap the summariser made."""
+    if recap.input_tokens:
+        LLM_TOKENS.labels("input").inc(recap.input_tokens)
+    if recap.output_tokens:
+        LLM_TOKENS.labels("output").inc(recap.output_tokens)
+    if any("language model could not be used" in note for note in recap.notes):
+        LLM_FALLBACKS.inc()
+
+
+def _queue_registry(engine: Engine) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    depth = Gauge("balafon_jobs", "Jobs by kind and status", ["kind", "status"], registry=registry)
+    age = Gauge(
+        "balafon_job_queue_oldest_seconds",
+        "Age of the oldest queued job, by kind",
+        ["kind"],
+        registry=registry,
+    )
+    now = utcnow()
+    with Session(engine) as session:
+        for kind, status, count in session.exec(
+            select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+        ).all():
+            depth.labels(kind, status).set(count)
+        for kind, oldest in session.exec(
+            select(Job.kind, func.min(Job.created_at))
+            .where(col(Job.status) == "queued")
+            .group_by(Job.kind)
+        ).all():
+            if oldest is not None:
+                oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+                age.labels(kind).set((now - oldest).total_seconds())
+    return registry
+
+
+def metrics_endpoint(engine: Engine) -> Callable[[Request], Any]:
+    import asyncio
+
+    async def metrics(_: Request) -> Response:
+        queue = await asyncio.to_thread(_queue_registry, engine)
+        body = generate_latest() + generate_latest(queue)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
