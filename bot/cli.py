@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
         help="when a recording started (ISO 8601), so 'by Friday' becomes a date",
     )
 
+    export = commands.add_parser(
+        "export", help="recaps or action items as JSON Lines or CSV, for analytics"
+    )
+    export.add_argument("kind", choices=["recaps", "action-items"])
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--since", type=_aware_datetime, help="only records created since")
+    export.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+
     database = commands.add_parser("db", help="database schema")
     database_commands = database.add_subparsers(dest="db_command", required=True)
     database_commands.add_parser("upgrade", help="migrate the database to the latest schema")
@@ -166,6 +174,22 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
     return report.to_markdown()
 
 
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.export import rows, write
+    from bot.storage.db import create_db_engine, upgrade
+
+    engine = create_db_engine(settings.database_url)
+    upgrade(engine)
+    records = rows(engine, args.kind, args.since)
+    if args.output is None:
+        count = write(records, sys.stdout, args.format)
+    else:
+        with args.output.open("w", encoding="utf-8", newline="") as out:
+            count = write(records, out, args.format)
+    print(f"Exported {count} {args.kind}.", file=sys.stderr)
+    return 0
+
+
 def _database(settings: Settings, command: str) -> int:
     from bot.storage.db import create_db_engine, current_revision, upgrade
 
@@ -213,6 +237,8 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
         return args.adapter_command(args, settings)
     if args.command == "db":
         return _database(settings, args.db_command)
+    if args.command == "export":
+        return _export(settings, args)
     try:
         if args.command == "transcribe":
             from summarizer.transcript_formats import render_transcript

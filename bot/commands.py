@@ -56,7 +56,21 @@ class Unknown:
     text: str
 
 
-Command = Recap | Transcribe | Help | Digest | Unknown
+@dataclass(frozen=True, kw_only=True)
+class Forget:
+    """Delete everything stored for the channel; asks for `forget confirm` first."""
+
+    confirmed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retention:
+    """Keep the channel's stored messages and transcripts `days` days (None: forever)."""
+
+    days: int | None
+
+
+Command = Recap | Transcribe | Help | Digest | Forget | Retention | Unknown
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -100,6 +114,15 @@ def parse_since(text: str, now: datetime) -> datetime:
     return parsed
 
 
+def _retention(text: str) -> Retention:
+    if text in {"off", "forever", "none", "keep"}:
+        return Retention(days=None)
+    match = re.fullmatch(r"(\d+)\s*(?:d|days?)?", text)
+    if not match or not 1 <= int(match.group(1)) <= 3650:
+        raise CommandError("Try `retention 30` (days, 1 to 3650) or `retention off`.")
+    return Retention(days=int(match.group(1)))
+
+
 def _digest(words: list[str], timezone: str) -> Digest:
     action = words[0].lower() if words else "status"
     if action in {"off", "stop", "cancel", "unsubscribe"}:
@@ -123,6 +146,10 @@ def parse_command(text: str, *, now: datetime, timezone: str = "UTC") -> Command
         return Help()
     if verb in {"transcribe", "transcript"}:
         return Transcribe()
+    if verb == "forget":
+        return Forget(confirmed=rest.strip().lower() in {"confirm", "confirmed", "yes"})
+    if verb == "retention":
+        return _retention(rest.strip().lower())
     if verb in {"recap", "summary"} and rest.split()[:1] in (["digest"], ["digests"]):
         verb, rest = "digest", rest.split(None, 1)[1] if len(rest.split()) > 1 else ""
     if verb in {"digest", "digests"}:  # also `/recap digest daily 09:00`

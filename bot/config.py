@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     digest_grace_minutes: int = Field(default=360, ge=1)
     digest_post_when_quiet: bool = False  # post "nothing new" rather than nothing
 
+    # Data governance: stored messages, transcripts and recaps older than this are deleted
+    # (hourly); a channel's `retention N` overrides it. None: keep until `forget`.
+    retention_days: int | None = Field(default=None, ge=1)
+
     # Behaviour
     default_timezone: str = "UTC"
     log_level: str = "INFO"

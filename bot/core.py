@@ -25,8 +25,10 @@ from bot import messages
 from bot.commands import (
     CommandError,
     Digest,
+    Forget,
     Help,
     Recap,
+    Retention,
     Transcribe,
     Unknown,
     parse_command,
@@ -220,6 +222,8 @@ class BotCore:
             return await self._enqueue_transcription(request, request.files)
         if isinstance(command, Digest):
             return await self._once(request, lambda: self._digest(request, command))
+        if isinstance(command, Forget | Retention):
+            return await self._once(request, lambda: self._governance(request, command))
         assert isinstance(command, Recap)
         return await self._enqueue_recap(request, command)
 
@@ -240,6 +244,32 @@ class BotCore:
             return Outcome(reply=ErrorReply(text=messages.DIGESTS_DISABLED))
         text = await self.digests.command(request.place, request.user_id, command)
         return Outcome(reply=TextReply(text=text))
+
+    async def _governance(self, request: CommandRequest, command: Forget | Retention) -> Outcome:
+        channel = await self._channel(Place(**{**asdict(request.place), "thread": None}))
+        if isinstance(command, Retention):
+            await asyncio.to_thread(
+                self.repo.channel,
+                channel.workspace_id,
+                channel.external_id,
+                retention_days=command.days,
+            )
+            text = (
+                messages.RETENTION_SET.format(days=command.days)
+                if command.days
+                else messages.RETENTION_OFF
+            )
+            return Outcome(reply=TextReply(text=text))
+        if not command.confirmed:
+            return Outcome(reply=TextReply(text=messages.FORGET_CONFIRM))
+        subscription = (
+            await asyncio.to_thread(self.digests.find, channel.id) if self.digests else None
+        )
+        counts = await asyncio.to_thread(self.repo.forget_channel, channel)
+        self._synced_since.pop(channel.id, None)
+        if subscription is not None:
+            self.digests.changed(subscription.id)  # the scheduler drops its job
+        return Outcome(reply=TextReply(text=messages.FORGOTTEN.format(**counts)))
 
     async def _answer(self, request: CommandRequest, reply: Reply) -> Outcome:
         if not await self.claim(request.event_key):

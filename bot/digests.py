@@ -62,10 +62,12 @@ class DigestService:
         *,
         post_when_quiet: bool = False,
         on_change: Callable[[int], None] | None = None,
+        retention_days: int | None = None,
     ) -> None:
         self.core = core
         self.engine = core.repo.engine
         self.post_when_quiet = post_when_quiet
+        self.retention_days = retention_days  # default for channels without their own
         self.on_change = on_change
         core.add_handler(KIND, self.run)
         core.digests = self
@@ -84,17 +86,17 @@ class DigestService:
             subscription = await asyncio.to_thread(
                 self._upsert, channel, place, user_id, command.schedule
             )
-            self._changed(subscription.id)
+            self.changed(subscription.id)
             first = next_slot(command.schedule, now)
             return messages.DIGEST_ON.format(
                 when=command.schedule.describe(), first=_format_slot(first)
             )
-        subscription = await asyncio.to_thread(self._find, channel.id)
+        subscription = await asyncio.to_thread(self.find, channel.id)
         if command.action == "off":
             if subscription is None or not subscription.active:
                 return messages.DIGEST_NONE
             await asyncio.to_thread(self._deactivate, subscription.id)
-            self._changed(subscription.id)
+            self.changed(subscription.id)
             return messages.DIGEST_OFF
         if subscription is None or not subscription.active:
             return messages.DIGEST_NONE
@@ -103,11 +105,11 @@ class DigestService:
             when=schedule.describe(), next=_format_slot(next_slot(schedule, now))
         )
 
-    def _changed(self, subscription_id: int | None) -> None:
+    def changed(self, subscription_id: int | None) -> None:
         if self.on_change is not None and subscription_id is not None:
             self.on_change(subscription_id)
 
-    def _find(self, channel_id: int) -> DigestSubscription | None:
+    def find(self, channel_id: int) -> DigestSubscription | None:
         with self._session() as session:
             return session.exec(
                 select(DigestSubscription).where(DigestSubscription.channel_id == channel_id)

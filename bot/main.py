@@ -59,7 +59,11 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
         default_timezone=settings.default_timezone,
         work_dir=work_dir,
     )
-    DigestService(core, post_when_quiet=settings.digest_post_when_quiet)
+    DigestService(
+        core,
+        post_when_quiet=settings.digest_post_when_quiet,
+        retention_days=settings.retention_days,
+    )
     worker = Worker(queue, core.handlers, on_failure=core.on_job_failed)
     return core, worker
 

@@ -11,6 +11,8 @@ HELP = """\
 (`auto-transcribe off` stops that in a channel, `auto-transcribe on` turns it back on).
 • `digest daily 09:00` (or `digest weekdays 17:30 Europe/Paris`, `digest weekly mon 09:00`) \
 — a scheduled digest of this channel; `digest status`, `digest off`.
+• `retention 30` — delete this channel's stored messages and transcripts after 30 days \
+(`retention off` keeps them); `forget` — delete everything stored for this channel.
 • `help` — this message."""
 
 UNKNOWN = "I didn't understand “{text}”.\n\n" + HELP
@@ -61,3 +63,13 @@ DIGEST_STATUS = "This channel gets a digest {when}; the next one comes {next}."
 DIGEST_TITLE = "Digest of <#{channel}> since {since}"
 DIGEST_QUIET = "Quiet period: nothing new here since {since}."
 DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."
+FORGET_CONFIRM = (
+    "This deletes everything I stored for this channel: messages, transcripts, recaps, "
+    "action items and its digest. Say `forget confirm` to do it."
+)
+FORGOTTEN = (
+    "Done: I deleted {messages} messages, {transcripts} transcripts, {recaps} recaps and "
+    "{items} action items stored for this channel, and stopped its digest."
+)
+RETENTION_SET = "I'll keep this channel's messages and transcripts for {days} days."
+RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say `forget`."

@@ -39,6 +39,17 @@ def fire_digest(subscription_id: int, service_key: str = "default") -> None:
     service.fire(subscription_id)
 
 
+def purge_expired(service_key: str = "default") -> None:
+    """Hourly retention sweep (APScheduler job): delete what channels keep no longer."""
+    service = _services.get(service_key)
+    if service is None:
+        return
+    core = service.core
+    counts = core.repo.purge_expired(core.clock(), service.retention_days)
+    if any(counts.values()):
+        log.info("retention deleted %s", counts)
+
+
 class Lease:
     """A named, expiring lock row: whoever holds it is the leader until it expires."""
 
@@ -150,6 +161,14 @@ class DigestScheduler:
                 job_defaults={"coalesce": True, "misfire_grace_time": int(self.grace_seconds)},
             )
             self.scheduler.start()
+            self.scheduler.add_job(
+                "bot.scheduler:purge_expired",
+                trigger="interval",
+                hours=1,
+                args=[self.service_key],
+                id="retention",
+                replace_existing=True,
+            )
             await asyncio.to_thread(self.sync)
             log.info("this process now schedules digests")
         elif not leader and self.scheduler is not None:

@@ -85,3 +85,13 @@ def test_db_upgrade_creates_the_schema(tmp_path, capsys) -> None:
     assert run(["db", "upgrade"], settings=settings) == 0
     assert capsys.readouterr().out.strip().startswith("schema revision: 0")
     assert (tmp_path / "db" / "b.db").exists()
+
+
+def test_export_of_an_empty_database(tmp_path, capsys) -> None:
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'e.db'}")
+    out = tmp_path / "items.csv"
+    assert (
+        run(["export", "action-items", "--format", "csv", "-o", str(out)], settings=settings) == 0
+    )
+    assert out.read_text() == ""
+    assert "Exported 0 action-items." in capsys.readouterr().err

@@ -3,7 +3,7 @@ thread (`asyncio.to_thread`) so the event loop never waits on the database."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete
@@ -15,6 +15,8 @@ from bot.storage.models import (
     ActionItemRecord,
     Channel,
     Delivery,
+    DigestRun,
+    DigestSubscription,
     ProcessedEvent,
     RecapRecord,
     StoredMessage,
@@ -245,3 +247,65 @@ class Repository:
                     )
                 ).all()
             )
+
+    # --- data governance -----------------------------------------------------------------
+
+    def forget_channel(self, channel: Channel) -> dict[str, int]:
+        """Delete everything stored for a channel and stop its digest; counts by kind."""
+        scope = {"workspace_id": channel.workspace_id, "channel_id": channel.id}
+        counts: dict[str, int] = {}
+        with self._session() as session:
+            subscription_ids = select(DigestSubscription.id).where(
+                col(DigestSubscription.channel_id) == channel.id
+            )
+            session.execute(
+                delete(DigestRun).where(col(DigestRun.subscription_id).in_(subscription_ids))
+            )
+            session.execute(
+                delete(DigestSubscription).where(col(DigestSubscription.channel_id) == channel.id)
+            )
+            for name, model in (
+                ("items", ActionItemRecord),
+                ("recaps", RecapRecord),
+                ("transcripts", TranscriptRecord),
+                ("messages", StoredMessage),
+            ):
+                result = session.execute(
+                    delete(model).where(
+                        *(getattr(model, field) == value for field, value in scope.items())
+                    )
+                )
+                counts[name] = result.rowcount
+            session.commit()
+        return counts
+
+    def purge_expired(self, now: datetime, default_days: int | None) -> dict[str, int]:
+        """Apply retention: each channel's own `retention_days`, else `default_days`."""
+        counts = {"messages": 0, "transcripts": 0, "recaps": 0, "items": 0}
+        with self._session() as session:
+            channels = session.exec(select(Channel)).all()
+            for channel in channels:
+                days = channel.retention_days or default_days
+                if not days:
+                    continue
+                cutoff = now - timedelta(days=days)
+                where = {"workspace_id": channel.workspace_id, "channel_id": channel.id}
+                old_recaps = select(RecapRecord.id).where(
+                    col(RecapRecord.channel_id) == channel.id, col(RecapRecord.created_at) < cutoff
+                )
+                counts["items"] += session.execute(
+                    delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(old_recaps))
+                ).rowcount
+                for name, model, column in (
+                    ("recaps", RecapRecord, RecapRecord.created_at),
+                    ("transcripts", TranscriptRecord, TranscriptRecord.created_at),
+                    ("messages", StoredMessage, StoredMessage.sent_at),
+                ):
+                    counts[name] += session.execute(
+                        delete(model).where(
+                            *(getattr(model, f) == v for f, v in where.items()),
+                            col(column) < cutoff,
+                        )
+                    ).rowcount
+            session.commit()
+        return counts

@@ -1,0 +1,92 @@
+"""`balafon export`: recaps and action items as JSON Lines or CSV, one row per record,
+shaped for a warehouse (no nested structures in CSV, ISO 8601 times, platform ids)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TextIO
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.storage.models import ActionItemRecord, Channel, RecapRecord, Workspace
+
+KINDS = ("recaps", "action-items")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def rows(engine: Engine, kind: str, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The records of `kind`, oldest first, with their workspace and channel ids."""
+    model = RecapRecord if kind == "recaps" else ActionItemRecord
+    with Session(engine) as session:
+        query = (
+            select(model, Workspace, Channel)
+            .join(Channel, col(Channel.id) == col(model.channel_id))
+            .join(Workspace, col(Workspace.id) == col(model.workspace_id))
+            .order_by(col(model.id))
+        )
+        if since is not None:
+            query = query.where(col(model.created_at) >= since)
+        for record, workspace, channel in session.exec(query).yield_per(500):
+            base = {
+                "id": record.id,
+                "platform": workspace.platform,
+                "workspace": workspace.external_id,
+                "channel": channel.external_id,
+                "created_at": _iso(record.created_at),
+            }
+            if kind == "recaps":
+                recap = record.recap
+                yield base | {
+                    "thread": record.thread_id,
+                    "window_start": _iso(record.window_start),
+                    "window_end": _iso(record.window_end),
+                    "engine": record.engine,
+                    "input_tokens": record.input_tokens,
+                    "output_tokens": record.output_tokens,
+                    "summary": recap.get("summary", ""),
+                    "decisions": [d.get("text") for d in recap.get("decisions", [])],
+                    "action_items": len(recap.get("action_items", [])),
+                    "open_questions": len(recap.get("open_questions", [])),
+                }
+            else:
+                yield base | {
+                    "recap_id": record.recap_id,
+                    "task": record.task,
+                    "owner_id": record.owner_id,
+                    "owner_name": record.owner_name,
+                    "due": _iso(record.due),
+                    "status": record.status,
+                    "confidence": record.confidence,
+                    "source_ref": record.source_ref,
+                }
+
+
+def write(records: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
+    """Write JSON Lines or CSV (lists joined with " | "); returns the number of rows."""
+    count = 0
+    writer: csv.DictWriter | None = None
+    for record in records:
+        if fmt == "jsonl":
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            flat = {k: " | ".join(v) if isinstance(v, list) else v for k, v in record.items()}
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(flat))
+                writer.writeheader()
+            writer.writerow(flat)
+        count += 1
+    return count
+
+
+def export_text(engine: Engine, kind: str, fmt: str, since: datetime | None = None) -> str:
+    buffer = io.StringIO()
+    write(rows(engine, kind, since), buffer, fmt)
+    return buffer.getvalue()

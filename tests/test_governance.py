@@ -1,0 +1,129 @@
+"""Data governance: `forget`, per-channel retention, and exports for analytics."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bot import messages
+from bot.core import BotCore, CommandRequest
+from bot.digests import DigestService
+from bot.export import export_text
+from bot.jobs import JobQueue, Worker
+from bot.ports import ChatMessage, Place
+from bot.storage.models import ActionItemRecord, RecapRecord, StoredMessage
+from bot.storage.repo import Repository
+from summarizer.pipeline import Summarizer
+from tests.memory_platform import MemoryPlatform
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def bot(engine):
+    platform = MemoryPlatform()
+    queue = JobQueue(engine)
+    core = BotCore(
+        repo=Repository(engine),
+        queue=queue,
+        summarizer=Summarizer(),
+        transcriber_factory=lambda: pytest.fail("no transcription expected"),
+        max_media_bytes=10_000,
+        clock=lambda: NOW,
+    )
+    core.register(platform)
+    DigestService(core)
+    worker = Worker(queue, core.handlers, worker_id="w")
+    return core, worker, platform
+
+
+def _say(core, platform, channel: str, id_: str, text: str, days_ago: float) -> None:
+    message = ChatMessage(
+        id=id_, author_id="U1", author_name="Ann", text=text, at=NOW - timedelta(days=days_ago)
+    )
+    platform.add(channel, message)
+    asyncio.run(
+        core.record_message(Place(platform="memory", workspace="T1", channel=channel), message)
+    )
+
+
+def _ask(core, text: str, key: str, channel: str = "C1"):
+    request = CommandRequest(
+        place=Place(platform="memory", workspace="T1", channel=channel),
+        user_id="U1",
+        text=text,
+        event_key=key,
+    )
+    return asyncio.run(core.handle_command(request)).reply
+
+
+def _count(engine, model) -> int:
+    with Session(engine) as session:
+        return len(session.exec(select(model)).all())
+
+
+def test_forget_asks_then_deletes_only_this_channel(bot) -> None:
+    core, worker, platform = bot
+    _say(core, platform, "C1", "a", "I'll send the contract to legal today.", 0.1)
+    _say(core, platform, "C2", "b", "I'll order the new laptops today.", 0.1)
+    for channel, key in (("C1", "r1"), ("C2", "r2")):
+        _ask(core, "recap 24h", key, channel)
+    _ask(core, "digest daily 09:00", "d1")
+    asyncio.run(worker.drain())
+    assert _count(core.repo.engine, ActionItemRecord) == 2
+
+    assert _ask(core, "forget", "f1").text == messages.FORGET_CONFIRM
+    assert _count(core.repo.engine, StoredMessage) == 2  # nothing deleted yet
+    done = _ask(core, "forget confirm", "f2").text
+    assert "1 messages" in done and "1 recaps" in done and "1 action items" in done
+    with Session(core.repo.engine) as session:
+        assert [m.external_id for m in session.exec(select(StoredMessage)).all()] == ["b"]
+        assert [a.task for a in session.exec(select(ActionItemRecord)).all()] == [
+            "Order the new laptops"
+        ]
+    assert core.digests.active_subscriptions() == []
+
+
+def test_retention_deletes_what_is_older_than_the_channel_keeps(bot) -> None:
+    core, _, platform = bot
+    _say(core, platform, "C1", "old", "I'll archive the old tickets.", 40)
+    _say(core, platform, "C1", "new", "I'll review the new tickets.", 2)
+    _say(core, platform, "C2", "keep", "I'll keep this forever.", 400)
+    assert "30 days" in _ask(core, "retention 30", "k1").text
+    assert "24h" not in _ask(core, "retention banana", "k2").text
+    counts = core.repo.purge_expired(NOW, None)
+    assert counts["messages"] == 1
+    with Session(core.repo.engine) as session:
+        left = sorted(m.external_id for m in session.exec(select(StoredMessage)).all())
+    assert left == ["keep", "new"]
+    # A server-wide default applies to channels without their own setting.
+    assert core.repo.purge_expired(NOW, 365)["messages"] == 1
+
+
+def test_export_jsonl_and_csv(bot) -> None:
+    core, worker, platform = bot
+    _say(core, platform, "C1", "a", "I'll send the contract to legal by Friday.", 0.1)
+    _ask(core, "recap 24h", "r1")
+    asyncio.run(worker.drain())
+    [item] = [
+        json.loads(line)
+        for line in export_text(core.repo.engine, "action-items", "jsonl").splitlines()
+    ]
+    assert (item["platform"], item["channel"], item["task"], item["owner_id"], item["due"]) == (
+        "memory",
+        "C1",
+        "Send the contract to legal",
+        "U1",
+        "2026-11-27",
+    )
+    [recap] = list(csv.DictReader(io.StringIO(export_text(core.repo.engine, "recaps", "csv"))))
+    assert recap["engine"] == "offline" and recap["action_items"] == "1"
+    assert _count(core.repo.engine, RecapRecord) == 1
+    later = NOW + timedelta(days=1)
+    assert export_text(core.repo.engine, "recaps", "jsonl", since=later + timedelta(days=400)) == ""
