@@ -57,7 +57,7 @@ class Ingress:
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def counted(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != "http" or _event_stream(scope):
                 await app(scope, receive, send)
                 return
             with self.answering():
@@ -81,6 +81,15 @@ class Ingress:
             return await handler(*args, **kwargs)
 
         return deferred
+
+
+def _event_stream(scope: Scope) -> bool:
+    """A long-lived response (server-sent events: the playground's live updates) is not a
+    request waiting for its answer; counting it would hold every job back."""
+    return any(
+        name == b"accept" and b"text/event-stream" in value
+        for name, value in scope.get("headers", ())
+    )
 
 
 class Mountable(Protocol):

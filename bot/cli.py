@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from summarizer.errors import SummarizerError
@@ -204,10 +204,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.crypto import CryptoError
-    from bot.main import build_runtime
+    from bot.main import browser_url, build_runtime, stop_streams
 
     try:
-        runtime = build_runtime(settings, slack_socket_mode=args.slack_socket_mode)
+        runtime = build_runtime(settings, slack_socket_mode=args.slack_socket_mode, host=args.host)
     except (ValueError, CryptoError) as exc:  # settings that cannot work: say which
         print(f"balafon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -216,12 +216,32 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # hand-over (docs/benchmarks.md, "Slack ack latency").
     sys.setswitchinterval(SERVE_SWITCH_INTERVAL)
     names = ", ".join(type(a).__name__.removesuffix("Adapter") for a in runtime.adapters)
+    url = browser_url(args.host, args.port)
     print(
-        f"balafon is running at http://{args.host}:{args.port}/ "
-        f"(adapters: {names or 'none configured'}; health: /healthz)",
+        f"balafon is running at {url} "
+        f"(adapters: {names or 'none configured'}; API: {url}v1/openapi.json; health: /healthz)",
         file=sys.stderr,
     )
-    uvicorn.run(runtime.app, host=args.host, port=args.port, log_level=settings.log_level.lower())
+    if runtime.playground:
+        print(f"Open {url} in your browser to try it (the local playground).", file=sys.stderr)
+    elif settings.playground_enabled is None:
+        print(
+            f"The local playground is off: balafon listens on {args.host}, not on this "
+            "machine only. PLAYGROUND_ENABLED=true turns it on.",
+            file=sys.stderr,
+        )
+    config = uvicorn.Config(
+        runtime.app, host=args.host, port=args.port, log_level=settings.log_level.lower()
+    )
+    server = uvicorn.Server(config)
+    exit_server = server.handle_exit
+
+    def handle_exit(sig: int, frame: Any) -> None:
+        stop_streams(runtime)  # open browser tabs must not hold the shutdown up
+        exit_server(sig, frame)
+
+    server.handle_exit = handle_exit  # type: ignore[method-assign]
+    server.run()
     return 0
 
 

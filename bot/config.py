@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # (hourly); a channel's `retention N` overrides it. None: keep until `forget`.
     retention_days: int | None = Field(default=None, ge=1)
 
+    # HTTP API (/v1) and the local playground (/)
+    api_token: SecretStr | None = None  # Bearer token for /v1; unset: only this machine may call
+    playground_enabled: bool | None = None  # unset: on when `serve` listens on a loopback address
+
     # Behaviour
     default_timezone: str = "UTC"
     log_level: str = "INFO"

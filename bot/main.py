@@ -13,6 +13,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from bot.api import HttpApi, is_loopback_host
 from bot.app import Ingress, Mountable, create_app, database_check
 from bot.config import Settings
 from bot.core import BotCore
@@ -33,6 +34,7 @@ class Runtime:
     worker: Worker
     adapters: list[Mountable]
     app: Starlette
+    playground: bool = False  # the local playground is mounted (serve prints its address)
 
 
 def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Worker]:
@@ -68,8 +70,20 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
     return core, worker
 
 
+def playground_enabled(settings: Settings, host: str) -> bool:
+    """On for a local try-out (serve on a loopback address); elsewhere only when
+    PLAYGROUND_ENABLED=true says so (it has no login: put it behind your own)."""
+    if settings.playground_enabled is not None:
+        return settings.playground_enabled
+    return is_loopback_host(host)
+
+
 def build_adapters(
-    settings: Settings, core: BotCore, *, slack_socket_mode: bool = False
+    settings: Settings,
+    core: BotCore,
+    *,
+    slack_socket_mode: bool = False,
+    host: str = "127.0.0.1",
 ) -> list[Mountable]:
     adapters: list[Mountable] = []
     if settings.slack_signing_secret or slack_socket_mode:
@@ -84,28 +98,73 @@ def build_adapters(
         teams = TeamsAdapter(settings=settings, core=core)
         core.register(teams)
         adapters.append(teams)
+    if playground_enabled(settings, host):
+        from adapters.playground import PlaygroundAdapter
+
+        playground = PlaygroundAdapter(
+            core=core,
+            files_dir=Path(settings.data_dir) / "playground",
+            # Explicitly enabled: it answers any client; by default only this machine.
+            local_only=settings.playground_enabled is not True,
+        )
+        core.register(playground)
+        adapters.append(playground)
     return adapters
 
 
-def build_runtime(settings: Settings | None = None, *, slack_socket_mode: bool = False) -> Runtime:
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    slack_socket_mode: bool = False,
+    host: str = "127.0.0.1",
+) -> Runtime:
     """Everything `balafon serve` runs; `slack_socket_mode` receives Slack events over
-    Socket Mode (SLACK_APP_TOKEN) instead of only over HTTP."""
+    Socket Mode (SLACK_APP_TOKEN) instead of only over HTTP; `host` is the address served
+    (the playground is on by default only on a loopback address)."""
     settings = settings or Settings()
     core, worker = build_core(settings)
-    adapters = build_adapters(settings, core, slack_socket_mode=slack_socket_mode)
+    adapters = build_adapters(settings, core, slack_socket_mode=slack_socket_mode, host=host)
+    api = HttpApi(
+        core=core,
+        upload_dir=Path(settings.data_dir) / "api",
+        token=settings.api_token.get_secret_value() if settings.api_token else None,
+    )
     assert core.digests is not None
     scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
     # Acks first: a job starts once the requests in flight are answered (or after 2 s).
     ingress = Ingress()
     worker.wrap = ingress.deferring
     app = create_app(
-        adapters=[*adapters, scheduler],
+        adapters=[*adapters, api, scheduler],
         worker=worker,
         readiness=[database_check(core.repo.engine)],
         metrics_engine=core.repo.engine,
         ingress=ingress,
     )
-    return Runtime(settings=settings, core=core, worker=worker, adapters=adapters, app=app)
+    return Runtime(
+        settings=settings,
+        core=core,
+        worker=worker,
+        adapters=adapters,
+        app=app,
+        playground="playground" in core.platforms,
+    )
+
+
+def stop_streams(runtime: Runtime) -> None:
+    """End long-lived responses (the playground's live updates) so that a server shutting
+    down is not held up by them; safe to call from a signal handler."""
+    for adapter in runtime.adapters:
+        stop = getattr(adapter, "stop_streams", None)
+        if stop is not None:
+            stop()
+
+
+def browser_url(host: str, port: int) -> str:
+    """Where to point a browser: a wildcard address is reachable on loopback."""
+    if host in {"", "0.0.0.0", "::"}:
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def add_adapter_commands(commands: argparse._SubParsersAction) -> None:

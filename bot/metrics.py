@@ -52,6 +52,7 @@ _PREFIXES = (
     ("/slack", "slack"),
     ("/api/messages", "teams"),
     ("/v1", "api"),
+    ("/playground", "playground"),
     ("/healthz", "health"),
     ("/readyz", "health"),
     ("/metrics", "metrics"),

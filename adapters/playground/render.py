@@ -1,0 +1,258 @@
+"""HTML for the playground: people's messages and the core's replies (recap cards, progress,
+transcripts, errors), rendered on the server and inserted as they are by the page's script.
+
+Everything that came from people or from the pipeline is escaped; the only markup is ours.
+The page's Content-Security-Policy forbids inline scripts and styles, so no attribute here
+carries either.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from datetime import UTC, date, datetime
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from adapters.playground import replies
+from adapters.playground.store import StoredFile, StoredMessage
+from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
+from summarizer.pipeline import format_timestamp
+from summarizer.types import ActionItem
+
+API = "/playground/api"
+_CHANNEL_MARK = re.compile(r"&lt;#([A-Za-z0-9_-]+)&gt;")  # the core's `<#id>`, escaped
+_CHANNEL_WORD = re.compile(r"(?<![\w&/])#([a-z0-9][a-z0-9_-]*)")
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][\w.-]*)")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_CODE = re.compile(r"`([^`\n]+)`")
+_PERMALINK = re.compile(r"/playground/\?channel=[a-z0-9_-]+&message=\d+")
+COLORS = 10
+
+
+def color(key: str) -> int:
+    """A stable avatar colour index for a person."""
+    return zlib.crc32(key.encode()) % COLORS
+
+
+def _initials(name: str) -> str:
+    parts = name.split()
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+def _channel_link(channel: str) -> str:
+    return (
+        f'<a class="channel-ref" href="/playground/?channel={channel}" '
+        f'data-channel="{channel}">#{channel}</a>'
+    )
+
+
+def people_text(text: str) -> str:
+    """What a person typed: escaped, with @mentions and #channels highlighted."""
+    html = escape(text)
+    html = _MENTION.sub(lambda m: f'<span class="mention">@{m.group(1)}</span>', html)
+    html = _CHANNEL_WORD.sub(lambda m: _channel_link(m.group(1)), html)
+    return html.replace("\n", "<br>")
+
+
+def bot_text(text: str) -> str:
+    """The core's sentences: its small Markdown (`*bold*`, `code`) and `<#channel>` marks."""
+    html = escape(text)
+    html = _CHANNEL_MARK.sub(lambda m: _channel_link(m.group(1)), html)
+    html = _CODE.sub(r"<code>\1</code>", html)
+    html = _BOLD.sub(r"<strong>\1</strong>", html)
+    return html.replace("\n", "<br>")
+
+
+def _time(at: datetime) -> str:
+    return f'<time datetime="{at.isoformat()}">{at:%H:%M}</time>'
+
+
+def _size(size: int) -> str:
+    if size >= 2**20:
+        return f"{size / 2**20:.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+# --- replies -----------------------------------------------------------------------------
+
+
+def _source(ref: str | None, links: dict[str, str]) -> str:
+    if not ref:
+        return ""
+    url = links.get(ref)
+    if url and _PERMALINK.fullmatch(url):
+        return f' <a class="source" href="{escape(url)}" data-goto>source</a>'
+    if ref.startswith("t="):
+        return f' <span class="source">at {escape(ref[2:])}</span>'
+    return ""
+
+
+def _section(title: str, items: list[str], css: str = "") -> str:
+    if not items:
+        return ""
+    rows = "".join(f"<li>{item}</li>" for item in items)
+    css_class = f' class="{css}"' if css else ""
+    return f"<h4>{title}</h4><ul{css_class}>{rows}</ul>"
+
+
+def _due(day: date | None) -> str:
+    if day is None:
+        return ""
+    return f' <span class="due">due <time datetime="{day.isoformat()}">{day:%a %d %b}</time></span>'
+
+
+def _action(item: ActionItem, links: dict[str, str], extra: str = "") -> str:
+    owner = (
+        f'<span class="owner mention">@{escape(item.owner)}</span>'
+        if item.owner
+        else '<span class="owner none">no owner</span>'
+    )
+    task = f'<span class="task">{escape(item.task)}</span>'
+    return f"{task} {owner}{_due(item.due)}{extra}{_source(item.ref, links)}"
+
+
+def _age(days: int) -> str:
+    return f' <span class="age">open {days} day{"s" * (days != 1)}</span>'
+
+
+def recap_card(reply: RecapReply) -> str:
+    recap, links = reply.recap, reply.links
+    actions = [_action(item, links) for item in recap.action_items]
+    now = reply.as_of or datetime.now(UTC)
+    still_open = [_action(o.item, links, _age(o.age_days(now))) for o in reply.still_open]
+    questions = [
+        escape(q.text)
+        + (f' <span class="asked">asked by {escape(q.asked_by)}</span>' if q.asked_by else "")
+        + _source(q.ref, links)
+        for q in recap.open_questions
+    ]
+    made_by = "the offline engine" if recap.engine == "offline" else escape(recap.engine)
+    notes = "".join(f"<p>{escape(note)}</p>" for note in recap.notes)
+    return (
+        '<section class="card recap">'
+        f"<h3>{bot_text(reply.title)}</h3>"
+        f'<p class="summary">{escape(recap.summary)}</p>'
+        + _section("Key points", [escape(p) for p in recap.key_points])
+        + _section("Decisions", [escape(d.text) + _source(d.ref, links) for d in recap.decisions])
+        + _section("Action items", actions, "actions")
+        + _section("Still open from earlier digests", still_open, "actions still-open")
+        + _section("Open questions", questions)
+        + f"<footer>{notes}<p>Made by {made_by}.</p></footer></section>"
+    )
+
+
+def transcript_card(reply: TranscriptReply, message_id: int) -> str:
+    transcript = reply.transcript
+    words = len(transcript.text.split())
+    lines = "".join(
+        f"<li><time>{format_timestamp(s.start)}</time> {escape(s.text.strip())}</li>"
+        for s in transcript.segments
+        if s.text.strip()
+    )
+    body = f'<ol class="segments">{lines}</ol>' if lines else "<p><em>No speech.</em></p>"
+    is_open = " open" if len(transcript.segments) <= 12 else ""
+    url = f"{API}/messages/{message_id}/transcript.txt"
+    return (
+        '<section class="card transcript">'
+        f'<h3>Transcript <span class="meta">{format_timestamp(transcript.duration)}'
+        f" · {words} words</span></h3>"
+        f"<details{is_open}><summary>Transcript</summary>{body}</details>"
+        f'<a class="download" href="{url}" download="{escape(reply.filename)}">'
+        f"Download {escape(reply.filename)}</a></section>"
+    )
+
+
+def progress(reply: ProgressReply) -> str:
+    if reply.fraction is None:
+        bar = "<progress></progress>"
+        percent = ""
+    else:
+        fraction = min(1.0, max(0.0, reply.fraction))
+        bar = f'<progress max="100" value="{round(fraction * 100)}"></progress>'
+        percent = f' <span class="percent">{round(fraction * 100)}%</span>'
+    done = " done" if reply.fraction is not None and reply.fraction >= 1 else ""
+    return (
+        f'<div class="progress{done}" role="status"><p>{bot_text(reply.text)}{percent}</p>'
+        f"{bar}</div>"
+    )
+
+
+def reply_html(reply: Reply, message_id: int) -> str:
+    if isinstance(reply, RecapReply):
+        return recap_card(reply)
+    if isinstance(reply, TranscriptReply):
+        return transcript_card(reply, message_id)
+    if isinstance(reply, ProgressReply):
+        return progress(reply)
+    if isinstance(reply, ErrorReply):
+        return f'<div class="notice error" role="alert">{bot_text(reply.text)}</div>'
+    if isinstance(reply, TextReply):
+        return f'<div class="text">{bot_text(reply.text)}</div>'
+    return f'<div class="text">{escape(str(reply))}</div>'  # pragma: no cover
+
+
+# --- messages ----------------------------------------------------------------------------
+
+
+def _file(file: StoredFile) -> str:
+    url = f"{API}/files/{quote(file.id)}"
+    caption = f"{escape(file.name)} · {_size(file.size)}"
+    kind = (file.mimetype or "").split("/")[0]
+    if kind in {"audio", "video"}:
+        player = f'<{kind} controls preload="metadata" src="{url}"></{kind}>'
+        return f'<figure class="file {kind}">{player}<figcaption>{caption}</figcaption></figure>'
+    return f'<figure class="file"><a href="{url}" download>{caption}</a></figure>'
+
+
+def message_html(message: StoredMessage) -> str:
+    author_key = message.author_id or message.author_name
+    classes = ["msg", message.kind]
+    if message.visible_to:
+        classes.append("ephemeral")
+    if message.deleted_at:
+        classes.append("deleted")
+    if message.from_bot:
+        avatar = '<div class="avatar bot" aria-hidden="true">b</div>'
+    else:
+        avatar = (
+            f'<div class="avatar c{color(author_key)}" aria-hidden="true">'
+            f"{escape(_initials(message.author_name))}</div>"
+        )
+    badges = ""
+    if message.from_bot:
+        badges += ' <span class="badge">app</span>'
+    if message.visible_to:
+        badges += ' <span class="only-you">only visible to you</span>'
+    if message.edited_at and not message.from_bot and not message.deleted_at:
+        badges += ' <span class="edited">(edited)</span>'
+    if message.deleted_at:
+        content = '<p class="gone">This message was deleted.</p>'
+    elif message.reply is not None:
+        content = reply_html(replies.load(message.reply), message.id)
+    else:
+        content = f'<div class="text">{people_text(message.text)}</div>' if message.text else ""
+    attached = "".join(_file(f) for f in message.files) if not message.deleted_at else ""
+    files_html = f'<div class="files">{attached}</div>' if attached else ""
+    thread = f' data-thread="{message.thread_id}"' if message.thread_id else ""
+    return (
+        f'<article class="{" ".join(classes)}" id="m{message.id}" data-id="{message.id}"'
+        f'{thread} data-author="{escape(author_key)}">{avatar}<div class="body">'
+        f'<header><span class="author">{escape(message.author_name)}</span>{badges} '
+        f"{_time(message.created_at)}</header>{content}{files_html}</div></article>"
+    )
+
+
+def message_json(message: StoredMessage) -> dict[str, Any]:
+    """What the page needs to place a message: ids, thread, author, and its HTML."""
+    return {
+        "id": message.id,
+        "channel": message.channel_id,
+        "thread": message.thread_id,
+        "author": message.author_id,
+        "kind": message.kind,
+        "deleted": message.deleted_at is not None,
+        "ephemeral": message.visible_to is not None,
+        "html": message_html(message),
+    }

@@ -1,0 +1,86 @@
+"""The core's replies as JSON, so the bot's posts are stored and re-rendered after a restart."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields, is_dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.ports import (
+    ErrorReply,
+    OpenItem,
+    ProgressReply,
+    RecapReply,
+    Reply,
+    TextReply,
+    TranscriptReply,
+)
+from summarizer.transcript_formats import render_transcript
+from summarizer.types import ActionItem, Recap, Transcript
+
+
+def dump(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, RecapReply):
+        return {
+            "type": "recap",
+            "title": reply.title,
+            "recap": reply.recap.model_dump(mode="json"),
+            "links": dict(reply.links),
+            "still_open": [
+                {"item": o.item.model_dump(mode="json"), "since": o.since.isoformat()}
+                for o in reply.still_open
+            ],
+            "as_of": reply.as_of.isoformat() if reply.as_of else None,
+        }
+    if isinstance(reply, TranscriptReply):
+        return {
+            "type": "transcript",
+            "filename": reply.filename,
+            "transcript": reply.transcript.model_dump(mode="json"),
+        }
+    if isinstance(reply, ProgressReply):
+        return {"type": "progress", "text": reply.text, "fraction": reply.fraction}
+    if isinstance(reply, ErrorReply):
+        return {"type": "error", "text": reply.text}
+    if isinstance(reply, TextReply):
+        return {"type": "text", "text": reply.text}
+    # A reply kind this adapter does not know yet: keep its words.
+    data = asdict(reply) if is_dataclass(reply) and not isinstance(reply, type) else {}
+    return {"type": "text", "text": str(data.get("text") or reply)}
+
+
+def load(data: dict[str, Any]) -> Reply:
+    kind = data.get("type")
+    if kind == "recap":
+        return RecapReply(
+            title=data["title"],
+            recap=Recap.model_validate(data["recap"]),
+            links=data.get("links") or {},
+            still_open=tuple(
+                OpenItem(
+                    item=ActionItem.model_validate(o["item"]),
+                    since=datetime.fromisoformat(o["since"]),
+                )
+                for o in data.get("still_open") or ()
+            ),
+            as_of=datetime.fromisoformat(data["as_of"]) if data.get("as_of") else None,
+        )
+    if kind == "transcript":
+        return TranscriptReply(
+            filename=data["filename"], transcript=Transcript.model_validate(data["transcript"])
+        )
+    if kind == "progress":
+        return ProgressReply(text=data["text"], fraction=data.get("fraction"))
+    if kind == "error":
+        return ErrorReply(text=data["text"])
+    return TextReply(text=str(data.get("text", "")))
+
+
+def plain_text(reply: Reply) -> str:
+    """A one-line description of a reply (the message's `text` column, for searching)."""
+    if isinstance(reply, RecapReply):
+        return f"{reply.title}: {reply.recap.summary}"
+    if isinstance(reply, TranscriptReply):
+        return render_transcript(reply.transcript, "txt")
+    names = {f.name for f in fields(reply)} if is_dataclass(reply) else set()
+    return str(getattr(reply, "text", "")) if "text" in names else ""

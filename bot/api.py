@@ -1,0 +1,680 @@
+"""The HTTP API: the pipeline for other tools, under `/v1`.
+
+    POST /v1/transcriptions   multipart upload (`file`, optional `recap`) -> 202 {id}
+    POST /v1/recaps           a conversation or a transcript (JSON) -> 200 the recap
+    GET  /v1/jobs/{id}        status, progress and, once done, the result
+    GET  /v1/openapi.json     the OpenAPI 3.1 description of all this
+
+Authentication: `Authorization: Bearer <API_TOKEN>`. Without API_TOKEN the API answers
+only requests from this machine (see `is_local_request`), so a fresh install is usable
+locally and never open to the network. Bodies are bounded (uploads by MAX_MEDIA_MB, JSON
+by `max_json_bytes`) and every refusal is a 4xx with a JSON body that says what to fix.
+
+The helpers for local-only access and bounded bodies are public: the playground uses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import models_json_schema
+from sqlmodel import Session, select
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.core import BotCore
+from bot.jobs import JobContext, PermanentJobError
+from bot.metrics import TRANSCRIPTION_RTF
+from bot.storage.models import Job
+from summarizer.errors import InputError, MediaError
+from summarizer.pipeline import transcript_to_conversation
+from summarizer.types import Conversation, Message, Recap, Segment, Transcript
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/v1"
+JOB_KIND = "api_transcription"
+MAX_JSON_BYTES = 5 * 2**20
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and small fields around the file
+_KEY_PREFIX = "api:transcription:"
+_PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
+_FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
+
+
+# --- local-only access and bounded bodies (shared with the playground) --------------------
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1 (an address or name to bind or to be called by)."""
+    host = host.strip().strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(header: str) -> str:
+    try:
+        return urlsplit(f"//{header}").hostname or ""
+    except ValueError:
+        return ""
+
+
+def is_local_request(request: Request) -> bool:
+    """A request made on this machine, to a loopback name.
+
+    The client address must be loopback and no proxy may have relayed it (a reverse proxy
+    on the same host would make internet clients look local), and the Host header must be
+    a loopback name too: a web page whose DNS name was rebound to 127.0.0.1 sends its own.
+    """
+    client = request.client
+    if client is None or not is_loopback_host(client.host):
+        return False
+    if any(name in request.headers for name in _FORWARDING_HEADERS):
+        return False
+    return is_loopback_host(_host_name(request.headers.get("host", "")))
+
+
+class BodyTooLargeError(Exception):
+    """The request body is over the limit; answer 413."""
+
+
+def declared_too_large(request: Request, limit: int) -> bool:
+    declared = request.headers.get("content-length", "")
+    return declared.isdigit() and int(declared) > limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or BodyTooLargeError as soon as it passes `limit` bytes."""
+    if declared_too_large(request, limit):
+        raise BodyTooLargeError
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_form(request: Request, limit: int, *, max_fields: int = 10) -> FormData:
+    """A multipart or urlencoded form of at most one file, reading no more than `limit`
+    bytes. Raises BodyTooLargeError, or ValueError for a body that is not such a form."""
+    if declared_too_large(request, limit):
+        raise BodyTooLargeError
+    received = 0
+    upstream = request.receive
+
+    async def receive() -> Any:
+        nonlocal received
+        message = await upstream()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLargeError
+        return message
+
+    bounded = Request(request.scope, receive)
+    try:
+        return await bounded.form(max_files=1, max_fields=max_fields)
+    except (HTTPException, MultiPartException, ClientDisconnect) as exc:
+        raise ValueError(getattr(exc, "detail", None) or str(exc) or "unreadable form") from exc
+
+
+def safe_filename(name: str | None, default: str = "upload") -> str:
+    """A file name fit for our disk and for display: no folders, no odd characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME.sub("_", base).strip(" .")[:120]
+    return base or default
+
+
+async def save_upload(upload: UploadFile, dest: Path) -> int:
+    """Copy an uploaded file to `dest` (off the event loop); returns its size in bytes."""
+
+    def copy() -> int:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        upload.file.seek(0)
+        with dest.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, 1 << 20)
+        return dest.stat().st_size
+
+    return await asyncio.to_thread(copy)
+
+
+def problem(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 2**20:.0f} MB" if size >= 2**20 else f"{size / 1024:.0f} KB"
+
+
+# --- request and response bodies -------------------------------------------------------
+
+
+class MessageIn(BaseModel):
+    """One chat message; `user`/`ts` are accepted too (the CLI's JSON format)."""
+
+    model_config = ConfigDict(strict=True)
+
+    author: str = Field(
+        min_length=1, max_length=200, validation_alias=AliasChoices("author", "user")
+    )
+    text: str = Field(min_length=1, max_length=40_000, pattern=r"\S")
+    at: datetime | float | None = Field(
+        default=None,
+        validation_alias=AliasChoices("at", "ts"),
+        description="ISO 8601 (UTC when no offset is given) or Unix seconds",
+    )
+    id: str | None = Field(default=None, max_length=200, description="cited by the recap")
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | float | None) -> datetime | float | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @property
+    def sent_at(self) -> datetime | None:
+        if isinstance(self.at, int | float):
+            try:
+                return datetime.fromtimestamp(self.at, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                return None
+        return self.at
+
+
+class ConversationRecapRequest(BaseModel):
+    """Recap a conversation: messages in order."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    messages: list[MessageIn] = Field(min_length=1, max_length=20_000)
+    title: str | None = Field(default=None, max_length=200)
+
+
+class SegmentIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    start: float = Field(ge=0, le=1e7, description="seconds from the start")
+    end: float = Field(ge=0, le=1e7)
+    text: str = Field(min_length=1, max_length=40_000, pattern=r"\S")
+    speaker: str | None = Field(default=None, max_length=200)
+
+
+class TranscriptIn(BaseModel):
+    """A transcript as `POST /v1/transcriptions` returns it (words may be left out)."""
+
+    model_config = ConfigDict(strict=True)
+
+    segments: list[SegmentIn] = Field(min_length=1, max_length=100_000)
+    language: str | None = Field(default=None, max_length=16)
+
+
+class TranscriptRecapRequest(BaseModel):
+    """Recap a transcript; `recorded_at` turns "by Friday" into a date."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    transcript: TranscriptIn
+    recorded_at: datetime | None = None
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
+
+
+class TranscriptionResult(BaseModel):
+    transcript: Transcript
+    text: str
+    recap: Recap | None = None
+
+
+class JobStatus(BaseModel):
+    id: str
+    kind: Literal["transcription"] = "transcription"
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float | None = Field(default=None, ge=0, le=1)
+    attempts: int
+    error: str | None = Field(default=None, description="why it failed, for people")
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+    result: TranscriptionResult | None = None
+
+
+class Accepted(BaseModel):
+    id: str
+    status: Literal["queued"] = "queued"
+    url: str = Field(description="poll it: GET this URL")
+
+
+class Problem(BaseModel):
+    error: str = Field(description="a stable code: unauthorized, too_large, invalid, …")
+    message: str = Field(description="what went wrong and how to fix it")
+    details: list[dict[str, Any]] | None = None
+
+
+# --- the OpenAPI document ---------------------------------------------------------------
+
+
+def _problems(*codes: int) -> dict[str, Any]:
+    reasons = {
+        400: "The body is not valid JSON or not a form.",
+        401: "API_TOKEN is set and the request does not carry it.",
+        403: "API_TOKEN is not set and the request does not come from this machine.",
+        404: "No such job.",
+        413: "The body is over the size limit.",
+        415: "Wrong Content-Type.",
+        422: "The body does not match the schema; `details` lists the problems.",
+    }
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {
+        str(code): {"description": reasons[code], "content": {"application/json": {"schema": ref}}}
+        for code in codes
+    }
+
+
+def _json(description: str, schema: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    _, top = models_json_schema(
+        [
+            (ConversationRecapRequest, "validation"),
+            (TranscriptRecapRequest, "validation"),
+            (Recap, "serialization"),
+            (JobStatus, "serialization"),
+            (Accepted, "serialization"),
+            (Problem, "serialization"),
+        ],
+        ref_template="#/components/schemas/{model}",
+    )
+    recap_body = {
+        "oneOf": [
+            {"$ref": "#/components/schemas/ConversationRecapRequest"},
+            {"$ref": "#/components/schemas/TranscriptRecapRequest"},
+        ]
+    }
+    upload = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": "audio or video"},
+            "recap": {"type": "boolean", "default": False, "description": "also recap it"},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "dancing-balafon",
+            "version": "1",
+            "description": "Transcripts, recaps and action items. Send "
+            "`Authorization: Bearer <API_TOKEN>`; while API_TOKEN is unset, only "
+            "requests from the same machine are answered.",
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            f"{PREFIX}/transcriptions": {
+                "post": {
+                    "operationId": "createTranscription",
+                    "summary": "Upload a recording; a job transcribes it (and recaps it).",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": upload}},
+                    },
+                    "responses": {
+                        "202": _json("Queued; poll the job.", "Accepted"),
+                        **_problems(400, 401, 403, 413, 415, 422),
+                    },
+                }
+            },
+            f"{PREFIX}/recaps": {
+                "post": {
+                    "operationId": "createRecap",
+                    "summary": "Recap a conversation or a transcript.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": recap_body}},
+                    },
+                    "responses": {
+                        "200": _json("The recap.", "Recap"),
+                        **_problems(400, 401, 403, 413, 415, 422),
+                    },
+                }
+            },
+            f"{PREFIX}/jobs/{{id}}": {
+                "get": {
+                    "operationId": "getJob",
+                    "summary": "A job's status, progress and result.",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": _json("The job.", "JobStatus"),
+                        **_problems(401, 403, 404),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": top["$defs"],
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+# --- the API ----------------------------------------------------------------------------
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"where": ".".join(str(p) for p in error["loc"]) or "body", "problem": error["msg"]}
+        for error in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+class HttpApi:
+    """`/v1` on the core: its summarizer for recaps, its queue and model for transcription."""
+
+    def __init__(
+        self,
+        *,
+        core: BotCore,
+        upload_dir: Path,
+        token: str | None = None,
+        max_upload_bytes: int | None = None,
+        max_json_bytes: int = MAX_JSON_BYTES,
+    ) -> None:
+        self.core = core
+        self.upload_dir = Path(upload_dir)
+        self.token = token or None
+        self.max_upload_bytes = max_upload_bytes or core.max_media_bytes
+        self.max_json_bytes = max_json_bytes
+        self._openapi = openapi_document()
+        core.add_handler(JOB_KIND, self.run_transcription)
+
+    # --- Mountable ---------------------------------------------------------------------
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [
+            Route(f"{PREFIX}/openapi.json", self.openapi, methods=["GET"]),
+            Route(f"{PREFIX}/transcriptions", self._guarded(self.transcriptions), methods=["POST"]),
+            Route(f"{PREFIX}/recaps", self._guarded(self.recaps), methods=["POST"]),
+            Route(f"{PREFIX}/jobs/{{job_id}}", self._guarded(self.job), methods=["GET"]),
+        ]
+
+    async def startup(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    # --- access ------------------------------------------------------------------------
+
+    def refusal(self, request: Request) -> Response | None:
+        if self.token is None:
+            if is_local_request(request):
+                return None
+            return problem(
+                403,
+                "forbidden",
+                "This server has no API_TOKEN, so its API answers only requests made on "
+                "the same machine. Set API_TOKEN to use it from elsewhere.",
+            )
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        ):
+            return None
+        return problem(
+            401,
+            "unauthorized",
+            "Send the API token: `Authorization: Bearer <API_TOKEN>`.",
+            headers={"WWW-Authenticate": 'Bearer realm="balafon"'},
+        )
+
+    def _guarded(self, endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        async def guarded(request: Request) -> Response:
+            if (refused := self.refusal(request)) is not None:
+                return refused
+            return await endpoint(request)
+
+        guarded.__name__ = endpoint.__name__
+        return guarded
+
+    # --- endpoints ---------------------------------------------------------------------
+
+    async def openapi(self, _: Request) -> JSONResponse:
+        return JSONResponse(self._openapi)
+
+    async def recaps(self, request: Request) -> Response:
+        if _media_type(request) != "application/json":
+            return problem(
+                415, "unsupported_media_type", "Send JSON (Content-Type: application/json)."
+            )
+        try:
+            body = await read_body(request, self.max_json_bytes)
+        except BodyTooLargeError:
+            limit = megabytes(self.max_json_bytes)
+            return problem(413, "too_large", f"The body is over the {limit} limit.")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return problem(400, "malformed", f"The body is not valid JSON: {exc}.")
+        if not isinstance(data, dict) or ("messages" in data) == ("transcript" in data):
+            return problem(
+                422,
+                "invalid",
+                "Send an object with either `messages` (a conversation) or `transcript`.",
+            )
+        try:
+            if "messages" in data:
+                parsed = ConversationRecapRequest.model_validate_json(body)
+                conversation = self._conversation(parsed)
+            else:
+                spoken = TranscriptRecapRequest.model_validate_json(body)
+                conversation = transcript_to_conversation(
+                    self._transcript(spoken.transcript), recorded_at=spoken.recorded_at
+                )
+            recap = await self.core.summarize(conversation)  # counts LLM tokens/fallbacks
+        except ValidationError as exc:
+            return problem(
+                422,
+                "invalid",
+                "The body does not match the schema.",
+                details=_validation_details(exc),
+            )
+        except InputError as exc:
+            return problem(422, "invalid", str(exc))
+        return JSONResponse(recap.model_dump(mode="json"))
+
+    @staticmethod
+    def _conversation(request: ConversationRecapRequest) -> Conversation:
+        return Conversation(
+            title=request.title,
+            messages=[
+                Message(author=m.author, text=m.text, at=m.sent_at, ref=m.id or f"message {i + 1}")
+                for i, m in enumerate(request.messages)
+            ],
+        )
+
+    @staticmethod
+    def _transcript(data: TranscriptIn) -> Transcript:
+        segments = [
+            Segment(start=s.start, end=max(s.start, s.end), text=s.text, speaker=s.speaker)
+            for s in data.segments
+        ]
+        return Transcript(
+            segments=segments,
+            language=data.language,
+            duration=max((s.end for s in segments), default=0.0),
+        )
+
+    async def transcriptions(self, request: Request) -> Response:
+        if _media_type(request) != "multipart/form-data":
+            return problem(
+                415,
+                "unsupported_media_type",
+                "Upload the recording as multipart/form-data with a `file` field "
+                "(curl -F file=@meeting.m4a).",
+            )
+        limit = self.max_upload_bytes
+        try:
+            form = await read_form(request, limit + FORM_OVERHEAD)
+        except BodyTooLargeError:
+            return problem(413, "too_large", f"The upload is over the {megabytes(limit)} limit.")
+        except ValueError as exc:
+            reason = str(exc).rstrip(".")
+            return problem(400, "malformed", f"The body is not a readable form: {reason}.")
+        try:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                return problem(422, "invalid", "Add the recording as the form field `file`.")
+            if unknown := sorted(set(form.keys()) - {"file", "recap"}):
+                names = ", ".join(f"`{name}`" for name in unknown)[:200]
+                return problem(
+                    422, "invalid", f"Unknown form fields {names}: send `file` and `recap`."
+                )
+            wants_recap = str(form.get("recap") or "false").strip().lower()
+            if wants_recap not in {"true", "false"}:
+                return problem(422, "invalid", "`recap` must be true or false.")
+            public_id = uuid.uuid4().hex
+            name = safe_filename(upload.filename, "recording")
+            dest = self.upload_dir / public_id / name
+            size = await save_upload(upload, dest)
+        finally:
+            await form.close()
+        if size > limit:
+            shutil.rmtree(dest.parent, ignore_errors=True)
+            return problem(413, "too_large", f"The upload is over the {megabytes(limit)} limit.")
+        payload = {
+            "path": str(dest),
+            "name": name,
+            "recap": wants_recap == "true",
+        }
+        await asyncio.to_thread(
+            self.core.queue.enqueue, JOB_KIND, payload, key=_KEY_PREFIX + public_id
+        )
+        url = f"{PREFIX}/jobs/{public_id}"
+        body = Accepted(id=public_id, url=url).model_dump(mode="json")
+        return JSONResponse(body, status_code=202, headers={"Location": url})
+
+    async def job(self, request: Request) -> Response:
+        public_id = request.path_params["job_id"]
+        job = None
+        if _PUBLIC_ID.fullmatch(public_id):
+            job = await asyncio.to_thread(self._find_job, _KEY_PREFIX + public_id)
+        if job is None:
+            return problem(404, "not_found", f"There is no job {public_id!r}.")
+        status = JobStatus(
+            id=public_id,
+            status=job.status,  # type: ignore[arg-type]
+            progress=job.progress,
+            attempts=job.attempts,
+            error=job.error if job.status == "failed" else None,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
+            result=TranscriptionResult.model_validate(job.result) if job.result else None,
+        )
+        return JSONResponse(status.model_dump(mode="json"))
+
+    def _find_job(self, key: str) -> Job | None:
+        with Session(self.core.queue.engine) as session:
+            return session.exec(select(Job).where(Job.idempotency_key == key)).first()
+
+    # --- the job -----------------------------------------------------------------------
+
+    async def run_transcription(self, job: Job, context: JobContext) -> dict[str, Any]:
+        path = Path(job.payload["path"])
+        if not path.exists():
+            raise PermanentJobError("The uploaded file is gone; upload it again.")
+        try:
+            transcript = await self._transcribe(job, context, path)
+        except MediaError as exc:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise PermanentJobError(str(exc)) from exc
+        recap = None
+        if job.payload.get("recap"):
+            try:
+                recap = await self.core.summarize(transcript_to_conversation(transcript))
+            except InputError:  # no speech: the transcript says it all
+                recap = None
+        shutil.rmtree(path.parent, ignore_errors=True)
+        result = TranscriptionResult(transcript=transcript, text=transcript.text, recap=recap)
+        return result.model_dump(mode="json")
+
+    async def _transcribe(self, job: Job, context: JobContext, path: Path) -> Transcript:
+        last = {"fraction": 0.0, "at": 0.0}
+
+        def on_progress(fraction: float) -> None:  # on the transcription thread
+            now = time.monotonic()
+            if fraction - last["fraction"] >= 0.05 or now - last["at"] >= 2:
+                last.update(fraction=fraction, at=now)
+                context.progress(job, min(fraction, 0.99))
+
+        # The core's model and media threads: one model per process, at low priority.
+        def work() -> Transcript:
+            started = time.perf_counter()
+            transcript = self.core._transcriber_instance().transcribe(path, on_progress=on_progress)
+            if transcript.duration:
+                TRANSCRIPTION_RTF.observe((time.perf_counter() - started) / transcript.duration)
+            return transcript
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.core._media_executor, work)
+
+
+__all__ = [
+    "BodyTooLargeError",
+    "HttpApi",
+    "is_local_request",
+    "is_loopback_host",
+    "openapi_document",
+    "read_body",
+    "read_form",
+    "safe_filename",
+    "save_upload",
+]

@@ -1,0 +1,186 @@
+"""The playground harness: the real ASGI app (playground + HTTP API + the in-process worker)
+served by uvicorn on 127.0.0.1 in a thread, over a SQLite file; headless Chromium (Debian's,
+never a downloaded one) drives it through Playwright."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
+
+from adapters.playground import PlaygroundAdapter
+from bot.api import HttpApi
+from bot.app import create_app
+from bot.core import BotCore
+from bot.digests import DigestService
+from bot.jobs import JobQueue, Worker
+from bot.storage.db import create_db_engine, upgrade
+from bot.storage.repo import Repository
+from summarizer.config import TranscriberConfig
+from summarizer.pipeline import Summarizer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WRITE = {"X-Playground": "1"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'playground.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def make_core(engine: Engine, work_dir: Path, *, max_media_bytes: int = 5 * 2**20) -> BotCore:
+    def transcriber():
+        from summarizer.transcribe import Transcriber
+
+        return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
+
+    return BotCore(
+        repo=Repository(engine),
+        queue=JobQueue(engine),
+        summarizer=Summarizer(),
+        transcriber_factory=transcriber,
+        max_media_bytes=max_media_bytes,
+        work_dir=work_dir,
+    )
+
+
+@dataclass
+class Stack:
+    core: BotCore
+    playground: PlaygroundAdapter
+    api: HttpApi
+    worker: Worker
+    app: Any
+    digests: DigestService
+
+
+def make_stack(
+    engine: Engine, tmp_path: Path, *, max_media_bytes: int = 5 * 2**20, **playground: Any
+) -> Stack:
+    work = tmp_path / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    core = make_core(engine, work, max_media_bytes=max_media_bytes)
+    digests = DigestService(core)  # as build_core does: `digest daily 09:00` works
+    adapter = PlaygroundAdapter(core=core, files_dir=tmp_path / "files", **playground)
+    core.register(adapter)
+    api = HttpApi(core=core, upload_dir=tmp_path / "api")
+    worker = Worker(
+        core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test", poll_seconds=0.2
+    )
+    app = create_app(adapters=[adapter, api], worker=worker)
+    return Stack(core=core, playground=adapter, api=api, worker=worker, app=app, digests=digests)
+
+
+@pytest.fixture
+def stack(sqlite_engine: Engine, tmp_path: Path) -> Stack:
+    return make_stack(sqlite_engine, tmp_path)
+
+
+def local_client(app: Any, **kwargs: Any) -> httpx.AsyncClient:
+    """An in-process client that looks like a browser on this machine."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", **kwargs)
+
+
+class Server:
+    """uvicorn serving an app on 127.0.0.1 (port 0), lifespan included, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    @property
+    def url(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture
+def server(stack: Stack) -> Iterator[Server]:
+    with Server(stack.app) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per test module. Playwright's sync API keeps an event loop running in
+    this thread while it lives, so it must be gone before other modules' async tests."""
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = "Debian's chromium is not installed (apt-get install -y chromium)"
+    elif importlib.util.find_spec("playwright") is None:
+        missing = "playwright is not installed (pip install -e '.[dev]')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # CI must run the browser tests, not skip them
+        pytest.skip(missing)
+    from playwright import sync_api as playwright_api
+
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server, tmp_path: Path) -> Iterator[Any]:
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 860}, locale="en-GB", timezone_id="Europe/Paris"
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server.url + "/")
+    yield page
+    page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+    context.close()
+    assert not errors, f"the page reported errors: {errors}"
