@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.jobs import Worker
+from bot.logs import RequestIds
 from bot.metrics import RequestMetrics, metrics_endpoint
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,12 @@ def create_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     for adapter in adapters:
         routes.extend(adapter.routes())
-    middleware = [Middleware(_IngressMiddleware, ingress=ingress)] if ingress else []
+    middleware = [Middleware(RequestIds)]
+    if ingress:
+        middleware.append(Middleware(_IngressMiddleware, ingress=ingress))
     if metrics_engine is not None:
         routes.append(Route("/metrics", metrics_endpoint(metrics_engine)))
-        middleware.insert(0, Middleware(RequestMetrics))
+        middleware.insert(1, Middleware(RequestMetrics))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 

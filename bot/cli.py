@@ -7,7 +7,6 @@ exit with status 2; everything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+from bot.logs import configure as configure_logging
 from summarizer.errors import SummarizerError
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
     settings = settings or Settings()
     # The one-shot commands print results; their logs only matter when asked for.
     level = settings.log_level if args.command == "serve" or args.verbose else "WARNING"
-    logging.basicConfig(level=level.upper(), format="%(levelname)s %(message)s")
+    configure_logging(level, settings.log_format)
     if args.command == "serve":
         return _serve(settings, args)
     if hasattr(args, "adapter_command"):

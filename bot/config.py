@@ -6,6 +6,8 @@ passed down. Every key is listed, with its default, in `.env.example`.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -86,6 +88,7 @@ class Settings(BaseSettings):
     # Behaviour
     default_timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, for collectors
 
     def transcriber_config(self) -> TranscriberConfig:
         return TranscriberConfig(

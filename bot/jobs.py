@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot import logs
 from bot.metrics import observe_job
 from bot.storage.models import Job, utcnow
 
@@ -255,6 +256,7 @@ class Worker:
             # It kept dying mid-run (the process crashed each time): stop retrying.
             await self._give_up(job, f"stopped after {job.max_attempts} attempts", False)
             return
+        context_token = logs.job_id.set(str(job.id))  # log lines of this job carry its id
         renew = asyncio.create_task(self._keep_lease(job))
         started = time.perf_counter()
         try:
@@ -277,6 +279,7 @@ class Worker:
             await asyncio.to_thread(self.queue.finish, job, self.worker_id, stored)
         finally:
             renew.cancel()
+            logs.job_id.reset(context_token)
 
     async def _give_up(self, job: Job, reason: str, user_facing: bool) -> None:
         await asyncio.to_thread(self.queue.fail, job, self.worker_id, reason, retry=False)
