@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.admin import admin_routes
 from bot.jobs import Worker
 from bot.logs import RequestIds
 from bot.metrics import RequestMetrics, metrics_endpoint
@@ -110,6 +111,7 @@ def create_app(
     readiness: Sequence[Callable[[], Awaitable[None]]] = (),
     ingress: Ingress | None = None,
     metrics_engine: Engine | None = None,
+    admin_token: str | None = None,
 ) -> Starlette:
     """The app; with `metrics_engine`, `/metrics` (Prometheus) reports requests, jobs and
     the queue read from that database."""
@@ -150,6 +152,7 @@ def create_app(
         middleware.append(Middleware(_IngressMiddleware, ingress=ingress))
     if metrics_engine is not None:
         routes.append(Route("/metrics", metrics_endpoint(metrics_engine)))
+        routes.extend(admin_routes(metrics_engine, admin_token))
         middleware.insert(1, Middleware(RequestMetrics))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 

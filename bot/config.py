@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None  # Bearer token for /v1; unset: only this machine may call
     playground_enabled: bool | None = None  # unset: on when `serve` listens on a loopback address
 
+    # Operations: the /admin status page is off unless this is set (HTTP Basic password)
+    admin_token: SecretStr | None = None
+
     # Behaviour
     default_timezone: str = "UTC"
     log_level: str = "INFO"

@@ -139,6 +139,7 @@ def build_runtime(
         worker=worker,
         readiness=[database_check(core.repo.engine)],
         metrics_engine=core.repo.engine,
+        admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
         ingress=ingress,
     )
     return Runtime(
