@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
+from bot.core import BotCore
+from bot.digests import DigestService
+from bot.jobs import JobQueue, Worker
 from bot.ports import ChatMessage, FileRef, HistoryUnavailableError, Place, Reply, ReplyTarget
+from bot.storage.repo import Repository
 from summarizer.errors import MediaTooLargeError
+from summarizer.pipeline import Summarizer
 
 
 @dataclass
@@ -75,3 +82,21 @@ class MemoryPlatform:
 
     async def is_member(self, place: Place, user_id: str) -> bool:
         return user_id in self.members.get(place.channel, set())
+
+
+def memory_bot(engine, *, clock) -> tuple[BotCore, Worker, MemoryPlatform]:
+    """The core on `engine` with a memory platform, digests, and a worker to drain."""
+    platform = MemoryPlatform()
+    queue = JobQueue(engine)
+    core = BotCore(
+        repo=Repository(engine),
+        queue=queue,
+        summarizer=Summarizer(),
+        transcriber_factory=lambda: pytest.fail("no transcription expected"),
+        max_media_bytes=10_000,
+        clock=clock,
+    )
+    core.register(platform)
+    DigestService(core)
+    worker = Worker(queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    return core, worker, platform

@@ -8,12 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import messages
-from bot.core import BotCore, CommandRequest
-from bot.jobs import JobQueue, Worker
+from bot.core import CommandRequest
 from bot.ports import ChatMessage, ErrorReply, Place, RecapReply, TextReply
-from bot.storage.repo import Repository
-from summarizer.pipeline import Summarizer
-from tests.memory_platform import MemoryPlatform
+from tests.memory_platform import MemoryPlatform, memory_bot
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
@@ -31,18 +28,7 @@ def _msg(id_: str, author: str, text: str, minutes_ago: float, thread: str | Non
 
 @pytest.fixture
 def bot(engine):
-    platform = MemoryPlatform()
-    queue = JobQueue(engine)
-    core = BotCore(
-        repo=Repository(engine),
-        queue=queue,
-        summarizer=Summarizer(),
-        transcriber_factory=lambda: pytest.fail("no transcription expected"),
-        max_media_bytes=10_000,
-        clock=lambda: NOW,
-    )
-    core.register(platform)
-    worker = Worker(queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    core, worker, platform = memory_bot(engine, clock=lambda: NOW)
     return core, worker, platform
 
 

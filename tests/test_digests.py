@@ -11,16 +11,12 @@ import time_machine
 from sqlmodel import Session, select
 
 from bot import messages
-from bot.core import BotCore, CommandRequest
+from bot.core import CommandRequest
 from bot.digest_schedule import latest_slot, next_slot, parse_schedule
-from bot.digests import DigestService
-from bot.jobs import JobQueue, Worker
 from bot.ports import ChatMessage, Place, RecapReply
 from bot.scheduler import DigestScheduler
 from bot.storage.models import DigestRun, Job
-from bot.storage.repo import Repository
-from summarizer.pipeline import Summarizer
-from tests.memory_platform import MemoryPlatform
+from tests.memory_platform import memory_bot
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -35,20 +31,9 @@ class Clock:
 
 @pytest.fixture
 def bot(engine):
-    platform = MemoryPlatform()
-    queue = JobQueue(engine)
     clock = Clock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
-    core = BotCore(
-        repo=Repository(engine),
-        queue=queue,
-        summarizer=Summarizer(),
-        transcriber_factory=lambda: pytest.fail("no transcription expected"),
-        max_media_bytes=10_000,
-        clock=clock,
-    )
-    core.register(platform)
-    service = DigestService(core)
-    worker = Worker(queue, core.handlers, on_failure=core.on_job_failed, worker_id="w")
+    core, worker, platform = memory_bot(engine, clock=clock)
+    service = core.digests
     return core, service, worker, platform, clock
 
 

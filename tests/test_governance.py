@@ -12,34 +12,18 @@ import pytest
 from sqlmodel import Session, select
 
 from bot import messages
-from bot.core import BotCore, CommandRequest
-from bot.digests import DigestService
+from bot.core import CommandRequest
 from bot.export import export_text
-from bot.jobs import JobQueue, Worker
 from bot.ports import ChatMessage, Place
 from bot.storage.models import ActionItemRecord, RecapRecord, StoredMessage
-from bot.storage.repo import Repository
-from summarizer.pipeline import Summarizer
-from tests.memory_platform import MemoryPlatform
+from tests.memory_platform import memory_bot
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def bot(engine):
-    platform = MemoryPlatform()
-    queue = JobQueue(engine)
-    core = BotCore(
-        repo=Repository(engine),
-        queue=queue,
-        summarizer=Summarizer(),
-        transcriber_factory=lambda: pytest.fail("no transcription expected"),
-        max_media_bytes=10_000,
-        clock=lambda: NOW,
-    )
-    core.register(platform)
-    DigestService(core)
-    worker = Worker(queue, core.handlers, worker_id="w")
+    core, worker, platform = memory_bot(engine, clock=lambda: NOW)
     return core, worker, platform
 
 
