@@ -44,9 +44,17 @@ def _alembic_config(engine: Engine):
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (idempotent; `balafon db upgrade` and start-up)."""
+    import logging
+
+    # Alembic narrates its set-up at INFO (a dozen lines at every start): warnings only.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
 
+    before = current_revision(engine)
     command.upgrade(_alembic_config(engine), revision)
+    after = current_revision(engine)
+    if after != before:
+        logging.getLogger(__name__).info("database schema upgraded: %s -> %s", before, after)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
