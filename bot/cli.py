@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         help="when a recording started (ISO 8601), so 'by Friday' becomes a date",
     )
 
+    commands.add_parser(
+        "worker",
+        help="run jobs from the shared queue (with SERVE_RUNS_WORKER=false on the web side)",
+    )
+
     export = commands.add_parser(
         "export", help="recaps or action items as JSON Lines or CSV, for analytics"
     )
@@ -174,6 +179,23 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
     return report.to_markdown()
 
 
+def _worker(settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from bot.main import run_worker
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.export import rows, write
     from bot.storage.db import create_db_engine, upgrade
@@ -259,6 +281,8 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
         return _database(settings, args.db_command)
     if args.command == "export":
         return _export(settings, args)
+    if args.command == "worker":
+        return _worker(settings)
     try:
         if args.command == "transcribe":
             from summarizer.transcript_formats import render_transcript

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None  # Bearer token for /v1; unset: only this machine may call
     playground_enabled: bool | None = None  # unset: on when `serve` listens on a loopback address
 
+    # Jobs: a job whose worker stops renewing its lease for this long is run again elsewhere
+    job_lease_seconds: float = Field(default=120.0, ge=2)
+    # False: `serve` only answers requests; separate `balafon worker` processes run the jobs
+    serve_runs_worker: bool = True
+
     # Operations: the /admin status page is off unless this is set (HTTP Basic password)
     admin_token: SecretStr | None = None
 

@@ -7,6 +7,7 @@ them on the ASGI app.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
     if migrate:
         upgrade(engine)
     repo = Repository(engine)
-    queue = JobQueue(engine)
+    queue = JobQueue(engine, lease_seconds=settings.job_lease_seconds)
     transcriber_config = settings.transcriber_config()
 
     def transcriber():
@@ -136,7 +137,7 @@ def build_runtime(
     worker.wrap = ingress.deferring
     app = create_app(
         adapters=[*adapters, api, scheduler],
-        worker=worker,
+        worker=worker if settings.serve_runs_worker else None,
         readiness=[database_check(core.repo.engine)],
         metrics_engine=core.repo.engine,
         admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
@@ -177,3 +178,22 @@ def add_adapter_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_arguments(teams_package)
     teams_package.set_defaults(adapter_command=run)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """`balafon worker`: run jobs from the shared queue, without serving HTTP, until `stop`.
+
+    The platforms are set up as in `serve` (they post the results); a job this process
+    was running when it died is taken over by another worker once its lease expires.
+    """
+    core, worker = build_core(settings)
+    adapters = build_adapters(settings, core)
+    HttpApi(core=core, upload_dir=Path(settings.data_dir) / "api")  # its job kind
+    for adapter in adapters:
+        await adapter.startup()
+    try:
+        log.info("worker %s started (jobs: %s)", worker.worker_id, ", ".join(core.handlers))
+        await worker.run(stop)
+    finally:
+        for adapter in adapters:
+            await adapter.shutdown()
