@@ -42,7 +42,6 @@ from starlette.routing import BaseRoute, Route
 
 from bot.core import BotCore
 from bot.jobs import JobContext, PermanentJobError
-from bot.metrics import TRANSCRIPTION_RTF
 from bot.storage.models import Job
 from summarizer.errors import InputError, MediaError
 from summarizer.pipeline import transcript_to_conversation
@@ -655,16 +654,7 @@ class HttpApi:
                 last.update(fraction=fraction, at=now)
                 context.progress(job, min(fraction, 0.99))
 
-        # The core's model and media threads: one model per process, at low priority.
-        def work() -> Transcript:
-            started = time.perf_counter()
-            transcript = self.core._transcriber_instance().transcribe(path, on_progress=on_progress)
-            if transcript.duration:
-                TRANSCRIPTION_RTF.observe((time.perf_counter() - started) / transcript.duration)
-            return transcript
-
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.core._media_executor, work)
+        return await self.core.transcribe_file(path, on_progress=on_progress)
 
 
 __all__ = [

@@ -398,9 +398,8 @@ class BotCore:
     # --- delivery ---------------------------------------------------------------------
 
     async def summarize(self, conversation: Conversation) -> RecapType:
-        """Recap off the event loop, counting LLM tokens and fallbacks."""
-        if not any(m.text.strip() for m in conversation.messages):
-            raise InputError("There is nothing to summarise: the conversation is empty.")
+        """Recap off the event loop, counting LLM tokens and fallbacks (InputError, from the
+        summariser, when there is nothing to recap)."""
         recap = await asyncio.to_thread(self.summarizer.recap, conversation)
         observe_recap(recap)
         return recap
@@ -681,6 +680,13 @@ class BotCore:
             asyncio.run_coroutine_threadsafe(platform.update(target, progress_id, reply), loop)
 
         await platform.update(target, progress_id, ProgressReply(text=label, fraction=0.0))
+        return await self.transcribe_file(path, on_progress=on_progress)
+
+    async def transcribe_file(
+        self, path: Path, *, on_progress: Callable[[float], None] | None = None
+    ) -> Transcript:
+        """Transcribe on the media threads (one model per process, low priority), counting
+        the real-time factor; `on_progress` runs on the transcription thread."""
 
         def work() -> Transcript:
             started = time.perf_counter()
