@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.core import BotCore
-from bot.jobs import JobContext, PermanentJobError
+from bot.jobs import TRANSCRIBE_QUEUE, JobContext, PermanentJobError
 from bot.storage.models import Job
 from summarizer.errors import InputError, MediaError
 from summarizer.pipeline import transcript_to_conversation
@@ -432,7 +432,7 @@ class HttpApi:
         self.max_upload_bytes = max_upload_bytes or core.max_media_bytes
         self.max_json_bytes = max_json_bytes
         self._openapi = openapi_document()
-        core.add_handler(JOB_KIND, self.run_transcription)
+        core.add_handler(JOB_KIND, self.run_transcription, queue=TRANSCRIBE_QUEUE)
 
     # --- Mountable ---------------------------------------------------------------------
 

@@ -7,14 +7,17 @@ exit with status 2; everything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+from bot.jobs import QUEUES
 from bot.logs import configure as configure_logging
 from summarizer.errors import SummarizerError
 
@@ -59,9 +62,29 @@ def _parser() -> argparse.ArgumentParser:
         help="when a recording started (ISO 8601), so 'by Friday' becomes a date",
     )
 
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker",
-        help="run jobs from the shared queue (with SERVE_RUNS_WORKER=false on the web side)",
+        help="run jobs from the shared queue (the database, or Celery with JOB_EXECUTOR=celery)",
+        description="Run jobs without serving HTTP. With JOB_EXECUTOR=inprocess, set "
+        "SERVE_RUNS_WORKER=false on the web side; with JOB_EXECUTOR=celery, serve sends "
+        "jobs to Redis (CELERY_BROKER_URL) and these processes take them.",
+    )
+    worker.add_argument(
+        "--queue",
+        choices=QUEUES,
+        action="append",
+        help="take only this queue's jobs (repeatable; default: all). 'transcribe' is media "
+        "(put it where WHISPER_DEVICE=cuda), 'default' recaps and digests",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        help="jobs run at once by this process (default: WORKER_CONCURRENCY)",
+    )
+
+    commands.add_parser(
+        "scheduler",
+        help="fire scheduled digests and retention sweeps (with SERVE_RUNS_SCHEDULER=false)",
     )
 
     export = commands.add_parser(
@@ -105,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--limit", type=int, help="only the first N rows")
         sub.add_argument("--format", choices=["md", "json"], default="md")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _aware_datetime(text: str) -> datetime:
@@ -179,21 +209,36 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
     return report.to_markdown()
 
 
-def _worker(settings: Settings) -> int:
-    import asyncio
-    import signal
-
-    from bot.main import run_worker
+def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Run a service coroutine until SIGINT or SIGTERM."""
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_worker(settings, stop)
+        await run(stop)
 
     asyncio.run(main())
     return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.main import run_celery_worker, run_worker
+
+    queues = tuple(dict.fromkeys(args.queue or QUEUES))
+    if settings.job_executor == "celery":
+        run_celery_worker(settings, queues=queues, concurrency=args.concurrency)
+        return 0
+    return _until_signalled(
+        lambda stop: run_worker(settings, stop, queues=queues, concurrency=args.concurrency)
+    )
+
+
+def _scheduler(settings: Settings) -> int:
+    from bot.main import run_scheduler
+
+    return _until_signalled(lambda stop: run_scheduler(settings, stop))
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -271,7 +316,8 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
     args = _parser().parse_args(argv)
     settings = settings or Settings()
     # The one-shot commands print results; their logs only matter when asked for.
-    level = settings.log_level if args.command == "serve" or args.verbose else "WARNING"
+    services = {"serve", "worker", "scheduler"}
+    level = settings.log_level if args.command in services or args.verbose else "WARNING"
     configure_logging(level, settings.log_format)
     if args.command == "serve":
         return _serve(settings, args)
@@ -282,7 +328,9 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
     if args.command == "export":
         return _export(settings, args)
     if args.command == "worker":
-        return _worker(settings)
+        return _worker(settings, args)
+    if args.command == "scheduler":
+        return _scheduler(settings)
     try:
         if args.command == "transcribe":
             from summarizer.transcript_formats import render_transcript

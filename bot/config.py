@@ -89,6 +89,20 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=120.0, ge=2)
     # False: `serve` only answers requests; separate `balafon worker` processes run the jobs
     serve_runs_worker: bool = True
+    # False: digests and retention sweeps fire from a `balafon scheduler` process instead
+    serve_runs_scheduler: bool = True
+    # inprocess: workers poll the database (in `serve`, or `balafon worker` processes).
+    # celery: `serve` sends each job to a Celery queue on CELERY_BROKER_URL (Redis) and
+    # `balafon worker [--queue transcribe|default]` processes run them.
+    job_executor: Literal["inprocess", "celery"] = "inprocess"
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    # Jobs run at once by one `balafon worker` process (Celery threads, or in-process slots)
+    worker_concurrency: int = Field(default=2, ge=1)
+    # Transcriptions run at once by one process (its media thread pool)
+    transcribe_concurrency: int = Field(default=2, ge=1)
+    # A job sent to the broker but not started after this long is sent again (a message
+    # lost with a broker restart); a job whose worker died is re-sent once its lease ends.
+    celery_resend_seconds: float = Field(default=600.0, ge=1)
 
     # Operations: the /admin status page is off unless this is set (HTTP Basic password)
     admin_token: SecretStr | None = None

@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +33,14 @@ from bot.commands import (
     Unknown,
     parse_command,
 )
-from bot.jobs import Handler, JobContext, JobQueue, PermanentJobError
+from bot.jobs import (
+    DEFAULT_QUEUE,
+    TRANSCRIBE_QUEUE,
+    Handler,
+    JobContext,
+    JobQueue,
+    PermanentJobError,
+)
 from bot.metrics import TRANSCRIPTION_RTF, observe_recap
 from bot.ports import (
     ChatMessage,
@@ -164,15 +171,26 @@ class BotCore:
             "recap": self.run_recap,
             "transcribe": self.run_transcribe,
         }
+        # Job kind -> the queue it runs on (`balafon worker --queue …`); default: DEFAULT_QUEUE.
+        self.job_queues: dict[str, str] = {"transcribe": TRANSCRIBE_QUEUE}
         # Channel windows this process has filled from platform history: (channel id, since).
         self._synced_since: dict[int, datetime] = {}
 
     def register(self, platform: ChatPlatform) -> None:
         self.platforms[platform.name] = platform
 
-    def add_handler(self, kind: str, handler: Handler) -> None:
-        """Let an adapter or service run its own job kind on the core's worker."""
+    def add_handler(self, kind: str, handler: Handler, *, queue: str = DEFAULT_QUEUE) -> None:
+        """Let an adapter or service run its own job kind on the core's workers; media work
+        goes on TRANSCRIBE_QUEUE."""
         self.handlers[kind] = handler
+        self.job_queues[kind] = queue
+
+    def queue_of(self, kind: str) -> str:
+        return self.job_queues.get(kind, DEFAULT_QUEUE)
+
+    def kinds_on(self, queues: Collection[str]) -> list[str]:
+        """The job kinds a worker serving `queues` takes."""
+        return [kind for kind in self.handlers if self.queue_of(kind) in queues]
 
     def _transcriber_instance(self) -> Transcriber:
         with self._transcriber_lock:  # one model per process, loaded on first use

@@ -4,6 +4,11 @@ A job row is written before the platform is acknowledged. A worker claims it wit
 that it renews while it works; if the process dies, the lease runs out and another worker
 (or the restarted process) claims it again. A job that keeps failing stops after
 `max_attempts` and its failure hook tells the user.
+
+Two executors run the same handlers: the in-process `Worker` polls the table (inside
+`balafon serve`, or in `balafon worker` processes sharing the database), and the Celery
+executor (`bot/celery_jobs.py`) hands each job id to a broker queue. Either way a job is
+claimed in the database, so a duplicate message or a second worker cannot run it twice.
 """
 
 from __future__ import annotations
@@ -30,6 +35,14 @@ from bot.storage.models import Job, utcnow
 
 log = logging.getLogger(__name__)
 
+# Queues: transcription runs on its own so that machines with a GPU can take just that.
+DEFAULT_QUEUE = "default"
+TRANSCRIBE_QUEUE = "transcribe"
+QUEUES = (DEFAULT_QUEUE, TRANSCRIBE_QUEUE)
+
+# Hands a stored job to an executor that is not polling the table (a broker); may raise.
+Dispatcher = Callable[["Job"], None]
+
 
 class PermanentJobError(Exception):
     """A failure that retrying cannot fix; its message is shown to the user."""
@@ -44,6 +57,7 @@ class JobQueue:
         self.engine = engine
         self.lease = timedelta(seconds=lease_seconds)
         self._wakeup: asyncio.Event | None = None
+        self.dispatcher: Dispatcher | None = None  # set by the Celery executor
 
     def bind_wakeup(self, event: asyncio.Event) -> None:
         """In-process workers wait on `event`; enqueue sets it so they start at once."""
@@ -76,7 +90,56 @@ class JobQueue:
                 return existing, False
         if self._wakeup is not None:
             self._wakeup.set()
+        self._dispatch(job, None)
         return job, True
+
+    def _dispatch(self, job: Job, previous: datetime | None) -> bool:
+        """Send `job` to the broker and record when; False when the broker refused (the
+        job stays in the table and `dispatch_due` sends it later: nothing is lost)."""
+        if self.dispatcher is None:
+            return False
+        now = utcnow()
+        with Session(self.engine) as session:
+            # Mark first, conditionally: of two processes re-sending the same job, one does.
+            sent_before = col(Job.dispatched_at)
+            result = session.execute(
+                update(Job)
+                .where(col(Job.id) == job.id)
+                .where(sent_before.is_(None) if previous is None else sent_before == previous)
+                .values(dispatched_at=now)
+            )
+            session.commit()
+            if result.rowcount != 1:
+                return False
+        try:
+            self.dispatcher(job)
+        except Exception as exc:
+            log.warning("job %s not sent to the broker (%s); it will be re-sent", job.id, exc)
+            with Session(self.engine) as session:
+                session.execute(
+                    update(Job)
+                    .where(col(Job.id) == job.id, col(Job.dispatched_at) == now)
+                    .values(dispatched_at=None)
+                )
+                session.commit()
+            return False
+        return True
+
+    def dispatch_due(self, resend_after: timedelta, limit: int = 100) -> int:
+        """(Re-)send the jobs a broker worker should run now: never sent (broker down at
+        enqueue, or a retry after backoff), whose worker died (lease expired since the last
+        send), or sent longer than `resend_after` ago and still not started (a message lost
+        with a broker restart). Returns how many were sent."""
+        now = utcnow()
+        sent = col(Job.dispatched_at)
+        due = self._claimable(now) & or_(
+            sent.is_(None),
+            sent < now - resend_after,
+            (col(Job.status) == "running") & (sent < col(Job.lease_expires_at)),
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            jobs = session.exec(select(Job).where(due).order_by(col(Job.id)).limit(limit)).all()
+        return sum(self._dispatch(job, job.dispatched_at) for job in jobs)
 
     def get(self, job_id: int) -> Job | None:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -96,21 +159,32 @@ class JobQueue:
             if kinds is not None:
                 query = query.where(col(Job.kind).in_(list(kinds)))
             for job_id in session.exec(query).all():
-                result = session.execute(
-                    update(Job)
-                    .where(col(Job.id) == job_id, self._claimable(now))
-                    .values(
-                        status="running",
-                        worker_id=worker_id,
-                        attempts=Job.attempts + 1,
-                        lease_expires_at=now + self.lease,
-                        updated_at=now,
-                    )
-                )
-                session.commit()
-                if result.rowcount == 1:  # nobody else took it between select and update
-                    return session.get(Job, job_id, populate_existing=True)
+                if job := self._take(session, job_id, worker_id, now):
+                    return job
         return None
+
+    def claim_id(self, job_id: int, worker_id: str) -> Job | None:
+        """Take job `job_id` if it is runnable now (a broker message names it); None when it
+        is done, not due yet, or another worker holds a live lease on it."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return self._take(session, job_id, worker_id, utcnow())
+
+    def _take(self, session: Session, job_id: int, worker_id: str, now: datetime) -> Job | None:
+        result = session.execute(
+            update(Job)
+            .where(col(Job.id) == job_id, self._claimable(now))
+            .values(
+                status="running",
+                worker_id=worker_id,
+                attempts=Job.attempts + 1,
+                lease_expires_at=now + self.lease,
+                updated_at=now,
+            )
+        )
+        session.commit()
+        if result.rowcount != 1:  # another worker took it between select and update
+            return None
+        return session.get(Job, job_id, populate_existing=True)
 
     def heartbeat(self, job: Job, worker_id: str, progress: float | None = None) -> bool:
         """Renew the lease; False when the job was taken over (this worker must stop)."""
@@ -143,7 +217,14 @@ class JobQueue:
         """Record a failure; requeue with backoff while attempts remain. Returns the status."""
         if retry and job.attempts < job.max_attempts:
             delay = timedelta(seconds=min(300, 5 * 2 ** (job.attempts - 1)))
-            self._set(job, worker_id, status="queued", error=error, run_after=utcnow() + delay)
+            self._set(
+                job,
+                worker_id,
+                status="queued",
+                error=error,
+                run_after=utcnow() + delay,
+                dispatched_at=None,  # the broker executor sends it again once it is due
+            )
             return "queued"
         self._set(job, worker_id, status="failed", error=error, finished_at=utcnow())
         return "failed"
@@ -199,9 +280,12 @@ class Worker:
         concurrency: int = 2,
         poll_seconds: float = 2.0,
         wrap: Callable[[Handler], Handler] | None = None,
+        kinds: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.queue = queue
         self.handlers = handlers  # read on every claim: kinds added later run too
+        # The kinds this worker takes (`balafon worker --queue …`); default: every handler's.
+        self.kinds = kinds or handlers.keys
         self.wrap = wrap  # e.g. start a job only once the web requests in flight are answered
         self.on_failure = on_failure
         self.worker_id = worker_id or default_worker_id()
@@ -215,7 +299,7 @@ class Worker:
         running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             await slots.acquire()
-            job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.handlers.keys())
+            job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.kinds())
             if job is None:
                 slots.release()
                 self._wakeup.clear()
@@ -234,8 +318,22 @@ class Worker:
 
     async def run_once(self) -> bool:
         """Claim and run one job now (tests and `balafon worker --once`); False if none."""
-        job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.handlers.keys())
+        job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.kinds())
         if job is None:
+            return False
+        await self._run_job(job)
+        return True
+
+    async def run_by_id(self, job_id: int) -> bool:
+        """Run job `job_id` if it is runnable (the Celery task); False when it was not (a
+        duplicate message, a job not due yet, or one another worker holds)."""
+        job = await asyncio.to_thread(self.queue.claim_id, job_id, self.worker_id)
+        if job is None:
+            return False
+        if job.kind not in self.handlers:  # a newer version's kind: leave it to another
+            await asyncio.to_thread(
+                self.queue.fail, job, self.worker_id, f"no handler for {job.kind}", retry=True
+            )
             return False
         await self._run_job(job)
         return True

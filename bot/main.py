@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import threading
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
 
@@ -19,13 +23,17 @@ from bot.app import Ingress, Mountable, create_app, database_check
 from bot.config import Settings
 from bot.core import BotCore
 from bot.digests import DigestService
-from bot.jobs import JobQueue, Worker
+from bot.jobs import QUEUES, JobQueue, Worker
 from bot.scheduler import DigestScheduler
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
 
+if TYPE_CHECKING:
+    from celery import Celery
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,6 +69,7 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
         max_media_bytes=transcriber_config.max_bytes,
         default_timezone=settings.default_timezone,
         work_dir=work_dir,
+        media_workers=settings.transcribe_concurrency,
     )
     DigestService(
         core,
@@ -69,6 +78,18 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
     )
     worker = Worker(queue, core.handlers, on_failure=core.on_job_failed)
     return core, worker
+
+
+def attach_executor(settings: Settings, core: BotCore) -> Celery | None:
+    """With JOB_EXECUTOR=celery, jobs enqueued by this process go to the broker too (the
+    database row comes first either way); returns the Celery app, else None."""
+    if settings.job_executor != "celery":
+        return None
+    from bot.celery_jobs import CeleryDispatcher, celery_app
+
+    app = celery_app(settings.celery_broker_url)
+    core.queue.dispatcher = CeleryDispatcher(app, core.queue_of)
+    return app
 
 
 def playground_enabled(settings: Settings, host: str) -> bool:
@@ -135,10 +156,20 @@ def build_runtime(
     # Acks first: a job starts once the requests in flight are answered (or after 2 s).
     ingress = Ingress()
     worker.wrap = ingress.deferring
+    readiness = [database_check(core.repo.engine)]
+    runs_worker = settings.serve_runs_worker
+    if broker := attach_executor(settings, core):
+        from bot.celery_jobs import broker_check
+
+        readiness.append(broker_check(broker))
+        runs_worker = False  # `balafon worker` processes run the jobs
+    parts: list[Mountable] = [*adapters, api]
+    if settings.serve_runs_scheduler:
+        parts.append(scheduler)
     app = create_app(
-        adapters=[*adapters, api, scheduler],
-        worker=worker if settings.serve_runs_worker else None,
-        readiness=[database_check(core.repo.engine)],
+        adapters=parts,
+        worker=worker if runs_worker else None,
+        readiness=readiness,
         metrics_engine=core.repo.engine,
         admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
         ingress=ingress,
@@ -180,20 +211,95 @@ def add_adapter_commands(commands: argparse._SubParsersAction) -> None:
     teams_package.set_defaults(adapter_command=run)
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """`balafon worker`: run jobs from the shared queue, without serving HTTP, until `stop`.
-
-    The platforms are set up as in `serve` (they post the results); a job this process
-    was running when it died is taken over by another worker once its lease expires.
-    """
+def _worker_core(
+    settings: Settings, queues: Collection[str], concurrency: int | None
+) -> tuple[BotCore, Worker, list[Mountable]]:
+    """The core of a `balafon worker` process: the platforms are set up as in `serve` (they
+    post the results) and every job kind is known, but only `queues`' kinds are taken."""
     core, worker = build_core(settings)
     adapters = build_adapters(settings, core)
     HttpApi(core=core, upload_dir=Path(settings.data_dir) / "api")  # its job kind
+    worker.kinds = lambda: core.kinds_on(queues)
+    worker.concurrency = concurrency or settings.worker_concurrency
+    return core, worker, adapters
+
+
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    queues: Collection[str] = QUEUES,
+    concurrency: int | None = None,
+) -> None:
+    """`balafon worker` with the in-process executor: run jobs from the database queue,
+    without serving HTTP, until `stop`. A job this process was running when it died is
+    taken over by another worker once its lease expires."""
+    _, worker, adapters = _worker_core(settings, queues, concurrency)
     for adapter in adapters:
         await adapter.startup()
     try:
-        log.info("worker %s started (jobs: %s)", worker.worker_id, ", ".join(core.handlers))
+        log.info("worker %s started (jobs: %s)", worker.worker_id, ", ".join(worker.kinds()))
         await worker.run(stop)
     finally:
         for adapter in adapters:
             await adapter.shutdown()
+
+
+def run_celery_worker(
+    settings: Settings, *, queues: Collection[str] = QUEUES, concurrency: int | None = None
+) -> None:
+    """`balafon worker` with JOB_EXECUTOR=celery: a Celery worker on `queues` whose task runs
+    the job on this process's event loop; returns when Celery shuts down (SIGTERM/SIGINT)."""
+    from bot.celery_jobs import register_task, resend_loop, worker_argv
+
+    core, worker, adapters = _worker_core(settings, queues, concurrency)
+    app = attach_executor(settings, core)
+    assert app is not None
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="jobs-loop", daemon=True)
+    thread.start()
+
+    def on_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+    stop = asyncio.Event()
+    background: set[asyncio.Task[None]] = set()
+
+    async def start() -> None:
+        for adapter in adapters:
+            await adapter.startup()
+        resend = timedelta(seconds=settings.celery_resend_seconds)
+        background.add(loop.create_task(resend_loop(core.queue, resend, stop)))
+
+    on_loop(start())
+    register_task(app, worker, loop)
+    try:
+        log.info("worker %s started (jobs: %s)", worker.worker_id, ", ".join(worker.kinds()))
+        app.worker_main(worker_argv(queues, worker.concurrency, settings.log_level))
+    finally:
+
+        async def finish() -> None:
+            stop.set()
+            await asyncio.wait(background, timeout=10)
+            for adapter in adapters:
+                await adapter.shutdown()
+
+        on_loop(finish())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+
+
+async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
+    """`balafon scheduler`: fire digests and retention sweeps into the job queue, until
+    `stop` (for deployments whose web processes run with SERVE_RUNS_SCHEDULER=false; one
+    process at a time leads, so running several is safe)."""
+    core, _ = build_core(settings)
+    attach_executor(settings, core)
+    assert core.digests is not None
+    scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
+    await scheduler.startup()
+    try:
+        log.info("scheduler %s started", scheduler.lease.holder)
+        await stop.wait()
+    finally:
+        await scheduler.shutdown()

@@ -18,6 +18,7 @@ POSTGRES_URL = os.environ.get(
 
 
 def _postgres_engine() -> tuple[Engine, Engine, str]:
+    """(admin engine, engine on a new schema of its own, that schema)."""
     admin = create_db_engine(POSTGRES_URL)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
@@ -50,3 +51,40 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of an empty schema of its own on the live PostgreSQL, for processes the test
+    starts (they migrate it themselves)."""
+    admin, engine, schema = _postgres_engine()
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture
+def broker_url() -> Iterator[str]:
+    """The live Redis as a Celery broker, on a database of the tests' own, emptied."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    try:
+        yield REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()

@@ -125,6 +125,8 @@ class Job(SQLModel, table=True):
     run_after: datetime = _aware(default_factory=utcnow)
     lease_expires_at: datetime | None = _aware(default=None)
     finished_at: datetime | None = _aware(default=None)
+    # Last hand-over to the Celery broker (None: in-process executor, or not sent yet).
+    dispatched_at: datetime | None = _aware(default=None)
     # What the job produced, for callers that poll it (the HTTP API).
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
