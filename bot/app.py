@@ -25,6 +25,7 @@ from bot.admin import admin_routes
 from bot.jobs import Worker
 from bot.logs import RequestIds
 from bot.metrics import RequestMetrics, metrics_endpoint
+from summarizer.config import TranscriberConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -163,6 +164,17 @@ class _IngressMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
+
+
+def model_check(config: TranscriberConfig) -> Callable[[], Awaitable[None]]:
+    """The speech-to-text model is on disk (and its GPU present), without loading it."""
+
+    async def model() -> None:
+        from summarizer.transcribe import check_model
+
+        await asyncio.to_thread(check_model, config)
+
+    return model
 
 
 def database_check(engine) -> Callable[[], Awaitable[None]]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from starlette.applications import Starlette
 
 from bot.api import HttpApi, is_loopback_host
-from bot.app import Ingress, Mountable, create_app, database_check
+from bot.app import Ingress, Mountable, create_app, database_check, model_check
 from bot.config import Settings
 from bot.core import BotCore
 from bot.digests import DigestService
@@ -163,6 +163,8 @@ def build_runtime(
 
         readiness.append(broker_check(broker))
         runs_worker = False  # `balafon worker` processes run the jobs
+    if runs_worker:  # this process transcribes: its model must be there
+        readiness.append(model_check(settings.transcriber_config()))
     parts: list[Mountable] = [*adapters, api]
     if settings.serve_runs_scheduler:
         parts.append(scheduler)

@@ -291,6 +291,27 @@ def resolve_model(model: str) -> str:
     return str(Path(expanded)) if os.path.isdir(expanded) else model
 
 
+def check_model(config: TranscriberConfig) -> None:
+    """Raise SummarizerError unless the model could be loaded now, without loading it: a
+    folder with a model.bin, or a name already in the local model cache; and a GPU when
+    the device asks for one. (For readiness checks: loading takes seconds and memory.)"""
+    name = resolve_model(config.model)
+    if os.path.isdir(name):
+        if not os.path.isfile(os.path.join(name, "model.bin")):
+            raise SummarizerError(f"The speech-to-text model folder {name!r} has no model.bin.")
+    else:
+        from faster_whisper.utils import download_model
+
+        try:
+            download_model(name, local_files_only=True)
+        except Exception as exc:
+            raise SummarizerError(
+                f"The speech-to-text model {name!r} is not on this machine ({exc})."
+            ) from exc
+    if config.device == "cuda" and _cuda_device_count() == 0:
+        raise SummarizerError("WHISPER_DEVICE=cuda, but CTranslate2 sees no CUDA device.")
+
+
 def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
     """Turn "auto"/"default" into a concrete device and compute type.
 
