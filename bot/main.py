@@ -106,7 +106,10 @@ def build_adapters(
     *,
     slack_socket_mode: bool = False,
     host: str = "127.0.0.1",
+    serving: bool = True,
 ) -> list[Mountable]:
+    """The enabled adapters, registered with the core. `serving` False: for a worker
+    process, which posts results but serves no pages."""
     adapters: list[Mountable] = []
     if settings.slack_signing_secret or slack_socket_mode:
         from adapters.slack import SlackAdapter
@@ -120,7 +123,12 @@ def build_adapters(
         teams = TeamsAdapter(settings=settings, core=core)
         core.register(teams)
         adapters.append(teams)
-    if playground_enabled(settings, host):
+    if not serving:
+        if settings.playground_enabled is not False:  # its jobs exist only if it is served
+            from adapters.playground import worker_platform
+
+            core.register(worker_platform(core, Path(settings.data_dir) / "playground"))
+    elif playground_enabled(settings, host):
         from adapters.playground import PlaygroundAdapter
 
         playground = PlaygroundAdapter(
@@ -219,7 +227,7 @@ def _worker_core(
     """The core of a `balafon worker` process: the platforms are set up as in `serve` (they
     post the results) and every job kind is known, but only `queues`' kinds are taken."""
     core, worker = build_core(settings)
-    adapters = build_adapters(settings, core)
+    adapters = build_adapters(settings, core, serving=False)
     HttpApi(core=core, upload_dir=Path(settings.data_dir) / "api")  # its job kind
     worker.kinds = lambda: core.kinds_on(queues)
     worker.concurrency = concurrency or settings.worker_concurrency

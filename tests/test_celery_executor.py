@@ -112,15 +112,22 @@ class Cluster:
         with Session(self.engine) as session:
             return list(session.exec(select(Job).where(Job.kind == kind)).all())
 
-    def close(self) -> None:
-        for process in self.workers:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.workers:
+    def stop_workers(self) -> list[int | None]:
+        """SIGTERM (a warm shutdown) to the live workers; their exit codes."""
+        live = [p for p in self.workers if p.poll() is None]
+        for process in live:
+            process.send_signal(signal.SIGTERM)
+        codes = []
+        for process in live:
             try:
-                process.wait(timeout=30)
+                codes.append(process.wait(timeout=30))
             except subprocess.TimeoutExpired:
                 process.kill()
+                codes.append(None)
+        return codes
+
+    def close(self) -> None:
+        self.stop_workers()
         self.loop.close()
         self.engine.dispose()
 
@@ -194,3 +201,4 @@ def test_jobs_run_on_their_queue_and_survive_a_killed_worker(cluster: Cluster) -
     assert sum("Recap of" in p and "engineers" in p for p in posts) == 1
     assert sum("100%" in p for p in posts) == 1
     assert len(cluster.bot_posts(root)) == 1  # the recap was not posted again either
+    assert cluster.stop_workers() == [0, 0]  # idle workers stop cleanly on SIGTERM

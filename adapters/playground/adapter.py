@@ -36,6 +36,13 @@ WELCOME = """\
 • `@balafon help` shows everything I understand."""
 
 
+def worker_platform(core: BotCore, files_dir: Path) -> PlaygroundPlatform:
+    """What a `balafon worker` process needs of the playground to run its jobs: posting to
+    its tables and reading its uploads. No page, and no seeding of a playground that no web
+    process serves."""
+    return PlaygroundPlatform(store=PlaygroundStore(core.repo.engine), files_dir=Path(files_dir))
+
+
 class PlaygroundAdapter(PlaygroundPlatform):
     """The playground for the core. `local_only` (the default) answers only requests made
     on this machine; uploads are limited to the core's maximum media size."""
