@@ -113,7 +113,8 @@ class SlackThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def start_app(fake: FakeSlack, workdir: Path, port: int, database_url: str) -> subprocess.Popen:
+def app_env(fake: FakeSlack, workdir: Path, database_url: str) -> dict[str, str]:
+    """The environment of a `balafon` process configured against the fake Slack."""
     env = {
         **os.environ,
         "SLACK_SIGNING_SECRET": SECRET,
@@ -125,8 +126,17 @@ def start_app(fake: FakeSlack, workdir: Path, port: int, database_url: str) -> s
     }
     for key in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN"):
         env.pop(key, None)
-    balafon = Path(sys.executable).with_name("balafon")
-    command = [str(balafon), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return env
+
+
+def balafon_command(*args: str) -> list[str]:
+    """`balafon ARGS`, from the same environment as this interpreter."""
+    return [str(Path(sys.executable).with_name("balafon")), *args]
+
+
+def start_app(fake: FakeSlack, workdir: Path, port: int, database_url: str) -> subprocess.Popen:
+    env = app_env(fake, workdir, database_url)
+    command = balafon_command("serve", "--host", "127.0.0.1", "--port", str(port))
     return subprocess.Popen(command, env=env, cwd=workdir)
 
 
