@@ -106,13 +106,15 @@ def register_task(app: Celery, worker: Worker, loop: asyncio.AbstractEventLoop) 
             log.debug("job %s: nothing to run (done, not due, or held elsewhere)", job_id)
 
 
-async def resend_loop(queue: JobQueue, resend_after: timedelta, stop: asyncio.Event) -> None:
-    """Re-send due jobs every few seconds; in each worker process (the conditional update in
-    `JobQueue._dispatch` lets only one of them send a given job)."""
+async def resend_loop(
+    queue: JobQueue, kinds: Collection[str], resend_after: timedelta, stop: asyncio.Event
+) -> None:
+    """Re-send due jobs of `kinds` every few seconds; in each worker process (the
+    conditional update in `JobQueue._dispatch` lets only one of them send a given job)."""
     interval = max(1.0, min(5.0, queue.lease.total_seconds() / 3))
     while not stop.is_set():
         try:
-            if sent := await asyncio.to_thread(queue.dispatch_due, resend_after):
+            if sent := await asyncio.to_thread(queue.dispatch_due, resend_after, kinds):
                 log.info("re-sent %d job(s) to the broker", sent)
         except Exception:
             log.exception("re-sending due jobs failed; trying again")

@@ -125,17 +125,24 @@ class JobQueue:
             return False
         return True
 
-    def dispatch_due(self, resend_after: timedelta, limit: int = 100) -> int:
+    def dispatch_due(
+        self, resend_after: timedelta, kinds: Collection[str], limit: int = 100
+    ) -> int:
         """(Re-)send the jobs a broker worker should run now: never sent (broker down at
         enqueue, or a retry after backoff), whose worker died (lease expired since the last
         send), or sent longer than `resend_after` ago and still not started (a message lost
-        with a broker restart). Returns how many were sent."""
+        with a broker restart). Only `kinds` (those the broker's workers run: a kind with
+        its own poller, such as Teams meeting recaps, stays out). Returns how many."""
         now = utcnow()
         sent = col(Job.dispatched_at)
-        due = self._claimable(now) & or_(
-            sent.is_(None),
-            sent < now - resend_after,
-            (col(Job.status) == "running") & (sent < col(Job.lease_expires_at)),
+        due = (
+            self._claimable(now)
+            & col(Job.kind).in_(list(kinds))
+            & or_(
+                sent.is_(None),
+                sent < now - resend_after,
+                (col(Job.status) == "running") & (sent < col(Job.lease_expires_at)),
+            )
         )
         with Session(self.engine, expire_on_commit=False) as session:
             jobs = session.exec(select(Job).where(due).order_by(col(Job.id)).limit(limit)).all()
@@ -163,16 +170,26 @@ class JobQueue:
                     return job
         return None
 
-    def claim_id(self, job_id: int, worker_id: str) -> Job | None:
-        """Take job `job_id` if it is runnable now (a broker message names it); None when it
-        is done, not due yet, or another worker holds a live lease on it."""
+    def claim_id(self, job_id: int, worker_id: str, kinds: Collection[str]) -> Job | None:
+        """Take job `job_id` if it is runnable now and of one of `kinds` (a broker message
+        names it); None when it is done, not due yet, or held by another worker."""
         with Session(self.engine, expire_on_commit=False) as session:
-            return self._take(session, job_id, worker_id, utcnow())
+            return self._take(session, job_id, worker_id, utcnow(), kinds)
 
-    def _take(self, session: Session, job_id: int, worker_id: str, now: datetime) -> Job | None:
+    def _take(
+        self,
+        session: Session,
+        job_id: int,
+        worker_id: str,
+        now: datetime,
+        kinds: Collection[str] | None = None,
+    ) -> Job | None:
+        condition = self._claimable(now)
+        if kinds is not None:
+            condition &= col(Job.kind).in_(list(kinds))
         result = session.execute(
             update(Job)
-            .where(col(Job.id) == job_id, self._claimable(now))
+            .where(col(Job.id) == job_id, condition)
             .values(
                 status="running",
                 worker_id=worker_id,
@@ -327,13 +344,8 @@ class Worker:
     async def run_by_id(self, job_id: int) -> bool:
         """Run job `job_id` if it is runnable (the Celery task); False when it was not (a
         duplicate message, a job not due yet, or one another worker holds)."""
-        job = await asyncio.to_thread(self.queue.claim_id, job_id, self.worker_id)
+        job = await asyncio.to_thread(self.queue.claim_id, job_id, self.worker_id, self.kinds())
         if job is None:
-            return False
-        if job.kind not in self.handlers:  # a newer version's kind: leave it to another
-            await asyncio.to_thread(
-                self.queue.fail, job, self.worker_id, f"no handler for {job.kind}", retry=True
-            )
             return False
         await self._run_job(job)
         return True

@@ -279,7 +279,9 @@ def run_celery_worker(
         for adapter in adapters:
             await adapter.startup()
         resend = timedelta(seconds=settings.celery_resend_seconds)
-        background.add(loop.create_task(resend_loop(core.queue, resend, stop)))
+        # Every kind the Celery workers run, whichever queue this process takes.
+        kinds = core.kinds_on(QUEUES)
+        background.add(loop.create_task(resend_loop(core.queue, kinds, resend, stop)))
 
     on_loop(start())
     register_task(app, worker, loop)

@@ -20,6 +20,7 @@ from bot.jobs import TRANSCRIBE_QUEUE, JobQueue, Worker
 from bot.storage.models import Job, utcnow
 
 RESEND = timedelta(minutes=10)
+KINDS = ("recap", "transcribe")
 
 
 class Recorder:
@@ -49,13 +50,13 @@ def test_enqueue_sends_once_and_a_stored_job_survives_a_broker_outage(engine) ->
     job, _ = queue.enqueue("recap", {}, key="k1")
     queue.enqueue("recap", {}, key="k1")  # a platform retry: same job, no second message
     assert broker.sent == [job.id]
-    assert queue.dispatch_due(RESEND) == 0  # sent a moment ago
+    assert queue.dispatch_due(RESEND, KINDS) == 0  # sent a moment ago
 
     broker.down = True
     lost, created = queue.enqueue("recap", {}, key="k2")
     assert created and queue.get(lost.id).dispatched_at is None  # stored, not sent
     broker.down = False
-    assert queue.dispatch_due(RESEND) == 1 and broker.sent == [job.id, lost.id]
+    assert queue.dispatch_due(RESEND, KINDS) == 1 and broker.sent == [job.id, lost.id]
 
 
 def test_resend_a_message_lost_with_the_broker_but_not_every_poll(engine) -> None:
@@ -63,10 +64,10 @@ def test_resend_a_message_lost_with_the_broker_but_not_every_poll(engine) -> Non
     queue.dispatcher = broker = Recorder()
     job, _ = queue.enqueue("recap", {}, key="k1")
     _shift(queue, job.id, dispatched_at=timedelta(minutes=5))
-    assert queue.dispatch_due(RESEND) == 0  # perhaps still waiting in a long queue
+    assert queue.dispatch_due(RESEND, KINDS) == 0  # perhaps still waiting in a long queue
     _shift(queue, job.id, dispatched_at=timedelta(minutes=11))
-    assert queue.dispatch_due(RESEND) == 1
-    assert queue.dispatch_due(RESEND) == 0
+    assert queue.dispatch_due(RESEND, KINDS) == 1
+    assert queue.dispatch_due(RESEND, KINDS) == 0
     assert broker.sent == [job.id, job.id]
 
 
@@ -74,13 +75,13 @@ def test_a_dead_workers_job_is_resent_once_its_lease_ends(engine) -> None:
     queue = JobQueue(engine, lease_seconds=60)
     queue.dispatcher = broker = Recorder()
     job, _ = queue.enqueue("transcribe", {}, key="k1")
-    assert queue.claim_id(job.id, "w1") is not None
-    assert queue.dispatch_due(RESEND) == 0  # running, lease alive
+    assert queue.claim_id(job.id, "w1", KINDS) is not None
+    assert queue.dispatch_due(RESEND, KINDS) == 0  # running, lease alive
     # Two minutes on: the worker stopped renewing its lease, which ended a second ago.
     _shift(queue, job.id, dispatched_at=timedelta(minutes=2), lease_expires_at=timedelta(seconds=1))
-    assert queue.dispatch_due(RESEND) == 1
-    assert queue.dispatch_due(RESEND) == 0  # not again for the same expiry
-    resumed = queue.claim_id(job.id, "w2")
+    assert queue.dispatch_due(RESEND, KINDS) == 1
+    assert queue.dispatch_due(RESEND, KINDS) == 0  # not again for the same expiry
+    resumed = queue.claim_id(job.id, "w2", KINDS)
     assert resumed is not None and resumed.attempts == 2
     assert broker.sent == [job.id, job.id]
 
@@ -89,11 +90,11 @@ def test_a_failed_attempt_is_resent_after_its_backoff(engine) -> None:
     queue = JobQueue(engine)
     queue.dispatcher = broker = Recorder()
     job, _ = queue.enqueue("recap", {}, key="k1")
-    claimed = queue.claim_id(job.id, "w")
+    claimed = queue.claim_id(job.id, "w", KINDS)
     assert queue.fail(claimed, "w", "boom", retry=True) == "queued"
-    assert queue.dispatch_due(RESEND) == 0  # backing off
+    assert queue.dispatch_due(RESEND, KINDS) == 0  # backing off
     _shift(queue, job.id, run_after=timedelta(seconds=1))
-    assert queue.dispatch_due(RESEND) == 1 and broker.sent == [job.id, job.id]
+    assert queue.dispatch_due(RESEND, KINDS) == 1 and broker.sent == [job.id, job.id]
 
 
 def test_two_processes_resending_send_each_job_once(engine) -> None:
@@ -105,7 +106,9 @@ def test_two_processes_resending_send_each_job_once(engine) -> None:
     with Session(engine) as session:
         session.execute(update(Job).values(dispatched_at=None))
         session.commit()
-    threads = [threading.Thread(target=q.dispatch_due, args=(RESEND,)) for q in (first, second)]
+    threads = [
+        threading.Thread(target=q.dispatch_due, args=(RESEND, KINDS)) for q in (first, second)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -116,15 +119,26 @@ def test_two_processes_resending_send_each_job_once(engine) -> None:
 def test_claim_by_id_refuses_duplicates_done_and_future_jobs(engine) -> None:
     queue = JobQueue(engine)
     job, _ = queue.enqueue("recap", {}, key="k1")
-    claimed = queue.claim_id(job.id, "w1")
+    claimed = queue.claim_id(job.id, "w1", KINDS)
     assert claimed is not None and claimed.worker_id == "w1"
-    assert queue.claim_id(job.id, "w2") is None  # a duplicate message while it runs
+    assert queue.claim_id(job.id, "w2", KINDS) is None  # a duplicate message while it runs
     queue.finish(claimed, "w1")
-    assert queue.claim_id(job.id, "w2") is None  # a duplicate after it is done
+    assert queue.claim_id(job.id, "w2", KINDS) is None  # a duplicate after it is done
     later, _ = queue.enqueue("recap", {}, key="k2")
     _shift(queue, later.id, run_after=-timedelta(minutes=1))
-    assert queue.claim_id(later.id, "w2") is None  # not due yet
-    assert queue.claim_id(12345, "w2") is None
+    assert queue.claim_id(later.id, "w2", KINDS) is None  # not due yet
+    assert queue.claim_id(12345, "w2", KINDS) is None
+    assert queue.claim_id(later.id, "w2", ["digest"]) is None  # a kind this worker lacks
+
+
+def test_kinds_with_their_own_poller_are_never_sent(engine) -> None:
+    """Teams meeting recaps wait for Graph in a poller of their own, not on the broker."""
+    queue = JobQueue(engine)
+    own = JobQueue(engine)  # like MeetingRecaps: a queue object with no dispatcher
+    queue.dispatcher = broker = Recorder()
+    job, _ = own.enqueue("teams_meeting", {}, key="k1")
+    assert queue.dispatch_due(RESEND, KINDS) == 0 and broker.sent == []
+    assert queue.get(job.id).status == "queued"
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
