@@ -167,12 +167,11 @@ class BotCore:
         )
         self.digests: DigestService | None = None  # set by DigestService itself
         # Job kind -> handler; the worker reads this dict, so kinds added later run too.
-        self.handlers: dict[str, Handler] = {
-            "recap": self.run_recap,
-            "transcribe": self.run_transcribe,
-        }
-        # Job kind -> the queue it runs on (`balafon worker --queue …`); default: DEFAULT_QUEUE.
-        self.job_queues: dict[str, str] = {"transcribe": TRANSCRIBE_QUEUE}
+        self.handlers: dict[str, Handler] = {}
+        # Job kind -> the queue it runs on (`balafon worker --queue …`).
+        self.job_queues: dict[str, str] = {}
+        self.add_handler("recap", self.run_recap)
+        self.add_handler("transcribe", self.run_transcribe, queue=TRANSCRIBE_QUEUE)
         # Channel windows this process has filled from platform history: (channel id, since).
         self._synced_since: dict[int, datetime] = {}
 

@@ -79,6 +79,8 @@ class JobQueue:
             idempotency_key=key,
             workspace_id=workspace_id,
             max_attempts=max_attempts,
+            # Marked as sent in the same write: no second round trip before the ack.
+            dispatched_at=utcnow() if self.dispatcher is not None else None,
         )
         with Session(self.engine, expire_on_commit=False) as session:
             session.add(job)
@@ -90,14 +92,13 @@ class JobQueue:
                 return existing, False
         if self._wakeup is not None:
             self._wakeup.set()
-        self._dispatch(job, None)
+        if self.dispatcher is not None:
+            self._send(job)
         return job, True
 
     def _dispatch(self, job: Job, previous: datetime | None) -> bool:
-        """Send `job` to the broker and record when; False when the broker refused (the
-        job stays in the table and `dispatch_due` sends it later: nothing is lost)."""
-        if self.dispatcher is None:
-            return False
+        """Re-send `job`, unless another process did since we read `previous` (its
+        `dispatched_at`); False when it did, or when the broker refused."""
         now = utcnow()
         with Session(self.engine) as session:
             # Mark first, conditionally: of two processes re-sending the same job, one does.
@@ -111,6 +112,13 @@ class JobQueue:
             session.commit()
             if result.rowcount != 1:
                 return False
+        job.dispatched_at = now
+        return self._send(job)
+
+    def _send(self, job: Job) -> bool:
+        """Hand a job already marked as sent to the broker; if the broker refuses, unmark it
+        (the job stays in the table and `dispatch_due` sends it later: nothing is lost)."""
+        assert self.dispatcher is not None
         try:
             self.dispatcher(job)
         except Exception as exc:
@@ -118,7 +126,7 @@ class JobQueue:
             with Session(self.engine) as session:
                 session.execute(
                     update(Job)
-                    .where(col(Job.id) == job.id, col(Job.dispatched_at) == now)
+                    .where(col(Job.id) == job.id, col(Job.dispatched_at) == job.dispatched_at)
                     .values(dispatched_at=None)
                 )
                 session.commit()
@@ -133,6 +141,8 @@ class JobQueue:
         send), or sent longer than `resend_after` ago and still not started (a message lost
         with a broker restart). Only `kinds` (those the broker's workers run: a kind with
         its own poller, such as Teams meeting recaps, stays out). Returns how many."""
+        if self.dispatcher is None:
+            return 0
         now = utcnow()
         sent = col(Job.dispatched_at)
         due = (
@@ -297,12 +307,11 @@ class Worker:
         concurrency: int = 2,
         poll_seconds: float = 2.0,
         wrap: Callable[[Handler], Handler] | None = None,
-        kinds: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.queue = queue
         self.handlers = handlers  # read on every claim: kinds added later run too
-        # The kinds this worker takes (`balafon worker --queue …`); default: every handler's.
-        self.kinds = kinds or handlers.keys
+        # The kinds this worker takes (`balafon worker --queue …` narrows it).
+        self.kinds: Callable[[], Collection[str]] = handlers.keys
         self.wrap = wrap  # e.g. start a job only once the web requests in flight are answered
         self.on_failure = on_failure
         self.worker_id = worker_id or default_worker_id()
