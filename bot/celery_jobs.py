@@ -29,7 +29,7 @@ except ImportError as exc:  # an optional extra
         'JOB_EXECUTOR=celery needs Celery and Redis: pip install -e ".[celery]"'
     ) from exc
 
-from bot.jobs import QUEUES, JobQueue, Worker
+from bot.jobs import DEFAULT_QUEUE, QUEUES, JobQueue, Worker
 from bot.storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def celery_app(broker_url: str) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # a long transcription must not hold other jobs back
         task_ignore_result=True,  # results live in the jobs table
-        task_default_queue=queue_name("default"),
+        task_default_queue=queue_name(DEFAULT_QUEUE),
         worker_hijack_root_logger=False,  # keep our log format (LOG_FORMAT=json)
         broker_connection_retry_on_startup=True,
         broker_transport_options={
