@@ -93,13 +93,17 @@ def admin_routes(engine: Engine, token: str | None) -> list[Route]:
 
 
 def _authorized(header: str, token: str) -> bool:
+    """Bearer or Basic (any user, the token as password), compared as bytes: a header
+    arrives decoded as latin-1, so any bytes in it (non-ASCII, bad base64) mean 401."""
+    expected = token.encode("utf-8")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
-        return hmac.compare_digest(value.strip(), token)
+        return hmac.compare_digest(value.strip().encode("latin-1"), expected)
     if scheme.lower() == "basic":
         try:
-            _, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
+            decoded = base64.b64decode(value.strip().encode("latin-1"), validate=True)
+        except ValueError:  # binascii.Error: not base64
             return False
-        return hmac.compare_digest(password, token)
+        _, colon, password = decoded.partition(b":")
+        return bool(colon) and hmac.compare_digest(password, expected)
     return False

@@ -444,6 +444,13 @@ class HttpApi:
             Route(f"{PREFIX}/jobs/{{job_id}}", self._guarded(self.job), methods=["GET"]),
         ]
 
+    def body_limits(self) -> dict[str, int]:
+        """Read no more than this of a body (bot/body_limit.py), whatever the handler does."""
+        return {
+            f"{PREFIX}/transcriptions": self.max_upload_bytes + FORM_OVERHEAD,
+            PREFIX: self.max_json_bytes,
+        }
+
     async def startup(self) -> None:
         return None
 
@@ -500,6 +507,8 @@ class HttpApi:
             return problem(413, "too_large", f"The body is over the {limit} limit.")
         try:
             data = json.loads(body)
+        except RecursionError:  # nested past the parser's depth: not a conversation
+            return problem(400, "malformed", "The body is not valid JSON: it nests too deeply.")
         except (ValueError, UnicodeDecodeError) as exc:
             return problem(400, "malformed", f"The body is not valid JSON: {exc}.")
         if not isinstance(data, dict) or ("messages" in data) == ("transcript" in data):

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.admin import admin_routes
+from bot.body_limit import BodyLimit, collect_limits
 from bot.jobs import Worker
 from bot.logs import RequestIds
 from bot.metrics import RequestMetrics, metrics_endpoint
@@ -96,7 +97,9 @@ def _event_stream(scope: Scope) -> bool:
 
 
 class Mountable(Protocol):
-    """What an adapter gives the app: its routes and optional start/stop hooks."""
+    """What an adapter gives the app: its routes and optional start/stop hooks. A part may
+    also say how large its request bodies may be (`body_limits()`, see bot/body_limit.py);
+    paths it does not name take small bodies."""
 
     def routes(self) -> Sequence[BaseRoute]: ...
 
@@ -113,20 +116,25 @@ def create_app(
     ingress: Ingress | None = None,
     metrics_engine: Engine | None = None,
     admin_token: str | None = None,
+    metrics_token: str | None = None,
 ) -> Starlette:
     """The app; with `metrics_engine`, `/metrics` (Prometheus) reports requests, jobs and
-    the queue read from that database."""
+    the queue read from that database (behind `Authorization: Bearer <metrics_token>` when
+    given)."""
 
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> JSONResponse:
+        # Anyone may call it: the body names the failing checks, the log says why.
         failures = {}
         for check in readiness:
+            name = getattr(check, "__name__", "check")
             try:
                 await check()
-            except Exception as exc:
-                failures[getattr(check, "__name__", "check")] = f"{type(exc).__name__}: {exc}"
+            except Exception:
+                log.warning("readiness check %s failed", name, exc_info=True)
+                failures[name] = "failed"
         status = 503 if failures else 200
         return JSONResponse({"ready": not failures, "failures": failures}, status_code=status)
 
@@ -148,11 +156,12 @@ def create_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     for adapter in adapters:
         routes.extend(adapter.routes())
-    middleware = [Middleware(RequestIds)]
+    # Bodies are bounded before anything reads them (request ids first, for the logs).
+    middleware = [Middleware(RequestIds), Middleware(BodyLimit, limits=collect_limits(adapters))]
     if ingress:
         middleware.append(Middleware(_IngressMiddleware, ingress=ingress))
     if metrics_engine is not None:
-        routes.append(Route("/metrics", metrics_endpoint(metrics_engine)))
+        routes.append(Route("/metrics", metrics_endpoint(metrics_engine, metrics_token)))
         routes.extend(admin_routes(metrics_engine, admin_token))
         middleware.insert(1, Middleware(RequestMetrics))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
 
     # Operations: the /admin status page is off unless this is set (HTTP Basic password)
     admin_token: SecretStr | None = None
+    # /metrics needs `Authorization: Bearer <this>` when set; unset: open, for a private
+    # network only (Prometheus scraping from inside the deployment)
+    metrics_token: SecretStr | None = None
 
     # Behaviour
     default_timezone: str = "UTC"

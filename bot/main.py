@@ -182,6 +182,9 @@ def build_runtime(
         readiness=readiness,
         metrics_engine=core.repo.engine,
         admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
+        metrics_token=(
+            settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        ),
         ingress=ingress,
     )
     return Runtime(

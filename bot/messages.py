@@ -73,3 +73,6 @@ FORGOTTEN = (
 )
 RETENTION_SET = "I'll keep this channel's messages and transcripts for {days} days."
 RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say `forget`."
+
+# HTTP refusals made before any handler runs (bot/body_limit.py).
+BODY_TOO_LARGE = "The request body is over the {limit} limit for this address."

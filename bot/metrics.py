@@ -7,6 +7,7 @@ every web process reports the same, shared queue.
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.storage.models import Job, utcnow
@@ -130,10 +131,26 @@ def _queue_registry(engine: Engine) -> CollectorRegistry:
     return registry
 
 
-def metrics_endpoint(engine: Engine) -> Callable[[Request], Any]:
+def bearer_matches(header: str, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time as bytes (a header
+    arrives decoded as latin-1, so any bytes compare without error)."""
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("latin-1"), token.encode("utf-8")
+    )
+
+
+def metrics_endpoint(engine: Engine, token: str | None = None) -> Callable[[Request], Any]:
+    """`/metrics`: open (for a private network) unless `token` is set (METRICS_TOKEN)."""
     import asyncio
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        if token and not bearer_matches(request.headers.get("authorization", ""), token):
+            return PlainTextResponse(
+                "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="balafon metrics"'},
+            )
         queue = await asyncio.to_thread(_queue_registry, engine)
         body = generate_latest() + generate_latest(queue)
         return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -60,6 +60,9 @@ class PlaygroundAdapter(PlaygroundPlatform):
     def routes(self) -> Sequence[BaseRoute]:
         return self.web.routes()
 
+    def body_limits(self) -> dict[str, int]:
+        return self.web.body_limits()
+
     async def startup(self) -> None:
         self.closing = False
         self.files_dir.mkdir(parents=True, exist_ok=True)

@@ -121,6 +121,11 @@ class Web:
             Route(f"{API}/events", local(self.events), methods=["GET"]),
         ]
 
+    def body_limits(self) -> dict[str, int]:
+        """Bodies read at most (bot/body_limit.py): uploads a recording, the rest JSON."""
+        uploads = self.adapter.core.max_media_bytes + FORM_OVERHEAD
+        return {f"{API}/uploads": uploads, BASE: MAX_JSON}
+
     # --- guards -----------------------------------------------------------------------
 
     def _local(self, endpoint: Endpoint) -> Endpoint:
@@ -147,7 +152,7 @@ class Web:
     async def _json(self, request: Request) -> dict[str, Any]:
         try:
             data = json.loads(await read_body(request, MAX_JSON))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting too
             raise StoreError("The request is not valid JSON.") from exc
         if not isinstance(data, dict):
             raise StoreError("The request must be a JSON object.")

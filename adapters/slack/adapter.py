@@ -31,6 +31,8 @@ from bot.crypto import require_cipher
 
 log = logging.getLogger(__name__)
 
+MAX_BODY = 1 << 20  # Slack publishes no maximum; a message is at most 40,000 characters
+
 
 class SlackConfigError(ValueError):
     """The Slack settings do not describe a way to run; the message says what to set."""
@@ -116,6 +118,11 @@ class SlackAdapter(SlackPlatform):
                 Route(REDIRECT_PATH, self.handler.handle, methods=["GET"]),
             ]
         return routes
+
+    def body_limits(self) -> dict[str, int]:
+        """Read at most MAX_BODY of a request before its signature is checked
+        (bot/body_limit.py): events and interaction payloads are a few KB."""
+        return {"/slack": MAX_BODY}
 
     async def startup(self) -> None:
         await self.open()

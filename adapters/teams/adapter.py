@@ -120,6 +120,10 @@ class TeamsAdapter(TeamsPlatform):
     def routes(self) -> Sequence[BaseRoute]:
         return [Route(MESSAGES_PATH, self.messages, methods=["POST"])]
 
+    def body_limits(self) -> dict[str, int]:
+        """Read at most MAX_BODY of an activity, authenticated or not (bot/body_limit.py)."""
+        return {MESSAGES_PATH: MAX_BODY}
+
     async def startup(self) -> None:
         await self.auth.start()
         if self.meetings is not None and self.run_meeting_worker:
