@@ -5,7 +5,8 @@ path prefix -> bytes); every other path gets `DEFAULT_LIMIT`. A body declared la
 (Content-Length) is refused before the handler runs; a body that grows past the limit
 while streaming (chunked, or a lying Content-Length) is cut off: the handler's next read
 is a disconnect (Starlette raises ClientDisconnect, so nothing half-read is processed)
-and the client gets 413. Nothing past the limit is ever read into memory here.
+and the client gets 413. Nothing past the limit is ever read into memory here. Paths
+nobody declared (pages that take no body) have their small body read before the page runs.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ class BodyLimit:
         if _declared_length(scope) > limit:
             await _refuse(send, limit, json_body=declared_by_owner)
             return
+        if not declared_by_owner:
+            # Pages that take no body (/admin, /metrics, health): read what little may
+            # come first, so an oversized body is a 413 even if the page never reads it.
+            early = await _read_up_to(receive, limit)
+            if early is None:
+                await _refuse(send, limit, json_body=False)
+                return
+            receive = _replay(early, receive)
 
         received = 0
         over = False
@@ -111,6 +120,31 @@ class BodyLimit:
         if over and not started:
             log.info("refused a request body over %d bytes on %s", limit, scope.get("path"))
             await _refuse(send, limit, json_body=declared_by_owner)
+
+
+async def _read_up_to(receive: Receive, limit: int) -> list[Message] | None:
+    """The body's messages while they total at most `limit` bytes; None past it."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 def _declared_length(scope: Scope) -> int:
