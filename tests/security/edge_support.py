@@ -27,6 +27,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def table_rows(database: Path) -> dict[str, int]:
+    """Rows in every table of a SQLite file (what a request could have stored)."""
+    with closing(sqlite3.connect(database)) as db:
+        tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
 @dataclass
 class Server:
     process: subprocess.Popen
@@ -41,13 +48,7 @@ class Server:
         return psutil.Process(self.process.pid).memory_info().rss
 
     def rows(self) -> dict[str, int]:
-        """Rows in every table (what a request could have stored)."""
-        with closing(sqlite3.connect(self.database)) as db:
-            tables = [
-                name
-                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            ]
-            return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        return table_rows(self.database)
 
     def files(self) -> list[Path]:
         """Files under DATA_DIR other than the database (uploads, spooled bodies)."""

@@ -115,3 +115,65 @@ def test_slack_still_checks_the_signature_of_small_bodies(server: Server) -> Non
     assert answer.status_code == 401
     unsigned = stream_chunked(server.port, "/slack/events", total=100_000, headers=JSON)
     assert unsigned.status == 401  # under the limit: read, then refused for its signature
+
+
+# --- the middleware on its own: what the handler sees, and a response already started ---
+
+
+def _run(app, messages: list[dict]) -> list[dict]:
+    import asyncio
+
+    from bot.body_limit import BodyLimit
+
+    sent: list[dict] = []
+    pending = list(messages)
+
+    async def receive() -> dict:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/hook", "headers": []}
+    limited = BodyLimit(app, limits={"/hook": 10})
+    asyncio.run(limited(scope, receive, send))
+    return sent
+
+
+def _chunks(*parts: bytes) -> list[dict]:
+    return [
+        {"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+        for i, part in enumerate(parts)
+    ]
+
+
+def test_the_handler_sees_a_disconnect_never_a_truncated_body() -> None:
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import PlainTextResponse
+
+    seen: list[object] = []
+
+    async def app(scope, receive, send) -> None:
+        try:
+            seen.append(await Request(scope, receive).body())
+        except ClientDisconnect:
+            seen.append("disconnect")
+        await PlainTextResponse("processed")(scope, receive, send)  # dropped: 413 instead
+
+    sent = _run(app, _chunks(b"12345", b"67890", b"X"))
+    assert seen == ["disconnect"]
+    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [413]
+    assert b"processed" not in b"".join(m.get("body", b"") for m in sent)
+
+
+def test_a_response_already_started_is_not_started_twice() -> None:
+    got: list[dict] = []
+
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        got.extend([await receive(), await receive(), await receive()])
+        await send({"type": "http.response.body", "body": b"done"})
+
+    sent = _run(app, _chunks(b"12345", b"67890", b"X"))
+    assert [m["type"] for m in got] == ["http.request", "http.request", "http.disconnect"]
+    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [200]
