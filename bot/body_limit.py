@@ -5,8 +5,9 @@ path prefix -> bytes); every other path gets `DEFAULT_LIMIT`. A body declared la
 (Content-Length) is refused before the handler runs; a body that grows past the limit
 while streaming (chunked, or a lying Content-Length) is cut off: the handler's next read
 is a disconnect (Starlette raises ClientDisconnect, so nothing half-read is processed)
-and the client gets 413. Nothing past the limit is ever read into memory here. Paths
-nobody declared (pages that take no body) have their small body read before the page runs.
+and the client gets 413. The message that crossed the limit is dropped and nothing after
+it is read, so a handler never holds more than its limit. Paths nobody declared (pages
+that take no body) have their small body read before the page runs.
 """
 
 from __future__ import annotations

@@ -177,3 +177,15 @@ def test_a_response_already_started_is_not_started_twice() -> None:
     sent = _run(app, _chunks(b"12345", b"67890", b"X"))
     assert [m["type"] for m in got] == ["http.request", "http.request", "http.disconnect"]
     assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [200]
+
+
+def test_a_body_of_exactly_the_limit_goes_through() -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    async def app(scope, receive, send) -> None:
+        body = await Request(scope, receive).body()
+        await Response(body, status_code=200)(scope, receive, send)
+
+    sent = _run(app, _chunks(b"12345", b"67890"))
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b"1234567890"
