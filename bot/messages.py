@@ -76,3 +76,4 @@ RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say
 
 # HTTP refusals made before any handler runs (bot/body_limit.py).
 BODY_TOO_LARGE = "The request body is over the {limit} limit for this address."
+METRICS_TOKEN_NEEDED = "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>."
