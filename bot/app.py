@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import text
@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.access import CrossSiteGuard
 from bot.admin import admin_routes
 from bot.jobs import Worker
 from bot.logs import RequestIds
@@ -113,9 +114,11 @@ def create_app(
     ingress: Ingress | None = None,
     metrics_engine: Engine | None = None,
     admin_token: str | None = None,
+    webhook_paths: Collection[str] = (),
 ) -> Starlette:
     """The app; with `metrics_engine`, `/metrics` (Prometheus) reports requests, jobs and
-    the queue read from that database."""
+    the queue read from that database. Every state-changing request from another web site
+    is refused (CrossSiteGuard), except on `webhook_paths` (signed, server to server)."""
 
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -148,7 +151,7 @@ def create_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     for adapter in adapters:
         routes.extend(adapter.routes())
-    middleware = [Middleware(RequestIds)]
+    middleware = [Middleware(RequestIds), Middleware(CrossSiteGuard, exempt=webhook_paths)]
     if ingress:
         middleware.append(Middleware(_IngressMiddleware, ingress=ingress))
     if metrics_engine is not None:
