@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,9 @@ def _healthy(url: str, process: subprocess.Popen, seconds: float = 90) -> bool:
     return False
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+@contextmanager
+def _serve(tmp_path: Path, **settings: str) -> Iterator[tuple[int, list[str]]]:
+    """`balafon serve` on 127.0.0.1 with only `settings`: its port and what it prints."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -63,6 +65,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
         DATA_DIR=str(tmp_path / "data"),
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        **settings,
     )
     port = _free_port()
     process = subprocess.Popen(  # in tmp_path: no .env of the checkout is read
@@ -81,11 +84,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         if not _healthy(f"http://127.0.0.1:{port}/healthz", process):
             pytest.fail("balafon serve did not start:\n" + "".join(output))
         time.sleep(0.2)  # the reader thread catches up with what was printed before
-        found = [m for line in output if (m := OPEN_LINE.search(line))]
-        assert found, "no token URL printed:\n" + "".join(output)
-        url, printed_port, token = found[0].groups()
-        assert int(printed_port) == port
-        yield Served(url=url, token=token, data_dir=tmp_path / "data", output=output)
+        yield port, output
     finally:
         process.terminate()
         try:
@@ -93,6 +92,16 @@ def served(tmp_path: Path) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with _serve(tmp_path) as (port, output):
+        found = [m for line in output if (m := OPEN_LINE.search(line))]
+        assert found, "no token URL printed:\n" + "".join(output)
+        url, printed_port, token = found[0].groups()
+        assert int(printed_port) == port
+        yield Served(url=url, token=token, data_dir=tmp_path / "data", output=output)
 
 
 def test_serve_prints_the_token_url_and_refuses_requests_without_it(served: Served) -> None:
@@ -138,3 +147,16 @@ def test_serve_prints_the_token_url_and_refuses_requests_without_it(served: Serv
     with httpx.Client(base_url=served.url, timeout=30) as tool:
         auth = {"Authorization": f"Bearer {served.token}"}
         assert tool.post("/v1/recaps", json=CONVERSATION, headers=auth).status_code == 200
+
+
+def test_a_configured_access_token_works_and_is_not_printed(tmp_path: Path) -> None:
+    secret = "operator-chosen-access-token-0123456789"
+    with _serve(tmp_path, ACCESS_TOKEN=secret) as (port, output):
+        printed = "".join(output)
+        url = f"http://127.0.0.1:{port}/"
+        assert f"Open {url}?token=<ACCESS_TOKEN> in your browser" in printed
+        assert secret not in printed  # it stays out of logs
+        with httpx.Client(base_url=url, timeout=10) as browser:
+            assert browser.get("/playground/?token=a-stale-one").status_code == 401
+            opened = browser.get(f"/?token={secret}", follow_redirects=True)
+            assert opened.status_code == 200 and "Ann" in opened.text
