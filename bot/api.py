@@ -5,18 +5,18 @@
     GET  /v1/jobs/{id}        status, progress and, once done, the result
     GET  /v1/openapi.json     the OpenAPI 3.1 description of all this
 
-Authentication: `Authorization: Bearer <API_TOKEN>`. Without API_TOKEN the API answers
-only requests from this machine (see `is_local_request`), so a fresh install is usable
-locally and never open to the network. Bodies are bounded (uploads by MAX_MEDIA_MB, JSON
-by `max_json_bytes`) and every refusal is a 4xx with a JSON body that says what to fix.
+Authentication: `Authorization: Bearer <token>`, the token being API_TOKEN or the access
+token that `balafon serve` prints (bot/access.py); where a request comes from counts for
+nothing, and browsers' cross-site requests are refused before they get here. Bodies are
+bounded (uploads by MAX_MEDIA_MB, JSON by `max_json_bytes`) and every refusal is a 4xx
+with a JSON body that says what to fix.
 
-The helpers for local-only access and bounded bodies are public: the playground uses them.
+The helpers for bounded bodies are public: the playground uses them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import json
 import logging
@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.json_schema import models_json_schema
@@ -40,6 +39,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.access import bearer, matches
 from bot.core import BotCore
 from bot.jobs import TRANSCRIBE_QUEUE, JobContext, PermanentJobError
 from bot.storage.models import Job
@@ -55,11 +55,10 @@ MAX_JSON_BYTES = 5 * 2**20
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and small fields around the file
 _KEY_PREFIX = "api:transcription:"
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
-_FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
-# --- local-only access and bounded bodies (shared with the playground) --------------------
+# --- addresses and bounded bodies (shared with the playground) ----------------------------
 
 
 def is_loopback_host(host: str) -> bool:
@@ -71,28 +70,6 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _host_name(header: str) -> str:
-    try:
-        return urlsplit(f"//{header}").hostname or ""
-    except ValueError:
-        return ""
-
-
-def is_local_request(request: Request) -> bool:
-    """A request made on this machine, to a loopback name.
-
-    The client address must be loopback and no proxy may have relayed it (a reverse proxy
-    on the same host would make internet clients look local), and the Host header must be
-    a loopback name too: a web page whose DNS name was rebound to 127.0.0.1 sends its own.
-    """
-    client = request.client
-    if client is None or not is_loopback_host(client.host):
-        return False
-    if any(name in request.headers for name in _FORWARDING_HEADERS):
-        return False
-    return is_loopback_host(_host_name(request.headers.get("host", "")))
 
 
 class BodyTooLargeError(Exception):
@@ -294,8 +271,8 @@ class Problem(BaseModel):
 def _problems(*codes: int) -> dict[str, Any]:
     reasons = {
         400: "The body is not valid JSON or not a form.",
-        401: "API_TOKEN is set and the request does not carry it.",
-        403: "API_TOKEN is not set and the request does not come from this machine.",
+        401: "The request carries neither API_TOKEN nor the access token as a Bearer token.",
+        403: "A browser sent it from another web site: cross-site requests are refused.",
         404: "No such job.",
         413: "The body is over the size limit.",
         415: "Wrong Content-Type.",
@@ -346,8 +323,8 @@ def openapi_document() -> dict[str, Any]:
             "title": "dancing-balafon",
             "version": "1",
             "description": "Transcripts, recaps and action items. Send "
-            "`Authorization: Bearer <API_TOKEN>`; while API_TOKEN is unset, only "
-            "requests from the same machine are answered.",
+            "`Authorization: Bearer <token>`: API_TOKEN, or the access token that "
+            "`balafon serve` prints (ACCESS_TOKEN when set).",
         },
         "security": [{"bearer": []}],
         "paths": {
@@ -423,12 +400,15 @@ class HttpApi:
         core: BotCore,
         upload_dir: Path,
         token: str | None = None,
+        access_token: str | None = None,
         max_upload_bytes: int | None = None,
         max_json_bytes: int = MAX_JSON_BYTES,
     ) -> None:
         self.core = core
         self.upload_dir = Path(upload_dir)
-        self.token = token or None
+        # Bearer tokens accepted: API_TOKEN for other tools, and the access token (the one
+        # `balafon serve` prints). Neither: every call is refused.
+        self.tokens = tuple(t for t in (token, access_token) if t)
         self.max_upload_bytes = max_upload_bytes or core.max_media_bytes
         self.max_json_bytes = max_json_bytes
         self._openapi = openapi_document()
@@ -460,24 +440,14 @@ class HttpApi:
     # --- access ------------------------------------------------------------------------
 
     def refusal(self, request: Request) -> Response | None:
-        if self.token is None:
-            if is_local_request(request):
-                return None
-            return problem(
-                403,
-                "forbidden",
-                "This server has no API_TOKEN, so its API answers only requests made on "
-                "the same machine. Set API_TOKEN to use it from elsewhere.",
-            )
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode(), self.token.encode()
-        ):
+        given = bearer(request.headers)
+        if any(matches(given, token) for token in self.tokens):
             return None
         return problem(
             401,
             "unauthorized",
-            "Send the API token: `Authorization: Bearer <API_TOKEN>`.",
+            "Send a token: `Authorization: Bearer <API_TOKEN>`, or the access token "
+            "that `balafon serve` printed at start.",
             headers={"WWW-Authenticate": 'Bearer realm="balafon"'},
         )
 
@@ -669,7 +639,6 @@ class HttpApi:
 __all__ = [
     "BodyTooLargeError",
     "HttpApi",
-    "is_local_request",
     "is_loopback_host",
     "openapi_document",
     "read_body",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import text
@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.access import CrossSiteGuard
 from bot.admin import admin_routes
 from bot.body_limit import BodyLimit, collect_limits
 from bot.jobs import Worker
@@ -117,10 +118,12 @@ def create_app(
     metrics_engine: Engine | None = None,
     admin_token: str | None = None,
     metrics_token: str | None = None,
+    webhook_paths: Collection[str] = (),
 ) -> Starlette:
     """The app; with `metrics_engine`, `/metrics` (Prometheus) reports requests, jobs and
     the queue read from that database (behind `Authorization: Bearer <metrics_token>` when
-    given)."""
+    given). Every state-changing request from another web site is refused
+    (CrossSiteGuard), except on `webhook_paths` (signed, server to server)."""
 
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -156,8 +159,13 @@ def create_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     for adapter in adapters:
         routes.extend(adapter.routes())
-    # Bodies are bounded before anything reads them (request ids first, for the logs).
-    middleware = [Middleware(RequestIds), Middleware(BodyLimit, limits=collect_limits(adapters))]
+    # Request ids first (for the logs); cross-site requests are refused before any body is
+    # read, and bodies are bounded before anything buffers them.
+    middleware = [
+        Middleware(RequestIds),
+        Middleware(CrossSiteGuard, exempt=webhook_paths),
+        Middleware(BodyLimit, limits=collect_limits(adapters)),
+    ]
     if ingress:
         middleware.append(Middleware(_IngressMiddleware, ingress=ingress))
     if metrics_engine is not None:

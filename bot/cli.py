@@ -289,9 +289,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         f"(adapters: {names or 'none configured'}; API: {url}v1/openapi.json; health: /healthz)",
         file=sys.stderr,
     )
+    # A token made for this start is printed (as Jupyter does); a configured one stays secret.
+    token = "<ACCESS_TOKEN>" if settings.access_token else runtime.access_token
     if runtime.playground:
-        print(f"Open {url} in your browser to try it (the local playground).", file=sys.stderr)
-    elif settings.playground_enabled is None:
+        print(
+            f"Open {url}?token={token} in your browser to try it (the local playground).",
+            file=sys.stderr,
+        )
+    print(f"API token: Authorization: Bearer {token} (or API_TOKEN)", file=sys.stderr)
+    if not runtime.playground and settings.playground_enabled is None:
         print(
             f"The local playground is off: balafon listens on {args.host}, not on this "
             "machine only. PLAYGROUND_ENABLED=true turns it on.",

@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(default=None, ge=1)
 
     # HTTP API (/v1) and the local playground (/)
-    api_token: SecretStr | None = None  # Bearer token for /v1; unset: only this machine may call
+    # The secret that opens the playground (`/?token=`) and /v1 (Bearer). Unset: `serve`
+    # makes one at each start and prints it; set it to share one between web processes.
+    access_token: SecretStr | None = None
+    api_token: SecretStr | None = None  # another Bearer token for /v1 (for other tools)
     playground_enabled: bool | None = None  # unset: on when `serve` listens on a loopback address
 
     # Jobs: a job whose worker stops renewing its lease for this long is run again elsewhere

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
 
+from bot.access import new_token
 from bot.api import HttpApi, is_loopback_host
 from bot.app import Ingress, Mountable, create_app, database_check, model_check
 from bot.config import Settings
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Signed server-to-server endpoints (DESIGN's fixed paths): no browser sends them, so the
+# cross-site refusal does not apply there; their signatures / JWTs protect them.
+WEBHOOK_PATHS = ("/slack/events", "/slack/oauth_redirect", "/api/messages")
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Runtime:
     adapters: list[Mountable]
     app: Starlette
     playground: bool = False  # the local playground is mounted (serve prints its address)
+    access_token: str = ""  # opens the playground (`?token=`) and /v1 (Bearer)
 
 
 def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Worker]:
@@ -94,7 +99,7 @@ def attach_executor(settings: Settings, core: BotCore) -> Celery | None:
 
 def playground_enabled(settings: Settings, host: str) -> bool:
     """On for a local try-out (serve on a loopback address); elsewhere only when
-    PLAYGROUND_ENABLED=true says so (it has no login: put it behind your own)."""
+    PLAYGROUND_ENABLED=true says so. Either way it answers only the access token."""
     if settings.playground_enabled is not None:
         return settings.playground_enabled
     return is_loopback_host(host)
@@ -107,9 +112,10 @@ def build_adapters(
     slack_socket_mode: bool = False,
     host: str = "127.0.0.1",
     serving: bool = True,
+    access_token: str = "",
 ) -> list[Mountable]:
     """The enabled adapters, registered with the core. `serving` False: for a worker
-    process, which posts results but serves no pages."""
+    process, which posts results but serves no pages. `access_token` opens the playground."""
     adapters: list[Mountable] = []
     if settings.slack_signing_secret or slack_socket_mode:
         from adapters.slack import SlackAdapter
@@ -132,10 +138,7 @@ def build_adapters(
         from adapters.playground import PlaygroundAdapter
 
         playground = PlaygroundAdapter(
-            core=core,
-            files_dir=Path(settings.data_dir) / "playground",
-            # Explicitly enabled: it answers any client; by default only this machine.
-            local_only=settings.playground_enabled is not True,
+            core=core, files_dir=Path(settings.data_dir) / "playground", access_token=access_token
         )
         core.register(playground)
         adapters.append(playground)
@@ -153,11 +156,18 @@ def build_runtime(
     (the playground is on by default only on a loopback address)."""
     settings = settings or Settings()
     core, worker = build_core(settings)
-    adapters = build_adapters(settings, core, slack_socket_mode=slack_socket_mode, host=host)
+    # One per start unless ACCESS_TOKEN is set (several web processes must share one).
+    access_token = (
+        settings.access_token.get_secret_value() if settings.access_token else new_token()
+    )
+    adapters = build_adapters(
+        settings, core, slack_socket_mode=slack_socket_mode, host=host, access_token=access_token
+    )
     api = HttpApi(
         core=core,
         upload_dir=Path(settings.data_dir) / "api",
         token=settings.api_token.get_secret_value() if settings.api_token else None,
+        access_token=access_token,
     )
     assert core.digests is not None
     scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
@@ -186,6 +196,7 @@ def build_runtime(
             settings.metrics_token.get_secret_value() if settings.metrics_token else None
         ),
         ingress=ingress,
+        webhook_paths=WEBHOOK_PATHS,
     )
     return Runtime(
         settings=settings,
@@ -194,6 +205,7 @@ def build_runtime(
         adapters=adapters,
         app=app,
         playground="playground" in core.platforms,
+        access_token=access_token,
     )
 
 

@@ -90,7 +90,8 @@ class Cluster:
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.runtime.app, client=("127.0.0.1", 5000))
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
-                return await c.request(method, path, headers=WRITE, **kwargs)
+                access = {"Authorization": f"Bearer {self.runtime.access_token}"}
+                return await c.request(method, path, headers={**WRITE, **access}, **kwargs)
 
         return self.loop.run_until_complete(send())
 

@@ -44,13 +44,16 @@ def worker_platform(core: BotCore, files_dir: Path) -> PlaygroundPlatform:
 
 
 class PlaygroundAdapter(PlaygroundPlatform):
-    """The playground for the core. `local_only` (the default) answers only requests made
-    on this machine; uploads are limited to the core's maximum media size."""
+    """The playground for the core. It answers only browsers that opened the URL with
+    `access_token` (then hold its cookie) and programs that send it as a Bearer token;
+    uploads are limited to the core's maximum media size."""
 
-    def __init__(self, *, core: BotCore, files_dir: Path, local_only: bool = True) -> None:
+    def __init__(self, *, core: BotCore, files_dir: Path, access_token: str) -> None:
         super().__init__(store=PlaygroundStore(core.repo.engine), files_dir=Path(files_dir))
+        if not access_token:
+            raise ValueError("the playground needs an access token")
         self.core = core
-        self.local_only = local_only
+        self.access_token = access_token
         self.closing = False
         self.inbound = Inbound(core=core, platform=self)
         self.web = Web(self)

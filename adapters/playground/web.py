@@ -1,9 +1,12 @@
 """The playground's HTTP side: the page, a small JSON API for it, uploads, files, and the
 live stream (server-sent events replaying the store's change log).
 
-All of it answers only this machine unless the deployment opened it on purpose
-(`local_only=False`), and every request that changes something must carry the
-`X-Playground` header, which no other web site can make a browser send here.
+All of it answers only a browser that opened the URL `balafon serve` prints (its
+`?token=` sets a cookie) or a program sending that token as `Authorization: Bearer`,
+wherever the request comes from: a reverse proxy in front changes nothing. Requests from
+other web sites are refused by the app (bot/access.py), and every request that changes
+something must also carry the `X-Playground` header, which no other site can make a
+browser send here without a CORS preflight that is never granted.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from html import escape
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -34,9 +37,9 @@ from starlette.staticfiles import StaticFiles
 
 from adapters.playground import render, replies
 from adapters.playground.store import StoreError
+from bot.access import TOKEN_PARAMETER, bearer, has_cookie, login, matches
 from bot.api import (
     BodyTooLargeError,
-    is_local_request,
     megabytes,
     problem,
     read_body,
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 PAGE = HERE / "templates" / "index.html"
+LOCKED_PAGE = HERE / "templates" / "locked.html"
 BASE = "/playground"
 API = f"{BASE}/api"
 WRITE_HEADER = "x-playground"
@@ -73,6 +77,13 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 MEDIA_KINDS = ("audio/", "video/")
+LOCKED = (
+    "Open the address that `balafon serve` printed when it started "
+    "(http://127.0.0.1:8000/?token=…); the token changes at each start unless ACCESS_TOKEN "
+    "is set. Programs send it as `Authorization: Bearer <token>`."
+)
+LOCKED_TITLE = "This playground needs its access token"
+STALE_TITLE = "That link's token is not this server's"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -85,26 +96,20 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin:
-        return True
-    return urlsplit(origin).netloc == request.headers.get("host", "")
-
-
 class Web:
     def __init__(self, adapter: PlaygroundAdapter) -> None:
         self.adapter = adapter
         self.store = adapter.store
         self.inbound = adapter.inbound
         self._page = Template(PAGE.read_text(encoding="utf-8"))
+        self._locked_page = Template(LOCKED_PAGE.read_text(encoding="utf-8"))
 
     def routes(self) -> Sequence[BaseRoute]:
-        local, write = self._local, self._write
+        local, write, door = self._local, self._write, self._door
         return [
-            Route("/", local(self.home), methods=["GET"]),
-            Route(BASE, local(self.home), methods=["GET"]),
-            Route(f"{BASE}/", local(self.page), methods=["GET"]),
+            Route("/", door(self.home), methods=["GET"]),
+            Route(BASE, door(self.home), methods=["GET"]),
+            Route(f"{BASE}/", door(self.page), methods=["GET"]),
             Mount(f"{BASE}/static", app=StaticFiles(directory=STATIC), name="playground-static"),
             Route(f"{API}/state", local(self.state), methods=["GET"]),
             Route(f"{API}/users", write(self.add_user), methods=["POST"]),
@@ -128,22 +133,42 @@ class Web:
 
     # --- guards -----------------------------------------------------------------------
 
+    def _allowed(self, request: Request) -> bool:
+        token = self.adapter.access_token
+        return has_cookie(request, token) or matches(bearer(request.headers), token)
+
     def _local(self, endpoint: Endpoint) -> Endpoint:
+        """Only with the access token (cookie or Bearer): a 401 without it, and no data."""
+
         async def guarded(request: Request) -> Response:
-            if self.adapter.local_only and not is_local_request(request):
-                return problem(
-                    403,
-                    "forbidden",
-                    "The playground answers only this machine (open http://127.0.0.1:PORT/ "
-                    "there). Set PLAYGROUND_ENABLED=true to serve it to others.",
-                )
+            if not self._allowed(request):
+                return problem(401, "unauthorized", LOCKED)
             return await endpoint(request)
 
         return guarded
 
+    def _door(self, endpoint: Endpoint) -> Endpoint:
+        """A page: `?token=` logs the browser in (cookie, then the same URL without it);
+        without the token, a page that says where to find it."""
+
+        async def guarded(request: Request) -> Response:
+            if TOKEN_PARAMETER in request.query_params:
+                return login(request, self.adapter.access_token) or self._locked(STALE_TITLE)
+            if not self._allowed(request):
+                return self._locked(LOCKED_TITLE)
+            return await endpoint(request)
+
+        return guarded
+
+    def _locked(self, title: str) -> Response:
+        detail = escape(LOCKED.replace("`", ""))
+        page = self._locked_page.safe_substitute(title=escape(title), detail=detail)
+        headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+        return HTMLResponse(page, status_code=401, headers=headers)
+
     def _write(self, endpoint: Endpoint) -> Endpoint:
         async def checked(request: Request) -> Response:
-            if request.headers.get(WRITE_HEADER) != "1" or not _same_origin(request):
+            if request.headers.get(WRITE_HEADER) != "1":
                 return problem(403, "forbidden", "Changes come from the playground page only.")
             return await endpoint(request)
 

@@ -19,6 +19,7 @@ import uvicorn
 from sqlalchemy.engine import Engine
 
 from adapters.playground import PlaygroundAdapter
+from bot.access import COOKIE, cookie_value
 from bot.api import HttpApi
 from bot.app import create_app
 from bot.core import BotCore
@@ -39,6 +40,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WRITE = {"X-Playground": "1"}
+ACCESS_TOKEN = "test-access-token"
+# What a browser holds once it opened `/?token=ACCESS_TOKEN`.
+ACCESS_COOKIE = {COOKIE: cookie_value(ACCESS_TOKEN)}
 
 
 @pytest.fixture
@@ -87,9 +91,10 @@ def make_stack(
     work.mkdir(parents=True, exist_ok=True)
     core = make_core(engine, work, max_media_bytes=max_media_bytes)
     digests = DigestService(core)  # as build_core does: `digest daily 09:00` works
+    playground.setdefault("access_token", ACCESS_TOKEN)
     adapter = PlaygroundAdapter(core=core, files_dir=tmp_path / "files", **playground)
     core.register(adapter)
-    api = HttpApi(core=core, upload_dir=tmp_path / "api")
+    api = HttpApi(core=core, upload_dir=tmp_path / "api", access_token=ACCESS_TOKEN)
     worker = Worker(
         core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test", poll_seconds=0.2
     )
@@ -103,9 +108,12 @@ def stack(sqlite_engine: Engine, tmp_path: Path) -> Stack:
 
 
 def local_client(app: Any, **kwargs: Any) -> httpx.AsyncClient:
-    """An in-process client that looks like a browser on this machine."""
+    """An in-process client that looks like a browser on this machine that opened the
+    access token's URL (it holds the cookie)."""
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", **kwargs)
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1:8000", cookies=ACCESS_COOKIE, **kwargs
+    )
 
 
 class Server:
@@ -179,7 +187,7 @@ def page(browser: Any, server: Server, tmp_path: Path) -> Iterator[Any]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(server.url + "/")
+    page.goto(f"{server.url}/?token={ACCESS_TOKEN}")  # as `balafon serve` prints it
     yield page
     page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
     context.close()

@@ -50,6 +50,9 @@ def test_two_people_chat_then_the_recap_card_lists_their_action_items(
     page: Any, tmp_path: Path
 ) -> None:
     page.locator("#messages .msg.bot", has_text="Welcome").wait_for()
+    # The token URL let the browser in: the address lost the token, scripts cannot read
+    # the cookie.
+    assert "token=" not in page.url and page.evaluate("document.cookie") == ""
     page.screenshot(path=str(tmp_path / "welcome.png"))
     say(page, "ann", "The release candidate is ready, but the changelog is still missing.")
     say(page, "bob", "I will update the changelog by Thursday.")

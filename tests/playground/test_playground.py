@@ -1,6 +1,6 @@
 """The playground without a browser: its JSON API drives the real core (commands, jobs,
-history, files), its platform keeps the ChatPlatform contract, and it answers only this
-machine and only its own page."""
+history, files), its platform keeps the ChatPlatform contract, and it answers only the
+access token (cookie or Bearer) and only its own page."""
 
 from __future__ import annotations
 
@@ -18,7 +18,15 @@ from bot.jobs import PermanentJobError
 from bot.ports import ChatPlatform, FileRef, ReplyTarget, TextReply
 from bot.storage.db import downgrade, upgrade
 from summarizer.errors import MediaError, MediaTooLargeError
-from tests.playground.conftest import WRITE, Server, Stack, local_client, make_stack
+from tests.playground.conftest import (
+    ACCESS_COOKIE,
+    ACCESS_TOKEN,
+    WRITE,
+    Server,
+    Stack,
+    local_client,
+    make_stack,
+)
 
 
 async def say(client: httpx.AsyncClient, user: str, text: str, **extra: object) -> dict:
@@ -149,7 +157,9 @@ async def test_history_comes_from_the_store_with_edits_and_deletes(stack: Stack,
     assert [m.text for m in stored] == ["I'll update the status page tomorrow."]
 
     # A restart (a new adapter over the same database) finds everything where it was.
-    again = PlaygroundAdapter(core=stack.core, files_dir=platform.files_dir)
+    again = PlaygroundAdapter(
+        core=stack.core, files_dir=platform.files_dir, access_token=ACCESS_TOKEN
+    )
     reread = await again.fetch_messages(place("general"))
     assert [m.text for m in reread if not m.from_bot] == ["I'll update the status page tomorrow."]
     oldest = history[1].at  # from Ann's message on: hers and the help reply
@@ -198,17 +208,23 @@ async def test_uploads_transcribe_media_only_and_respect_the_limit(
 
 
 @pytest.mark.anyio
-async def test_only_this_machine_and_only_the_page_may_use_it(sqlite_engine, tmp_path) -> None:
+async def test_only_the_access_token_and_only_the_page_may_use_it(sqlite_engine, tmp_path) -> None:
     stack = make_stack(sqlite_engine, tmp_path)
     await stack.playground.startup()
     body = {"channel": "general", "user": "ann", "text": "hi"}
     post = "/playground/api/messages"
-    remote = httpx.ASGITransport(app=stack.app, client=("203.0.113.9", 1234))
-    async with httpx.AsyncClient(transport=remote, base_url="http://203.0.113.1") as outsider:
-        assert (await outsider.get("/playground/")).status_code == 403
+    local = httpx.ASGITransport(app=stack.app, client=("127.0.0.1", 1234))
+    async with httpx.AsyncClient(transport=local, base_url="http://127.0.0.1:8000") as stranger:
+        locked = await stranger.get("/playground/")  # on this machine, without the token
+        state = await stranger.get("/playground/api/state")
+        bearer = await stranger.get(
+            "/playground/api/state", headers={"Authorization": f"Bearer {ACCESS_TOKEN}"}
+        )
+    assert locked.status_code == 401 and "balafon serve" in locked.text
+    assert "Ann" not in locked.text  # no data
+    assert state.status_code == 401 and state.json()["error"] == "unauthorized"
+    assert bearer.status_code == 200  # programs send the token
     async with local_client(stack.app) as client:
-        rebound = await client.get("/playground/", headers={"Host": "evil.example:8000"})
-        proxied = await client.get("/playground/", headers={"X-Forwarded-For": "198.51.100.4"})
         no_header = await client.post(post, json=body)
         other_site = await client.post(
             post, json=body, headers={**WRITE, "Origin": "http://evil.example"}
@@ -216,18 +232,18 @@ async def test_only_this_machine_and_only_the_page_may_use_it(sqlite_engine, tmp
         same_site = await client.post(
             post, json=body, headers={**WRITE, "Origin": "http://127.0.0.1:8000"}
         )
-    assert [rebound.status_code, proxied.status_code] == [403, 403]
-    assert "PLAYGROUND_ENABLED" in rebound.json()["message"]
     assert [no_header.status_code, other_site.status_code, same_site.status_code] == [
         403,
         403,
         201,
     ]
 
-    opened = make_stack(sqlite_engine, tmp_path / "open", local_only=False)
-    remote = httpx.ASGITransport(app=opened.app, client=("203.0.113.9", 1234))
-    async with httpx.AsyncClient(transport=remote, base_url="http://bot.example") as outsider:
-        assert (await outsider.get("/playground/")).status_code == 200
+    # From anywhere (a reverse proxy, another host), the token is what counts.
+    remote = httpx.ASGITransport(app=stack.app, client=("203.0.113.9", 1234))
+    async with httpx.AsyncClient(
+        transport=remote, base_url="http://bot.example", cookies=ACCESS_COOKIE
+    ) as member:
+        assert (await member.get("/playground/")).status_code == 200
 
 
 def test_live_stream_replays_from_the_last_event_and_hides_others_ephemerals(
@@ -245,7 +261,10 @@ def test_live_stream_replays_from_the_last_event_and_hides_others_ephemerals(
                     break
         return found
 
-    with Server(stack.app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+    with (
+        Server(stack.app) as server,
+        httpx.Client(base_url=server.url, timeout=10, cookies=ACCESS_COOKIE) as http,
+    ):
         start = http.get("/playground/api/channels/general/messages?user=bob").json()
         with http.stream(
             "GET", f"/playground/api/events?user=bob&after={start['last_event']}"
