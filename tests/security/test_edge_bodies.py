@@ -23,6 +23,8 @@ TOTAL = 200 * MB
 FLAT = 50 * MB  # allowed growth of the server's peak memory over all the attacks
 SIGNING_SECRET = "edge-signing-secret"
 ADMIN_TOKEN = "edge-admin-token"
+ACCESS_TOKEN = "edge-access-token"
+AUTH = {"Authorization": "Bearer " + ACCESS_TOKEN}  # the API and the playground take it
 MULTIPART = "multipart/form-data; boundary=edgeboundary"
 FILE_PART = (
     b"--edgeboundary\r\n"
@@ -30,14 +32,14 @@ FILE_PART = (
     b"Content-Type: audio/wav\r\n\r\n"
 )
 JSON = {"Content-Type": "application/json"}
-PLAYGROUND = {"X-Playground": "1"}
+PLAYGROUND = {"X-Playground": "1", **AUTH}
 
 # (path, headers, first bytes of the body)
 TARGETS = [
     ("/slack/events", JSON, b'{"type": "event_callback", "event": {"text": "'),
     ("/api/messages", JSON, b'{"type": "message", "text": "'),
-    ("/v1/recaps", JSON, b'{"messages": [{"author": "Ann", "text": "'),
-    ("/v1/transcriptions", {"Content-Type": MULTIPART}, FILE_PART),
+    ("/v1/recaps", {**JSON, **AUTH}, b'{"messages": [{"author": "Ann", "text": "'),
+    ("/v1/transcriptions", {"Content-Type": MULTIPART, **AUTH}, FILE_PART),
     ("/playground/api/messages", {**JSON, **PLAYGROUND}, b'{"channel": "general", "text": "'),
     ("/playground/api/uploads", {"Content-Type": MULTIPART, **PLAYGROUND}, FILE_PART),
     ("/admin", {"Authorization": "Bearer " + ADMIN_TOKEN}, b""),
@@ -61,6 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         SLACK_API_URL=dead,
         TEAMS_ANONYMOUS="true",
         ADMIN_TOKEN=ADMIN_TOKEN,
+        ACCESS_TOKEN=ACCESS_TOKEN,
         MAX_MEDIA_MB="20",  # uploads: 20 MB + form overhead, well under the 200 MB sent
     ) as running:
         # Warm every endpoint with a small body, so that what is measured after is the
