@@ -307,7 +307,10 @@ def _open(path: str | os.PathLike[str]) -> InputContainer:
     try:
         # An absolute path, so FFmpeg never reads "name:..." as a protocol prefix.
         container = av.open(
-            os.path.abspath(path), mode="r", options=_OPEN_OPTIONS, metadata_errors="ignore"
+            os.path.abspath(path),
+            mode="r",
+            container_options=_OPEN_OPTIONS,
+            metadata_errors="ignore",
         )
     except av.error.ArgumentError as exc:
         # EINVAL at open: the probed demuxer is not on the format whitelist.
