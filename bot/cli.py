@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.jobs import QUEUES
 from bot.logs import configure as configure_logging
 from summarizer.errors import SummarizerError
+from summarizer.quiet import disable_library_telemetry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -319,6 +320,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
+    disable_library_telemetry()  # before any command imports onnxruntime and the like
     args = _parser().parse_args(argv)
     settings = settings or Settings()
     # The one-shot commands print results; their logs only matter when asked for.

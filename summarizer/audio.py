@@ -3,10 +3,12 @@
 Everything goes through PyAV (FFmpeg bundled in the wheel), so wav, mp3, m4a/aac, mp4,
 webm, mkv, ogg/opus and flac all work without a system FFmpeg.
 
-Uploaded files come from users, so this module is defensive: text files are refused before
-FFmpeg sees them (FFmpeg would happily read a subtitle file, or an HLS playlist that points
-at other files), and every failure becomes one of the errors of `summarizer.errors` with a
-message fit to show as it is.
+Uploaded files come from users, so this module is defensive. FFmpeg has demuxers that open
+other files or URLs (an HLS playlist's segments, a concat list, an image sequence, an SDP
+session): FFmpeg is allowed only the `file` protocol and only the demuxers of real
+recordings (`ALLOWED_FORMATS`), checked on FFmpeg's own probe, before any demuxer reads its
+header. Text files are refused even earlier, for a clearer message. Every failure becomes one
+of the errors of `summarizer.errors` with a message fit to show as it is.
 """
 
 from __future__ import annotations
@@ -42,8 +44,32 @@ MEDIA_EXTENSIONS = frozenset(
     }
 )  # fmt: skip
 
+# The demuxers (FFmpeg's names) that read recordings and nothing but the file they are given.
+# Everything else is refused on FFmpeg's probe, before the demuxer runs: playlists and lists
+# (hls, dash, concat), image sequences (image2), sessions (sdp, rtsp), subtitles and text (tty,
+# srt, ...), lavfi graphs, and the many exotic demuxers nobody records meetings with.
+ALLOWED_FORMATS = frozenset(
+    {
+        "aac", "ac3", "aiff", "amr", "amrnb", "amrwb", "asf", "avi", "caf", "eac3", "flac",
+        "matroska", "mov", "mp3", "mpeg", "mpegts", "ogg", "w64", "wav", "wv",
+    }
+)  # fmt: skip
+
 # Image demuxers: FFmpeg opens a picture as a one-frame "video"; that is not a recording.
 _IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
+
+# What FFmpeg may do while opening a file: read that one file, and only with a demuxer of
+# ALLOWED_FORMATS (FFmpeg checks the probed name against format_whitelist before the demuxer
+# reads a byte of its header). The mov demuxer's external data references stay off.
+_OPEN_OPTIONS = {
+    "protocol_whitelist": "file",
+    "format_whitelist": ",".join(sorted(ALLOWED_FORMATS)),
+    "enable_drefs": "0",
+}
+
+# Playlists users share by mistake (or not): named in the message, refused like the rest.
+_PLAYLIST_SUFFIXES = frozenset({".m3u", ".m3u8", ".pls", ".ffconcat", ".mpd", ".xspf", ".sdp"})
+_PLAYLIST_HEADS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"v=0")
 
 # How much of a file probe() decodes to make sure the audio really decodes.
 _PROBE_DECODE_SECONDS = 1.0
@@ -212,6 +238,8 @@ def _check_file(path: str | os.PathLike[str], *, max_bytes: int | None) -> tuple
     with open(path, "rb") as file:
         head = file.read(4096)
     kind = _sniff(head)
+    if kind in ("text", None) and _looks_like_playlist(path, head):
+        raise UnsupportedMediaError(_playlist_message(name))
     if kind == "text":
         raise UnsupportedMediaError(
             f"This file isn't audio or video we can read ({name} looks like a text file)."
@@ -262,11 +290,34 @@ def _looks_like_media(path: str | os.PathLike[str]) -> bool:
     return _sniff(head) == "media" or Path(path).suffix.lower() in MEDIA_EXTENSIONS
 
 
+def _looks_like_playlist(path: str | os.PathLike[str], head: bytes) -> bool:
+    return Path(path).suffix.lower() in _PLAYLIST_SUFFIXES or head.lstrip(
+        b"\xef\xbb\xbf \t\r\n"
+    ).startswith(_PLAYLIST_HEADS)
+
+
+def _playlist_message(name: str) -> str:
+    return f"This is a playlist, not a recording we can read ({name})."
+
+
 def _open(path: str | os.PathLike[str]) -> InputContainer:
-    """Open with FFmpeg, turning its errors into ours."""
+    """Open with FFmpeg as a plain local file with an allowed demuxer, turning its errors
+    into ours."""
     name = Path(path).name
     try:
-        return av.open(os.fspath(path), mode="r", metadata_errors="ignore")
+        # An absolute path, so FFmpeg never reads "name:..." as a protocol prefix.
+        container = av.open(
+            os.path.abspath(path),
+            mode="r",
+            container_options=_OPEN_OPTIONS,
+            metadata_errors="ignore",
+        )
+    except av.error.ArgumentError as exc:
+        # EINVAL at open: the probed demuxer is not on the format whitelist.
+        raise _refused(path, name) from exc
+    except av.error.PermissionError as exc:
+        # EPERM: a demuxer wanted something the whitelists forbid (belt and braces).
+        raise _refused(path, name) from exc
     except av.error.FFmpegError as exc:
         if _looks_like_media(path):
             raise CorruptMediaError(
@@ -275,6 +326,19 @@ def _open(path: str | os.PathLike[str]) -> InputContainer:
         raise UnsupportedMediaError(
             f"This file isn't audio or video we can read ({name})."
         ) from exc
+    # Checked again here, should an FFmpeg build ever ignore format_whitelist.
+    if not set(container.format.name.split(",")) & ALLOWED_FORMATS:
+        container.close()
+        raise _refused(path, name)
+    return container
+
+
+def _refused(path: str | os.PathLike[str], name: str) -> UnsupportedMediaError:
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if _looks_like_playlist(path, head):
+        return UnsupportedMediaError(_playlist_message(name))
+    return UnsupportedMediaError(f"This file is not a recording we can read ({name}).")
 
 
 def _duration(container: InputContainer, stream: AudioStream) -> float | None:

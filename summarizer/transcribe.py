@@ -31,6 +31,7 @@ import numpy as np
 from summarizer.audio import SAMPLE_RATE, iter_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import EmptyMediaError, SummarizerError
+from summarizer.quiet import disable_library_telemetry
 from summarizer.types import Segment, Transcript, Word
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ class Transcriber:
         return self._resolved
 
     def _load_model(self) -> WhisperModel:
+        disable_library_telemetry()  # faster-whisper brings onnxruntime
         from faster_whisper import WhisperModel
 
         name = self.model_path
@@ -300,6 +302,7 @@ def check_model(config: TranscriberConfig) -> None:
         if not os.path.isfile(os.path.join(name, "model.bin")):
             raise SummarizerError(f"The speech-to-text model folder {name!r} has no model.bin.")
     else:
+        disable_library_telemetry()
         from faster_whisper.utils import download_model
 
         try:
