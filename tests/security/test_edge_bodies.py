@@ -93,7 +93,9 @@ def test_every_endpoint_refuses_a_200_mb_chunked_body_with_flat_memory(server: S
 
 
 def test_the_api_keeps_its_documented_error_shape(server: Server) -> None:
-    answer = stream_chunked(server.port, "/v1/recaps", total=TOTAL, headers=JSON, prefix=b"{")
+    answer = stream_chunked(
+        server.port, "/v1/recaps", total=TOTAL, headers={**JSON, **AUTH}, prefix=b"{"
+    )
     assert answer.status == 413
     assert httpx.Response(413, content=answer.body).json()["error"] == "too_large"
 

@@ -27,10 +27,17 @@ from tests.security.edge_support import table_rows
 API_TOKEN = "edge-api-token"
 ADMIN_TOKEN = "edge-admin-token"
 METRICS_TOKEN = "edge-metrics-token"
+ACCESS_TOKEN = "edge-access-token"
+PLAYGROUND = {
+    "Content-Type": "application/json",
+    "X-Playground": "1",
+    "Authorization": "Bearer " + ACCESS_TOKEN,
+}
 
 
 def _settings(tmp_path: Path, **values: Any) -> Settings:
     values.setdefault("api_token", API_TOKEN)
+    values.setdefault("access_token", ACCESS_TOKEN)
     return Settings(
         _env_file=None,
         database_url=f"sqlite:///{tmp_path / 'edge.db'}",
@@ -97,7 +104,7 @@ def test_deeply_nested_json_on_the_playground_is_a_400(
             "POST",
             path,
             content=_nested(depth, kind),
-            headers={"Content-Type": "application/json", "X-Playground": "1"},
+            headers=PLAYGROUND,
         )
         assert answer.status_code == 400, (kind, answer.text[:300])
         assert answer.json()["error"] == "invalid"
@@ -111,7 +118,7 @@ def test_a_nested_body_over_the_playground_limit_is_a_413(tmp_path: Path) -> Non
         "POST",
         "/playground/api/messages",
         content=_nested(100_000, "array"),
-        headers={"Content-Type": "application/json", "X-Playground": "1"},
+        headers=PLAYGROUND,
     )
     assert answer.status_code == 413 and answer.json()["error"] == "too_large"
 
