@@ -10,7 +10,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -60,6 +61,24 @@ def retry_handlers() -> list[AsyncRetryHandler]:
         AsyncServerErrorRetryHandler(max_retry_count=3),
         AsyncConnectionErrorRetryHandler(max_retry_count=3),
     ]
+
+
+# Message metadata marking a post with its delivery key (see `post_marked`).
+MARK_EVENT = "balafon_delivery"
+# How far before a delivery began its retry looks for its post (clocks differ a little).
+MARK_MARGIN = timedelta(minutes=2)
+
+
+def mark(key: str, part: int) -> dict[str, Any]:
+    return {"event_type": MARK_EVENT, "event_payload": {"key": key, "part": part}}
+
+
+@dataclass
+class Marked:
+    """What a retried delivery finds already posted: message ids by part, or the file."""
+
+    parts: dict[int, str] = field(default_factory=dict)
+    file_id: str | None = None
 
 
 def file_ref(raw: dict[str, Any]) -> FileRef:
@@ -360,23 +379,41 @@ class SlackPlatform:
     # --- writing ----------------------------------------------------------------------
 
     async def post(self, target: ReplyTarget, reply: Reply) -> str:
+        return await self._post(target, reply)
+
+    async def _post(
+        self,
+        target: ReplyTarget,
+        reply: Reply,
+        *,
+        key: str | None = None,
+        earlier: Marked | None = None,
+    ) -> str:
+        """Post `reply`; with `key`, each message carries it in its metadata, and the
+        parts (or the file) found in `earlier` are not posted again."""
         place = target.place
         _, client = await self.me(place.workspace)
         if isinstance(reply, TranscriptReply) and not target.ephemeral_to:
             text = blocks.transcript_text(reply)
             if len(text) > blocks.INLINE_TRANSCRIPT_CHARS:
+                if earlier is not None and earlier.file_id:
+                    return f"file:{earlier.file_id}"
                 return await self._upload(client, place, reply, text)
         payloads = blocks.render(reply)
         if target.ephemeral_to:
             return await self._post_ephemeral(client, target, payloads)
         first: str | None = None
-        for payload in payloads:
+        for part, payload in enumerate(payloads):
+            if earlier is not None and part in earlier.parts:
+                first = first or earlier.parts[part]
+                continue
             try:
                 found = await client.chat_postMessage(
                     channel=place.channel,
                     thread_ts=place.thread,
                     unfurl_links=False,
                     unfurl_media=False,
+                    **({"metadata": mark(key, part)} if key else {}),
                     **payload,
                 )
             except SlackApiError as exc:
@@ -436,3 +473,63 @@ class SlackPlatform:
         _, client = await self.me(target.place.workspace)
         payload = blocks.render(reply)[0]
         await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
+
+    # --- marked posts: a delivery retried after a crash finds what was posted -----------
+
+    async def post_marked(
+        self, target: ReplyTarget, reply: Reply, *, key: str, since: datetime | None
+    ) -> str:
+        """Post with the delivery key in each message's metadata. On a retried delivery
+        (`since` set), first read the thread (or the channel) from shortly before `since`
+        and skip what the bot already posted under that key."""
+        earlier = None
+        if since is not None and not target.ephemeral_to:
+            try:
+                earlier = await self._find_marked(target, key, reply, since)
+            except SlackApiError as exc:  # unreadable: a duplicate beats a lost reply
+                log.warning("cannot look for delivery %s: %s", key, exc.response.get("error"))
+        return await self._post(target, reply, key=key, earlier=earlier)
+
+    async def _find_marked(
+        self, target: ReplyTarget, key: str, reply: Reply, since: datetime
+    ) -> Marked:
+        place = target.place
+        me, client = await self.me(place.workspace)
+        oldest = datetime_to_ts(since - MARK_MARGIN)
+        if place.thread:
+            raws = await self._pages(
+                client.conversations_replies,
+                "messages",
+                channel=place.channel,
+                ts=place.thread,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            raws = await self._pages(
+                client.conversations_history,
+                "messages",
+                channel=place.channel,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+            )
+        found = Marked()
+        filename = reply.filename if isinstance(reply, TranscriptReply) else None
+        for raw in raws:
+            mine = (me.bot_id and raw.get("bot_id") == me.bot_id) or (
+                me.bot_user_id and raw.get("user") == me.bot_user_id
+            )
+            if not mine or float(raw.get("ts") or 0) < float(oldest):
+                continue
+            meta = raw.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == MARK_EVENT and payload.get("key") == key:
+                found.parts.setdefault(int(payload.get("part") or 0), raw["ts"])
+            # Uploads carry no metadata: a file of the same name the bot shared here since
+            # the delivery began is taken to be it.
+            for file in raw.get("files") or []:
+                if filename and file.get("name") == filename and not found.file_id:
+                    found.file_id = file.get("id")
+        return found
