@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import aiohttp
 import httpx
@@ -30,6 +29,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import blocks
 from adapters.slack.auth import BotIdentity, Workspaces
+from adapters.slack.hosts import TokenHosts
 from adapters.slack.text import (
     addresses,
     datetime_to_ts,
@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 # Message subtypes that are conversation; joins, topic changes, huddles etc. are not.
 CONVERSATION_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message", "bot_message"}
 NOT_READABLE = {"not_in_channel", "channel_not_found", "missing_scope"}
-# Slack hosts that may receive the bot token when downloading a file.
-FILE_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com", "slack-gov.com")
+MAX_REDIRECTS = 5  # file downloads: each hop is checked like the first URL
 MAX_PAGES = 100
 MAX_THREADS = 200  # threads of a channel window whose replies are fetched
 NAME_TTL = 3600.0
@@ -103,8 +102,7 @@ class SlackPlatform:
         self.client = self._new_client(None)  # tokenless: OAuth exchange, Socket Mode
         self._clients: dict[str, AsyncWebClient] = {}
         self._people: dict[tuple[str, str], tuple[float, asyncio.Future]] = {}
-        api_host = urlparse(api_url).hostname or ""
-        self._trusted_hosts = {api_host}
+        self.hosts = TokenHosts(api_url)  # ValueError for a non-https API URL
 
     def _new_client(self, token: str | None) -> AsyncWebClient:
         return AsyncWebClient(
@@ -335,45 +333,59 @@ class SlackPlatform:
 
     # --- files ------------------------------------------------------------------------
 
-    def _may_receive_token(self, url: str) -> bool:
-        host = urlparse(url).hostname or ""
-        return host in self._trusted_hosts or any(
-            host == h or host.endswith("." + h) for h in FILE_HOSTS
-        )
-
     async def download(self, place: Place, file: FileRef, dest: Path, *, max_bytes: int) -> Path:
         me, _ = await self.me(place.workspace)
         url = file.url
         if not url:
             info = await self.file_info(place.workspace, file.id)
             url = info.get("url_private_download") or info.get("url_private")
-        if not url or not self._may_receive_token(url):
+        if not url or not self.hosts.may_receive_token(url):
             raise MediaError(messages.SLACK_NO_FILE_URL)
         limit_mb = round(max_bytes / 2**20)
         headers = {"Authorization": f"Bearer {me.token}"}
         timeout = httpx.Timeout(60.0, connect=10.0)
-        async with (
-            httpx.AsyncClient(follow_redirects=True, timeout=timeout) as http,
-            http.stream("GET", url, headers=headers) as response,
-        ):
-            if response.status_code == 429 or response.status_code >= 500:
-                raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
-            if response.status_code >= 400:
-                text = messages.SLACK_DOWNLOAD_FAILED.format(status=response.status_code)
-                raise MediaError(text)
-            if response.headers.get("content-type", "").startswith("text/html"):
-                raise MediaError(messages.SLACK_DOWNLOAD_REFUSED)  # Slack's login page
-            if int(response.headers.get("content-length") or 0) > max_bytes:
-                raise MediaTooLargeError(messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb))
-            size = 0
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaTooLargeError(
-                            messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb)
-                        )
-                    out.write(chunk)
+        async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as http:
+            response = await self._follow(http, url, headers)
+            try:
+                return await self._save(response, dest, max_bytes, limit_mb)
+            finally:
+                await response.aclose()
+
+    async def _follow(
+        self, http: httpx.AsyncClient, url: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        """GET with the token, following redirects only to hosts that may receive it."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await http.send(http.build_request("GET", url, headers=headers), stream=True)
+            if not response.is_redirect:
+                return response
+            await response.aclose()
+            url = str(response.url.join(response.headers.get("location", "")))
+            if not self.hosts.may_receive_token(url):
+                log.warning("file download redirected off Slack's file hosts: refused")
+                raise MediaError(messages.SLACK_NO_FILE_URL)
+        raise MediaError(messages.SLACK_NO_FILE_URL)
+
+    @staticmethod
+    async def _save(response: httpx.Response, dest: Path, max_bytes: int, limit_mb: int) -> Path:
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
+        if response.status_code >= 400:
+            text = messages.SLACK_DOWNLOAD_FAILED.format(status=response.status_code)
+            raise MediaError(text)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            raise MediaError(messages.SLACK_DOWNLOAD_REFUSED)  # Slack's login page
+        if int(response.headers.get("content-length") or 0) > max_bytes:
+            raise MediaTooLargeError(messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb))
+        size = 0
+        with dest.open("wb") as out:
+            async for chunk in response.aiter_bytes(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaTooLargeError(
+                        messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb)
+                    )
+                out.write(chunk)
         return dest
 
     # --- writing ----------------------------------------------------------------------
@@ -444,7 +456,7 @@ class SlackPlatform:
         return f"ephemeral:{first}"
 
     async def _respond(self, url: str, payloads: list[blocks.Message], response_type: str) -> None:
-        if not self._may_receive_token(url):
+        if not self.hosts.is_slack(url):
             raise PermanentJobError("The reply address Slack gave is not a Slack address.")
         hook = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
         for payload in payloads:

@@ -464,6 +464,8 @@ class FakeSlack:
             # What Slack does: a 200 with its sign-in page, not the file.
             return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
         meta, content = self.files[file_id]
+        if meta.get("redirect_to"):  # a download that Slack answers with a redirect
+            raise web.HTTPFound(meta["redirect_to"])
         return web.Response(
             body=content, content_type=meta.get("mimetype") or "binary/octet-stream"
         )
