@@ -412,8 +412,11 @@ class SlackPlatform:
                     return f"file:{earlier.file_id}"
                 return await self._upload(client, place, reply, text)
         payloads = blocks.render(reply)
-        if target.ephemeral_to:
-            return await self._post_ephemeral(client, target, payloads)
+        if target.ephemeral_to:  # cannot carry a file: the first messages only
+            return await self._post_ephemeral(client, target, payloads[: blocks.MAX_MESSAGES])
+        overflow = len(payloads) > blocks.MAX_MESSAGES
+        if overflow:  # a few messages in the thread, then the whole reply as a file
+            payloads = payloads[: blocks.MAX_MESSAGES - 1]
         first: str | None = None
         for part, payload in enumerate(payloads):
             if earlier is not None and part in earlier.parts:
@@ -435,6 +438,9 @@ class SlackPlatform:
                     return f"response:{target.response_url[-24:]}"
                 raise
             first = first or found["ts"]
+        if overflow and not (earlier is not None and earlier.file_id):
+            name, text = blocks.overflow_file(reply)
+            await self._upload_text(client, place, name, text, messages.SLACK_REST_IN_FILE)
         assert first is not None
         return first
 
@@ -468,13 +474,19 @@ class SlackPlatform:
         self, client: AsyncWebClient, place: Place, reply: TranscriptReply, text: str
     ) -> str:
         """A long transcript goes into the thread as a text file."""
+        comment = blocks.transcript_summary(reply)
+        return await self._upload_text(client, place, reply.filename, text, comment)
+
+    async def _upload_text(
+        self, client: AsyncWebClient, place: Place, filename: str, text: str, comment: str
+    ) -> str:
         found = await client.files_upload_v2(
             channel=place.channel,
             thread_ts=place.thread,
             content=text,
-            filename=reply.filename,
-            title=reply.filename,
-            initial_comment=blocks.guard(blocks.transcript_summary(reply)),
+            filename=filename,
+            title=filename,
+            initial_comment=blocks.guard(comment),
         )
         return f"file:{found['file']['id']}"
 
@@ -528,7 +540,7 @@ class SlackPlatform:
                 limit=200,
             )
         found = Marked()
-        filename = reply.filename if isinstance(reply, TranscriptReply) else None
+        filename = blocks.overflow_file(reply)[0]
         for raw in raws:
             mine = (me.bot_id and raw.get("bot_id") == me.bot_id) or (
                 me.bot_user_id and raw.get("user") == me.bot_user_id
