@@ -48,6 +48,7 @@ from bot.ports import (
     ErrorReply,
     FileRef,
     HistoryUnavailableError,
+    MarkedPosting,
     Place,
     ProgressReply,
     RecapReply,
@@ -424,11 +425,25 @@ class BotCore:
     async def deliver(
         self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply
     ) -> str:
-        """Post once per key: a retried job finds the earlier post and does not repeat it."""
+        """Post once per key: a retried job finds the earlier post and does not repeat it.
+
+        A platform that marks its posts with their key (Slack: message metadata) gets a
+        pending record first. A retry that finds it still pending (the process died after
+        the platform accepted the post, before its id was stored) has the platform look for
+        the marked post instead of posting again.
+        """
         existing = await asyncio.to_thread(self.repo.delivery, key)
-        if existing is not None:
+        if existing is not None and existing.message_id:
             return existing.message_id
-        message_id = await platform.post(target, reply)
+        if isinstance(platform, MarkedPosting):
+            if existing is None:
+                await asyncio.to_thread(
+                    self.repo.begin_delivery, key, platform.name, target.place.channel
+                )
+            since = existing.created_at if existing is not None else None
+            message_id = await platform.post_marked(target, reply, key=key, since=since)
+        else:
+            message_id = await platform.post(target, reply)
         await asyncio.to_thread(
             self.repo.record_delivery, key, platform.name, target.place.channel, message_id
         )
@@ -609,7 +624,8 @@ class BotCore:
             )
             await self.deliver(f"{key}:too-large", platform, target, ErrorReply(text=text))
             return
-        if await asyncio.to_thread(self.repo.delivery, f"{key}:recap") is not None:
+        done = await asyncio.to_thread(self.repo.delivery, f"{key}:recap")
+        if done is not None and done.message_id:
             return  # finished on an earlier attempt
         progress_id = await self.deliver(
             f"{key}:progress",

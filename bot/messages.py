@@ -52,6 +52,7 @@ SLACK_DOWNLOAD_REFUSED = (
 SLACK_DOWNLOAD_FAILED = "Slack answered HTTP {status} when I tried to download it."
 SLACK_DOWNLOAD_TOO_LARGE = "it is larger than the {limit} MB limit."
 SLACK_NO_FILE_URL = "Slack didn't give me a download link for it."
+SLACK_REST_IN_FILE = "This reply is too long for a few messages: all of it is in this file."
 
 DIGEST_ON = (
     "Subscribed: this channel gets a digest {when}. The first one comes {first}. "

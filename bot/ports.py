@@ -148,3 +148,19 @@ class ChatPlatform(Protocol):
     async def is_member(self, place: Place, user_id: str) -> bool:
         """Whether the user may read the channel (cross-channel recaps need it)."""
         ...
+
+
+@runtime_checkable
+class MarkedPosting(Protocol):
+    """A platform that can mark a post with its delivery key and find it again (Slack:
+    message metadata), so that a delivery retried after a crash does not post twice."""
+
+    name: str
+
+    async def post_marked(
+        self, target: ReplyTarget, reply: Reply, *, key: str, since: datetime | None
+    ) -> str:
+        """Post `reply` marked with `key`. `since` is set on a retried delivery that may
+        have been accepted before a crash: look for the marked post (made after `since`)
+        first and post only what is missing. Returns the first message's id."""
+        ...

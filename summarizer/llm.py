@@ -40,6 +40,7 @@ from pydantic import (
 from summarizer.config import LLMConfig
 from summarizer.dates import normalize_due
 from summarizer.errors import LLMError
+from summarizer.limits import DRAFT_CHARS, DRAFT_ITEMS
 from summarizer.llm_schema import (
     MAX_KEY_POINTS,
     RECAP_JSON_SCHEMA,
@@ -504,7 +505,7 @@ class LLMEngine:
         if isinstance(parsed, BaseModel):
             parsed = parsed.model_dump()
         try:
-            return ModelRecap.model_validate(parsed)
+            return _bounded(ModelRecap.model_validate(parsed))
         except ValidationError as exc:
             log.info("Schema-invalid model answer: %s", exc)
             raise LLMError("the model's answer did not match the expected format") from exc
@@ -590,6 +591,33 @@ class LLMEngine:
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
         )
+
+
+def _bounded(draft: ModelRecap) -> ModelRecap:
+    """An answer cut to a size the engine can dedupe and merge quickly (and feed back into
+    a reduce prompt); `cap_recap` makes the visible cut, with its note, afterwards."""
+
+    def cut(text: str | None) -> str | None:
+        return text[:DRAFT_CHARS] if text else text
+
+    return draft.model_copy(
+        update={
+            "summary": cut(draft.summary) or "",
+            "key_points": [cut(p) or "" for p in draft.key_points[:DRAFT_ITEMS]],
+            "decisions": [
+                d.model_copy(update={"text": cut(d.text) or ""})
+                for d in draft.decisions[:DRAFT_ITEMS]
+            ],
+            "action_items": [
+                a.model_copy(update={"task": cut(a.task) or "", "owner": cut(a.owner)})
+                for a in draft.action_items[:DRAFT_ITEMS]
+            ],
+            "open_questions": [
+                q.model_copy(update={"text": cut(q.text) or "", "asked_by": cut(q.asked_by)})
+                for q in draft.open_questions[:DRAFT_ITEMS]
+            ],
+        }
+    )
 
 
 def _start_daemon_pool(tasks: Sequence[Callable[[], _T]], workers: int) -> list[Future[_T]]:

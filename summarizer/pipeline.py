@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from summarizer.config import LLMConfig
 from summarizer.errors import InputError, LLMError
+from summarizer.limits import cap_recap
 from summarizer.offline import offline_recap
 from summarizer.types import Conversation, Message, Recap, Transcript
 
@@ -65,10 +66,11 @@ class Summarizer:
     def recap(self, conversation: Conversation) -> Recap:
         if not any(m.text.strip() for m in conversation.messages):
             raise InputError("There is nothing to summarise: the conversation is empty.")
+        # Capped before anything renders it: model output is untrusted and unbounded.
         if self._llm_engine is None:
-            return offline_recap(conversation)
+            return cap_recap(offline_recap(conversation))
         try:
-            return self._llm_engine.recap(conversation)
+            return cap_recap(self._llm_engine.recap(conversation))
         except LLMError as exc:
             log.warning("LLM recap failed, falling back to the offline engine: %s", exc)
             recap = offline_recap(conversation)
@@ -76,7 +78,7 @@ class Summarizer:
                 f"The language model could not be used ({exc}); "
                 "this recap was made by the offline engine."
             )
-            return recap
+            return cap_recap(recap)
 
     def recap_transcript(
         self, transcript: Transcript, *, recorded_at: datetime | None = None

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.slack.app import INSTALL_PATH, REDIRECT_PATH, oauth_app, single_workspace_app
 from adapters.slack.auth import InstalledWorkspaces, SingleWorkspace, Workspaces
+from adapters.slack.hosts import check_api_url
 from adapters.slack.installation_store import DatabaseInstallationStore, SignedStateStore
 from adapters.slack.listeners import Listeners
 from adapters.slack.platform import SlackPlatform
@@ -55,6 +56,10 @@ class SlackAdapter(SlackPlatform):
             raise SlackConfigError("SLACK_SIGNING_SECRET is required to receive Slack events.")
         if socket_mode and not settings.slack_app_token:
             raise SlackConfigError("Socket Mode needs SLACK_APP_TOKEN (an xapp-… token).")
+        try:
+            check_api_url(settings.slack_api_url)  # the token goes there: https only
+        except ValueError as exc:
+            raise SlackConfigError(str(exc)) from None
         self.store: DatabaseInstallationStore | None = None
         workspaces: Workspaces
         if self.oauth:

@@ -1,6 +1,7 @@
 """The bolt AsyncApp: request verification, authorization, OAuth install, listeners.
 
-Single workspace: an `authorize` callable from SLACK_BOT_TOKEN (no `auth.test` per event).
+Single workspace: an `authorize` callable from SLACK_BOT_TOKEN (no `auth.test` per event);
+requests for any other workspace are acknowledged and dropped before authorization.
 Multi-workspace: SLACK_CLIENT_ID/SECRET turn on bolt's OAuth flow at `/slack/install` and
 `/slack/oauth_redirect`, with installations in our database (tokens encrypted).
 """
@@ -8,8 +9,10 @@ Multi-workspace: SLACK_CLIENT_ID/SECRET turn on bolt's OAuth flow at `/slack/ins
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
@@ -55,6 +58,19 @@ def single_workspace_app(
     async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         return await workspace.authorize(enterprise_id, team_id)
 
+    async def only_our_workspace(
+        body: dict, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Events of another workspace (the same app installed elsewhere with this signing
+        secret) are acknowledged and dropped: our token must not act on them."""
+        if body.get("type") == "url_verification" or await workspace.serves(
+            context.team_id, context.enterprise_id
+        ):
+            await next()
+            return None
+        log.warning("ignored a Slack request for workspace %s", context.team_id)
+        return BoltResponse(status=200, body="")
+
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     quiet = _TokenIsUsedFilter()
     bolt_logger.addFilter(quiet)
@@ -64,6 +80,7 @@ def single_workspace_app(
             signing_secret=signing_secret,
             client=client,
             authorize=authorize,
+            before_authorize=only_our_workspace,
             process_before_response=True,
         )
     finally:

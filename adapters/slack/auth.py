@@ -86,6 +86,14 @@ class SingleWorkspace:
     async def identity(self, team_id: str) -> BotIdentity:
         return self._identity or await self._learn()
 
+    async def serves(self, team_id: str | None, enterprise_id: str | None) -> bool:
+        """Whether a request is for the workspace of our token (bolt's team id: the
+        installation's, `authorizations[0]` for events); an org-wide token matches its org."""
+        me = await self.identity(team_id or "")
+        if me.team_id:
+            return team_id == me.team_id
+        return bool(me.enterprise_id) and enterprise_id == me.enterprise_id
+
     async def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         """bolt's `authorize` callable: no Web API call per event."""
         me = await self.identity(team_id or "")

@@ -31,6 +31,9 @@ MAX_CONTEXT = 2000
 MAX_FALLBACK = 500
 # A transcript longer than this goes up as a file rather than into the thread.
 INLINE_TRANSCRIPT_CHARS = 2500
+# A reply is at most this many messages; beyond that, the last one is the whole reply as a
+# file (recaps are capped before rendering, so this is for digests and long texts).
+MAX_MESSAGES = 3
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}: chat.postMessage arguments
 
@@ -161,6 +164,23 @@ def transcript_summary(reply: TranscriptReply) -> str:
     words = len(reply.transcript.text.split())
     duration = format_timestamp(reply.transcript.duration)
     return f"*Transcript* ({duration}, {words} words)"
+
+
+def overflow_file(reply: Reply) -> tuple[str, str]:
+    """(file name, plain text) of a whole reply, for one too long for a few messages."""
+    if isinstance(reply, TranscriptReply):
+        return reply.filename, transcript_text(reply)
+    if isinstance(reply, RecapReply):
+        from summarizer.recap_formats import recap_to_markdown
+
+        text = recap_to_markdown(reply.recap, title=reply.title)
+        if reply.still_open:
+            text += "\n## Still open from earlier digests\n" + "".join(
+                f"- {o.item.task}" + (f" ({o.item.owner})" if o.item.owner else "") + "\n"
+                for o in reply.still_open
+            )
+        return "recap.md", text
+    return "reply.txt", getattr(reply, "text", "")
 
 
 def _fallback(text: str, suffix: str = "") -> str:

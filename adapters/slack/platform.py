@@ -10,10 +10,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import aiohttp
 import httpx
@@ -29,6 +29,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import blocks
 from adapters.slack.auth import BotIdentity, Workspaces
+from adapters.slack.hosts import TokenHosts
 from adapters.slack.text import (
     addresses,
     datetime_to_ts,
@@ -46,8 +47,7 @@ log = logging.getLogger(__name__)
 # Message subtypes that are conversation; joins, topic changes, huddles etc. are not.
 CONVERSATION_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message", "bot_message"}
 NOT_READABLE = {"not_in_channel", "channel_not_found", "missing_scope"}
-# Slack hosts that may receive the bot token when downloading a file.
-FILE_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com", "slack-gov.com")
+MAX_REDIRECTS = 5  # file downloads: each hop is checked like the first URL
 MAX_PAGES = 100
 MAX_THREADS = 200  # threads of a channel window whose replies are fetched
 NAME_TTL = 3600.0
@@ -60,6 +60,24 @@ def retry_handlers() -> list[AsyncRetryHandler]:
         AsyncServerErrorRetryHandler(max_retry_count=3),
         AsyncConnectionErrorRetryHandler(max_retry_count=3),
     ]
+
+
+# Message metadata marking a post with its delivery key (see `post_marked`).
+MARK_EVENT = "balafon_delivery"
+# How far before a delivery began its retry looks for its post (clocks differ a little).
+MARK_MARGIN = timedelta(minutes=2)
+
+
+def mark(key: str, part: int) -> dict[str, Any]:
+    return {"event_type": MARK_EVENT, "event_payload": {"key": key, "part": part}}
+
+
+@dataclass
+class Marked:
+    """What a retried delivery finds already posted: message ids by part, or the file."""
+
+    parts: dict[int, str] = field(default_factory=dict)
+    file_id: str | None = None
 
 
 def file_ref(raw: dict[str, Any]) -> FileRef:
@@ -84,8 +102,7 @@ class SlackPlatform:
         self.client = self._new_client(None)  # tokenless: OAuth exchange, Socket Mode
         self._clients: dict[str, AsyncWebClient] = {}
         self._people: dict[tuple[str, str], tuple[float, asyncio.Future]] = {}
-        api_host = urlparse(api_url).hostname or ""
-        self._trusted_hosts = {api_host}
+        self.hosts = TokenHosts(api_url)  # ValueError for a non-https API URL
 
     def _new_client(self, token: str | None) -> AsyncWebClient:
         return AsyncWebClient(
@@ -316,67 +333,102 @@ class SlackPlatform:
 
     # --- files ------------------------------------------------------------------------
 
-    def _may_receive_token(self, url: str) -> bool:
-        host = urlparse(url).hostname or ""
-        return host in self._trusted_hosts or any(
-            host == h or host.endswith("." + h) for h in FILE_HOSTS
-        )
-
     async def download(self, place: Place, file: FileRef, dest: Path, *, max_bytes: int) -> Path:
         me, _ = await self.me(place.workspace)
         url = file.url
         if not url:
             info = await self.file_info(place.workspace, file.id)
             url = info.get("url_private_download") or info.get("url_private")
-        if not url or not self._may_receive_token(url):
+        if not url or not self.hosts.may_receive_token(url):
             raise MediaError(messages.SLACK_NO_FILE_URL)
         limit_mb = round(max_bytes / 2**20)
         headers = {"Authorization": f"Bearer {me.token}"}
         timeout = httpx.Timeout(60.0, connect=10.0)
-        async with (
-            httpx.AsyncClient(follow_redirects=True, timeout=timeout) as http,
-            http.stream("GET", url, headers=headers) as response,
-        ):
-            if response.status_code == 429 or response.status_code >= 500:
-                raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
-            if response.status_code >= 400:
-                text = messages.SLACK_DOWNLOAD_FAILED.format(status=response.status_code)
-                raise MediaError(text)
-            if response.headers.get("content-type", "").startswith("text/html"):
-                raise MediaError(messages.SLACK_DOWNLOAD_REFUSED)  # Slack's login page
-            if int(response.headers.get("content-length") or 0) > max_bytes:
-                raise MediaTooLargeError(messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb))
-            size = 0
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaTooLargeError(
-                            messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb)
-                        )
-                    out.write(chunk)
+        async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as http:
+            response = await self._follow(http, url, headers)
+            try:
+                return await self._save(response, dest, max_bytes, limit_mb)
+            finally:
+                await response.aclose()
+
+    async def _follow(
+        self, http: httpx.AsyncClient, url: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        """GET with the token, following redirects only to hosts that may receive it."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await http.send(http.build_request("GET", url, headers=headers), stream=True)
+            if not response.is_redirect:
+                return response
+            await response.aclose()
+            url = str(response.url.join(response.headers.get("location", "")))
+            if not self.hosts.may_receive_token(url):
+                log.warning("file download redirected off Slack's file hosts: refused")
+                raise MediaError(messages.SLACK_NO_FILE_URL)
+        raise MediaError(messages.SLACK_NO_FILE_URL)
+
+    @staticmethod
+    async def _save(response: httpx.Response, dest: Path, max_bytes: int, limit_mb: int) -> Path:
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
+        if response.status_code >= 400:
+            text = messages.SLACK_DOWNLOAD_FAILED.format(status=response.status_code)
+            raise MediaError(text)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            raise MediaError(messages.SLACK_DOWNLOAD_REFUSED)  # Slack's login page
+        if int(response.headers.get("content-length") or 0) > max_bytes:
+            raise MediaTooLargeError(messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb))
+        size = 0
+        with dest.open("wb") as out:
+            async for chunk in response.aiter_bytes(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaTooLargeError(
+                        messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb)
+                    )
+                out.write(chunk)
         return dest
 
     # --- writing ----------------------------------------------------------------------
 
     async def post(self, target: ReplyTarget, reply: Reply) -> str:
+        return await self._post(target, reply)
+
+    async def _post(
+        self,
+        target: ReplyTarget,
+        reply: Reply,
+        *,
+        key: str | None = None,
+        earlier: Marked | None = None,
+    ) -> str:
+        """Post `reply`; with `key`, each message carries it in its metadata, and the
+        parts (or the file) found in `earlier` are not posted again."""
         place = target.place
         _, client = await self.me(place.workspace)
         if isinstance(reply, TranscriptReply) and not target.ephemeral_to:
             text = blocks.transcript_text(reply)
             if len(text) > blocks.INLINE_TRANSCRIPT_CHARS:
+                if earlier is not None and earlier.file_id:
+                    return f"file:{earlier.file_id}"
                 return await self._upload(client, place, reply, text)
         payloads = blocks.render(reply)
-        if target.ephemeral_to:
-            return await self._post_ephemeral(client, target, payloads)
+        if target.ephemeral_to:  # cannot carry a file: the first messages only
+            return await self._post_ephemeral(client, target, payloads[: blocks.MAX_MESSAGES])
+        overflow = len(payloads) > blocks.MAX_MESSAGES
+        if overflow:  # a few messages in the thread, then the whole reply as a file
+            payloads = payloads[: blocks.MAX_MESSAGES - 1]
         first: str | None = None
-        for payload in payloads:
+        for part, payload in enumerate(payloads):
+            if earlier is not None and part in earlier.parts:
+                first = first or earlier.parts[part]
+                continue
             try:
                 found = await client.chat_postMessage(
                     channel=place.channel,
                     thread_ts=place.thread,
                     unfurl_links=False,
                     unfurl_media=False,
+                    **({"metadata": mark(key, part)} if key else {}),
                     **payload,
                 )
             except SlackApiError as exc:
@@ -386,6 +438,9 @@ class SlackPlatform:
                     return f"response:{target.response_url[-24:]}"
                 raise
             first = first or found["ts"]
+        if overflow and not (earlier is not None and earlier.file_id):
+            name, text = blocks.overflow_file(reply)
+            await self._upload_text(client, place, name, text, messages.SLACK_REST_IN_FILE)
         assert first is not None
         return first
 
@@ -407,7 +462,7 @@ class SlackPlatform:
         return f"ephemeral:{first}"
 
     async def _respond(self, url: str, payloads: list[blocks.Message], response_type: str) -> None:
-        if not self._may_receive_token(url):
+        if not self.hosts.is_slack(url):
             raise PermanentJobError("The reply address Slack gave is not a Slack address.")
         hook = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
         for payload in payloads:
@@ -419,13 +474,19 @@ class SlackPlatform:
         self, client: AsyncWebClient, place: Place, reply: TranscriptReply, text: str
     ) -> str:
         """A long transcript goes into the thread as a text file."""
+        comment = blocks.transcript_summary(reply)
+        return await self._upload_text(client, place, reply.filename, text, comment)
+
+    async def _upload_text(
+        self, client: AsyncWebClient, place: Place, filename: str, text: str, comment: str
+    ) -> str:
         found = await client.files_upload_v2(
             channel=place.channel,
             thread_ts=place.thread,
             content=text,
-            filename=reply.filename,
-            title=reply.filename,
-            initial_comment=blocks.guard(blocks.transcript_summary(reply)),
+            filename=filename,
+            title=filename,
+            initial_comment=blocks.guard(comment),
         )
         return f"file:{found['file']['id']}"
 
@@ -436,3 +497,63 @@ class SlackPlatform:
         _, client = await self.me(target.place.workspace)
         payload = blocks.render(reply)[0]
         await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
+
+    # --- marked posts: a delivery retried after a crash finds what was posted -----------
+
+    async def post_marked(
+        self, target: ReplyTarget, reply: Reply, *, key: str, since: datetime | None
+    ) -> str:
+        """Post with the delivery key in each message's metadata. On a retried delivery
+        (`since` set), first read the thread (or the channel) from shortly before `since`
+        and skip what the bot already posted under that key."""
+        earlier = None
+        if since is not None and not target.ephemeral_to:
+            try:
+                earlier = await self._find_marked(target, key, reply, since)
+            except SlackApiError as exc:  # unreadable: a duplicate beats a lost reply
+                log.warning("cannot look for delivery %s: %s", key, exc.response.get("error"))
+        return await self._post(target, reply, key=key, earlier=earlier)
+
+    async def _find_marked(
+        self, target: ReplyTarget, key: str, reply: Reply, since: datetime
+    ) -> Marked:
+        place = target.place
+        me, client = await self.me(place.workspace)
+        oldest = datetime_to_ts(since - MARK_MARGIN)
+        if place.thread:
+            raws = await self._pages(
+                client.conversations_replies,
+                "messages",
+                channel=place.channel,
+                ts=place.thread,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            raws = await self._pages(
+                client.conversations_history,
+                "messages",
+                channel=place.channel,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+            )
+        found = Marked()
+        filename = blocks.overflow_file(reply)[0]
+        for raw in raws:
+            mine = (me.bot_id and raw.get("bot_id") == me.bot_id) or (
+                me.bot_user_id and raw.get("user") == me.bot_user_id
+            )
+            if not mine or float(raw.get("ts") or 0) < float(oldest):
+                continue
+            meta = raw.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == MARK_EVENT and payload.get("key") == key:
+                found.parts.setdefault(int(payload.get("part") or 0), raw["ts"])
+            # Uploads carry no metadata: a file of the same name the bot shared here since
+            # the delivery began is taken to be it.
+            for file in raw.get("files") or []:
+                if filename and file.get("name") == filename and not found.file_id:
+                    found.file_id = file.get("id")
+        return found

@@ -57,6 +57,17 @@ class Repository:
         with self._session() as session:
             return session.get(Delivery, key)
 
+    def begin_delivery(self, key: str, platform: str, channel: str) -> None:
+        """Note that a post is about to be made (message id still empty): a retry that finds
+        it so knows the platform may have accepted the post before a crash."""
+        with self._session() as session:
+            if session.get(Delivery, key) is None:
+                session.add(Delivery(key=key, platform=platform, channel=channel, message_id=""))
+                try:
+                    session.commit()
+                except IntegrityError:  # another worker began it first
+                    session.rollback()
+
     def record_delivery(self, key: str, platform: str, channel: str, message_id: str) -> None:
         with self._session() as session:
             session.merge(

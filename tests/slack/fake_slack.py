@@ -298,9 +298,47 @@ class FakeSlack:
             "blocks": args.get("blocks", []),
             "ts": self.next_ts(),
             **({"thread_ts": args["thread_ts"]} if args.get("thread_ts") else {}),
+            **self._metadata_of(args),
         }
         channel["messages"].append(message)
         return {"ok": True, "channel": args["channel"], "ts": message["ts"], "message": message}
+
+    # --- message metadata (as Slack: stored with the post, read back only with
+    # include_all_metadata=true) ------------------------------------------------------------
+
+    @staticmethod
+    def _metadata_of(args: dict[str, Any]) -> dict[str, Any]:
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as a JSON string
+            metadata = json.loads(metadata)
+        if not metadata:
+            return {}
+        assert set(metadata) <= {"event_type", "event_payload"}, metadata
+        return {"metadata": metadata}
+
+    @staticmethod
+    def _shown(messages: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+        if str(args.get("include_all_metadata", "")).lower() in {"1", "true"}:
+            return messages
+        return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+
+    def _bot_file_share(self, args: dict[str, Any], who: tuple[str, str, str], files: list):
+        """The message Slack adds to the channel when a bot completes an upload there."""
+        channel = self._channel(args)
+        if channel is None:
+            return
+        channel["messages"].append(
+            {
+                "type": "message",
+                "user": who[1],
+                "bot_id": who[2],
+                "text": args.get("initial_comment") or "",
+                "upload": True,
+                "files": [dict(f) for f in files],
+                "ts": self.next_ts(),
+                **({"thread_ts": args["thread_ts"]} if args.get("thread_ts") else {}),
+            }
+        )
 
     _chat_postMessage = _post
 
@@ -342,7 +380,7 @@ class FakeSlack:
             if top and inside:
                 found.append(self._with_replies(channel, message))
         found.sort(key=lambda m: float(m["ts"]), reverse=True)
-        return self._page(found, args, "messages")
+        return self._page(self._shown(found, args), args, "messages")
 
     @staticmethod
     def _with_replies(channel: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
@@ -373,7 +411,7 @@ class FakeSlack:
             if m["ts"] == root or m.get("thread_ts") == root
         ]
         found.sort(key=lambda m: float(m["ts"]))
-        return self._page(found, args, "messages")
+        return self._page(self._shown(found, args), args, "messages")
 
     def _conversations_members(self, args: dict[str, Any], who: tuple[str, str, str]):
         channel = self._channel(args)
@@ -404,6 +442,7 @@ class FakeSlack:
             meta["initial_comment"] = args.get("initial_comment")
             self.files[item["id"]] = (meta, self.uploads.get(item["id"], b""))
             done.append(meta)
+        self._bot_file_share(args, who, done)
         return {"ok": True, "files": done}
 
     def _oauth_access(self, args: dict[str, Any], request: web.Request) -> dict[str, Any]:
@@ -425,6 +464,8 @@ class FakeSlack:
             # What Slack does: a 200 with its sign-in page, not the file.
             return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
         meta, content = self.files[file_id]
+        if meta.get("redirect_to"):  # a download that Slack answers with a redirect
+            raise web.HTTPFound(meta["redirect_to"])
         return web.Response(
             body=content, content_type=meta.get("mimetype") or "binary/octet-stream"
         )
