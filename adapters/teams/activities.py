@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -172,6 +173,13 @@ def _mimetype(name: str, declared: str | None = None) -> str | None:
     return mimetypes.guess_type(name)[0]
 
 
+def _web_link(url: Any) -> bool:
+    try:
+        return isinstance(url, str) and urlsplit(url).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
+
+
 def file_refs(activity: Activity) -> tuple[FileRef, ...]:
     """Files attached to a message: Teams file uploads (a pre-authorised SharePoint
     download link) and inline audio/video (a connector URL that needs the bot's token)."""
@@ -190,8 +198,8 @@ def file_refs(activity: Activity) -> tuple[FileRef, ...]:
             ident = digest(url or name)
         else:
             continue  # the message's own HTML, cards, images
-        if not url:
-            continue
+        if not _web_link(url):
+            continue  # only web links (GRAPH_REF-style references are the bot's own)
         files.append(
             FileRef(
                 id=ident, name=PurePosixPath(name).name, mimetype=_mimetype(name, kind), url=url

@@ -24,6 +24,10 @@ HISTORY_REFUSED = (
 NO_CONVERSATION = "I'm not (or no longer) in that conversation, so I can't post there."
 NO_PRIVATE_CHAT = "I can't show you this privately: start a 1:1 chat with me first, then ask again."
 DOWNLOAD_REFUSED = "Teams didn't let me download it (HTTP {status})."
+DOWNLOAD_BLOCKED = (
+    "I refused to fetch it: the link doesn't lead to Teams, SharePoint or OneDrive "
+    "(an administrator can allow more file hosts with `TEAMS_DOWNLOAD_HOSTS`)."
+)
 DOWNLOAD_TOO_LARGE = "it is larger than the {limit} MB limit."
 DOWNLOAD_NOT_MEDIA = "Teams sent a web page instead of the file."
 NO_FILE_URL = "Teams didn't give me a download link for it."
