@@ -14,6 +14,7 @@ import asyncio
 import logging
 import threading
 import time
+from typing import Any
 
 import requests
 from botframework.connector.auth import (
@@ -34,6 +35,20 @@ class TokenError(PermissionError):
 
 def default_scope(resource: str) -> str:
     return resource if resource.endswith("/.default") else resource.rstrip("/") + "/.default"
+
+
+class BundleSession(requests.Session):
+    """A session whose `verify` the environment cannot replace: with trust_env, requests
+    lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's CA bundle, so
+    TEAMS_CA_BUNDLE would silently stop applying."""
+
+    def merge_environment_settings(
+        self, url: str | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.verify not in (True, None):
+            settings["verify"] = self.verify
+        return settings
 
 
 class TokenSource:
@@ -94,7 +109,7 @@ class TokenSource:
         with self._guard:
             app = self._apps.get(authority)
             if app is None:
-                session = requests.Session()
+                session = BundleSession()
                 session.trust_env = self._trust_env
                 session.verify = self._ca_bundle or True
                 app = ConfidentialClientApplication(

@@ -41,3 +41,8 @@ MEETING_FORBIDDEN = (
 )
 MEETING_FAILED = "Sorry — I couldn't recap the meeting “{title}”: {reason}"
 MEETING_RECAP_TITLE = "Meeting recap: “{title}”"
+ANONYMOUS_NOT_LOCAL = (
+    "TEAMS_ANONYMOUS=true accepts Teams requests without a token, so it only runs on a "
+    "loopback address, not on {host}: use --host 127.0.0.1, or set MICROSOFT_APP_ID and "
+    "MICROSOFT_APP_PASSWORD."
+)
