@@ -97,6 +97,22 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def readable(data: dict[str, Any]) -> dict[str, Any]:
+    """The activity without the parts that cannot be read (members without a string id,
+    entities or attachments that are not objects): they are ignored, not a failure that
+    the channel would retry."""
+    clean = dict(data)
+    for key in ("membersAdded", "membersRemoved"):
+        if key in clean:
+            members = clean[key] if isinstance(clean[key], list) else []
+            clean[key] = [m for m in members if isinstance(m, dict) and _text(m.get("id"))]
+    for key in ("entities", "attachments"):
+        if key in clean:
+            items = clean[key] if isinstance(clean[key], list) else []
+            clean[key] = [item for item in items if isinstance(item, dict)]
+    return clean
+
+
 def tenants_named(activity: Activity) -> set[str]:
     """The tenant ids the activity names (conversation.tenantId, channelData.tenant.id)."""
     data = _dict(_data(activity.channel_data))

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.teams import messages as teams_messages
-from adapters.teams.activities import conversation_of, refusal
+from adapters.teams.activities import conversation_of, readable, refusal
 from adapters.teams.auth import Authenticator
 from adapters.teams.bot import TeamsBot
 from adapters.teams.credentials import TokenSource
@@ -37,6 +37,7 @@ from bot.core import BotCore
 log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/api/messages"
+UNREADABLE = (AttributeError, TypeError, KeyError)  # a field of an unexpected type
 MAX_BODY = 1 << 20  # activities are a few KB; refuse anything absurd before parsing
 
 
@@ -182,7 +183,7 @@ class TeamsAdapter(TeamsPlatform):
         activity: Activity | None
         try:
             data = json.loads(body)
-            activity = Activity().deserialize(data) if isinstance(data, dict) else None
+            activity = Activity().deserialize(readable(data)) if isinstance(data, dict) else None
         except (ValueError, TypeError, AttributeError):
             activity = None
         try:
@@ -199,6 +200,9 @@ class TeamsAdapter(TeamsPlatform):
             return JSONResponse({"error": "not served"}, status_code=403)
         try:
             invoke = await self.cloud.process_activity(result, activity, self.bot.on_turn)
+        except UNREADABLE:  # a shape nothing expected: the same on every retry
+            log.exception("Teams activity %s (%s) could not be read", activity.id, activity.type)
+            return Response(status_code=200)
         except Exception:
             log.exception("Teams activity %s (%s) failed", activity.id, activity.type)
             return JSONResponse({"error": "the bot failed; the channel may retry"}, status_code=500)
