@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botbuilder.schema import Activity
@@ -128,7 +128,7 @@ def refusal(activity: Activity, *, anonymous: bool, tenant_id: str, claims: dict
     """Why an authenticated activity is not served, or None. Only the Teams channel (and
     the Emulator in anonymous mode) is served, and the tenant must be unambiguous: one
     tenant named, the configured one for a single-tenant bot, the token's if it has one."""
-    channels = (SERVED_CHANNELS + (EMULATOR_CHANNEL,)) if anonymous else SERVED_CHANNELS
+    channels = (*SERVED_CHANNELS, EMULATOR_CHANNEL) if anonymous else SERVED_CHANNELS
     if (activity.channel_id or "") not in channels:
         return f"channel {activity.channel_id!r} is not served"
     named = tenants_named(activity)

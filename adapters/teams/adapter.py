@@ -147,9 +147,7 @@ class TeamsAdapter(TeamsPlatform):
         self.auth.stop()
         await self.close()
 
-    async def refusal(
-        self, activity: Activity, result: AuthenticateRequestResult
-    ) -> str | None:
+    async def refusal(self, activity: Activity, result: AuthenticateRequestResult) -> str | None:
         """Why an authenticated activity is not served (channel, tenant), or None. A
         conversation keeps the tenant it was first stored under: the tenant that Graph
         calls use comes from that record, so a body naming another one is refused."""

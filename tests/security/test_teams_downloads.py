@@ -73,10 +73,10 @@ async def transcribe(teams: Harness, attachment: dict, **kwargs) -> str:
     return progress[-1].text
 
 
-def graph_token_calls(fake: FakeMicrosoft) -> list:
+def graph_token_calls(microsoft: FakeMicrosoft) -> list:
     return [
         c
-        for c in fake.calls
+        for c in microsoft.calls
         if c.headers.get("Authorization", "").startswith("Bearer graph-token-")
     ]
 
@@ -137,8 +137,13 @@ async def test_the_tenant_and_channel_come_from_what_the_bot_trusts(
 
 @pytest.mark.parametrize(
     ("anonymous", "channel", "served"),
-    [(False, "webchat", False), (False, "emulator", False), (True, "webchat", False),
-     (True, "emulator", True), (True, "msteams", True)],
+    [
+        (False, "webchat", False),
+        (False, "emulator", False),
+        (True, "webchat", False),
+        (True, "emulator", True),
+        (True, "msteams", True),
+    ],
 )
 async def test_only_the_channels_the_bot_serves_are_answered(
     fake: FakeMicrosoft,  # noqa: F811
@@ -159,8 +164,8 @@ async def test_only_the_channels_the_bot_serves_are_answered(
     async with teams_app(fake, tls, signing_key, tmp_path, **overrides) as teams:
         activity = teams.personal_message("help")
         activity["channelId"] = channel
-        token = None if anonymous else teams.key.token(
-            audience=APP_ID, service_url=fake.service_url
+        token = (
+            None if anonymous else teams.key.token(audience=APP_ID, service_url=fake.service_url)
         )
         headers = {} if anonymous else {"Authorization": f"Bearer {token}"}
         response = await teams.send(activity, headers=headers)
@@ -212,15 +217,15 @@ async def test_redirects_on_allowed_hosts_are_followed_without_the_bot_token(
 ) -> None:
     """A connector link (bot token) redirecting to a file on another path: the redirect
     is followed, checked, and the token is not sent along."""
-    fake = teams.fake
-    fake.add_file("/sharepoint/ann/voice.ogg", b"OggS but not really" * 100, "audio/ogg")
-    fake.redirects["/connector/v3/attachments/0-voice/views/original"] = (
+    microsoft = teams.fake
+    microsoft.add_file("/sharepoint/ann/voice.ogg", b"OggS but not really" * 100, "audio/ogg")
+    microsoft.redirects["/connector/v3/attachments/0-voice/views/original"] = (
         "/sharepoint/ann/voice.ogg"
     )
-    url = fake.url + "/connector/v3/attachments/0-voice/views/original"
+    url = microsoft.url + "/connector/v3/attachments/0-voice/views/original"
     status = await transcribe(teams, media(url, "audio/ogg", "voice.ogg"))
-    [first] = fake.called("GET", "/connector/v3/attachments/")
-    [second] = fake.called("GET", "/sharepoint/")
+    [first] = microsoft.called("GET", "/connector/v3/attachments/")
+    [second] = microsoft.called("GET", "/sharepoint/")
     assert first.headers["Authorization"] == f"Bearer bot-token-for-{APP_ID}"
     assert "Authorization" not in second.headers
     assert "couldn't transcribe “voice.ogg”" in status and "refused" not in status
@@ -232,11 +237,11 @@ async def test_redirects_on_allowed_hosts_are_followed_without_the_bot_token(
 async def test_the_bot_token_goes_only_under_the_service_url(
     teams: Harness, internal: Internal
 ) -> None:
-    fake = teams.fake
-    fake.add_file("/sharepoint/secret.mp3", b"ID3 not really" * 100, "audio/mpeg")
+    microsoft = teams.fake
+    microsoft.add_file("/sharepoint/secret.mp3", b"ID3 not really" * 100, "audio/mpeg")
     # A string prefix of the service URL, with dot segments that leave its path.
-    await transcribe(teams, media(fake.service_url + "../sharepoint/secret.mp3"))
-    [call] = fake.called("GET", "/sharepoint/")
+    await transcribe(teams, media(microsoft.service_url + "../sharepoint/secret.mp3"))
+    [call] = microsoft.called("GET", "/sharepoint/")
     assert "Authorization" not in call.headers
 
 
