@@ -104,7 +104,7 @@ def test_anonymous_mode_refuses_to_serve_on_a_public_address(tmp_path: Path) -> 
 # --- item 16: TEAMS_CA_BUNDLE wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE ---------------
 
 
-@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+@pytest.mark.parametrize("variable", [None, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
 async def test_the_configured_ca_bundle_is_not_replaced_by_the_environment(
     fake: FakeMicrosoft,  # noqa: F811
     tls: Tls,  # noqa: F811
@@ -120,11 +120,18 @@ async def test_the_configured_ca_bundle_is_not_replaced_by_the_environment(
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-    monkeypatch.setenv(variable, str(bogus.ca_file))
+    if variable:
+        monkeypatch.setenv(variable, str(bogus.ca_file))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # The connector over https too (the fake serves it on its TLS port as well).
+    service = fake.login_url.rsplit("/login", 1)[0] + "/connector/"
     async with teams_app(fake, tls, signing_key, tmp_path, trust_env=True) as teams:
-        response = await teams.send(teams.personal_message("help"))
+        activity = teams.personal_message("help")
+        activity["serviceUrl"] = service
+        response = await teams.send(activity, token=teams.token(service_url=service))
         assert response.status_code == 200, response.text
         [reply] = teams.replies(PERSONAL)
     assert "Here's what I can do" in reply.text
     assert [t for t in fake.token_requests if t["client_id"] == APP_ID]
+    [post] = fake.called("POST", "/connector/v3/conversations/")
+    assert post.headers["Authorization"] == f"Bearer bot-token-for-{APP_ID}"
