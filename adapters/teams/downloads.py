@@ -76,7 +76,8 @@ def is_public(address: str) -> bool:
 
 
 def _host(url: httpx.URL) -> str:
-    return url.host.lower().rstrip(".")
+    """The host as DNS sees it (IDNA-encoded ASCII), lower case, without a final dot."""
+    return url.raw_host.decode("ascii").lower().rstrip(".")
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -143,28 +144,44 @@ class DownloadPolicy:
         proxies = urllib.request.getproxies()
         if not (proxies.get(url.scheme) or proxies.get("all")):
             return False
-        return not urllib.request.proxy_bypass(url.host)
+        return not urllib.request.proxy_bypass(_host(url))
 
 
-async def checked_address(hop: Hop) -> str:
-    """The address to connect to: every address of the host must be allowed."""
+async def checked_addresses(hop: Hop) -> list[str]:
+    """The addresses to connect to, in order: every address of the host must be allowed."""
     port = hop.url.port or _DEFAULT_PORTS[hop.url.scheme]
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(hop.url.host, port, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(_host(hop.url), port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:  # DNS trouble: retried by the job
-        raise RuntimeError(f"file download: cannot resolve {hop.url.host}") from exc
+        raise RuntimeError(f"file download: cannot resolve {_host(hop.url)}") from exc
     addresses = [str(info[4][0]) for info in infos]
     if not addresses or (not hop.private_ok and not all(map(is_public, addresses))):
         raise DownloadRefusedError()
-    return addresses[0].split("%", 1)[0]
+    return list(dict.fromkeys(a.split("%", 1)[0] for a in addresses))
 
 
-def _request(http: httpx.AsyncClient, hop: Hop, address: str | None, headers: dict[str, str]):
+async def _send(
+    http: httpx.AsyncClient, hop: Hop, addresses: list[str | None], headers: dict[str, str]
+) -> httpx.Response:
+    """The response from the first address that connects (what happy eyeballs would do
+    for a host name, over the checked addresses)."""
+    for number, address in enumerate(addresses, 1):
+        try:
+            return await http.send(_request(http, hop, address, headers), stream=True)
+        except httpx.ConnectError:
+            if number == len(addresses):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _request(
+    http: httpx.AsyncClient, hop: Hop, address: str | None, headers: dict[str, str]
+) -> httpx.Request:
     if address is None:  # through a proxy, which resolves the name
         return http.build_request("GET", hop.url, headers=headers)
     headers = {"Host": hop.url.netloc.decode("ascii"), **headers}
-    extensions = {"sni_hostname": hop.url.host} if hop.url.scheme == "https" else None
+    extensions = {"sni_hostname": _host(hop.url)} if hop.url.scheme == "https" else None
     return http.build_request(
         "GET", hop.url.copy_with(host=address), headers=headers, extensions=extensions
     )
@@ -184,11 +201,13 @@ async def download(
     limit = teams_messages.DOWNLOAD_TOO_LARGE.format(limit=round(max_bytes / 2**20))
     for _ in range(MAX_REDIRECTS + 1):
         hop = policy.check(current)
-        address = None if policy.proxied(hop.url) else await checked_address(hop)
+        addresses: list[str | None] = (
+            [None] if policy.proxied(hop.url) else list(await checked_addresses(hop))
+        )
         headers = {}
         if hop.token and (token := await bot_token()):
             headers["Authorization"] = f"Bearer {token}"
-        response = await http.send(_request(http, hop, address, headers), stream=True)
+        response = await _send(http, hop, addresses, headers)
         try:
             if response.is_redirect and "location" in response.headers:
                 current = hop.url.join(response.headers["location"])

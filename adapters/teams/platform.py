@@ -294,12 +294,6 @@ class TeamsPlatform:
             trust_env=self.options.trust_env,
         )
 
-    def _takes_bot_token(self, url: str, stored: StoredConversation | None) -> bool:
-        try:
-            return self.download_policy(stored).check(url).token
-        except DownloadRefusedError:
-            return False
-
     async def download(self, place: Place, file: FileRef, dest: Path, *, max_bytes: int) -> Path:
         url = file.url or ""
         if url.startswith(GRAPH_REF):  # a meeting recording the bot looked up itself

@@ -10,6 +10,13 @@ from pathlib import Path
 import pytest
 
 from adapters.teams.activities import channel_key
+from adapters.teams.downloads import (
+    MICROSOFT_FILE_HOSTS,
+    DownloadPolicy,
+    DownloadRefusedError,
+    is_public,
+)
+from adapters.teams.platform import CONNECTOR_HOSTS
 from tests.security.teams_support import SECRET, Internal, teams_app
 from tests.teams.conftest import (  # noqa: F401  (fixtures)
     APP_ID,
@@ -260,3 +267,85 @@ async def test_a_service_url_without_a_path_is_not_a_prefix_of_another_host(
     assert internal.requests == []  # and so it never saw the bot's token
     [progress] = [s for s in teams.fake.sent if s.updates]
     assert "refused to fetch" in progress.text
+
+
+# --- the rules themselves ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "token"),
+    [
+        ("https://contoso.sharepoint.com/_layouts/15/download.aspx?x=1", True, False),
+        ("https://contoso-my.sharepoint.com/personal/a/b.mp4", True, False),
+        ("https://contoso.sharepoint.us/a.mp4", True, False),
+        ("https://files.1drv.com/a.mp4", True, False),
+        ("http://contoso.sharepoint.com/a.mp4", False, False),  # https only
+        ("https://sharepoint.com.evil.example/a.mp4", False, False),
+        ("https://evilsharepoint.com/a.mp4", False, False),
+        ("https://user@contoso.sharepoint.com/a.mp4", False, False),
+        ("https://graph.microsoft.com/v1.0/me/drive/items/1/content", False, False),
+        ("https://smba.trafficmanager.net/amer/v3/attachments/1/views/original", True, True),
+        ("https://smba.trafficmanager.net:8443/amer/v3/attachments/1", True, True),
+        ("https://eu.smba.trafficmanager.net/emea/v3/attachments/1", True, True),
+        ("http://smba.trafficmanager.net/amer/v3/attachments/1", False, False),
+        ("https://svc.example:443/bot/v3/attachments/1", True, True),
+        ("https://svc.example/bot/../other/x", True, False),
+        ("https://svc.example/botx/v3/attachments/1", True, False),
+        ("https://svc.example:4443/bot/v3/attachments/1", False, False),
+        ("http://svc.example/bot/v3/attachments/1", False, False),
+        ("https://files.private.example/a.mp4", True, False),  # TEAMS_DOWNLOAD_HOSTS
+    ],
+)
+def test_the_download_policy(url: str, allowed: bool, token: bool) -> None:
+    policy = DownloadPolicy(
+        service_url="https://svc.example/bot/",
+        connector_hosts=CONNECTOR_HOSTS,
+        file_hosts=(*MICROSOFT_FILE_HOSTS, "private.example"),
+    )
+    if not allowed:
+        with pytest.raises(DownloadRefusedError):
+            policy.check(url)
+        return
+    assert policy.check(url).token is token
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("20.190.128.1", True),
+        ("2603:1030::1", True),
+        ("127.0.0.1", False),
+        ("10.0.0.1", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.251", False),
+        ("255.255.255.255", False),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1%eth0", False),
+        ("fd00:ec2::254", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:169.254.169.254", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("2002:a9fe:a9fe::1", False),
+    ],
+)
+def test_what_counts_as_a_public_address(address: str, public: bool) -> None:
+    assert is_public(address) is public
+
+
+def test_behind_a_proxy_the_host_list_still_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    policy = DownloadPolicy(service_url="", connector_hosts=(), file_hosts=MICROSOFT_FILE_HOSTS)
+    hop = policy.check("https://contoso.sharepoint.com/a.mp4")
+    assert policy.proxied(hop.url)
+    assert not DownloadPolicy(
+        service_url="", connector_hosts=(), file_hosts=(), trust_env=False
+    ).proxied(hop.url)
+    with pytest.raises(DownloadRefusedError):
+        policy.check("https://169.254.169.254/latest/meta-data/")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.teams import TeamsConfigError, TeamsOptions
+from adapters.teams.adapter import check_listen_host
 from tests.security.teams_support import teams_app
 from tests.teams.conftest import (  # noqa: F401  (fixtures)
     APP_ID,
@@ -135,3 +137,26 @@ async def test_the_configured_ca_bundle_is_not_replaced_by_the_environment(
     assert [t for t in fake.token_requests if t["client_id"] == APP_ID]
     [post] = fake.called("POST", "/connector/v3/conversations/")
     assert post.headers["Authorization"] == f"Bearer bot-token-for-{APP_ID}"
+
+
+@pytest.mark.parametrize(
+    ("host", "refused"),
+    [
+        ("0.0.0.0", True),
+        ("::", True),
+        ("192.168.1.5", True),
+        ("bot.example", True),
+        ("127.0.0.1", False),
+        ("localhost", False),
+        ("::1", False),
+        (None, False),
+    ],
+)
+def test_the_anonymous_listen_host_check(host: str | None, refused: bool) -> None:
+    anonymous = TeamsOptions(allow_anonymous=True)
+    if refused:
+        with pytest.raises(TeamsConfigError, match="TEAMS_ANONYMOUS"):
+            check_listen_host(anonymous, host)
+    else:
+        check_listen_host(anonymous, host)
+    check_listen_host(TeamsOptions(app_id="x", app_password="y"), host)  # not anonymous
