@@ -91,7 +91,6 @@ class GraphClient:
         self.tokens = tokens
         self.authority_for = authority_for  # tenant id -> MSAL authority
         self.scope = scope
-        self.host = urlsplit(self.base_url).netloc
         self._http_args = {"timeout": timeout, "verify": verify, "trust_env": trust_env}
         self.http: httpx.AsyncClient | None = None
 
