@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     teams_graph_url: str = "https://graph.microsoft.com/v1.0"
     teams_meeting_wait_minutes: int = Field(default=30, ge=1)
     teams_ca_bundle: str | None = None
+    # Extra hosts Teams file links may be downloaded from (comma-separated; a name covers
+    # its subdomains; https only), for private clouds: SharePoint and OneDrive always may.
+    teams_download_hosts: str = ""
     # Bot Framework endpoints, for government and private clouds (unset: public cloud).
     to_bot_from_channel_openid_metadata_url: str | None = None
     to_bot_from_channel_token_issuer: str | None = None

@@ -126,7 +126,7 @@ def build_adapters(
     if settings.microsoft_app_id or settings.teams_anonymous:
         from adapters.teams import TeamsAdapter
 
-        teams = TeamsAdapter(settings=settings, core=core)
+        teams = TeamsAdapter(settings=settings, core=core, listen_host=host if serving else None)
         core.register(teams)
         adapters.append(teams)
     if not serving:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botbuilder.schema import Activity
@@ -23,6 +24,8 @@ from adapters.teams.text import to_plain, without_mentions
 from bot.ports import ChatMessage, FileRef, Place
 
 PLATFORM = "teams"
+SERVED_CHANNELS = ("msteams",)
+EMULATOR_CHANNEL = "emulator"  # the Bot Framework Emulator: anonymous mode only
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
 MAX_KEY = 64
 _SAFE_KEY = re.compile(r"[A-Za-z0-9:@._\-]+")
@@ -86,24 +89,77 @@ class Conversation:
         return Place(platform=PLATFORM, workspace=self.tenant, channel=self.key, thread=thread)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def readable(data: dict[str, Any]) -> dict[str, Any]:
+    """The activity without the parts that cannot be read (members without a string id,
+    entities or attachments that are not objects): they are ignored, not a failure that
+    the channel would retry."""
+    clean = dict(data)
+    for key in ("membersAdded", "membersRemoved"):
+        if key in clean:
+            members = clean[key] if isinstance(clean[key], list) else []
+            clean[key] = [m for m in members if isinstance(m, dict) and _text(m.get("id"))]
+    for key in ("entities", "attachments"):
+        if key in clean:
+            items = clean[key] if isinstance(clean[key], list) else []
+            clean[key] = [item for item in items if isinstance(item, dict)]
+    return clean
+
+
+def tenants_named(activity: Activity) -> set[str]:
+    """The tenant ids the activity names (conversation.tenantId, channelData.tenant.id)."""
+    data = _dict(_data(activity.channel_data))
+    account = activity.conversation
+    named = [_text(_dict(data.get("tenant")).get("id"))]
+    if account is not None:  # botbuilder maps `tenantID`; Teams sends `tenantId`
+        extra = _dict(getattr(account, "additional_properties", None))
+        named += [_text(account.tenant_id), _text(extra.get("tenantId"))]
+    return {tenant for tenant in named if tenant}
+
+
+def refusal(activity: Activity, *, anonymous: bool, tenant_id: str, claims: dict) -> str | None:
+    """Why an authenticated activity is not served, or None. Only the Teams channel (and
+    the Emulator in anonymous mode) is served, and the tenant must be unambiguous: one
+    tenant named, the configured one for a single-tenant bot, the token's if it has one."""
+    channels = (*SERVED_CHANNELS, EMULATOR_CHANNEL) if anonymous else SERVED_CHANNELS
+    if (activity.channel_id or "") not in channels:
+        return f"channel {activity.channel_id!r} is not served"
+    named = tenants_named(activity)
+    if len(named) > 1:
+        return "the activity names two tenants"
+    token_tenant = _text(claims.get("tid"))
+    for expected, source in ((tenant_id, "MICROSOFT_APP_TENANT_ID"), (token_tenant, "token")):
+        if expected and named and named != {expected}:
+            return f"tenant differs from the {source}'s"
+    return None
+
+
 def conversation_of(activity: Activity) -> Conversation:
     account = activity.conversation
-    data = _data(activity.channel_data)
-    base, thread = split_thread(account.id or "")
-    tenant = account.tenant_id or (data.get("tenant") or {}).get("id") or ""
-    team = data.get("team") or {}
-    channel = data.get("channel") or {}
+    data = _dict(_data(activity.channel_data))
+    base, thread = split_thread(_text(account.id))
+    tenant = next(iter(tenants_named(activity)), "")
+    team = _dict(data.get("team"))
+    channel = _dict(data.get("channel"))
     kind = account.conversation_type or ("channel" if channel else "personal")
     return Conversation(
         tenant=tenant,
         id=base,
         kind=kind,
         thread=thread if kind == "channel" else None,
-        team_id=team.get("id"),
-        team_group_id=team.get("aadGroupId"),
-        name=channel.get("name")
-        or account.name
-        or (team.get("name") if kind == "channel" else None),
+        team_id=_text(team.get("id")) or None,
+        team_group_id=_text(team.get("aadGroupId")) or None,
+        name=_text(channel.get("name"))
+        or _text(account.name)
+        or (_text(team.get("name")) if kind == "channel" else "")
+        or None,
     )
 
 
@@ -113,10 +169,10 @@ def _mentions(activity: Activity) -> list[tuple[str, str, str]]:
     for entity in activity.entities or []:
         if (getattr(entity, "type", "") or "").lower() != "mention":
             continue
-        props = getattr(entity, "additional_properties", None) or {}
-        mentioned = props.get("mentioned") or {}
+        props = _dict(getattr(entity, "additional_properties", None))
+        mentioned = _dict(props.get("mentioned"))  # unreadable parts are ignored
         found.append(
-            (mentioned.get("id") or "", mentioned.get("name") or "", props.get("text") or "")
+            (_text(mentioned.get("id")), _text(mentioned.get("name")), _text(props.get("text")))
         )
     return found
 
@@ -172,6 +228,13 @@ def _mimetype(name: str, declared: str | None = None) -> str | None:
     return mimetypes.guess_type(name)[0]
 
 
+def _web_link(url: Any) -> bool:
+    try:
+        return isinstance(url, str) and urlsplit(url).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
+
+
 def file_refs(activity: Activity) -> tuple[FileRef, ...]:
     """Files attached to a message: Teams file uploads (a pre-authorised SharePoint
     download link) and inline audio/video (a connector URL that needs the bot's token)."""
@@ -190,8 +253,8 @@ def file_refs(activity: Activity) -> tuple[FileRef, ...]:
             ident = digest(url or name)
         else:
             continue  # the message's own HTML, cards, images
-        if not url:
-            continue
+        if not _web_link(url):
+            continue  # only web links (GRAPH_REF-style references are the bot's own)
         files.append(
             FileRef(
                 id=ident, name=PurePosixPath(name).name, mimetype=_mimetype(name, kind), url=url

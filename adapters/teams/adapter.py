@@ -15,10 +15,13 @@ from typing import Any
 
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.teams import messages as teams_messages
+from adapters.teams.activities import conversation_of, readable, refusal
 from adapters.teams.auth import Authenticator
 from adapters.teams.bot import TeamsBot
 from adapters.teams.credentials import TokenSource
@@ -28,12 +31,21 @@ from adapters.teams.meetings import MeetingRecaps
 from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import ConversationStore
+from bot.api import is_loopback_host
 from bot.core import BotCore
 
 log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/api/messages"
+UNREADABLE = (AttributeError, TypeError, KeyError)  # a field of an unexpected type
 MAX_BODY = 1 << 20  # activities are a few KB; refuse anything absurd before parsing
+
+
+def check_listen_host(options: TeamsOptions, host: str | None) -> None:
+    """Anonymous mode (no token checks) only on this machine: anyone who can reach the
+    endpoint could otherwise post as anyone and have the bot fetch and answer."""
+    if options.anonymous and options.allow_anonymous and host and not is_loopback_host(host):
+        raise TeamsConfigError(teams_messages.ANONYMOUS_NOT_LOCAL.format(host=host))
 
 
 class CloudAdapter(CloudAdapterBase):
@@ -52,11 +64,15 @@ class TeamsAdapter(TeamsPlatform):
         settings: Any | None = None,
         options: TeamsOptions | None = None,
         run_meeting_worker: bool = True,
+        listen_host: str | None = None,
     ) -> None:
+        """`listen_host`: the address `balafon serve` listens on (anonymous mode is
+        refused on any but a loopback one)."""
         if options is None:
             if settings is None:
                 raise TypeError("TeamsAdapter needs settings or options")
             options = TeamsOptions.from_settings(settings)
+        check_listen_host(options, listen_host)
         if not options.app_id and not options.allow_anonymous:
             raise TeamsConfigError(
                 "Set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (or TEAMS_ANONYMOUS=true for "
@@ -135,6 +151,26 @@ class TeamsAdapter(TeamsPlatform):
         self.auth.stop()
         await self.close()
 
+    async def refusal(self, activity: Activity, result: AuthenticateRequestResult) -> str | None:
+        """Why an authenticated activity is not served (channel, tenant), or None. A
+        conversation keeps the tenant it was first stored under: the tenant that Graph
+        calls use comes from that record, so a body naming another one is refused."""
+        identity = result.claims_identity
+        claims = (identity.claims if identity is not None else None) or {}
+        reason = refusal(
+            activity,
+            anonymous=self.options.anonymous,
+            tenant_id=self.options.tenant_id,
+            claims=claims,
+        )
+        if reason is not None:
+            return reason
+        conversation = conversation_of(activity)
+        known = await self.references.tenants_of(conversation.key)
+        if known and conversation.tenant not in known:
+            return "the conversation is stored under another tenant"
+        return None
+
     # --- HTTP -------------------------------------------------------------------------
 
     async def messages(self, request: Request) -> Response:
@@ -149,7 +185,7 @@ class TeamsAdapter(TeamsPlatform):
         activity: Activity | None
         try:
             data = json.loads(body)
-            activity = Activity().deserialize(data) if isinstance(data, dict) else None
+            activity = Activity().deserialize(readable(data)) if isinstance(data, dict) else None
         except (ValueError, TypeError, AttributeError):
             activity = None
         try:
@@ -160,8 +196,15 @@ class TeamsAdapter(TeamsPlatform):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         if activity is None or not activity.type or activity.conversation is None:
             return JSONResponse({"error": "not an activity"}, status_code=400)
+        reason = await self.refusal(activity, result)
+        if reason is not None:
+            log.warning("Teams activity %s refused: %s", activity.id, reason)
+            return JSONResponse({"error": "not served"}, status_code=403)
         try:
             invoke = await self.cloud.process_activity(result, activity, self.bot.on_turn)
+        except UNREADABLE:  # a shape nothing expected: the same on every retry
+            log.exception("Teams activity %s (%s) could not be read", activity.id, activity.type)
+            return Response(status_code=200)
         except Exception:
             log.exception("Teams activity %s (%s) failed", activity.id, activity.type)
             return JSONResponse({"error": "the bot failed; the channel may retry"}, status_code=500)

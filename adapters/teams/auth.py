@@ -16,9 +16,15 @@ from botframework.connector.auth import (
     AuthenticateRequestResult,
     BotFrameworkAuthentication,
     BotFrameworkAuthenticationFactory,
+    ConnectorFactory,
 )
 
-from adapters.teams.credentials import CredentialFactory, TokenSource
+from adapters.teams.credentials import (
+    CredentialFactory,
+    TokenSource,
+    VerifyingConnectorFactory,
+    with_public_roots,
+)
 from adapters.teams.errors import Unauthorized
 from adapters.teams.keys import SigningKeyError, SigningKeys
 from adapters.teams.options import TeamsOptions
@@ -53,6 +59,14 @@ class Authenticator:
             to_bot_from_emulator_open_id_metadata_url=options.emulator_openid_metadata_url,
             credential_factory=self.credentials,
         )
+        # The connector's calls (in turns: the request's factory; proactive: the
+        # authentication's) verify with our CAs too.
+        self.bundle = with_public_roots(options.ca_bundle) if options.ca_bundle else None
+        if self.bundle is not None:
+            create = self.bot_framework.create_connector_factory
+            self.bot_framework.create_connector_factory = (  # type: ignore[method-assign]
+                lambda identity: self._verifying(create(identity))
+            )
 
     async def start(self) -> None:
         """Install our key sources and warm the channel's keys (a failure is only logged:
@@ -88,4 +102,11 @@ class Authenticator:
         identity = result.claims_identity if result else None
         if identity is None or not identity.is_authenticated:
             raise Unauthorized("not authenticated")
+        if result.connector_factory is not None:
+            result.connector_factory = self._verifying(result.connector_factory)
         return result
+
+    def _verifying(self, factory: ConnectorFactory) -> ConnectorFactory:
+        if self.bundle is None or isinstance(factory, VerifyingConnectorFactory):
+            return factory
+        return VerifyingConnectorFactory(factory, self.bundle)

@@ -158,6 +158,15 @@ class TeamsBot(TeamsActivityHandler):
         if activity.id:
             await self.core.record_delete(conversation_of(activity).place(), activity.id)
 
+    # --- members: nothing to do (references are stored in on_turn, the welcome comes with
+    # the installation); botbuilder's defaults would look every member up on the connector.
+
+    async def on_teams_members_added_dispatch(self, *args: Any) -> None:
+        return None
+
+    async def on_teams_members_removed_dispatch(self, *args: Any) -> None:
+        return None
+
     # --- installs and meetings --------------------------------------------------------
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:

@@ -11,12 +11,20 @@ MSAL runs without instance discovery, so private clouds and test endpoints work.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
+import tempfile
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
+import certifi
 import requests
+from botframework.connector import ConnectorClient
 from botframework.connector.auth import (
+    ConnectorFactory,
     MicrosoftAppCredentials,
     PasswordServiceClientCredentialFactory,
 )
@@ -34,6 +42,34 @@ class TokenError(PermissionError):
 
 def default_scope(resource: str) -> str:
     return resource if resource.endswith("/.default") else resource.rstrip("/") + "/.default"
+
+
+@functools.cache
+def with_public_roots(ca_bundle: str) -> str:
+    """A CA file for `requests` holding the public roots (certifi) and `ca_bundle`.
+
+    requests trusts only the file it is given, where httpx adds our CAs to the system's
+    (`TeamsOptions.tls_verify`); this makes TEAMS_CA_BUNDLE add CAs on every Microsoft call
+    alike. A file of its own (mkstemp: not a predictable name in a shared directory)."""
+    data = Path(certifi.where()).read_bytes() + b"\n" + Path(ca_bundle).read_bytes()
+    handle, name = tempfile.mkstemp(prefix="balafon-teams-ca-", suffix=".pem")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    return name
+
+
+class BundleSession(requests.Session):
+    """A session whose `verify` the environment cannot replace: with trust_env, requests
+    lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's CA bundle, so
+    TEAMS_CA_BUNDLE would silently stop applying."""
+
+    def merge_environment_settings(
+        self, url: str | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.verify not in (True, None):
+            settings["verify"] = self.verify
+        return settings
 
 
 class TokenSource:
@@ -94,9 +130,9 @@ class TokenSource:
         with self._guard:
             app = self._apps.get(authority)
             if app is None:
-                session = requests.Session()
+                session = BundleSession()
                 session.trust_env = self._trust_env
-                session.verify = self._ca_bundle or True
+                session.verify = with_public_roots(self._ca_bundle) if self._ca_bundle else True
                 app = ConfidentialClientApplication(
                     self.client_id,
                     client_credential=self._secret,
@@ -156,3 +192,17 @@ class CredentialFactory(PasswordServiceClientCredentialFactory):
             self._credentials[key] = credentials
         await credentials.prepare()
         return credentials
+
+
+class VerifyingConnectorFactory(ConnectorFactory):
+    """botbuilder's connector clients (msrest over requests) with our CA file as their
+    `verify`: without it they ignore TEAMS_CA_BUNDLE, and REQUESTS_CA_BUNDLE would decide."""
+
+    def __init__(self, inner: ConnectorFactory, verify: str) -> None:
+        self.inner = inner
+        self.verify = verify
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        client = await self.inner.create(service_url, audience)
+        client.config.connection.verify = self.verify
+        return client

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from adapters.teams.credentials import TokenSource
+from adapters.teams.downloads import under
 from adapters.teams.text import to_plain
 from bot.ports import ChatMessage
 from summarizer.errors import MediaTooLargeError
@@ -29,6 +31,8 @@ MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER = 60.0
 MAX_PAGES = 50
 PAGE_SIZE = 50
+# The only Graph resource downloaded as a file: a meeting recording the bot looked up.
+RECORDING_PATH = re.compile(r"users/[^/?#]+/onlineMeetings/[^/?#]+/recordings/[^/?#]+/content")
 
 
 class GraphError(Exception):
@@ -87,7 +91,6 @@ class GraphClient:
         self.tokens = tokens
         self.authority_for = authority_for  # tenant id -> MSAL authority
         self.scope = scope
-        self.host = urlsplit(self.base_url).netloc
         self._http_args = {"timeout": timeout, "verify": verify, "trust_env": trust_env}
         self.http: httpx.AsyncClient | None = None
 
@@ -104,7 +107,8 @@ class GraphClient:
         return path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
 
     def owns(self, url: str) -> bool:
-        return urlsplit(url).netloc == self.host and url.startswith(self.base_url)
+        """`url` is under the Graph base URL (origin and path prefix, not a string prefix)."""
+        return under(url, self.base_url)
 
     async def _send(self, tenant: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request with retries; the response is open (stream) and must be closed."""
@@ -244,10 +248,8 @@ class GraphClient:
         found = await self.get_json(tenant, f"{self.meeting_path(organizer, meeting)}/recordings")
         return found.get("value") or []
 
-    def recording_url(self, organizer: str, meeting: str, ident: str) -> str:
-        return self.url(
-            f"{self.meeting_path(organizer, meeting)}/recordings/{quote(ident)}/content"
-        )
+    def recording_path(self, organizer: str, meeting: str, ident: str) -> str:
+        return f"{self.meeting_path(organizer, meeting)}/recordings/{quote(ident)}/content"
 
 
 def _error(response: httpx.Response) -> str:

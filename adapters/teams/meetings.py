@@ -24,6 +24,7 @@ from botbuilder.core.teams.teams_activity_extensions import teams_get_meeting_in
 
 from adapters.teams import messages as teams_messages
 from adapters.teams.activities import conversation_of, digest
+from adapters.teams.downloads import GRAPH_REF
 from adapters.teams.graph import GraphClient, GraphError, parse_time
 from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
@@ -203,7 +204,8 @@ class MeetingRecaps:
                 id=digest(latest["id"]),
                 name=f"{name[:80]}.mp4",
                 mimetype="video/mp4",
-                url=self.graph.recording_url(organizer, meeting, latest["id"]),
+                # A reference only the bot makes (file links from activities are http(s)).
+                url=GRAPH_REF + self.graph.recording_path(organizer, meeting, latest["id"]),
             )
             await self.core.handle_command(
                 CommandRequest(

@@ -24,6 +24,10 @@ HISTORY_REFUSED = (
 NO_CONVERSATION = "I'm not (or no longer) in that conversation, so I can't post there."
 NO_PRIVATE_CHAT = "I can't show you this privately: start a 1:1 chat with me first, then ask again."
 DOWNLOAD_REFUSED = "Teams didn't let me download it (HTTP {status})."
+DOWNLOAD_BLOCKED = (
+    "I refused to fetch it: the link doesn't lead to Teams, SharePoint or OneDrive "
+    "(an administrator can allow more file hosts with `TEAMS_DOWNLOAD_HOSTS`)."
+)
 DOWNLOAD_TOO_LARGE = "it is larger than the {limit} MB limit."
 DOWNLOAD_NOT_MEDIA = "Teams sent a web page instead of the file."
 NO_FILE_URL = "Teams didn't give me a download link for it."
@@ -37,3 +41,8 @@ MEETING_FORBIDDEN = (
 )
 MEETING_FAILED = "Sorry — I couldn't recap the meeting “{title}”: {reason}"
 MEETING_RECAP_TITLE = "Meeting recap: “{title}”"
+ANONYMOUS_NOT_LOCAL = (
+    "TEAMS_ANONYMOUS=true accepts Teams requests without a token, so it only runs on a "
+    "loopback address, not on {host}: use --host 127.0.0.1, or set MICROSOFT_APP_ID and "
+    "MICROSOFT_APP_PASSWORD."
+)

@@ -27,6 +27,12 @@ def _secret(value: Any) -> str:
     return getter() if getter else str(value)
 
 
+def host_list(value: Any) -> tuple[str, ...]:
+    """`a.example, .b.example` (or a list) as bare lower-case host names."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return tuple(h for h in (str(i).strip().lower().strip(".") for i in items) if h)
+
+
 @dataclass(frozen=True, kw_only=True)
 class TeamsOptions:
     app_id: str = ""  # empty: anonymous mode, only with allow_anonymous (local development)
@@ -47,6 +53,9 @@ class TeamsOptions:
     graph_client_id: str = ""
     graph_client_secret: str = ""
     graph_url: str = GRAPH_URL
+    # File links may also come from these hosts (and their subdomains), over https:
+    # private clouds' file hosts (TEAMS_DOWNLOAD_HOSTS); SharePoint and OneDrive always may.
+    download_hosts: tuple[str, ...] = ()
     # HTTPS: extra CA bundle for the token endpoint (private clouds, tests); proxies from env
     ca_bundle: str | None = None
     trust_env: bool = True
@@ -114,5 +123,6 @@ class TeamsOptions:
             graph_client_secret=_secret(getattr(settings, "teams_graph_client_secret", None)),
             graph_url=get("teams_graph_url", defaults.graph_url),
             ca_bundle=get("teams_ca_bundle", None),
+            download_hosts=host_list(get("teams_download_hosts", "")),
             meeting_wait_seconds=float(get("teams_meeting_wait_minutes", 30)) * 60,
         )

@@ -16,22 +16,28 @@ import httpx
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
-from adapters.teams import cards
+from adapters.teams import cards, downloads
 from adapters.teams import messages as teams_messages
 from adapters.teams.activities import PLATFORM
 from adapters.teams.credentials import TokenSource
+from adapters.teams.downloads import (
+    GRAPH_REF,
+    MICROSOFT_FILE_HOSTS,
+    DownloadPolicy,
+    DownloadRefusedError,
+)
 from adapters.teams.errors import HistoryUnavailableError, NoConversationError
-from adapters.teams.graph import GraphClient, GraphError, chat_message
+from adapters.teams.graph import RECORDING_PATH, GraphClient, GraphError, chat_message
 from adapters.teams.options import TeamsOptions
 from adapters.teams.references import ConversationStore, StoredConversation
 from bot.jobs import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, RecapReply, Reply, ReplyTarget, TranscriptReply
-from summarizer.errors import MediaError, MediaTooLargeError
+from summarizer.errors import MediaError
 
 log = logging.getLogger(__name__)
 
-# Hosts that may receive the bot's token when a file link points at them (besides the
-# conversation's own service URL): the Bot Framework connector in its clouds.
+# Hosts that may receive the bot's token when a file link points at them (https; besides
+# URLs under the conversation's own service URL): the Bot Framework connector's clouds.
 CONNECTOR_HOSTS = (
     "smba.trafficmanager.net",
     "botframework.com",
@@ -93,9 +99,19 @@ class TeamsPlatform:
             trust_env=options.trust_env,
             follow_redirects=True,
         )
+        # File links: redirects checked hop by hop, and no connection kept (each one is
+        # made to an address checked for that host).
+        self.downloads = httpx.AsyncClient(
+            timeout=httpx.Timeout(options.http_timeout_seconds, connect=10.0),
+            verify=options.tls_verify(),
+            trust_env=options.trust_env,
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
+        await self.downloads.aclose()
         if self.graph is not None:
             await self.graph.close()
 
@@ -270,48 +286,47 @@ class TeamsPlatform:
 
     # --- files ------------------------------------------------------------------------
 
-    def _takes_bot_token(self, url: str, stored: StoredConversation | None) -> bool:
-        if stored is not None and stored.service_url and url.startswith(stored.service_url):
-            return True
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        return parts.scheme == "https" and any(
-            host == h or host.endswith("." + h) for h in CONNECTOR_HOSTS
+    def download_policy(self, stored: StoredConversation | None) -> DownloadPolicy:
+        return DownloadPolicy(
+            service_url=stored.service_url if stored is not None else "",
+            connector_hosts=CONNECTOR_HOSTS,
+            file_hosts=MICROSOFT_FILE_HOSTS + self.options.download_hosts,
+            trust_env=self.options.trust_env,
         )
 
     async def download(self, place: Place, file: FileRef, dest: Path, *, max_bytes: int) -> Path:
-        url = file.url
-        if not url or urlsplit(url).scheme not in ("http", "https"):
+        url = file.url or ""
+        if url.startswith(GRAPH_REF):  # a meeting recording the bot looked up itself
+            return await self._graph_download(place, url[len(GRAPH_REF) :], dest, max_bytes)
+        if not url:
             raise MediaError(teams_messages.NO_FILE_URL)
-        if self.graph is not None and self.graph.owns(url):
-            try:
-                return await self.graph.download(place.workspace, url, dest, max_bytes=max_bytes)
-            except GraphError as exc:
-                if exc.status == 429 or exc.status >= 500:
-                    raise  # retried by the job
-                raise MediaError(teams_messages.DOWNLOAD_REFUSED.format(status=exc.status)) from exc
         stored = await self.references.get(place.workspace, place.channel)
-        headers = {}
-        # SharePoint download links are pre-authorised; connector URLs need our token.
-        if self._takes_bot_token(url, stored) and (token := await self.bot_token()):
-            headers["Authorization"] = f"Bearer {token}"
-        limit = teams_messages.DOWNLOAD_TOO_LARGE.format(limit=round(max_bytes / 2**20))
-        async with self.http.stream("GET", url, headers=headers) as response:
-            if response.status_code == 429 or response.status_code >= 500:
-                raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
-            if response.status_code >= 400:
-                raise MediaError(
-                    teams_messages.DOWNLOAD_REFUSED.format(status=response.status_code)
-                )
-            if response.headers.get("content-type", "").startswith("text/html"):
-                raise MediaError(teams_messages.DOWNLOAD_NOT_MEDIA)
-            if int(response.headers.get("content-length") or 0) > max_bytes:
-                raise MediaTooLargeError(limit)
-            size = 0
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaTooLargeError(limit)
-                    out.write(chunk)
-        return dest
+        try:
+            return await downloads.download(
+                self.downloads,
+                self.download_policy(stored),
+                url,
+                dest,
+                max_bytes=max_bytes,
+                bot_token=self.bot_token,
+            )
+        except DownloadRefusedError:
+            log.warning(
+                "refused to download a file from %s in %s (see TEAMS_DOWNLOAD_HOSTS)",
+                urlsplit(url).hostname,
+                place.channel,
+            )
+            raise
+
+    async def _graph_download(self, place: Place, path: str, dest: Path, max_bytes: int) -> Path:
+        """A recording found through Graph, with the Graph token of the conversation's
+        tenant (the stored one)."""
+        stored = await self.conversation(place)
+        if self.graph is None or not RECORDING_PATH.fullmatch(path):
+            raise MediaError(teams_messages.NO_FILE_URL)
+        try:
+            return await self.graph.download(stored.tenant, path, dest, max_bytes=max_bytes)
+        except GraphError as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise  # retried by the job
+            raise MediaError(teams_messages.DOWNLOAD_REFUSED.format(status=exc.status)) from exc

@@ -111,6 +111,7 @@ class ConversationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cache: dict[tuple[str, str], StoredConversation] = {}
+        self._owners: dict[str, set[str]] = {}  # channel key -> tenants (tenants_of)
 
     async def remember(self, conversation: Conversation, activity: Activity) -> StoredConversation:
         """Store (or refresh) the reference of the conversation `activity` came from."""
@@ -139,6 +140,7 @@ class ConversationStore:
         if stored != cached:
             await asyncio.to_thread(self._upsert, stored)
             self._cache[(stored.tenant, stored.key)] = stored
+            self._owners.setdefault(stored.key, set()).add(stored.tenant)
         return stored
 
     def _upsert(self, stored: StoredConversation) -> None:
@@ -178,6 +180,20 @@ class ConversationStore:
         if found is not None:
             self._cache[(tenant, key)] = found
         return found
+
+    async def tenants_of(self, key: str) -> set[str]:
+        """The tenants a conversation key is stored under (one, unless tampered with)."""
+        found = self._owners.get(key)
+        if found is None:
+            found = await asyncio.to_thread(self._tenants, conversations.c.channel_key == key)
+            if found:
+                self._owners[key] = found
+        return found
+
+    def _tenants(self, where: Any) -> set[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(conversations.c.tenant_id).where(where)).all()
+        return {row.tenant_id for row in rows}
 
     async def personal(self, tenant: str, user_id: str) -> StoredConversation | None:
         """The user's 1:1 chat with the bot, if they have one."""

@@ -76,10 +76,12 @@ class FakeMicrosoft:
         self.teams: dict[str, dict[str, Any]] = {}
         self.meetings: dict[str, dict[str, Any]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
+        self.redirects: dict[str, str] = {}  # file path -> where it redirects (302)
         self.graph: dict[str, Any] = {}  # Graph path -> JSON (or str/bytes) answer
         self.graph_failures: dict[str, list[int]] = {}  # Graph path -> statuses to answer first
         self.other_apps: dict[str, str] = {}  # more app registrations (Graph)
         self.jwks_delay = 0.0
+        self.endorsements = ["msteams"]  # the channels the published keys are endorsed for
         self.post_failures: list[int] = []  # statuses the next posts answer (Retry-After: 0)
         self.require_token = True  # False: an emulator-like channel for anonymous bots
         self._ids = itertools.count(1000)
@@ -93,16 +95,15 @@ class FakeMicrosoft:
         app.router.add_get("/openid/keys", self._jwks)
         app.router.add_get("/login/{tenant}/v2.0/.well-known/openid-configuration", self._oidc)
         app.router.add_post("/login/{tenant}/oauth2/v2.0/token", self._token)
-        app.router.add_post("/connector/v3/conversations/{conversation}/activities", self._post)
-        app.router.add_post(
-            "/connector/v3/conversations/{conversation}/activities/{reply_to}", self._post
-        )
-        app.router.add_put("/connector/v3/conversations/{conversation}/activities/{id}", self._put)
-        app.router.add_get(
-            "/connector/v3/conversations/{conversation}/members/{member}", self._member
-        )
-        app.router.add_get("/connector/v3/teams/{team}", self._team)
-        app.router.add_get("/connector/v1/meetings/{meeting}", self._meeting)
+        # The connector under /connector/ and, for a service URL without a path, at /.
+        for base in ("/connector", ""):
+            conversation = base + "/v3/conversations/{conversation}"
+            app.router.add_post(conversation + "/activities", self._post)
+            app.router.add_post(conversation + "/activities/{reply_to}", self._post)
+            app.router.add_put(conversation + "/activities/{id}", self._put)
+            app.router.add_get(conversation + "/members/{member}", self._member)
+            app.router.add_get(base + "/v3/teams/{team}", self._team)
+            app.router.add_get(base + "/v1/meetings/{meeting}", self._meeting)
         app.router.add_get("/connector/v3/attachments/{path:.*}", self._connector_file)
         app.router.add_get("/sharepoint/{path:.*}", self._sharepoint_file)
         app.router.add_get("/graph/v1.0/{path:.*}", self._graph)
@@ -168,7 +169,7 @@ class FakeMicrosoft:
         self._record(request)
         if self.jwks_delay:
             await asyncio.sleep(self.jwks_delay)
-        return web.json_response({"keys": [key.jwk() for key in self.keys]})
+        return web.json_response({"keys": [key.jwk(self.endorsements) for key in self.keys]})
 
     # --- identity platform ------------------------------------------------------------
 
@@ -280,6 +281,8 @@ class FakeMicrosoft:
         return self._file("/sharepoint/" + request.match_info["path"])
 
     def _file(self, path: str) -> web.StreamResponse:
+        if path in self.redirects:
+            raise web.HTTPFound(self.redirects[path])
         if path not in self.files:
             return web.Response(status=404)
         data, kind = self.files[path]
