@@ -148,6 +148,7 @@ class BotCore:
         work_dir: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         media_workers: int = 2,
+        admin_users: Collection[str] = (),
     ) -> None:
         self.repo = repo
         self.queue = queue
@@ -157,6 +158,8 @@ class BotCore:
         self.default_timezone = default_timezone
         self.work_dir = work_dir
         self.clock = clock
+        # ADMIN_USERS: `user id` or `platform:user id`; they manage every channel.
+        self.admin_users = frozenset(u.strip() for u in admin_users if u.strip())
         self._transcriber_factory = transcriber_factory
         self._transcriber: Transcriber | None = None
         self._transcriber_lock = threading.Lock()
@@ -262,8 +265,28 @@ class BotCore:
         text = await self.digests.command(request.place, request.user_id, command)
         return Outcome(reply=TextReply(text=text))
 
+    async def may_manage(self, place: Place, user_id: str) -> bool:
+        """Whether `user_id` may change what is kept of the channel: ADMIN_USERS, else
+        the platform's own answer (workspace admins, channel or team owners)."""
+        if not user_id:
+            return False
+        if user_id in self.admin_users or f"{place.platform}:{user_id}" in self.admin_users:
+            return True
+        platform = self.platforms.get(place.platform)
+        if platform is None:
+            return False
+        try:
+            return await platform.can_manage(place, user_id)
+        except Exception:  # the platform could not say: refuse, and say who can
+            log.warning("could not check whether %s manages %s", user_id, place, exc_info=True)
+            return False
+
     async def _governance(self, request: CommandRequest, command: Forget | Retention) -> Outcome:
-        channel = await self._channel(Place(**{**asdict(request.place), "thread": None}))
+        place = Place(**{**asdict(request.place), "thread": None})
+        if not await self.may_manage(place, request.user_id):
+            who = messages.MANAGERS.get(place.platform, messages.MANAGERS_DEFAULT)
+            return Outcome(reply=ErrorReply(text=messages.NOT_A_MANAGER.format(who=who)))
+        channel = await self._channel(place)
         if isinstance(command, Retention):
             await asyncio.to_thread(
                 self.repo.channel,

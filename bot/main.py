@@ -70,6 +70,7 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
         default_timezone=settings.default_timezone,
         work_dir=work_dir,
         media_workers=settings.transcribe_concurrency,
+        admin_users=settings.admin_user_ids(),
     )
     DigestService(
         core,

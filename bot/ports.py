@@ -148,3 +148,9 @@ class ChatPlatform(Protocol):
     async def is_member(self, place: Place, user_id: str) -> bool:
         """Whether the user may read the channel (cross-channel recaps need it)."""
         ...
+
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        """Whether the user may decide what the bot keeps of the channel (`retention`,
+        `forget`): a workspace admin or whoever manages the channel on this platform.
+        False when the platform cannot tell (refuse when in doubt)."""
+        ...

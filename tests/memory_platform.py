@@ -37,6 +37,7 @@ class MemoryPlatform:
     def __init__(self) -> None:
         self.channels: dict[str, list[ChatMessage]] = {}
         self.members: dict[str, set[str]] = {}
+        self.managers: dict[str, set[str]] = {}  # channel -> who may `forget` / `retention`
         self.files: dict[str, Path] = {}
         self.posts: dict[str, Posted] = {}
         self.history_calls = 0
@@ -82,6 +83,9 @@ class MemoryPlatform:
 
     async def is_member(self, place: Place, user_id: str) -> bool:
         return user_id in self.members.get(place.channel, set())
+
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        return user_id in self.managers.get(place.channel, set())
 
 
 def memory_bot(engine, *, clock) -> tuple[BotCore, Worker, MemoryPlatform]:

@@ -145,3 +145,8 @@ class PlaygroundPlatform:
         """Every person of the playground is in every channel (it is one local team)."""
         user = await asyncio.to_thread(self.store.user, user_id)
         return user is not None and await asyncio.to_thread(self.store.has_channel, place.channel)
+
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        """Everyone manages every channel: the playground is one person's local sandbox
+        (only this machine, with the access token, reaches it), with no roles to honour."""
+        return await self.is_member(place, user_id)

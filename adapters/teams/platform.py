@@ -315,3 +315,25 @@ class TeamsPlatform:
                         raise MediaTooLargeError(limit)
                     out.write(chunk)
         return dest
+
+    # --- who manages a conversation (retention, forget) --------------------------------
+
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        """A team's channels: its owners, by the connector's roster (`userRole` "owner";
+        members answer "user", guests "guest"). A 1:1 chat with the bot: its person. A
+        group chat has no owner the roster shows: ADMIN_USERS names who manages it."""
+        stored = await self.references.get(place.workspace, place.channel)
+        if stored is None or not user_id:
+            return False
+        if stored.kind == "personal":
+            return stored.user_id in (None, user_id)
+        if not (stored.is_channel and stored.team_id):
+            return False
+        path = f"v3/conversations/{quote(stored.team_id, safe='')}/members/"
+        try:
+            response = await self.connector_get(stored, path + quote(user_id, safe=""))
+            role = response.json().get("userRole") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            log.info("role of %s in %s: %s", user_id, place.channel, exc)
+            return False  # when in doubt, refuse
+        return isinstance(role, str) and role.lower() == "owner"
