@@ -173,6 +173,9 @@ class BotCore:
         self.handlers: dict[str, Handler] = {}
         # Job kind -> the queue it runs on (`balafon worker --queue …`).
         self.job_queues: dict[str, str] = {}
+        # Run by the hourly retention sweep after the core's own (the API's expiry):
+        # each deletes what has expired at the given time and returns counts by kind.
+        self.sweepers: list[Callable[[datetime], dict[str, int]]] = []
         self.add_handler("recap", self.run_recap)
         self.add_handler("transcribe", self.run_transcribe, queue=TRANSCRIBE_QUEUE)
         # Channel windows this process has filled from platform history: (channel id, since).
@@ -306,6 +309,10 @@ class BotCore:
             await asyncio.to_thread(self.digests.find, channel.id) if self.digests else None
         )
         counts = await asyncio.to_thread(self.repo.forget_channel, channel)
+        platform = self.platforms.get(place.platform)
+        if platform is not None:
+            await platform.forget(place)  # what the adapter keeps itself (playground files)
+        await asyncio.to_thread(self.repo.checkpoint)  # no old pages left in SQLite's WAL
         self._synced_since.pop(channel.id, None)
         if subscription is not None:
             self.digests.changed(subscription.id)  # the scheduler drops its job
@@ -565,6 +572,8 @@ class BotCore:
         recap = await self.summarize(conversation)
         links = await self._links(platform, source, recap)
         title = self._recap_title(source, payload.get("window_text"))
+        if await asyncio.to_thread(self.queue.get, job.id) is None:
+            return  # the channel was forgotten while it ran: post and keep nothing
         await self.deliver(
             f"job:{job.id}:recap",
             platform,
@@ -656,9 +665,10 @@ class BotCore:
             await platform.update(target, progress_id, ErrorReply(text=text))
             return
         channel = await self._channel(source)
-        await asyncio.to_thread(
+        saved = await asyncio.to_thread(
             self.repo.save_transcript,
             channel,
+            for_job=job.id,
             source_message_id=job.payload.get("message_id"),
             file_id=file.id,
             file_name=file.name,
@@ -666,6 +676,9 @@ class BotCore:
             duration_seconds=transcript.duration,
             transcript=transcript.model_dump(mode="json"),
         )
+        if saved is None:  # the channel was forgotten meanwhile: keep and post nothing more
+            log.info("job %s was cancelled by `forget`; its transcript is dropped", job.id)
+            return
         stem = Path(file.name).stem or "recording"
         await self.deliver(
             f"{key}:transcript",

@@ -68,8 +68,9 @@ FORGET_CONFIRM = (
     "action items and its digest. Say `forget confirm` to do it."
 )
 FORGOTTEN = (
-    "Done: I deleted {messages} messages, {transcripts} transcripts, {recaps} recaps and "
-    "{items} action items stored for this channel, and stopped its digest."
+    "Done: I deleted {messages} messages, {transcripts} transcripts, {recaps} recaps, "
+    "{items} action items and {jobs} jobs (with their file names and results) stored for "
+    "this channel, and stopped its digest."
 )
 NOT_A_MANAGER = (
     "Only {who} can change how long I keep this channel's data or make me forget it, "

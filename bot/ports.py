@@ -154,3 +154,9 @@ class ChatPlatform(Protocol):
         `forget`): a workspace admin or whoever manages the channel on this platform.
         False when the platform cannot tell (refuse when in doubt)."""
         ...
+
+    async def forget(self, place: Place) -> None:
+        """After `forget confirm`: delete what the adapter itself stored of the channel
+        (the playground, being its own chat server, keeps messages and files; Slack's and
+        Teams' messages stay theirs, and nothing of them is kept by the adapter)."""
+        ...

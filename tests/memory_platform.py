@@ -41,6 +41,7 @@ class MemoryPlatform:
         self.files: dict[str, Path] = {}
         self.posts: dict[str, Posted] = {}
         self.history_calls = 0
+        self.forgotten: list[Place] = []  # places `forget` was asked to delete
         self.history_available = True  # False: like a Teams bot without Graph
         self._ids = itertools.count(1)
 
@@ -86,6 +87,9 @@ class MemoryPlatform:
 
     async def can_manage(self, place: Place, user_id: str) -> bool:
         return user_id in self.managers.get(place.channel, set())
+
+    async def forget(self, place: Place) -> None:
+        self.forgotten.append(place)
 
 
 def memory_bot(engine, *, clock) -> tuple[BotCore, Worker, MemoryPlatform]:

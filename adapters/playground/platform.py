@@ -150,3 +150,11 @@ class PlaygroundPlatform:
         """Everyone manages every channel: the playground is one person's local sandbox
         (only this machine, with the access token, reaches it), with no roles to honour."""
         return await self.is_member(place, user_id)
+
+    async def forget(self, place: Place) -> None:
+        """The playground keeps the chat itself: `forget` clears the channel's messages
+        (tombstones) and deletes its uploaded files from DATA_DIR/playground."""
+        gone = await asyncio.to_thread(self.store.forget_channel, place.channel)
+        for stored in gone:
+            await asyncio.to_thread(self.file_path(stored.id).unlink, missing_ok=True)
+        self.changes.notify()

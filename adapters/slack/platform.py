@@ -333,6 +333,10 @@ class SlackPlatform:
             return False
         return any(user.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner"))
 
+    async def forget(self, place: Place) -> None:
+        """Nothing to do: this adapter keeps nothing of a channel (the core keeps its copies,
+        deleted by `forget`; the messages in Slack are the workspace's)."""
+
     # --- files ------------------------------------------------------------------------
 
     def _may_receive_token(self, url: str) -> bool:

@@ -337,3 +337,7 @@ class TeamsPlatform:
             log.info("role of %s in %s: %s", user_id, place.channel, exc)
             return False  # when in doubt, refuse
         return isinstance(role, str) and role.lower() == "owner"
+
+    async def forget(self, place: Place) -> None:
+        """Nothing to delete: the adapter keeps only the conversation's reference (its ids
+        and service URL, needed to answer), no messages; those in Teams are the tenant's."""
