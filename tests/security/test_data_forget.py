@@ -13,7 +13,9 @@ dead tuples until VACUUM are out of scope (docs/security.md says so).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -55,9 +57,16 @@ TOKEN = "s3cret-api-token"
 
 class NameTranscriber:
     """Stands in for the Whisper model: "hears" the file's name, so that the transcript,
-    and the recap made from it, carry the marker the name carries."""
+    and the recap made from it, carry the marker the name carries. With `gate` set, it
+    waits for it (a long transcription still running)."""
+
+    started = threading.Event()
+    gate: threading.Event | None = None
 
     def transcribe(self, path: Path, on_progress: Any = None) -> Transcript:
+        NameTranscriber.started.set()
+        if NameTranscriber.gate is not None:
+            NameTranscriber.gate.wait(30)
         said = f"I will send the {path.stem} report to legal by Friday."
         return Transcript(segments=[Segment(start=0, end=4, text=said)], duration=4, language="en")
 
@@ -231,3 +240,34 @@ async def test_retention_sweeps_jobs_and_expired_uploads(bot, tmp_path: Path) ->
     clock.ahead = timedelta(days=2, minutes=1)
     assert sweep(slack.core.digests)["jobs"] >= 1
     assert _where(engine, MARK) == [] and _raw(engine, MARK) == []
+
+
+async def test_a_job_running_when_the_channel_is_forgotten_stores_and_posts_nothing(
+    bot,
+) -> None:
+    slack, _, _ = bot
+    engine = slack.core.repo.engine
+    slack.fake.add_user(ANN, "Ann", admin=True)
+    NameTranscriber.started.clear()
+    NameTranscriber.gate = threading.Event()
+    try:
+        await _share(slack, f"{MARK}-long-meeting.m4a")
+        await slack.adapter.settle()
+        running = asyncio.create_task(slack.worker.run_once())
+        for _ in range(300):  # until the model is busy with it
+            if NameTranscriber.started.is_set():
+                break
+            await asyncio.sleep(0.05)
+        assert NameTranscriber.started.is_set()
+        await slack.mention(GENERAL, ANN, "forget confirm")
+        await slack.adapter.settle()
+        posted = len(slack.fake.posts(GENERAL))
+        updated = len(slack.fake.called("chat.update"))
+        NameTranscriber.gate.set()
+        await running
+    finally:
+        NameTranscriber.gate = None
+    assert len(slack.fake.posts(GENERAL)) == posted  # no transcript, no recap posted
+    assert len(slack.fake.called("chat.update")) == updated  # not even "Transcribed …"
+    assert _where(engine, MARK) == []
+    assert _raw(engine, MARK) == []
