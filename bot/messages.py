@@ -65,7 +65,7 @@ DIGEST_QUIET = "Quiet period: nothing new here since {since}."
 DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."
 FORGET_CONFIRM = (
     "This deletes everything I stored for this channel: messages, transcripts, recaps, "
-    "action items and its digest. Say `forget confirm` to do it."
+    "action items, jobs (file names, results) and its digest. Say `forget confirm` to do it."
 )
 FORGOTTEN = (
     "Done: I deleted {messages} messages, {transcripts} transcripts, {recaps} recaps, "
