@@ -14,7 +14,6 @@ dead tuples until VACUUM are out of scope (docs/security.md says so).
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -24,7 +23,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -39,6 +37,9 @@ from bot.storage.models import Job
 from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
 from summarizer.types import Segment, Transcript
+from tests.security.data_support import files_with as _files
+from tests.security.data_support import raw_with as _raw
+from tests.security.data_support import tables_with as _where
 from tests.slack.conftest import (  # noqa: F401  (fixtures)
     ANN,
     GENERAL,
@@ -120,41 +121,6 @@ async def _share(slack: Harness, name: str) -> dict[str, Any]:
     envelope["event_id"] = f"Ev{file['id']}"
     assert (await slack.send(envelope)).status_code == 200
     return file
-
-
-def _where(engine: Engine, marker: str) -> list[str]:
-    """`table.column` of every stored value containing `marker`, over all tables."""
-    found = []
-    with engine.connect() as connection:
-        for table in inspect(connection).get_table_names():
-            columns = [c["name"] for c in inspect(connection).get_columns(table)]
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
-                for column, value in zip(columns, row, strict=True):
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        value = bytes(value).decode("utf-8", "replace")
-                    elif not isinstance(value, str):
-                        value = json.dumps(value, default=str)
-                    if marker in value:
-                        found.append(f"{table}.{column}")
-    return found
-
-
-def _raw(engine: Engine, marker: str) -> list[str]:
-    """The SQLite files (database and write-ahead log) whose bytes contain `marker`."""
-    if engine.dialect.name != "sqlite":
-        return []
-    database = Path(engine.url.database or "")
-    files = [database, database.with_name(database.name + "-wal")]
-    return [f.name for f in files if f.exists() and marker.encode() in f.read_bytes()]
-
-
-def _files(root: Path, marker: str) -> list[str]:
-    """Files under `root` whose name or bytes contain `marker` (uploads, work files)."""
-    return [
-        str(p)
-        for p in root.rglob("*")
-        if marker in p.name or (p.is_file() and marker.encode() in p.read_bytes())
-    ]
 
 
 async def test_forget_leaves_no_copy_in_any_table_or_file(bot, tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.playground.conftest import WRITE, local_client, make_stack, sqlite_engine  # noqa: F401
-from tests.security.test_data_forget import _files, _raw, _where
+from tests.security.data_support import files_with as _files
+from tests.security.data_support import raw_with as _raw
+from tests.security.data_support import tables_with as _where
 
 pytestmark = pytest.mark.anyio
 MARK = "pg" + uuid.uuid4().hex[:16]
