@@ -25,7 +25,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -274,6 +274,7 @@ def _problems(*codes: int) -> dict[str, Any]:
         401: "The request carries neither API_TOKEN nor the access token as a Bearer token.",
         403: "A browser sent it from another web site: cross-site requests are refused.",
         404: "No such job.",
+        410: "The job's result was deleted API_RESULT_HOURS after it finished.",
         413: "The body is over the size limit.",
         415: "Wrong Content-Type.",
         422: "The body does not match the schema; `details` lists the problems.",
@@ -365,7 +366,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json("The job.", "JobStatus"),
-                        **_problems(401, 403, 404),
+                        **_problems(401, 403, 404, 410),
                     },
                 }
             },
@@ -403,16 +404,19 @@ class HttpApi:
         access_token: str | None = None,
         max_upload_bytes: int | None = None,
         max_json_bytes: int = MAX_JSON_BYTES,
+        result_hours: float = 24.0,
     ) -> None:
         self.core = core
         self.upload_dir = Path(upload_dir)
         # Bearer tokens accepted: API_TOKEN for other tools, and the access token (the one
         # `balafon serve` prints). Neither: every call is refused.
         self.tokens = tuple(t for t in (token, access_token) if t)
+        self.result_hours = result_hours  # API_RESULT_HOURS
         self.max_upload_bytes = max_upload_bytes or core.max_media_bytes
         self.max_json_bytes = max_json_bytes
         self._openapi = openapi_document()
         core.add_handler(JOB_KIND, self.run_transcription, queue=TRANSCRIBE_QUEUE)
+        core.sweepers.append(self.expire_results)  # with the hourly retention sweep
 
     # --- Mountable ---------------------------------------------------------------------
 
@@ -586,6 +590,13 @@ class HttpApi:
             job = await asyncio.to_thread(self._find_job, _KEY_PREFIX + public_id)
         if job is None:
             return problem(404, "not_found", f"There is no job {public_id!r}.")
+        if job.payload.get("expired"):
+            return problem(
+                410,
+                "expired",
+                f"This job's result was deleted {self.result_hours:g} hours after it finished "
+                "(API_RESULT_HOURS); upload the recording again.",
+            )
         status = JobStatus(
             id=public_id,
             status=job.status,  # type: ignore[arg-type]
@@ -602,6 +613,34 @@ class HttpApi:
     def _find_job(self, key: str) -> Job | None:
         with Session(self.core.queue.engine) as session:
             return session.exec(select(Job).where(Job.idempotency_key == key)).first()
+
+    # --- expiry ------------------------------------------------------------------------
+
+    def expire_results(self, now: datetime) -> dict[str, int]:
+        """API_RESULT_HOURS after a transcription ends, its transcript, recap and file name
+        are deleted (the job answers 410), and so is any upload still on disk; an upload
+        folder that no unfinished job needs goes too (a crash between saving and queueing)."""
+        before = now - timedelta(hours=self.result_hours)
+        expired = self.core.repo.expire_results(JOB_KIND, before)
+        for payload in expired:
+            if isinstance(payload.get("path"), str):
+                self._remove_upload(Path(payload["path"]).parent)
+        if self.upload_dir.is_dir():
+            for folder in self.upload_dir.iterdir():
+                if not _PUBLIC_ID.fullmatch(folder.name) or not folder.is_dir():
+                    continue
+                if folder.stat().st_mtime >= before.timestamp():
+                    continue
+                job = self._find_job(_KEY_PREFIX + folder.name)
+                if job is None or job.status in ("done", "failed"):
+                    self._remove_upload(folder)
+        return {"api_results": len(expired)}
+
+    def _remove_upload(self, folder: Path) -> None:
+        """Delete an upload folder: only `upload_dir/<public id>`, whatever a payload says."""
+        inside = folder.parent.resolve() == self.upload_dir.resolve()
+        if inside and _PUBLIC_ID.fullmatch(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
 
     # --- the job -----------------------------------------------------------------------
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     # Data governance: stored messages, transcripts and recaps older than this are deleted
     # (hourly); a channel's `retention N` overrides it. None: keep until `forget`.
     retention_days: int | None = Field(default=None, ge=1)
+    # Transcripts of API uploads (GET /v1/jobs/{id}) are deleted this long after they finish.
+    api_result_hours: float = Field(default=24.0, gt=0)
+    # Who may `forget` or set `retention` in any channel besides the platform's admins and
+    # channel owners: comma-separated user ids, optionally `platform:id` (slack:U123).
+    admin_users: str = ""
 
     # HTTP API (/v1) and the local playground (/)
     # The secret that opens the playground (`/?token=`) and /v1 (Bearer). Unset: `serve`
@@ -120,6 +125,9 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object a line, for collectors
+
+    def admin_user_ids(self) -> list[str]:
+        return [item.strip() for item in self.admin_users.split(",") if item.strip()]
 
     def transcriber_config(self) -> TranscriberConfig:
         return TranscriberConfig(

@@ -149,6 +149,7 @@ class BotCore:
         work_dir: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         media_workers: int = 2,
+        admin_users: Collection[str] = (),
     ) -> None:
         self.repo = repo
         self.queue = queue
@@ -158,6 +159,8 @@ class BotCore:
         self.default_timezone = default_timezone
         self.work_dir = work_dir
         self.clock = clock
+        # ADMIN_USERS: `user id` or `platform:user id`; they manage every channel.
+        self.admin_users = frozenset(u.strip() for u in admin_users if u.strip())
         self._transcriber_factory = transcriber_factory
         self._transcriber: Transcriber | None = None
         self._transcriber_lock = threading.Lock()
@@ -171,6 +174,9 @@ class BotCore:
         self.handlers: dict[str, Handler] = {}
         # Job kind -> the queue it runs on (`balafon worker --queue …`).
         self.job_queues: dict[str, str] = {}
+        # Run by the hourly retention sweep after the core's own (the API's expiry):
+        # each deletes what has expired at the given time and returns counts by kind.
+        self.sweepers: list[Callable[[datetime], dict[str, int]]] = []
         self.add_handler("recap", self.run_recap)
         self.add_handler("transcribe", self.run_transcribe, queue=TRANSCRIBE_QUEUE)
         # Channel windows this process has filled from platform history: (channel id, since).
@@ -263,8 +269,28 @@ class BotCore:
         text = await self.digests.command(request.place, request.user_id, command)
         return Outcome(reply=TextReply(text=text))
 
+    async def may_manage(self, place: Place, user_id: str) -> bool:
+        """Whether `user_id` may change what is kept of the channel: ADMIN_USERS, else
+        the platform's own answer (workspace admins, channel or team owners)."""
+        if not user_id:
+            return False
+        if user_id in self.admin_users or f"{place.platform}:{user_id}" in self.admin_users:
+            return True
+        platform = self.platforms.get(place.platform)
+        if platform is None:
+            return False
+        try:
+            return await platform.can_manage(place, user_id)
+        except Exception:  # the platform could not say: refuse, and say who can
+            log.warning("could not check whether %s manages %s", user_id, place, exc_info=True)
+            return False
+
     async def _governance(self, request: CommandRequest, command: Forget | Retention) -> Outcome:
-        channel = await self._channel(Place(**{**asdict(request.place), "thread": None}))
+        place = Place(**{**asdict(request.place), "thread": None})
+        if not await self.may_manage(place, request.user_id):
+            who = messages.MANAGERS.get(place.platform, messages.MANAGERS_DEFAULT)
+            return Outcome(reply=ErrorReply(text=messages.NOT_A_MANAGER.format(who=who)))
+        channel = await self._channel(place)
         if isinstance(command, Retention):
             await asyncio.to_thread(
                 self.repo.channel,
@@ -284,6 +310,10 @@ class BotCore:
             await asyncio.to_thread(self.digests.find, channel.id) if self.digests else None
         )
         counts = await asyncio.to_thread(self.repo.forget_channel, channel)
+        platform = self.platforms.get(place.platform)
+        if platform is not None:
+            await platform.forget(place)  # what the adapter keeps itself (playground files)
+        await asyncio.to_thread(self.repo.checkpoint)  # no old pages left in SQLite's WAL
         self._synced_since.pop(channel.id, None)
         if subscription is not None:
             self.digests.changed(subscription.id)  # the scheduler drops its job
@@ -557,6 +587,8 @@ class BotCore:
         recap = await self.summarize(conversation)
         links = await self._links(platform, source, recap)
         title = self._recap_title(source, payload.get("window_text"))
+        if await asyncio.to_thread(self.queue.get, job.id) is None:
+            return  # the channel was forgotten while it ran: post and keep nothing
         await self.deliver(
             f"job:{job.id}:recap",
             platform,
@@ -649,9 +681,10 @@ class BotCore:
             await platform.update(target, progress_id, ErrorReply(text=text))
             return
         channel = await self._channel(source)
-        await asyncio.to_thread(
+        saved = await asyncio.to_thread(
             self.repo.save_transcript,
             channel,
+            for_job=job.id,
             source_message_id=job.payload.get("message_id"),
             file_id=file.id,
             file_name=file.name,
@@ -659,6 +692,9 @@ class BotCore:
             duration_seconds=transcript.duration,
             transcript=transcript.model_dump(mode="json"),
         )
+        if saved is None:  # the channel was forgotten meanwhile: keep and post nothing more
+            log.info("job %s was cancelled by `forget`; its transcript is dropped", job.id)
+            return
         stem = Path(file.name).stem or "recording"
         await self.deliver(
             f"{key}:transcript",

@@ -16,6 +16,9 @@ from sqlmodel import Session, col, select
 from bot.storage.models import ActionItemRecord, Channel, RecapRecord, Workspace
 
 KINDS = ("recaps", "action-items")
+# A spreadsheet opening the CSV runs a cell that starts with one of these as a formula
+# (OWASP "CSV Injection"; ASVS 1.2.10 adds NUL): such a cell gets a leading apostrophe.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 def _iso(value: Any) -> Any:
@@ -69,15 +72,28 @@ def rows(engine: Engine, kind: str, since: datetime | None = None) -> Iterator[d
                 }
 
 
+def neutralise(value: Any) -> Any:
+    """A CSV cell that no spreadsheet evaluates: text led by a formula trigger is quoted
+    with `'` (shown as text by Excel, LibreOffice and Sheets); other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def write(records: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
-    """Write JSON Lines or CSV (lists joined with " | "); returns the number of rows."""
+    """Write JSON Lines or CSV (lists joined with " | ", formula-like cells neutralised:
+    `neutralise`); JSON Lines is data, never evaluated, and stays as stored. Returns the
+    number of rows."""
     count = 0
     writer: csv.DictWriter | None = None
     for record in records:
         if fmt == "jsonl":
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            flat = {k: " | ".join(v) if isinstance(v, list) else v for k, v in record.items()}
+            flat = {
+                k: neutralise(" | ".join(v) if isinstance(v, list) else v)
+                for k, v in record.items()
+            }
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(flat))
                 writer.writeheader()

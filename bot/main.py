@@ -75,6 +75,7 @@ def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Wo
         default_timezone=settings.default_timezone,
         work_dir=work_dir,
         media_workers=settings.transcribe_concurrency,
+        admin_users=settings.admin_user_ids(),
     )
     DigestService(
         core,
@@ -168,6 +169,7 @@ def build_runtime(
         upload_dir=Path(settings.data_dir) / "api",
         token=settings.api_token.get_secret_value() if settings.api_token else None,
         access_token=access_token,
+        result_hours=settings.api_result_hours,
     )
     assert core.digests is not None
     scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
@@ -322,6 +324,12 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     process at a time leads, so running several is safe)."""
     core, _ = build_core(settings)
     attach_executor(settings, core)
+    # Its results expire with the sweeps this process runs.
+    HttpApi(
+        core=core,
+        upload_dir=Path(settings.data_dir) / "api",
+        result_hours=settings.api_result_hours,
+    )
     assert core.digests is not None
     scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
     await scheduler.startup()

@@ -66,12 +66,24 @@ DIGEST_QUIET = "Quiet period: nothing new here since {since}."
 DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."
 FORGET_CONFIRM = (
     "This deletes everything I stored for this channel: messages, transcripts, recaps, "
-    "action items and its digest. Say `forget confirm` to do it."
+    "action items, jobs (file names, results) and its digest. Say `forget confirm` to do it."
 )
 FORGOTTEN = (
-    "Done: I deleted {messages} messages, {transcripts} transcripts, {recaps} recaps and "
-    "{items} action items stored for this channel, and stopped its digest."
+    "Done: I deleted {messages} messages, {transcripts} transcripts, {recaps} recaps, "
+    "{items} action items and {jobs} jobs (with their file names and results) stored for "
+    "this channel, and stopped its digest."
 )
+NOT_A_MANAGER = (
+    "Only {who} can change how long I keep this channel's data or make me forget it, "
+    "so I changed nothing. Ask one of them (or the server's operator, who can list people "
+    "in ADMIN_USERS)."
+)
+# Who manages a channel, by platform (see each platform's `can_manage`).
+MANAGERS = {
+    "slack": "workspace admins and owners",
+    "teams": "the team's owners",
+}
+MANAGERS_DEFAULT = "the people who manage this channel"
 RETENTION_SET = "I'll keep this channel's messages and transcripts for {days} days."
 RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say `forget`."
 

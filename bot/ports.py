@@ -149,6 +149,18 @@ class ChatPlatform(Protocol):
         """Whether the user may read the channel (cross-channel recaps need it)."""
         ...
 
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        """Whether the user may decide what the bot keeps of the channel (`retention`,
+        `forget`): a workspace admin or whoever manages the channel on this platform.
+        False when the platform cannot tell (refuse when in doubt)."""
+        ...
+
+    async def forget(self, place: Place) -> None:
+        """After `forget confirm`: delete what the adapter itself stored of the channel
+        (the playground, being its own chat server, keeps messages and files; Slack's and
+        Teams' messages stay theirs, and nothing of them is kept by the adapter)."""
+        ...
+
 
 @runtime_checkable
 class MarkedPosting(Protocol):

@@ -44,10 +44,21 @@ def purge_expired(service_key: str = "default") -> None:
     service = _services.get(service_key)
     if service is None:
         return
+    sweep(service)
+
+
+def sweep(service: DigestService) -> dict[str, int]:
+    """Delete what has expired now: channels' retention (messages, transcripts, recaps,
+    jobs), then each of the core's sweepers (API results); empties SQLite's WAL after."""
     core = service.core
-    counts = core.repo.purge_expired(core.clock(), service.retention_days)
+    now = core.clock()
+    counts = core.repo.purge_expired(now, service.retention_days)
+    for sweeper in core.sweepers:
+        counts.update(sweeper(now))
     if any(counts.values()):
+        core.repo.checkpoint()
         log.info("retention deleted %s", counts)
+    return counts
 
 
 class Lease:

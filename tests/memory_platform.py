@@ -37,9 +37,11 @@ class MemoryPlatform:
     def __init__(self) -> None:
         self.channels: dict[str, list[ChatMessage]] = {}
         self.members: dict[str, set[str]] = {}
+        self.managers: dict[str, set[str]] = {}  # channel -> who may `forget` / `retention`
         self.files: dict[str, Path] = {}
         self.posts: dict[str, Posted] = {}
         self.history_calls = 0
+        self.forgotten: list[Place] = []  # places `forget` was asked to delete
         self.history_available = True  # False: like a Teams bot without Graph
         self._ids = itertools.count(1)
 
@@ -82,6 +84,12 @@ class MemoryPlatform:
 
     async def is_member(self, place: Place, user_id: str) -> bool:
         return user_id in self.members.get(place.channel, set())
+
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        return user_id in self.managers.get(place.channel, set())
+
+    async def forget(self, place: Place) -> None:
+        self.forgotten.append(place)
 
 
 def memory_bot(engine, *, clock) -> tuple[BotCore, Worker, MemoryPlatform]:

@@ -24,6 +24,7 @@ NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 @pytest.fixture
 def bot(engine):
     core, worker, platform = memory_bot(engine, clock=lambda: NOW)
+    platform.managers = {"C1": {"U1"}, "C2": {"U1"}}  # U1 may `forget` and set `retention`
     return core, worker, platform
 
 

@@ -145,3 +145,16 @@ class PlaygroundPlatform:
         """Every person of the playground is in every channel (it is one local team)."""
         user = await asyncio.to_thread(self.store.user, user_id)
         return user is not None and await asyncio.to_thread(self.store.has_channel, place.channel)
+
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        """Everyone manages every channel: the playground is one person's local sandbox
+        (only this machine, with the access token, reaches it), with no roles to honour."""
+        return await self.is_member(place, user_id)
+
+    async def forget(self, place: Place) -> None:
+        """The playground keeps the chat itself: `forget` clears the channel's messages
+        (tombstones) and deletes its uploaded files from DATA_DIR/playground."""
+        gone = await asyncio.to_thread(self.store.forget_channel, place.channel)
+        for stored in gone:
+            await asyncio.to_thread(self.file_path(stored.id).unlink, missing_ok=True)
+        self.changes.notify()

@@ -330,6 +330,30 @@ class PlaygroundStore:
             self._event(db, "message", channel_id, message_id)
         return gone
 
+    def forget_channel(self, channel_id: str) -> list[StoredFile]:
+        """`forget` in the playground, which is its own chat server: every message of the
+        channel becomes a tombstone (text and bot replies gone, threads still readable)
+        and its file rows go; returns the files to remove from disk."""
+        with self.engine.begin() as db:
+            gone = [
+                _file(r._mapping)
+                for r in db.execute(select(files).where(files.c.channel_id == channel_id))
+            ]
+            db.execute(delete(files).where(files.c.channel_id == channel_id))
+            ids = list(
+                db.execute(select(messages.c.id).where(messages.c.channel_id == channel_id))
+                .scalars()
+                .all()
+            )
+            db.execute(
+                update(messages)
+                .where(messages.c.channel_id == channel_id)
+                .values(text="", reply=None, deleted_at=utcnow())
+            )
+            for message_id in ids:  # the open pages show the tombstones at once
+                self._event(db, "message", channel_id, message_id)
+        return gone
+
     def message(self, message_id: int) -> StoredMessage | None:
         found = self._messages(messages.c.id == message_id)
         return found[0] if found else None

@@ -331,6 +331,29 @@ class SlackPlatform:
             return False  # when in doubt, refuse
         return user_id in members
 
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        """Workspace admins and owners (`users.info`, asked afresh: rights can be revoked)
+        manage every channel; a direct message is its one person's. Slack's channel
+        managers are not readable by a bot, so ADMIN_USERS names them. Guests, people of
+        another organisation (Slack Connect) and errors: no."""
+        if place.channel.startswith("D"):
+            return bool(user_id)
+        _, client = await self.me(place.workspace)
+        try:
+            user = (await client.users_info(user=user_id))["user"]
+        except SlackApiError as exc:
+            log.info("users.info %s: %s", user_id, exc.response.get("error"))
+            return False
+        if user.get("deleted") or user.get("is_bot") or user.get("is_restricted"):
+            return False
+        if user.get("is_ultra_restricted") or user.get("team_id") not in (None, place.workspace):
+            return False
+        return any(user.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner"))
+
+    async def forget(self, place: Place) -> None:
+        """Nothing to do: this adapter keeps nothing of a channel (the core keeps its copies,
+        deleted by `forget`; the messages in Slack are the workspace's)."""
+
     # --- files ------------------------------------------------------------------------
 
     async def download(self, place: Place, file: FileRef, dest: Path, *, max_bytes: int) -> Path:

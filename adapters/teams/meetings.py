@@ -253,6 +253,7 @@ class MeetingRecaps:
         channel = repo.channel(workspace.id, place.channel)
         repo.save_transcript(
             channel,
+            for_job=job.id,  # nothing is stored once `forget` deleted the job
             source_message_id=None,
             file_id=digest(meta["id"]),
             file_name="Teams meeting transcript",

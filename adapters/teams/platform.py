@@ -330,3 +330,29 @@ class TeamsPlatform:
             if exc.status == 429 or exc.status >= 500:
                 raise  # retried by the job
             raise MediaError(teams_messages.DOWNLOAD_REFUSED.format(status=exc.status)) from exc
+
+    # --- who manages a conversation (retention, forget) --------------------------------
+
+    async def can_manage(self, place: Place, user_id: str) -> bool:
+        """A team's channels: its owners, by the connector's roster (`userRole` "owner";
+        members answer "user", guests "guest"). A 1:1 chat with the bot: its person. A
+        group chat has no owner the roster shows: ADMIN_USERS names who manages it."""
+        stored = await self.references.get(place.workspace, place.channel)
+        if stored is None or not user_id:
+            return False
+        if stored.kind == "personal":
+            return stored.user_id in (None, user_id)
+        if not (stored.is_channel and stored.team_id):
+            return False
+        path = f"v3/conversations/{quote(stored.team_id, safe='')}/members/"
+        try:
+            response = await self.connector_get(stored, path + quote(user_id, safe=""))
+            role = response.json().get("userRole") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            log.info("role of %s in %s: %s", user_id, place.channel, exc)
+            return False  # when in doubt, refuse
+        return isinstance(role, str) and role.lower() == "owner"
+
+    async def forget(self, place: Place) -> None:
+        """Nothing to delete: the adapter keeps only the conversation's reference (its ids
+        and service URL, needed to answer), no messages; those in Teams are the tenant's."""

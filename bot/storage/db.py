@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,10 +12,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and its folder created."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout, secure deletion and its
+    folder created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -27,10 +30,25 @@ def create_db_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows are overwritten with zeros, not left in free pages of the file
+            # (`forget` and retention must not leave readable copies behind).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database and empty it, so that pages
+    holding deleted rows do not linger in the `-wal` file. Nothing to do elsewhere
+    (PostgreSQL reclaims dead rows with VACUUM, which autovacuum runs)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        log.warning("SQLite's write-ahead log is in use; a later checkpoint empties it")
 
 
 def _alembic_config(engine: Engine):

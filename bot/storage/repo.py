@@ -3,20 +3,23 @@ thread (`asyncio.to_thread`) so the event loop never waits on the database."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.storage.db import checkpoint
 from bot.storage.models import (
     ActionItemRecord,
     Channel,
     Delivery,
     DigestRun,
     DigestSubscription,
+    Job,
     ProcessedEvent,
     RecapRecord,
     StoredMessage,
@@ -26,6 +29,28 @@ from bot.storage.models import (
 from summarizer.types import Recap
 
 T = TypeVar("T", bound=SQLModel)
+ChannelKey = tuple[str, str, str]  # (platform, workspace external id, channel external id)
+FINISHED = ("done", "failed")
+_CHUNK = 500
+
+
+def payload_channels(value: Any) -> Iterator[ChannelKey]:
+    """Every channel a job payload names: each nested dict shaped like a `Place` (the
+    recap's source, a reply's place, a meeting's place…), whatever the job kind."""
+    if isinstance(value, dict):
+        keys = (value.get("platform"), value.get("workspace"), value.get("channel"))
+        if all(isinstance(key, str) for key in keys):
+            yield keys  # type: ignore[misc]
+        for item in value.values():
+            yield from payload_channels(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from payload_channels(item)
+
+
+def _chunks(ids: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
 
 
 class Repository:
@@ -34,6 +59,10 @@ class Repository:
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def checkpoint(self) -> None:
+        """After deleting for good: leave no old copies in SQLite's write-ahead log."""
+        checkpoint(self.engine)
 
     # --- events and deliveries ---------------------------------------------------------
 
@@ -209,8 +238,14 @@ class Repository:
 
     # --- results -----------------------------------------------------------------------
 
-    def save_transcript(self, channel: Channel, **fields: Any) -> TranscriptRecord:
+    def save_transcript(
+        self, channel: Channel, *, for_job: int | None = None, **fields: Any
+    ) -> TranscriptRecord | None:
+        """Store a transcript; None, storing nothing, when `for_job` is gone (its channel
+        was forgotten while it ran)."""
         with self._session() as session:
+            if for_job is not None and session.get(Job, for_job) is None:
+                return None
             row = TranscriptRecord(
                 workspace_id=channel.workspace_id, channel_id=channel.id, **fields
             )
@@ -218,8 +253,11 @@ class Repository:
             session.commit()
             return row
 
-    def save_recap(self, channel: Channel, recap: Recap, **fields: Any) -> RecapRecord:
+    def save_recap(self, channel: Channel, recap: Recap, **fields: Any) -> RecapRecord | None:
+        """Store a recap and its action items; None when its `job_id` is gone (forgotten)."""
         with self._session() as session:
+            if fields.get("job_id") is not None and session.get(Job, fields["job_id"]) is None:
+                return None
             row = RecapRecord(
                 workspace_id=channel.workspace_id,
                 channel_id=channel.id,
@@ -262,19 +300,40 @@ class Repository:
     # --- data governance -----------------------------------------------------------------
 
     def forget_channel(self, channel: Channel) -> dict[str, int]:
-        """Delete everything stored for a channel and stop its digest; counts by kind."""
+        """Delete everything stored for a channel: its messages, transcripts, recaps and
+        items, its digest (subscription and runs), the records of what was posted there,
+        and every job that names it (payloads hold file names and URLs, results hold
+        transcripts), whatever their status: a queued job never runs, and a running one
+        finds its row gone and stores nothing more (`save_transcript`, `save_recap`).
+        Counts by kind."""
         scope = {"workspace_id": channel.workspace_id, "channel_id": channel.id}
         counts: dict[str, int] = {}
         with self._session() as session:
-            subscription_ids = select(DigestSubscription.id).where(
-                col(DigestSubscription.channel_id) == channel.id
+            workspace = session.get(Workspace, channel.workspace_id)
+            assert workspace is not None
+            key = (workspace.platform, workspace.external_id, channel.external_id)
+            subscription_ids = set(
+                session.exec(
+                    select(DigestSubscription.id).where(
+                        col(DigestSubscription.channel_id) == channel.id
+                    )
+                ).all()
             )
-            session.execute(
-                delete(DigestRun).where(col(DigestRun.subscription_id).in_(subscription_ids))
-            )
-            session.execute(
-                delete(DigestSubscription).where(col(DigestSubscription.channel_id) == channel.id)
-            )
+            job_ids = [
+                job_id
+                for job_id, payload in session.exec(select(Job.id, Job.payload)).yield_per(1000)
+                if key in set(payload_channels(payload))
+                or (payload or {}).get("subscription_id") in subscription_ids
+            ]
+            if subscription_ids:
+                session.execute(
+                    delete(DigestRun).where(col(DigestRun.subscription_id).in_(subscription_ids))
+                )
+                session.execute(
+                    delete(DigestSubscription).where(
+                        col(DigestSubscription.id).in_(subscription_ids)
+                    )
+                )
             for name, model in (
                 ("items", ActionItemRecord),
                 ("recaps", RecapRecord),
@@ -287,19 +346,72 @@ class Repository:
                     )
                 )
                 counts[name] = result.rowcount
+            counts["jobs"] = self._delete_jobs(session, job_ids)
+            session.execute(
+                delete(Delivery).where(
+                    col(Delivery.platform) == workspace.platform,
+                    col(Delivery.channel) == channel.external_id,
+                )
+            )
             session.commit()
         return counts
 
+    @staticmethod
+    def _delete_jobs(session: Session, job_ids: list[int]) -> int:
+        deleted = 0
+        for chunk in _chunks(job_ids):
+            # A recap kept elsewhere (a cross-channel recap) only loses its link to the job.
+            session.execute(
+                update(RecapRecord).where(col(RecapRecord.job_id).in_(chunk)).values(job_id=None)
+            )
+            deleted += session.execute(delete(Job).where(col(Job.id).in_(chunk))).rowcount
+        return deleted
+
+    def expire_results(self, kind: str, before: datetime) -> list[dict[str, Any]]:
+        """Clear the payload and result of `kind` jobs finished before `before` (the row
+        stays, marked `expired`, so that a poll can say so); returns the old payloads (the
+        caller deletes the files they name)."""
+        with self._session() as session:
+            rows = session.exec(
+                select(Job.id, Job.payload).where(
+                    col(Job.kind) == kind,
+                    col(Job.status).in_(FINISHED),
+                    col(Job.finished_at) < before,
+                )
+            ).all()
+            fresh = [(job_id, payload or {}) for job_id, payload in rows]
+            fresh = [(job_id, payload) for job_id, payload in fresh if not payload.get("expired")]
+            for chunk in _chunks([job_id for job_id, _ in fresh]):
+                session.execute(
+                    update(Job)
+                    .where(col(Job.id).in_(chunk))
+                    .values(payload={"expired": True}, result=None, error=None)
+                )
+            session.commit()
+        return [payload for _, payload in fresh]
+
     def purge_expired(self, now: datetime, default_days: int | None) -> dict[str, int]:
         """Apply retention: each channel's own `retention_days`, else `default_days`."""
-        counts = {"messages": 0, "transcripts": 0, "recaps": 0, "items": 0}
+        counts = {"messages": 0, "transcripts": 0, "recaps": 0, "items": 0, "jobs": 0}
         with self._session() as session:
-            channels = session.exec(select(Channel)).all()
-            for channel in channels:
+            channels = session.exec(select(Channel, Workspace).join(Workspace)).all()
+            cutoffs: dict[ChannelKey, datetime] = {}
+            by_id: dict[int, datetime] = {}
+            for channel, workspace in channels:
                 days = channel.retention_days or default_days
                 if not days:
                     continue
                 cutoff = now - timedelta(days=days)
+                cutoffs[(workspace.platform, workspace.external_id, channel.external_id)] = cutoff
+                assert channel.id is not None
+                by_id[channel.id] = cutoff
+                session.execute(
+                    delete(Delivery).where(
+                        col(Delivery.platform) == workspace.platform,
+                        col(Delivery.channel) == channel.external_id,
+                        col(Delivery.created_at) < cutoff,
+                    )
+                )
                 where = {"workspace_id": channel.workspace_id, "channel_id": channel.id}
                 old_recaps = select(RecapRecord.id).where(
                     col(RecapRecord.channel_id) == channel.id, col(RecapRecord.created_at) < cutoff
@@ -318,5 +430,41 @@ class Repository:
                             col(column) < cutoff,
                         )
                     ).rowcount
+            default = now - timedelta(days=default_days) if default_days else None
+            counts["jobs"] = self._purge_jobs(session, cutoffs, by_id, default)
             session.commit()
         return counts
+
+    def _purge_jobs(
+        self,
+        session: Session,
+        cutoffs: dict[ChannelKey, datetime],
+        channel_cutoffs: dict[int, datetime],
+        default: datetime | None,
+    ) -> int:
+        """Finished jobs older than what the channels they name keep (the strictest of
+        them); jobs that name no channel, after the server-wide default."""
+        subscriptions = {
+            sub_id: channel_cutoffs[channel_id]
+            for sub_id, channel_id in session.exec(
+                select(DigestSubscription.id, DigestSubscription.channel_id)
+            ).all()
+            if channel_id in channel_cutoffs
+        }
+        latest = max([*cutoffs.values(), *([default] if default else [])], default=None)
+        if latest is None:
+            return 0
+        candidates = session.exec(
+            select(Job.id, Job.payload, Job.finished_at).where(
+                col(Job.status).in_(FINISHED), col(Job.finished_at) < latest
+            )
+        ).yield_per(1000)
+        doomed = []
+        for job_id, payload, finished_at in candidates:
+            named = [cutoffs[k] for k in payload_channels(payload) if k in cutoffs]
+            if (sub := (payload or {}).get("subscription_id")) in subscriptions:
+                named.append(subscriptions[sub])
+            cutoff = max(named) if named else default
+            if cutoff is not None and finished_at < cutoff:
+                doomed.append(job_id)
+        return self._delete_jobs(session, doomed)

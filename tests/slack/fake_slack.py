@@ -101,12 +101,27 @@ class FakeSlack:
 
     # --- world ------------------------------------------------------------------------
 
-    def add_user(self, user_id: str, name: str, *, tz: str = "Europe/Paris") -> None:
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        tz: str = "Europe/Paris",
+        admin: bool = False,
+        owner: bool = False,
+    ) -> None:
+        """A member of TEAM; `admin` / `owner`: a workspace admin / owner (users.info)."""
         self.users[user_id] = {
             "id": user_id,
+            "team_id": TEAM,
             "name": name.lower(),
             "real_name": name,
             "tz": tz,
+            "is_admin": admin or owner,  # Slack sets is_admin for owners too
+            "is_owner": owner,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
             "profile": {"display_name": name, "real_name": name},
         }
 

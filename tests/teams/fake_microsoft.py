@@ -73,6 +73,7 @@ class FakeMicrosoft:
         self.sent: list[Sent] = []
         self.token_requests: list[dict[str, str]] = []
         self.members: dict[str, set[str]] = defaultdict(set)
+        self.owners: dict[str, set[str]] = defaultdict(set)  # userRole "owner" in the roster
         self.teams: dict[str, dict[str, Any]] = {}
         self.meetings: dict[str, dict[str, Any]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
@@ -252,8 +253,10 @@ class FakeMicrosoft:
         if not self._authorized(request):
             return web.json_response({}, status=401)
         member = request.match_info["member"]
-        if member in self.members[request.match_info["conversation"]]:
-            return web.json_response({"id": member, "aadObjectId": member})
+        conversation = request.match_info["conversation"]
+        if member in self.members[conversation]:
+            role = "owner" if member in self.owners[conversation] else "user"
+            return web.json_response({"id": member, "aadObjectId": member, "userRole": role})
         return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
 
     async def _team(self, request: web.Request) -> web.Response:
