@@ -186,8 +186,8 @@ class TeamsAdapter(TeamsPlatform):
         try:
             data = json.loads(body)
             activity = Activity().deserialize(readable(data)) if isinstance(data, dict) else None
-        except (ValueError, TypeError, AttributeError):
-            activity = None
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            activity = None  # still authenticated below: 401 first, then 400
         try:
             result = await self.auth.authenticate(
                 activity or Activity(), request.headers.get("authorization")

@@ -211,3 +211,23 @@ def test_metrics_open_without_metrics_token(tmp_path: Path) -> None:
     runtime = build_runtime(_settings(tmp_path))
     answer = _call(runtime.app, "GET", "/metrics")
     assert answer.status_code == 200 and "balafon_requests_total" in answer.text
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_json_to_teams_is_refused_not_a_500(tmp_path: Path, depth: int) -> None:
+    """/api/messages parses before it authenticates: a nesting too deep to parse is an
+    unreadable body (401 without a token, 400 in anonymous mode), never a crash."""
+    body = b"[" * depth + b"]" * depth
+    for values, status in (
+        ({"microsoft_app_id": "edge-app", "microsoft_app_password": "edge-secret"}, 401),
+        ({"teams_anonymous": True}, 400),
+    ):
+        runtime = build_runtime(_settings(tmp_path / str(status), **values), host="127.0.0.1")
+        answer = _call(
+            runtime.app,
+            "POST",
+            "/api/messages",
+            content=b'{"type": "message", "text": ' + body + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code == status, answer.text[:300]
