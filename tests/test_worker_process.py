@@ -64,13 +64,17 @@ def test_killed_worker_job_completes_on_another(tmp_path: Path) -> None:
         data_dir=env["DATA_DIR"],
         job_lease_seconds=3,
         serve_runs_worker=False,
+        api_token="worker-test-token",
     )
     runtime = build_runtime(settings)  # the web side: no worker of its own
     audio = synthesize(SPEECH, tmp_path / "review.wav")
 
     async def upload() -> httpx.Response:
         transport = httpx.ASGITransport(app=runtime.app, client=("127.0.0.1", 5000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        headers = {"Authorization": "Bearer worker-test-token"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", headers=headers
+        ) as client:
             with audio.open("rb") as f:
                 return await client.post("/v1/transcriptions", files={"file": ("review.wav", f)})
 
