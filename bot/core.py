@@ -136,6 +136,45 @@ def _target_data(target: ReplyTarget) -> dict[str, Any]:
     }
 
 
+class LatestUpdate:
+    """Progress updates of one message, posted one at a time in the order offered: while
+    one is on its way only the newest waits (older ones are skipped). `close` waits for the
+    one on its way and drops the rest, so that nothing lands after the final state."""
+
+    def __init__(self, platform: ChatPlatform, target: ReplyTarget, message_id: str) -> None:
+        self._platform, self._target, self._message_id = platform, target, message_id
+        self._waiting: Reply | None = None
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task = asyncio.create_task(self._run())
+
+    def offer(self, reply: Reply) -> None:
+        """On the event loop (`loop.call_soon_threadsafe(updates.offer, reply)`)."""
+        if not self._closed:
+            self._waiting = reply
+            self._wake.set()
+
+    async def close(self) -> None:
+        self._closed = True
+        self._waiting = None
+        self._wake.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            reply, self._waiting = self._waiting, None
+            if reply is None:
+                if self._closed:
+                    return
+                continue
+            try:
+                await self._platform.update(self._target, self._message_id, reply)
+            except Exception:  # a lost progress update must not cost the transcript
+                log.warning("could not update progress message %s", self._message_id, exc_info=True)
+
+
 class BotCore:
     def __init__(
         self,
@@ -737,19 +776,23 @@ class BotCore:
         loop = asyncio.get_running_loop()
         last = {"fraction": 0.0, "at": 0.0}
         label = messages.TRANSCRIBING.format(name=file.name)
+        updates = LatestUpdate(platform, target, progress_id)
 
         def on_progress(fraction: float) -> None:
-            # Called from the transcription thread: throttle, then hop onto the loop.
+            # Called from the transcription thread: throttle, then hand over to the loop.
             now = time.monotonic()
             if fraction < 1.0 and fraction - last["fraction"] < 0.1 and now - last["at"] < 5:
                 return
             last.update(fraction=fraction, at=now)
             context.progress(job, fraction)
             reply = ProgressReply(text=label, fraction=fraction)
-            asyncio.run_coroutine_threadsafe(platform.update(target, progress_id, reply), loop)
+            loop.call_soon_threadsafe(updates.offer, reply)
 
         await platform.update(target, progress_id, ProgressReply(text=label, fraction=0.0))
-        return await self.transcribe_file(path, on_progress=on_progress)
+        try:
+            return await self.transcribe_file(path, on_progress=on_progress)
+        finally:
+            await updates.close()  # before anyone posts the final state
 
     async def transcribe_file(
         self, path: Path, *, on_progress: Callable[[float], None] | None = None
