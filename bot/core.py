@@ -43,6 +43,7 @@ from bot.jobs import (
 )
 from bot.metrics import TRANSCRIPTION_RTF, observe_recap
 from bot.ports import (
+    AckWithdrawing,
     ChatMessage,
     ChatPlatform,
     ErrorReply,
@@ -100,6 +101,15 @@ class Outcome:
     reply: Reply | None = None
     job_id: int | None = None
     duplicate: bool = False
+
+
+def ack_key(job_id: int) -> str:
+    """The delivery key of a job's "working on it" (see `BotCore.acknowledge`)."""
+    return f"job:{job_id}:ack"
+
+
+def _answered_key(job_id: int) -> str:
+    return f"job:{job_id}:answered"
 
 
 def _lower_priority(niceness: int = 10) -> None:
@@ -412,7 +422,10 @@ class BotCore:
         )
         if not created:
             return Outcome(duplicate=True, job_id=job.id)
-        return Outcome(ack=messages.WORKING_RECAP, job_id=job.id)
+        where = messages.RECAP_IN_THREAD if target.place.thread else messages.RECAP_IN_CHANNEL
+        if target.ephemeral_to:
+            where = messages.RECAP_ONLY_YOU.format(where=where)
+        return Outcome(ack=messages.WORKING_RECAP.format(where=where), job_id=job.id)
 
     async def _enqueue_transcription(
         self, request: CommandRequest, files: tuple[FileRef, ...], *, quiet: bool = False
@@ -518,6 +531,33 @@ class BotCore:
         )
         return message_id
 
+    async def acknowledge(
+        self, platform: ChatPlatform, target: ReplyTarget, outcome: Outcome
+    ) -> None:
+        """Post the requester's "working on it" (`outcome.ack`) at `target`. A platform
+        that can withdraw it has it withdrawn once the job has answered, also when the job
+        was quicker than this post: each side writes its mark, then looks for the other's."""
+        if not outcome.ack:
+            return
+        reply = TextReply(text=outcome.ack)
+        if outcome.job_id is None or not isinstance(platform, AckWithdrawing):
+            await platform.post(target, reply)
+            return
+        message_id = await self.deliver(ack_key(outcome.job_id), platform, target, reply)
+        if await asyncio.to_thread(self.repo.delivery, _answered_key(outcome.job_id)):
+            await platform.withdraw(target, message_id)
+
+    async def _answered(self, job: Job, platform: ChatPlatform) -> None:
+        """The job posted its result (or its failure): its "working on it" goes."""
+        if not isinstance(platform, AckWithdrawing):
+            return
+        target = _target(job.payload["reply"])
+        key = _answered_key(job.id)
+        await asyncio.to_thread(self.repo.begin_delivery, key, platform.name, target.place.channel)
+        ack = await asyncio.to_thread(self.repo.delivery, ack_key(job.id))
+        if ack is not None and ack.message_id:
+            await platform.withdraw(target, ack.message_id)
+
     async def on_job_failed(self, job: Job, reason: str, *, user_facing: bool) -> None:
         """Tell the requester; `reason` is shown only when it was written for people."""
         payload = job.payload
@@ -532,6 +572,7 @@ class BotCore:
             await self.deliver(
                 f"job:{job.id}:failed", platform, _target(payload["reply"]), ErrorReply(text=text)
             )
+            await self._answered(job, platform)
         except Exception:
             log.exception("could not tell the user that job %s failed", job.id)
 
@@ -602,6 +643,7 @@ class BotCore:
                 target,
                 ErrorReply(text=messages.NOT_A_MEMBER.format(channel=source.channel)),
             )
+            await self._answered(job, platform)
             return
         since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
         until = datetime.fromisoformat(payload["until"])
@@ -621,6 +663,7 @@ class BotCore:
                 target,
                 TextReply(text=messages.NOTHING_TO_RECAP.format(where=where)),
             )
+            await self._answered(job, platform)
             return
         await asyncio.to_thread(context.progress, job, 0.3)  # a database write: off the loop
         recap = await self.summarize(conversation)
@@ -634,6 +677,7 @@ class BotCore:
             target,
             RecapReply(recap=recap, title=title, links=links),
         )
+        await self._answered(job, platform)
         channel = await self._channel(source)
         await asyncio.to_thread(
             self.repo.save_recap,
@@ -676,6 +720,7 @@ class BotCore:
         target = _target(payload["reply"])
         for data in payload["files"]:
             await self._transcribe_file(job, context, platform, source, target, FileRef(**data))
+        await self._answered(job, platform)
 
     async def _transcribe_file(
         self,
@@ -810,4 +855,4 @@ class BotCore:
         return await asyncio.get_running_loop().run_in_executor(self._media_executor, work)
 
 
-__all__ = ["BotCore", "CommandRequest", "Outcome", "PermanentJobError", "is_media"]
+__all__ = ["BotCore", "CommandRequest", "Outcome", "PermanentJobError", "ack_key", "is_media"]

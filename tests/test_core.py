@@ -64,7 +64,8 @@ def test_thread_recap_posted_once_in_the_thread(bot) -> None:
     platform.add("C1", _msg("x", "Eve", "Unrelated lunch plans for Friday.", 10))
 
     outcome = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
-    assert outcome.ack == messages.WORKING_RECAP and outcome.job_id
+    assert outcome.ack == "Working on a recap… it will be posted in this thread."
+    assert outcome.job_id
     retry = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
     assert retry.duplicate
 

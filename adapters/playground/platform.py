@@ -98,6 +98,12 @@ class PlaygroundPlatform:
         )
         self.changes.notify()
 
+    async def withdraw(self, target: ReplyTarget, message_id: str) -> None:
+        """The requester's "working on it", once the job has answered (bot.ports)."""
+        found = _message_id(message_id)
+        if found is not None and await asyncio.to_thread(self.store.withdraw, found):
+            self.changes.notify()
+
     # --- reading ----------------------------------------------------------------------
 
     @staticmethod

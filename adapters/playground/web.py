@@ -390,7 +390,8 @@ class Web:
         self, batch: list[dict[str, Any]], viewer: str | None
     ) -> list[tuple[int, dict[str, Any]]]:
         """One payload per changed message (its latest state), in the order of its last
-        change; a new person or channel asks the page to reload the directory."""
+        change (`gone` when it was withdrawn); a new person or channel asks the page to
+        reload the directory."""
         latest: dict[Any, int] = {}
         for event in batch:
             key = event["message_id"] if event["kind"] == "message" else event["kind"]
@@ -402,7 +403,10 @@ class Web:
                 out.append((event_id, {"type": "directory"}))
                 continue
             row = self.store.message(key)
-            if row is None or (row.visible_to and row.visible_to != viewer):
+            if row is None:  # withdrawn (an acknowledgement): the pages drop it
+                out.append((event_id, {"type": "gone", "id": key}))
+                continue
+            if row.visible_to and row.visible_to != viewer:
                 continue
             out.append((event_id, {"type": "message", "message": render.message_json(row)}))
         return out

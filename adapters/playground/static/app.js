@@ -54,6 +54,7 @@ function connect() {
     lastEvent = Number(event.lastEventId) || lastEvent;
     const change = JSON.parse(event.data);
     if (change.type === "message") upsert(change.message);
+    else if (change.type === "gone") drop(change.id);
     else if (change.type === "directory") refreshDirectory();
   };
 }
@@ -206,6 +207,12 @@ function upsert(message) {
     if (root) showReplies(root, message.thread);
   }
   if (thread && (message.id === thread || message.thread === thread)) place(ui.threadList, message, "t");
+}
+
+function drop(id) {
+  // A withdrawn message (the bot's "working on it", once its answer is posted).
+  messages.delete(id);
+  for (const prefix of ["m", "t"]) document.getElementById(prefix + id)?.remove();
 }
 
 async function openChannel(id, { message = null, reconnect = false } = {}) {
