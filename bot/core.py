@@ -743,11 +743,14 @@ class BotCore:
         done = await asyncio.to_thread(self.repo.delivery, f"{key}:recap")
         if done is not None and done.message_id:
             return  # finished on an earlier attempt
+        # `files_are_local`: the platform keeps uploads on this machine; nothing is downloaded.
+        local = getattr(platform, "files_are_local", False)
+        fetching = messages.RECEIVING if local else messages.DOWNLOADING
         progress_id = await self.deliver(
             f"{key}:progress",
             platform,
             target,
-            ProgressReply(text=messages.DOWNLOADING.format(name=file.name), fraction=0.0),
+            ProgressReply(text=fetching.format(name=file.name), fraction=0.0),
         )
         try:
             with tempfile.TemporaryDirectory(dir=self.work_dir) as folder:

@@ -34,6 +34,7 @@ MEDIA_FAILED = "I couldn't transcribe “{name}”: {reason}"
 NO_SPEECH = "I transcribed “{name}” but heard no speech, so there's nothing to recap."
 TRANSCRIBING = "Transcribing “{name}”…"
 DOWNLOADING = "Downloading “{name}”…"
+RECEIVING = "Receiving “{name}”…"  # a platform whose files are already here (the playground)
 TRANSCRIBED = "Transcribed “{name}” ({duration} of audio)."
 JOB_FAILED = "Sorry — I couldn't finish this {kind}: {reason}"
 JOB_GAVE_UP = (

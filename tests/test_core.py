@@ -262,3 +262,26 @@ def test_transcription_progress_lands_in_order_and_ends_on_the_final_state(
     assert platform.landed[-1] == final  # nothing arrived after the final state
     fractions = [r.fraction for r in platform.landed if r.text.startswith("Transcribing")]
     assert fractions == sorted(fractions) and fractions[0] == 0.0
+    assert progress[0].reply.text == "Downloading “call.ogg”…"
+
+
+def test_a_platform_with_local_files_says_receiving_not_downloading(engine, tmp_path) -> None:
+    platform = _SlowEarlyUpdates()
+    platform.files_are_local = True  # as the playground's uploads are
+    core, worker, _ = memory_bot(
+        engine, clock=lambda: NOW, platform=platform, transcriber_factory=_QuickTranscriber
+    )
+    platform.files["f1"] = tmp_path / "call.ogg"
+    platform.files["f1"].write_bytes(b"OggS fake")
+    request = CommandRequest(
+        place=Place(platform="memory", workspace="T1", channel="C1"),
+        user_id="U-Ann",
+        text="transcribe",
+        event_key="Ev1",
+        message_id="m1",
+        files=(FileRef(id="f1", name="call.ogg", mimetype="audio/ogg", size=9),),
+    )
+    asyncio.run(core.handle_command(request))
+    asyncio.run(worker.drain())
+    [progress] = [p for p in platform.posts.values() if isinstance(p.reply, ProgressReply)]
+    assert progress.reply.text == "Receiving “call.ogg”…"

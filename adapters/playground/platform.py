@@ -60,6 +60,7 @@ class Changes:
 
 class PlaygroundPlatform:
     name = PLATFORM
+    files_are_local = True  # uploads are on this machine: "Receiving", not "Downloading"
 
     def __init__(self, *, store: PlaygroundStore, files_dir: Path) -> None:
         self.store = store
