@@ -234,6 +234,36 @@ async def test_uploads_transcribe_media_only_and_respect_the_limit(
 
 
 @pytest.mark.anyio
+async def test_the_same_attachment_sent_twice_is_shared_and_transcribed_once(
+    stack: Stack, client
+) -> None:
+    form = {"channel": "general", "user": "ann", "text": "", "upload": "0123456789abcdef0123"}
+    sent = []
+    for _ in range(2):  # Enter pressed again, or a retry after a lost answer
+        sent.append(
+            await client.post(
+                "/playground/api/uploads",
+                data=form,
+                files={"file": ("call.ogg", b"OggS" + b"\0" * 1000, "audio/ogg")},
+                headers=WRITE,
+            )
+        )
+    first, second = sent
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["message"]["id"] == first.json()["message"]["id"]
+    assert len([m for m in await view(client, "ann") if "call.ogg" in m["html"]]) == 1
+    assert stack.core.queue.counts() == {"queued": 1}  # one transcription
+    assert len(list(stack.playground.files_dir.iterdir())) == 1
+    odd = await client.post(
+        "/playground/api/uploads",
+        data={**form, "upload": "../../etc"},
+        files={"file": ("call.ogg", b"OggS", "audio/ogg")},
+        headers=WRITE,
+    )
+    assert odd.status_code == 400
+
+
+@pytest.mark.anyio
 async def test_only_the_access_token_and_only_the_page_may_use_it(sqlite_engine, tmp_path) -> None:
     stack = make_stack(sqlite_engine, tmp_path)
     await stack.playground.startup()
