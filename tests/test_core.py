@@ -266,7 +266,7 @@ def test_transcription_progress_lands_in_order_and_ends_on_the_final_state(
 
 
 def test_a_platform_with_local_files_says_receiving_not_downloading(engine, tmp_path) -> None:
-    platform = _SlowEarlyUpdates()
+    platform = MemoryPlatform()
     platform.files_are_local = True  # as the playground's uploads are
     core, worker, _ = memory_bot(
         engine, clock=lambda: NOW, platform=platform, transcriber_factory=_QuickTranscriber

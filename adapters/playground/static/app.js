@@ -319,17 +319,25 @@ function upload(form, file, data) {
   });
 }
 
+function lock(form, on) {
+  // A file on its way: Send is off, and Enter does nothing more until it is there.
+  if (on) form.dataset.sending = "1";
+  else delete form.dataset.sending;
+  form.classList.toggle("busy", on);
+  $(".send", form).disabled = on;
+  form.elements.file.disabled = on; // the attachment on its way stays the one shown
+}
+
 async function send(form) {
-  if (form.dataset.sending) return; // Enter again while sending: nothing more is sent
-  const text = form.elements.text.value;
+  if (form.dataset.sending) return; // Enter again mid-upload: nothing more is sent
+  const box = form.elements.text;
+  const text = box.value;
   const file = form.elements.file.files[0];
   if (!text.trim() && !file) return;
   const inThread = form === ui.threadComposer;
   const error = $(".error", form);
   error.hidden = true;
-  form.dataset.sending = "1";
-  form.classList.add("busy");
-  $(".send", form).disabled = true;
+  if (file) lock(form, true);
   try {
     let answer;
     if (file) {
@@ -348,10 +356,13 @@ async function send(form) {
       const json = { channel, user: me, text, timezone: zone, thread: inThread ? thread : null };
       answer = await api(`${API}/messages`, { method: "POST", json });
     }
-    form.reset();
-    form.uploadKey = null;
-    showAttachment(form);
-    resize(form.elements.text);
+    if (box.value === text) box.value = ""; // what was typed meanwhile stays
+    if (file) {
+      form.elements.file.value = "";
+      form.uploadKey = null;
+      showAttachment(form);
+    }
+    resize(box);
     upsert(answer.message);
     if (answer.open_thread && thread !== answer.open_thread) openThread(answer.open_thread);
   } catch (failure) {
@@ -360,10 +371,10 @@ async function send(form) {
       error.hidden = false;
     }
   } finally {
-    showSending(form, null, null);
-    delete form.dataset.sending;
-    form.classList.remove("busy");
-    $(".send", form).disabled = false;
+    if (file) {
+      showSending(form, null, null);
+      lock(form, false);
+    }
   }
 }
 
