@@ -174,6 +174,25 @@ def test_on_a_phone_everything_is_in_reach(narrow: Any, tmp_path: Path) -> None:
     assert page.locator("#sidebar").evaluate("(s) => !s.classList.contains('open')")
     assert page.input_value("#composer textarea") == "@balafon help "
 
+    # An upload's progress and its cancel button fit the phone's composer.
+    notes = tmp_path / "a-recording-with-a-rather-long-name.bin"
+    notes.write_bytes(bytes(range(256)) * 4000)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    slow = {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 100_000}
+    cdp.send("Network.emulateNetworkConditions", slow)
+    page.fill("#composer textarea", "")
+    page.set_input_files("#composer input[type=file]", str(notes))
+    page.locator("#composer .send").click()
+    cancel = page.locator("#composer .sending .cancel")
+    cancel.wait_for()
+    page.screenshot(path=str(tmp_path / "phone-uploading-390.png"))
+    assert cancel.bounding_box()["x"] + cancel.bounding_box()["width"] <= NARROW["width"]
+    cancel.click()
+    page.locator("#composer .sending").wait_for(state="hidden")
+    page.locator("#composer .remove").click()
+    cdp.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+
     # A new person from the menu, who then talks.
     menu.click()
     page.fill("#add-person input", "Dee")

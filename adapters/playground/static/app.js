@@ -291,7 +291,8 @@ function showSending(form, file, fraction) {
   box.hidden = fraction === null;
   if (fraction === null) return;
   const percent = Math.floor(fraction * 100);
-  $(".label", box).textContent = `Sending “${file.name}”…`;
+  // All of it sent: the server is storing it (and answers with the message).
+  $(".label", box).textContent = percent < 100 ? `Sending “${file.name}”…` : `“${file.name}” sent, saving…`;
   $("progress", box).value = percent;
   $(".percent", box).textContent = `${percent}%`;
 }
