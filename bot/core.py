@@ -43,6 +43,7 @@ from bot.jobs import (
 )
 from bot.metrics import TRANSCRIPTION_RTF, observe_recap
 from bot.ports import (
+    AckWithdrawing,
     ChatMessage,
     ChatPlatform,
     ErrorReply,
@@ -102,6 +103,15 @@ class Outcome:
     duplicate: bool = False
 
 
+def ack_key(job_id: int) -> str:
+    """The delivery key of a job's "working on it" (see `BotCore.acknowledge`)."""
+    return f"job:{job_id}:ack"
+
+
+def _answered_key(job_id: int) -> str:
+    return f"job:{job_id}:answered"
+
+
 def _lower_priority(niceness: int = 10) -> None:
     """Make the calling thread (and threads it starts) yield the CPU to request handling."""
     try:
@@ -134,6 +144,45 @@ def _target_data(target: ReplyTarget) -> dict[str, Any]:
         "ephemeral_to": target.ephemeral_to,
         "response_url": target.response_url,
     }
+
+
+class LatestUpdate:
+    """Progress updates of one message, posted one at a time in the order offered: while
+    one is on its way only the newest waits (older ones are skipped). `close` waits for the
+    one on its way and drops the rest, so that nothing lands after the final state."""
+
+    def __init__(self, platform: ChatPlatform, target: ReplyTarget, message_id: str) -> None:
+        self._platform, self._target, self._message_id = platform, target, message_id
+        self._waiting: Reply | None = None
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task = asyncio.create_task(self._run())
+
+    def offer(self, reply: Reply) -> None:
+        """On the event loop (`loop.call_soon_threadsafe(updates.offer, reply)`)."""
+        if not self._closed:
+            self._waiting = reply
+            self._wake.set()
+
+    async def close(self) -> None:
+        self._closed = True
+        self._waiting = None
+        self._wake.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            reply, self._waiting = self._waiting, None
+            if reply is None:
+                if self._closed:
+                    return
+                continue
+            try:
+                await self._platform.update(self._target, self._message_id, reply)
+            except Exception:  # a lost progress update must not cost the transcript
+                log.warning("could not update progress message %s", self._message_id, exc_info=True)
 
 
 class BotCore:
@@ -373,7 +422,10 @@ class BotCore:
         )
         if not created:
             return Outcome(duplicate=True, job_id=job.id)
-        return Outcome(ack=messages.WORKING_RECAP, job_id=job.id)
+        where = messages.RECAP_IN_THREAD if target.place.thread else messages.RECAP_IN_CHANNEL
+        if target.ephemeral_to:
+            where = messages.RECAP_ONLY_YOU.format(where=where)
+        return Outcome(ack=messages.WORKING_RECAP.format(where=where), job_id=job.id)
 
     async def _enqueue_transcription(
         self, request: CommandRequest, files: tuple[FileRef, ...], *, quiet: bool = False
@@ -479,6 +531,33 @@ class BotCore:
         )
         return message_id
 
+    async def acknowledge(
+        self, platform: ChatPlatform, target: ReplyTarget, outcome: Outcome
+    ) -> None:
+        """Post the requester's "working on it" (`outcome.ack`) at `target`. A platform
+        that can withdraw it has it withdrawn once the job has answered, also when the job
+        was quicker than this post: each side writes its mark, then looks for the other's."""
+        if not outcome.ack:
+            return
+        reply = TextReply(text=outcome.ack)
+        if outcome.job_id is None or not isinstance(platform, AckWithdrawing):
+            await platform.post(target, reply)
+            return
+        message_id = await self.deliver(ack_key(outcome.job_id), platform, target, reply)
+        if await asyncio.to_thread(self.repo.delivery, _answered_key(outcome.job_id)):
+            await platform.withdraw(target, message_id)
+
+    async def _answered(self, job: Job, platform: ChatPlatform) -> None:
+        """The job posted its result (or its failure): its "working on it" goes."""
+        if not isinstance(platform, AckWithdrawing):
+            return
+        target = _target(job.payload["reply"])
+        key = _answered_key(job.id)
+        await asyncio.to_thread(self.repo.begin_delivery, key, platform.name, target.place.channel)
+        ack = await asyncio.to_thread(self.repo.delivery, ack_key(job.id))
+        if ack is not None and ack.message_id:
+            await platform.withdraw(target, ack.message_id)
+
     async def on_job_failed(self, job: Job, reason: str, *, user_facing: bool) -> None:
         """Tell the requester; `reason` is shown only when it was written for people."""
         payload = job.payload
@@ -493,6 +572,7 @@ class BotCore:
             await self.deliver(
                 f"job:{job.id}:failed", platform, _target(payload["reply"]), ErrorReply(text=text)
             )
+            await self._answered(job, platform)
         except Exception:
             log.exception("could not tell the user that job %s failed", job.id)
 
@@ -563,6 +643,7 @@ class BotCore:
                 target,
                 ErrorReply(text=messages.NOT_A_MEMBER.format(channel=source.channel)),
             )
+            await self._answered(job, platform)
             return
         since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
         until = datetime.fromisoformat(payload["until"])
@@ -582,6 +663,7 @@ class BotCore:
                 target,
                 TextReply(text=messages.NOTHING_TO_RECAP.format(where=where)),
             )
+            await self._answered(job, platform)
             return
         await asyncio.to_thread(context.progress, job, 0.3)  # a database write: off the loop
         recap = await self.summarize(conversation)
@@ -595,6 +677,7 @@ class BotCore:
             target,
             RecapReply(recap=recap, title=title, links=links),
         )
+        await self._answered(job, platform)
         channel = await self._channel(source)
         await asyncio.to_thread(
             self.repo.save_recap,
@@ -637,6 +720,7 @@ class BotCore:
         target = _target(payload["reply"])
         for data in payload["files"]:
             await self._transcribe_file(job, context, platform, source, target, FileRef(**data))
+        await self._answered(job, platform)
 
     async def _transcribe_file(
         self,
@@ -659,11 +743,14 @@ class BotCore:
         done = await asyncio.to_thread(self.repo.delivery, f"{key}:recap")
         if done is not None and done.message_id:
             return  # finished on an earlier attempt
+        # `files_are_local`: the platform keeps uploads on this machine; nothing is downloaded.
+        local = getattr(platform, "files_are_local", False)
+        fetching = messages.RECEIVING if local else messages.DOWNLOADING
         progress_id = await self.deliver(
             f"{key}:progress",
             platform,
             target,
-            ProgressReply(text=messages.DOWNLOADING.format(name=file.name), fraction=0.0),
+            ProgressReply(text=fetching.format(name=file.name), fraction=0.0),
         )
         try:
             with tempfile.TemporaryDirectory(dir=self.work_dir) as folder:
@@ -737,19 +824,23 @@ class BotCore:
         loop = asyncio.get_running_loop()
         last = {"fraction": 0.0, "at": 0.0}
         label = messages.TRANSCRIBING.format(name=file.name)
+        updates = LatestUpdate(platform, target, progress_id)
 
         def on_progress(fraction: float) -> None:
-            # Called from the transcription thread: throttle, then hop onto the loop.
+            # Called from the transcription thread: throttle, then hand over to the loop.
             now = time.monotonic()
             if fraction < 1.0 and fraction - last["fraction"] < 0.1 and now - last["at"] < 5:
                 return
             last.update(fraction=fraction, at=now)
             context.progress(job, fraction)
             reply = ProgressReply(text=label, fraction=fraction)
-            asyncio.run_coroutine_threadsafe(platform.update(target, progress_id, reply), loop)
+            loop.call_soon_threadsafe(updates.offer, reply)
 
         await platform.update(target, progress_id, ProgressReply(text=label, fraction=0.0))
-        return await self.transcribe_file(path, on_progress=on_progress)
+        try:
+            return await self.transcribe_file(path, on_progress=on_progress)
+        finally:
+            await updates.close()  # before anyone posts the final state
 
     async def transcribe_file(
         self, path: Path, *, on_progress: Callable[[float], None] | None = None
@@ -767,4 +858,4 @@ class BotCore:
         return await asyncio.get_running_loop().run_in_executor(self._media_executor, work)
 
 
-__all__ = ["BotCore", "CommandRequest", "Outcome", "PermanentJobError", "is_media"]
+__all__ = ["BotCore", "CommandRequest", "Outcome", "PermanentJobError", "ack_key", "is_media"]

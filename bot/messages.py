@@ -16,7 +16,11 @@ HELP = """\
 • `help` — this message."""
 
 UNKNOWN = "I didn't understand “{text}”.\n\n" + HELP
-WORKING_RECAP = "Working on a recap… it will appear here in a moment."
+WORKING_RECAP = "Working on a recap… it will be posted {where}."
+# Where the recap goes, for WORKING_RECAP (an ephemeral ack cannot be edited on Slack).
+RECAP_IN_THREAD = "in this thread"
+RECAP_IN_CHANNEL = "in this channel"
+RECAP_ONLY_YOU = "{where}, visible only to you"
 WORKING_TRANSCRIBE = "Got it — transcribing {count} file(s). I'll post progress in the thread."
 NOTHING_TO_RECAP = "There's nothing to recap: I found no messages {where}."
 NOT_A_MEMBER = "You can only recap channels you are a member of, and you're not in <#{channel}>."
@@ -30,6 +34,7 @@ MEDIA_FAILED = "I couldn't transcribe “{name}”: {reason}"
 NO_SPEECH = "I transcribed “{name}” but heard no speech, so there's nothing to recap."
 TRANSCRIBING = "Transcribing “{name}”…"
 DOWNLOADING = "Downloading “{name}”…"
+RECEIVING = "Receiving “{name}”…"  # a platform whose files are already here (the playground)
 TRANSCRIBED = "Transcribed “{name}” ({duration} of audio)."
 JOB_FAILED = "Sorry — I couldn't finish this {kind}: {reason}"
 JOB_GAVE_UP = (

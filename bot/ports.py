@@ -163,6 +163,19 @@ class ChatPlatform(Protocol):
 
 
 @runtime_checkable
+class AckWithdrawing(Protocol):
+    """A platform that can take back the requester's "working on it" once the job has
+    answered (the playground). Slack cannot remove an ephemeral message: its ack says where
+    the result will appear instead."""
+
+    name: str
+
+    async def withdraw(self, target: ReplyTarget, message_id: str) -> None:
+        """Remove the acknowledgement `message_id`, shown to one person only."""
+        ...
+
+
+@runtime_checkable
 class MarkedPosting(Protocol):
     """A platform that can mark a post with its delivery key and find it again (Slack:
     message metadata), so that a delivery retried after a crash does not post twice."""

@@ -92,15 +92,17 @@ class MemoryPlatform:
         self.forgotten.append(place)
 
 
-def memory_bot(engine, *, clock) -> tuple[BotCore, Worker, MemoryPlatform]:
+def memory_bot(
+    engine, *, clock, platform: MemoryPlatform | None = None, transcriber_factory=None
+) -> tuple[BotCore, Worker, MemoryPlatform]:
     """The core on `engine` with a memory platform, digests, and a worker to drain."""
-    platform = MemoryPlatform()
+    platform = platform or MemoryPlatform()
     queue = JobQueue(engine)
     core = BotCore(
         repo=Repository(engine),
         queue=queue,
         summarizer=Summarizer(),
-        transcriber_factory=lambda: pytest.fail("no transcription expected"),
+        transcriber_factory=transcriber_factory or (lambda: pytest.fail("no transcription")),
         max_media_bytes=10_000,
         clock=clock,
     )

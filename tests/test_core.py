@@ -9,7 +9,17 @@ import pytest
 
 from bot import messages
 from bot.core import CommandRequest
-from bot.ports import ChatMessage, ErrorReply, Place, RecapReply, TextReply
+from bot.ports import (
+    ChatMessage,
+    ErrorReply,
+    FileRef,
+    Place,
+    ProgressReply,
+    RecapReply,
+    Reply,
+    TextReply,
+)
+from summarizer.types import Segment, Transcript
 from tests.memory_platform import MemoryPlatform, memory_bot
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -54,7 +64,8 @@ def test_thread_recap_posted_once_in_the_thread(bot) -> None:
     platform.add("C1", _msg("x", "Eve", "Unrelated lunch plans for Friday.", 10))
 
     outcome = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
-    assert outcome.ack == messages.WORKING_RECAP and outcome.job_id
+    assert outcome.ack == "Working on a recap… it will be posted in this thread."
+    assert outcome.job_id
     retry = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
     assert retry.duplicate
 
@@ -192,3 +203,85 @@ def test_without_platform_history_the_store_answers(bot) -> None:
         assert [(a.owner, a.task) for a in recap.recap.action_items] == [
             ("Bob", "Patch the invoice export")
         ]
+
+
+class _SlowEarlyUpdates(MemoryPlatform):
+    """A platform whose first progress updates take long (a slow network), recording
+    updates in the order they land."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.landed: list[Reply] = []
+
+    async def update(self, target, message_id, reply) -> None:
+        if isinstance(reply, ProgressReply) and (reply.fraction or 0) < 0.5:
+            await asyncio.sleep(0.8)
+        self.landed.append(reply)
+        await super().update(target, message_id, reply)
+
+
+class _QuickTranscriber:
+    """Reports progress as fast as it can (as a short file does), then a transcript."""
+
+    def transcribe(self, path, *, on_progress=None) -> Transcript:
+        for fraction in (0.2, 0.4, 0.6, 0.8, 0.96, 1.0):
+            on_progress(fraction)
+        text = "I will send the release notes to the support team tomorrow."
+        return Transcript(segments=[Segment(start=0, end=4, text=text)], duration=4.0)
+
+
+def test_transcription_progress_lands_in_order_and_ends_on_the_final_state(
+    engine, tmp_path
+) -> None:
+    platform = _SlowEarlyUpdates()
+    core, worker, _ = memory_bot(
+        engine, clock=lambda: NOW, platform=platform, transcriber_factory=_QuickTranscriber
+    )
+    recording = tmp_path / "call.ogg"
+    recording.write_bytes(b"OggS fake")
+    platform.files["f1"] = recording
+    request = CommandRequest(
+        place=Place(platform="memory", workspace="T1", channel="C1"),
+        user_id="U-Ann",
+        text="transcribe",
+        event_key="Ev1",
+        message_id="m1",
+        files=(FileRef(id="f1", name="call.ogg", mimetype="audio/ogg", size=9),),
+    )
+
+    async def run() -> None:
+        await core.handle_command(request)
+        await worker.drain()
+        await asyncio.sleep(2)  # an update still on its way would land meanwhile
+
+    asyncio.run(run())
+    progress = [p for p in platform.posts.values() if isinstance(p.reply, ProgressReply)]
+    assert len(progress) == 1
+    final = progress[0].last
+    assert final.fraction == 1.0 and final.text.startswith("Transcribed “call.ogg”")
+    assert platform.landed[-1] == final  # nothing arrived after the final state
+    fractions = [r.fraction for r in platform.landed if r.text.startswith("Transcribing")]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0
+    assert progress[0].reply.text == "Downloading “call.ogg”…"
+
+
+def test_a_platform_with_local_files_says_receiving_not_downloading(engine, tmp_path) -> None:
+    platform = MemoryPlatform()
+    platform.files_are_local = True  # as the playground's uploads are
+    core, worker, _ = memory_bot(
+        engine, clock=lambda: NOW, platform=platform, transcriber_factory=_QuickTranscriber
+    )
+    platform.files["f1"] = tmp_path / "call.ogg"
+    platform.files["f1"].write_bytes(b"OggS fake")
+    request = CommandRequest(
+        place=Place(platform="memory", workspace="T1", channel="C1"),
+        user_id="U-Ann",
+        text="transcribe",
+        event_key="Ev1",
+        message_id="m1",
+        files=(FileRef(id="f1", name="call.ogg", mimetype="audio/ogg", size=9),),
+    )
+    asyncio.run(core.handle_command(request))
+    asyncio.run(worker.drain())
+    [progress] = [p for p in platform.posts.values() if isinstance(p.reply, ProgressReply)]
+    assert progress.reply.text == "Receiving “call.ogg”…"

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from adapters.playground.platform import PlaygroundPlatform, place
 from adapters.playground.store import PlaygroundStore, StoredFile, StoredMessage, StoreError
 from bot.core import BotCore, CommandRequest, Outcome, is_media
-from bot.ports import FileRef, ReplyTarget, TextReply
+from bot.ports import FileRef, ReplyTarget
 
 T = TypeVar("T")
 SLASH_COMMAND = "/recap"
@@ -163,8 +163,8 @@ class Inbound:
         only_you = ReplyTarget(place=place(channel), ephemeral_to=user)
         if outcome.reply is not None:
             await self.platform.post(only_you, outcome.reply)
-        elif outcome.ack:
-            await self.platform.post(only_you, TextReply(text=outcome.ack))
+        else:
+            await self.core.acknowledge(self.platform, only_you, outcome)
         return Said(message_id)
 
     async def _mention(
@@ -198,15 +198,13 @@ class Inbound:
 
     async def _show(self, outcome: Outcome, target: ReplyTarget, user: str, key: str) -> None:
         """The core's immediate answer in the thread, or its "working on it" to the
-        requester only."""
+        requester only (until the job answers)."""
         if outcome.duplicate:
             return
         if outcome.reply is not None:
             await self.core.deliver(f"{key}:reply", self.platform, target, outcome.reply)
-        elif outcome.ack:
-            await self.platform.post(
-                replace(target, ephemeral_to=user), TextReply(text=outcome.ack)
-            )
+        else:  # withdrawn once the job has answered
+            await self.core.acknowledge(self.platform, replace(target, ephemeral_to=user), outcome)
 
     async def _record(self, message_id: int) -> None:
         row = await self._db(self.store.message, message_id)

@@ -60,6 +60,7 @@ class Changes:
 
 class PlaygroundPlatform:
     name = PLATFORM
+    files_are_local = True  # uploads are on this machine: "Receiving", not "Downloading"
 
     def __init__(self, *, store: PlaygroundStore, files_dir: Path) -> None:
         self.store = store
@@ -97,6 +98,12 @@ class PlaygroundPlatform:
             self.store.set_reply, found, replies.dump(reply), replies.plain_text(reply)
         )
         self.changes.notify()
+
+    async def withdraw(self, target: ReplyTarget, message_id: str) -> None:
+        """The requester's "working on it", once the job has answered (bot.ports)."""
+        found = _message_id(message_id)
+        if found is not None and await asyncio.to_thread(self.store.withdraw, found):
+            self.changes.notify()
 
     # --- reading ----------------------------------------------------------------------
 

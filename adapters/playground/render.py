@@ -70,6 +70,8 @@ def _time(at: datetime) -> str:
 
 
 def _size(size: int) -> str:
+    if size <= 0:
+        return "empty"
     if size >= 2**20:
         return f"{size / 2**20:.1f} MB"
     return f"{max(1, round(size / 1024))} KB"
@@ -156,9 +158,9 @@ def transcript_card(reply: TranscriptReply, message_id: int) -> str:
     url = f"{API}/messages/{message_id}/transcript.txt"
     return (
         '<section class="card transcript">'
-        f'<h3>Transcript <span class="meta">{format_timestamp(transcript.duration)}'
-        f" · {words} words</span></h3>"
-        f"<details{is_open}><summary>Transcript</summary>{body}</details>"
+        f'<details{is_open}><summary><h3>Transcript <span class="meta">'
+        f"{format_timestamp(transcript.duration)} · {words} words</span></h3></summary>"
+        f"{body}</details>"
         f'<a class="download" href="{url}" download="{escape(reply.filename)}">'
         f"Download {escape(reply.filename)}</a></section>"
     )
@@ -200,6 +202,8 @@ def _file(file: StoredFile) -> str:
     url = f"{API}/files/{quote(file.id)}"
     caption = f"{escape(file.name)} · {_size(file.size)}"
     kind = (file.mimetype or "").split("/")[0]
+    if file.size <= 0:  # nothing to play or download: the bot's answer says so
+        return f'<figure class="file empty"><figcaption>{caption}</figcaption></figure>'
     if kind in {"audio", "video"}:
         player = f'<{kind} controls preload="metadata" src="{url}"></{kind}>'
         return f'<figure class="file {kind}">{player}<figcaption>{caption}</figcaption></figure>'

@@ -299,6 +299,24 @@ class PlaygroundStore:
             self._event(db, "message", channel_id, message_id)
         return True
 
+    def withdraw(self, message_id: int) -> bool:
+        """Remove a message shown to one person only (the bot's "working on it"), with no
+        tombstone: the live stream tells the pages it is gone. Others stay."""
+        with self.engine.begin() as db:
+            channel_id = db.execute(
+                select(messages.c.channel_id).where(
+                    messages.c.id == message_id, messages.c.visible_to.is_not(None)
+                )
+            ).scalar()
+            replied = db.execute(
+                select(messages.c.id).where(messages.c.thread_id == message_id).limit(1)
+            ).first()
+            if channel_id is None or replied is not None:
+                return False
+            db.execute(delete(messages).where(messages.c.id == message_id))
+            self._event(db, "message", channel_id, message_id)
+        return True
+
     def edit(self, message_id: int, text: str) -> None:
         with self.engine.begin() as db:
             channel_id = db.execute(

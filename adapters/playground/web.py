@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from html import escape
@@ -77,6 +79,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 MEDIA_KINDS = ("audio/", "video/")
+UPLOAD_KEY = re.compile(r"[A-Za-z0-9-]{16,64}")
 LOCKED = (
     "Open the address that `balafon serve` printed when it started "
     "(http://127.0.0.1:8000/?token=…); the token changes at each start unless ACCESS_TOKEN "
@@ -303,15 +306,29 @@ class Web:
             return problem(413, "too_large", too_large)
         except ValueError as exc:
             return problem(400, "invalid", f"The upload could not be read: {exc}.")
-        file_id = uuid.uuid4().hex
+        key = str(form.get("upload") or "")
+        if key and not UPLOAD_KEY.fullmatch(key):
+            await form.close()
+            return problem(400, "invalid", "That upload key is not one the page makes.")
+        # The page names each attachment: sending it again (Enter twice, a retry) shares it
+        # once, and the answer is the message that holds it.
+        file_id = hashlib.sha256(f"upload:{key}".encode()).hexdigest()[:32] if key else None
+        if file_id is not None:
+            earlier = await self._earlier_upload(file_id, key)
+            if earlier is not None:
+                await form.close()
+                return earlier
+        file_id = file_id or uuid.uuid4().hex
         path = self.adapter.file_path(file_id)
         try:
             upload = form.get("file")
             if not isinstance(upload, UploadFile) or not upload.filename:
+                await self._release(key)
                 return problem(400, "invalid", "Choose a file to upload.")
             size = await save_upload(upload, path)
             if size > limit:
                 path.unlink(missing_ok=True)
+                await self._release(key)
                 return problem(413, "too_large", too_large)
             said = await self.inbound.share(
                 channel=str(form.get("channel") or ""),
@@ -326,10 +343,25 @@ class Web:
             )
         except StoreError as exc:
             path.unlink(missing_ok=True)
+            await self._release(key)
             return self._refused(exc)
         finally:
             await form.close()
         return await self._answer(said.message_id, said.open_thread, 201)
+
+    async def _earlier_upload(self, file_id: str, key: str) -> Response | None:
+        """The answer to an attachment sent before (None: this is its first time)."""
+        stored = await asyncio.to_thread(self.store.file, file_id)
+        if stored is not None:
+            return await self._answer(stored.message_id, None, 200)
+        if not await self.adapter.core.claim(f"playground:upload:{key}"):
+            return problem(409, "conflict", "That file is already being sent.")
+        return None
+
+    async def _release(self, key: str) -> None:
+        """A refused upload may be sent again with the same key."""
+        if key:
+            await asyncio.to_thread(self.adapter.core.repo.forget_event, f"playground:upload:{key}")
 
     async def file(self, request: Request) -> Response:
         stored = await asyncio.to_thread(self.store.file, request.path_params["id"])
@@ -390,7 +422,8 @@ class Web:
         self, batch: list[dict[str, Any]], viewer: str | None
     ) -> list[tuple[int, dict[str, Any]]]:
         """One payload per changed message (its latest state), in the order of its last
-        change; a new person or channel asks the page to reload the directory."""
+        change (`gone` when it was withdrawn); a new person or channel asks the page to
+        reload the directory."""
         latest: dict[Any, int] = {}
         for event in batch:
             key = event["message_id"] if event["kind"] == "message" else event["kind"]
@@ -402,7 +435,10 @@ class Web:
                 out.append((event_id, {"type": "directory"}))
                 continue
             row = self.store.message(key)
-            if row is None or (row.visible_to and row.visible_to != viewer):
+            if row is None:  # withdrawn (an acknowledgement): the pages drop it
+                out.append((event_id, {"type": "gone", "id": key}))
+                continue
+            if row.visible_to and row.visible_to != viewer:
                 continue
             out.append((event_id, {"type": "message", "message": render.message_json(row)}))
         return out

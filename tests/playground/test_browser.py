@@ -60,12 +60,12 @@ def test_two_people_chat_then_the_recap_card_lists_their_action_items(
     say(page, "ann", "I'll send the release notes to the support team tomorrow.")
     say(page, "bob", "@balafon recap")
 
-    # The answer goes in the command's thread, which opens: first the private ack...
+    # The answer goes in the command's thread, which opens: the recap card, for everyone;
+    # the private "working on a recap" (if the page saw it at all) is gone by then.
     thread = page.locator("#thread")
-    thread.locator(".msg.ephemeral", has_text="Working on a recap").wait_for()
-    # ...then the recap card, for everyone.
     card = thread.locator(".card.recap")
     card.wait_for()
+    page.wait_for_function("() => !document.querySelector('#thread .msg.ephemeral')")
     items = card.locator("ul.actions li").all_inner_texts()
     assert len(items) == 2, items
     assert "Update the changelog" in items[0] and "@Bob" in items[0] and "due" in items[0]
@@ -108,6 +108,10 @@ def test_uploaded_recording_shows_progress_then_transcript_and_recap(
     thread.locator(".progress.done", has_text="Transcribed “standup.ogg”").wait_for()
     arrivals = page.evaluate("window.arrivals")
     assert arrivals["progress"] <= arrivals["transcript"] <= arrivals["recap"], arrivals
+    assert "Downloading" not in thread.inner_text()  # the file is already here
+    header = thread.locator(".card.transcript summary")
+    assert header.inner_text().startswith("Transcript 0:")  # one header, with the length
+    assert thread.locator(".card.transcript h3").count() == 1
     transcript = thread.locator(".card.transcript").inner_text().lower()
     assert "ship version" in transcript and "support team" in transcript
     recap = thread.locator(".card.recap").inner_text().lower()

@@ -14,6 +14,7 @@ from adapters.playground import PlaygroundAdapter
 from adapters.playground.platform import place
 from adapters.playground.store import PlaygroundStore, StoreError
 from bot import messages
+from bot.core import CommandRequest
 from bot.jobs import PermanentJobError
 from bot.ports import ChatPlatform, FileRef, ReplyTarget, TextReply
 from bot.storage.db import downgrade, upgrade
@@ -83,15 +84,37 @@ async def test_mention_in_a_thread_recaps_it_and_the_ack_is_private(stack: Stack
     def acks(listing: list[dict]) -> list[dict]:
         return [m for m in listing if messages.WORKING_RECAP[:20] in m["html"]]
 
-    assert len(acks(await view(client, "bob"))) == 1
+    [ack] = acks(await view(client, "bob"))
+    assert "it will be posted in this thread" in ack["html"]
     assert acks(await view(client, "ann")) == []  # only the requester sees it
     assert await stack.worker.drain() == 1
+    assert acks(await view(client, "bob")) == []  # the recap is here: the ack is gone
     [recap] = [m for m in await view(client, "ann") if "card recap" in m["html"]]
     assert recap["thread"] == root and recap["kind"] == "bot"
     assert "Update the changelog" in recap["html"] and "@Bob" in recap["html"]
     assert "lunch" not in recap["html"]
     # The source link points at Bob's message, in a form the page can follow.
     assert f'href="/playground/?channel=general&amp;message={root + 1}"' in recap["html"]
+
+
+@pytest.mark.anyio
+async def test_an_ack_posted_after_the_job_answered_is_withdrawn_at_once(
+    stack: Stack, client
+) -> None:
+    """The in-process worker may finish before the adapter posts its "working on it"."""
+    await say(client, "ann", "I'll write the migration guide by Friday.")
+    request = CommandRequest(
+        place=place("general"), user_id="bob", text="recap 12h", event_key="race", via="slash"
+    )
+    outcome = await stack.core.handle_command(request)
+    assert await stack.worker.drain() == 1  # the recap is posted first
+    target = ReplyTarget(place=place("general"), ephemeral_to="bob")
+    await stack.core.acknowledge(stack.playground, target, outcome)
+    seen = await view(client, "bob")
+    assert any("card recap" in m["html"] for m in seen)
+    assert not any(messages.WORKING_RECAP[:20] in m["html"] for m in seen)
+    gone = stack.playground.store.events_after(0)[-1]  # the open pages are told
+    assert gone["kind"] == "message" and stack.playground.store.message(gone["message_id"]) is None
 
 
 @pytest.mark.anyio
@@ -107,9 +130,12 @@ async def test_slash_command_answers_the_requester_then_posts_in_the_channel(
         True,
         True,
     ]
+    assert "it will be posted in this channel" in mine[1]["html"]
     await stack.worker.drain()
     [recap] = [m for m in await view(client, "bob") if "card recap" in m["html"]]
     assert recap["thread"] is None and "Write the migration guide" in recap["html"]
+    still = [m for m in await view(client, "ann") if "ephemeral" in m["html"]]
+    assert len(still) == 1 and "/recap 12h" in still[0]["html"]  # the ack went, not the command
 
     helped = await say(client, "cy", "/recap help")
     assert helped["open_thread"] is None
@@ -205,6 +231,36 @@ async def test_uploads_transcribe_media_only_and_respect_the_limit(
     assert served.headers["content-disposition"].startswith("attachment")
     assert served.headers["x-content-type-options"] == "nosniff"
     assert len(list(stack.playground.files_dir.iterdir())) == 2  # the refused one is not kept
+
+
+@pytest.mark.anyio
+async def test_the_same_attachment_sent_twice_is_shared_and_transcribed_once(
+    stack: Stack, client
+) -> None:
+    form = {"channel": "general", "user": "ann", "text": "", "upload": "0123456789abcdef0123"}
+    sent = []
+    for _ in range(2):  # Enter pressed again, or a retry after a lost answer
+        sent.append(
+            await client.post(
+                "/playground/api/uploads",
+                data=form,
+                files={"file": ("call.ogg", b"OggS" + b"\0" * 1000, "audio/ogg")},
+                headers=WRITE,
+            )
+        )
+    first, second = sent
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["message"]["id"] == first.json()["message"]["id"]
+    assert len([m for m in await view(client, "ann") if "call.ogg" in m["html"]]) == 1
+    assert stack.core.queue.counts() == {"queued": 1}  # one transcription
+    assert len(list(stack.playground.files_dir.iterdir())) == 1
+    odd = await client.post(
+        "/playground/api/uploads",
+        data={**form, "upload": "../../etc"},
+        files={"file": ("call.ogg", b"OggS", "audio/ogg")},
+        headers=WRITE,
+    )
+    assert odd.status_code == 400
 
 
 @pytest.mark.anyio

@@ -102,6 +102,8 @@ def test_progress_errors_transcripts_and_text() -> None:
     )
     card = render.reply_html(TranscriptReply(transcript=transcript, filename="call.txt"), 12)
     assert "1:10 · 6 words" in card and "<time>1:05</time>" in card and "<img" not in card
+    # One header, and it is the one that opens and closes the transcript.
+    assert card.count("Transcript") == 1 and "<summary><h3>Transcript " in card
     assert 'href="/playground/api/messages/12/transcript.txt" download="call.txt"' in card
 
 
@@ -113,6 +115,11 @@ def test_files_play_in_the_page_and_deleted_messages_keep_nothing() -> None:
     html = render.message_html(_message(files=(audio, other)))
     assert '<audio controls preload="metadata" src="/playground/api/files/a1">' in html
     assert "call.ogg · 2.4 MB" in html and 'href="/playground/api/files/b2" download' in html
+    # An empty file has nothing to play (a player would ask for bytes that are not there).
+    empty = StoredFile(id="c3", message_id=7, channel_id="general", name="silence.mp3",
+                       mimetype="audio/mpeg", size=0)  # fmt: skip
+    html = render.message_html(_message(files=(empty,)))
+    assert "silence.mp3 · empty" in html and "<audio" not in html and "/files/c3" not in html
     gone = render.message_html(_message(text="secret", files=(audio,), deleted_at=NOW))
     assert "secret" not in gone and "call.ogg" not in gone and "This message was deleted" in gone
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from bot import messages
 from tests.slack.conftest import ANN, BOB, CY, GENERAL, OTHER, Harness
 
 pytestmark = pytest.mark.anyio
@@ -26,7 +25,9 @@ async def test_slash_command_acks_ephemerally_then_posts_the_recap(slack: Harnes
     await _chatter(slack)
     response = await slack.slash("24h")
     assert response.status_code == 200
-    assert response.json() == {"text": messages.WORKING_RECAP, "response_type": "ephemeral"}
+    # The ack cannot be edited later: it says where the recap will appear.
+    ack = "Working on a recap… it will be posted in this channel."
+    assert response.json() == {"text": ack, "response_type": "ephemeral"}
     assert not slack.fake.posts()  # the ack went out before any work
     await slack.settle()
 
@@ -105,7 +106,8 @@ async def test_summarize_thread_shortcut_recaps_the_thread(slack: Harness) -> No
     assert "Thread recap" in _text(recap) and "lunch" not in _text(recap)
     assert "Roll back the payments deploy — <@U0BOB>" in _text(recap)
     [ack] = slack.fake.called("chat.postEphemeral")
-    assert ack.args["user"] == BOB and ack.args["text"] == messages.WORKING_RECAP
+    assert ack.args["user"] == BOB and ack.args["thread_ts"] == root["ts"]
+    assert ack.args["text"] == "Working on a recap… it will be posted in this thread."
 
 
 async def test_auto_transcribe_setting_is_per_channel(slack: Harness) -> None:

@@ -54,6 +54,7 @@ function connect() {
     lastEvent = Number(event.lastEventId) || lastEvent;
     const change = JSON.parse(event.data);
     if (change.type === "message") upsert(change.message);
+    else if (change.type === "gone") drop(change.id);
     else if (change.type === "directory") refreshDirectory();
   };
 }
@@ -140,6 +141,12 @@ function build(message, prefix) {
     time.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     time.title = at.toLocaleString();
   }
+  for (const media of element.querySelectorAll("audio, video")) {
+    if (unplayable.has(media.getAttribute("src"))) {
+      media.closest(".file")?.classList.add("unplayable");
+      media.remove();
+    }
+  }
   const tools = document.createElement("div");
   tools.className = "tools";
   if (prefix === "m" && !message.thread) tools.append(button("Reply", { open: message.id }));
@@ -208,6 +215,12 @@ function upsert(message) {
   if (thread && (message.id === thread || message.thread === thread)) place(ui.threadList, message, "t");
 }
 
+function drop(id) {
+  // A withdrawn message (the bot's "working on it", once its answer is posted).
+  messages.delete(id);
+  for (const prefix of ["m", "t"]) document.getElementById(prefix + id)?.remove();
+}
+
 async function openChannel(id, { message = null, reconnect = false } = {}) {
   const switching = id !== channel;
   channel = id;
@@ -234,6 +247,7 @@ async function openChannel(id, { message = null, reconnect = false } = {}) {
 function openThread(root) {
   thread = root;
   ui.thread.hidden = false;
+  document.body.classList.add("in-thread");
   const inThread = [...messages.values()].filter((m) => m.id === root || m.thread === root);
   ui.threadList.replaceChildren(...inThread.map((m) => build(m, "t")));
   ui.threadList.scrollTop = ui.threadList.scrollHeight;
@@ -243,6 +257,7 @@ function openThread(root) {
 function closeThread() {
   thread = null;
   ui.thread.hidden = true;
+  document.body.classList.remove("in-thread");
   ui.threadList.replaceChildren();
 }
 
@@ -259,18 +274,71 @@ function goTo(id) {
 // --- writing ---------------------------------------------------------------------------
 
 function megabytes(size) {
+  if (size <= 0) return "empty";
   if (size < 1048576) return `${Math.max(1, Math.round(size / 1024))} KB`;
   return `${(size / 1048576).toFixed(size < 10485760 ? 1 : 0)} MB`;
 }
 
+class Cancelled extends Error {}
+
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // also outside secure contexts
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function showSending(form, file, fraction) {
+  const box = $(".sending", form);
+  box.hidden = fraction === null;
+  if (fraction === null) return;
+  const percent = Math.floor(fraction * 100);
+  // All of it sent: the server is storing it (and answers with the message).
+  $(".label", box).textContent = percent < 100 ? `Sending “${file.name}”…` : `“${file.name}” sent, saving…`;
+  $("progress", box).value = percent;
+  $(".percent", box).textContent = `${percent}%`;
+}
+
+// An upload with its progress (fetch cannot report it) and a cancel button.
+function upload(form, file, data) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", `${API}/uploads`);
+    request.setRequestHeader("X-Playground", "1");
+    request.responseType = "json";
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) showSending(form, file, event.loaded / event.total);
+    };
+    request.onload = () => {
+      const answer = request.response || {};
+      if (request.status >= 200 && request.status < 300) resolve(answer);
+      else reject(new Error(answer.message || `The server answered ${request.status}.`));
+    };
+    request.onerror = () => reject(new Error("The upload did not reach the server. Is it still running?"));
+    request.onabort = () => reject(new Cancelled());
+    $(".cancel", form).onclick = () => request.abort();
+    showSending(form, file, 0);
+    request.send(data);
+  });
+}
+
+function lock(form, on) {
+  // A file on its way: Send is off, and Enter does nothing more until it is there.
+  if (on) form.dataset.sending = "1";
+  else delete form.dataset.sending;
+  form.classList.toggle("busy", on);
+  $(".send", form).disabled = on;
+  form.elements.file.disabled = on; // the attachment on its way stays the one shown
+}
+
 async function send(form) {
-  const text = form.elements.text.value;
+  if (form.dataset.sending) return; // Enter again mid-upload: nothing more is sent
+  const box = form.elements.text;
+  const text = box.value;
   const file = form.elements.file.files[0];
   if (!text.trim() && !file) return;
   const inThread = form === ui.threadComposer;
   const error = $(".error", form);
   error.hidden = true;
-  form.classList.add("busy");
+  if (file) lock(form, true);
   try {
     let answer;
     if (file) {
@@ -278,24 +346,36 @@ async function send(form) {
         throw new Error(`“${file.name}” is ${megabytes(file.size)}; the limit is ${megabytes(state.max_upload_bytes)}.`);
       }
       const data = new FormData();
-      for (const [key, value] of Object.entries({ channel, user: me, text, timezone: zone })) data.append(key, value);
+      // The same attachment sent twice (a retry) is shared once: the server knows its key.
+      form.uploadKey ||= randomKey();
+      const fields = { channel, user: me, text, timezone: zone, upload: form.uploadKey };
+      for (const [key, value] of Object.entries(fields)) data.append(key, value);
       if (inThread) data.append("thread", thread);
       data.append("file", file);
-      answer = await api(`${API}/uploads`, { method: "POST", body: data });
+      answer = await upload(form, file, data);
     } else {
       const json = { channel, user: me, text, timezone: zone, thread: inThread ? thread : null };
       answer = await api(`${API}/messages`, { method: "POST", json });
     }
-    form.reset();
-    showAttachment(form);
-    resize(form.elements.text);
+    if (box.value === text) box.value = ""; // what was typed meanwhile stays
+    if (file) {
+      form.elements.file.value = "";
+      form.uploadKey = null;
+      showAttachment(form);
+    }
+    resize(box);
     upsert(answer.message);
     if (answer.open_thread && thread !== answer.open_thread) openThread(answer.open_thread);
   } catch (failure) {
-    error.textContent = failure.message;
-    error.hidden = false;
+    if (!(failure instanceof Cancelled)) {
+      error.textContent = failure.message;
+      error.hidden = false;
+    }
   } finally {
-    form.classList.remove("busy");
+    if (file) {
+      showSending(form, null, null);
+      lock(form, false);
+    }
   }
 }
 
@@ -353,9 +433,13 @@ function wireComposer(form) {
     }
   });
   textarea.addEventListener("input", () => resize(textarea));
-  form.elements.file.addEventListener("change", () => showAttachment(form));
+  form.elements.file.addEventListener("change", () => {
+    form.uploadKey = null; // another file: another share
+    showAttachment(form);
+  });
   $(".remove", form).addEventListener("click", () => {
     form.elements.file.value = "";
+    form.uploadKey = null;
     showAttachment(form);
   });
 }
@@ -368,9 +452,11 @@ document.addEventListener("click", (event) => {
   else if (data.edit) startEditing(Number(data.edit));
   else if (data.delete) remove(Number(data.delete));
   else if (data.insert !== undefined) {
-    const textarea = ui.composer.elements.text;
+    const textarea = lastBox && !lastBox.closest("[hidden]") ? lastBox : ui.composer.elements.text;
+    setMenu(false);
     textarea.value = data.insert + " ";
     textarea.focus();
+    resize(textarea);
   } else if (target.matches("a[data-goto]")) {
     event.preventDefault();
     const link = new URL(target.href);
@@ -381,21 +467,62 @@ document.addEventListener("click", (event) => {
   } else if (data.channel) {
     event.preventDefault();
     target.classList.remove("unread");
+    setMenu(false);
     openChannel(data.channel);
   }
 });
+
+// The box Try buttons type into: the composer you were last in (the thread's, in a thread).
+let lastBox = null;
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches(".composer textarea")) lastBox = event.target;
+});
+
+// Narrow screens: people, new channels and people, and tips live in a menu.
+const menu = $("#menu");
+const menuLabel = menu.textContent;
+function setMenu(open) {
+  menu.setAttribute("aria-expanded", String(open));
+  menu.textContent = open ? "× Close" : menuLabel;
+  $("#sidebar").classList.toggle("open", open);
+}
+menu.addEventListener("click", () => setMenu(menu.getAttribute("aria-expanded") !== "true"));
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") setMenu(false);
+});
+
+// A recording the browser cannot play (damaged, or not media at all): no dead player;
+// the bot's answer in the thread says what went wrong.
+const unplayable = new Set();
+function dropPlayer(media) {
+  unplayable.add(media.getAttribute("src"));
+  media.closest(".file")?.classList.add("unplayable");
+  media.remove();
+}
+document.addEventListener("error", (event) => {
+  if (event.target instanceof HTMLMediaElement) dropPlayer(event.target);
+}, true);
+document.addEventListener("loadedmetadata", (event) => {
+  if (event.target instanceof HTMLMediaElement && event.target.duration === 0) dropPlayer(event.target);
+}, true);
 
 $("#close-thread").addEventListener("click", closeThread);
 ui.me.addEventListener("change", () => becomeSomeoneElse(ui.me.value));
 $("#add-channel").addEventListener("submit", async (event) => {
   event.preventDefault();
   const created = await addTo(`${API}/channels`, event.target.elements.name);
-  if (created) openChannel(created.id);
+  if (created) {
+    setMenu(false);
+    openChannel(created.id);
+  }
 });
 $("#add-person").addEventListener("submit", async (event) => {
   event.preventDefault();
   const created = await addTo(`${API}/users`, event.target.elements.name);
-  if (created) becomeSomeoneElse(created.id);
+  if (created) {
+    setMenu(false);
+    becomeSomeoneElse(created.id);
+  }
 });
 wireComposer(ui.composer);
 wireComposer(ui.threadComposer);
