@@ -20,6 +20,10 @@ WORKING_RECAP = "Working on a recap… it will appear here in a moment."
 WORKING_TRANSCRIBE = "Got it — transcribing {count} file(s). I'll post progress in the thread."
 NOTHING_TO_RECAP = "There's nothing to recap: I found no messages {where}."
 NOT_A_MEMBER = "You can only recap channels you are a member of, and you're not in <#{channel}>."
+NO_SUCH_CHANNEL = (
+    "There's no channel #{channel} that I can see, so I can't recap it: check its name "
+    "(a private channel must have me as a member)."
+)
 NO_FILES = (
     "I didn't find an audio or video file to transcribe. Share one and mention me on it, "
     "or use `transcribe` in the thread of a message that has one."
