@@ -32,6 +32,7 @@ from bot.commands import (
     Transcribe,
     Unknown,
     parse_command,
+    without_own_name,
 )
 from bot.jobs import (
     DEFAULT_QUEUE,
@@ -229,7 +230,7 @@ class BotCore:
         immediate answers by the processed-events table. One database write per command
         keeps the platform's ack fast.
         """
-        if match := _AUTO_TRANSCRIBE.fullmatch(request.text.strip()):
+        if match := _AUTO_TRANSCRIBE.fullmatch(without_own_name(request.text)):
             enabled = match.group(1).lower() == "on"
             return await self._once(request, lambda: self._set_auto_transcribe(request, enabled))
         try:
