@@ -342,7 +342,11 @@ def openapi_document() -> dict[str, Any]:
         "required": ["file"],
         "properties": {
             "file": {"type": "string", "format": "binary", "description": "audio or video"},
-            "recap": {"type": "boolean", "default": False, "description": "also recap it"},
+            "recap": {
+                "type": "boolean",
+                "default": False,
+                "description": "also recap it (due dates count from the time of the upload)",
+            },
         },
     }
     return {
@@ -665,6 +669,8 @@ class HttpApi:
             "path": str(dest),
             "name": name,
             "recap": wants_recap == "true",
+            # What the recap dates the recording at ("by Friday"): the time of the upload.
+            "received_at": self.core.clock().isoformat(),
         }
         await asyncio.to_thread(
             self.core.queue.enqueue, JOB_KIND, payload, key=_KEY_PREFIX + public_id
@@ -772,8 +778,12 @@ class HttpApi:
         transcript.source = str(job.payload.get("name") or path.name)
         recap = None
         if job.payload.get("recap"):
+            received = job.payload.get("received_at")
+            spoken = transcript_to_conversation(
+                transcript, recorded_at=datetime.fromisoformat(received) if received else None
+            )
             try:
-                recap = await self.core.summarize(transcript_to_conversation(transcript))
+                recap = await self.core.summarize(spoken)
             except InputError:  # no speech: the transcript says it all
                 recap = None
         shutil.rmtree(path.parent, ignore_errors=True)

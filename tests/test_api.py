@@ -353,7 +353,8 @@ async def test_undated_messages_are_dated_at_the_request_so_due_dates_resolve(
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_transcription_job_from_upload_to_result(sqlite_engine, tmp_path) -> None:
-    api, worker, app = _api(sqlite_engine, tmp_path)
+    wednesday = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    api, worker, app = _api(sqlite_engine, tmp_path, clock=lambda: wednesday)
     recording = synthesize(
         "We agreed to move the launch to March. I will update the pricing page by Friday.",
         tmp_path / "call.mp3",
@@ -378,6 +379,8 @@ async def test_transcription_job_from_upload_to_result(sqlite_engine, tmp_path) 
     assert result["transcript"]["segments"][0]["words"]
     assert result["recap"]["decisions"] and result["recap"]["decisions"][0]["ref"].startswith("t=")
     assert result["transcript"]["source"] == "call.mp3"  # its name, not the server's path
+    # Dated at the upload, "by Friday" is the coming Friday.
+    assert [i["due"] for i in result["recap"]["action_items"]] == ["2026-12-04"]
     assert str(tmp_path) not in json.dumps(done)
     assert not (api.upload_dir / job_id).exists()  # the upload is gone once transcribed
 
