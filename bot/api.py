@@ -460,6 +460,8 @@ class _PathEndpoint:
             )
         try:
             return await handler(request)
+        except ClientDisconnect:  # gone, or cut off at the body limit (bot/body_limit.py)
+            raise
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
             return problem(
