@@ -78,7 +78,7 @@ MEDIA_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".fl
 DEFAULT_WINDOW = timedelta(hours=24)
 # How long a command may wait for the platform to say whether a channel it names exists
 # (the platform's acknowledgement waits too: Slack allows 3 s in all).
-CHANNEL_LOOKUP_SECONDS = 1.5
+CHANNEL_LOOKUP_SECONDS = 1.0
 _AUTO_TRANSCRIBE = re.compile(r"auto[- ]?transcri(?:be|ption)\s+(on|off)", re.IGNORECASE)
 
 
