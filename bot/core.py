@@ -348,7 +348,7 @@ class BotCore:
         return Place(**{**asdict(request.place), "thread": thread})
 
     async def _find_channel(
-        self, place: Place, reference: str, *, timeout: float | None = CHANNEL_LOOKUP_SECONDS
+        self, place: Place, reference: str, *, timeout: float | None
     ) -> str | None:
         """The id of the channel `reference` names; None when the platform says there is
         no such channel; `reference` itself when the platform cannot tell (in time): then
@@ -364,7 +364,9 @@ class BotCore:
 
     async def _enqueue_recap(self, request: CommandRequest, command: Recap) -> Outcome:
         if command.channel:  # `recap 7d #nope`: say so now, not from a job
-            found = await self._find_channel(request.place, command.channel)
+            found = await self._find_channel(
+                request.place, command.channel, timeout=CHANNEL_LOOKUP_SECONDS
+            )
             if found is None:
                 text = messages.NO_SUCH_CHANNEL.format(channel=command.channel)
                 return await self._answer(request, ErrorReply(text=text))
