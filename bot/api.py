@@ -5,6 +5,9 @@
     GET  /v1/jobs/{id}        status, progress and, once done, the result
     GET  /v1/openapi.json     the OpenAPI 3.1 description of all this
 
+Every error under `/v1` is JSON `{"error", "message"}`: unknown paths too (404), methods a
+path does not take (405, with `Allow`), and a crash (500).
+
 Authentication: `Authorization: Bearer <token>`, the token being API_TOKEN or the access
 token that `balafon serve` prints (bot/access.py); where a request comes from counts for
 nothing, and browsers' cross-site requests are refused before they get here. Bodies are
@@ -38,12 +41,19 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from bot.access import bearer, matches
 from bot.core import BotCore
 from bot.jobs import TRANSCRIBE_QUEUE, JobContext, PermanentJobError
 from bot.storage.models import Job
-from summarizer.errors import InputError, MediaError
+from summarizer.audio import probe
+from summarizer.errors import (
+    InputError,
+    MediaError,
+    MediaTooLargeError,
+    UnsupportedMediaError,
+)
 from summarizer.pipeline import transcript_to_conversation
 from summarizer.types import Conversation, Message, Recap, Segment, Transcript
 
@@ -172,7 +182,8 @@ class MessageIn(BaseModel):
     at: datetime | float | None = Field(
         default=None,
         validation_alias=AliasChoices("at", "ts"),
-        description="ISO 8601 (UTC when no offset is given) or Unix seconds",
+        description="ISO 8601 (UTC when no offset is given) or Unix seconds; without it "
+        "the message is dated at `reference_time`, else at the time of the request",
     )
     id: str | None = Field(default=None, max_length=200, description="cited by the recap")
 
@@ -200,6 +211,17 @@ class ConversationRecapRequest(BaseModel):
 
     messages: list[MessageIn] = Field(min_length=1, max_length=20_000)
     title: str | None = Field(default=None, max_length=200)
+    reference_time: datetime | None = Field(
+        default=None,
+        description="when the messages without `at` were written (ISO 8601, UTC when no "
+        'offset is given): "by Friday" is the Friday after it. Default: the time of the '
+        "request.",
+    )
+
+    @field_validator("reference_time")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
 
 class SegmentIn(BaseModel):
@@ -226,7 +248,11 @@ class TranscriptRecapRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     transcript: TranscriptIn
-    recorded_at: datetime | None = None
+    recorded_at: datetime | None = Field(
+        default=None,
+        description="when the recording started (ISO 8601, UTC when no offset is given). "
+        "Default: the time of the request.",
+    )
 
     @field_validator("recorded_at")
     @classmethod
@@ -276,8 +302,9 @@ def _problems(*codes: int) -> dict[str, Any]:
         404: "No such job.",
         410: "The job's result was deleted API_RESULT_HOURS after it finished.",
         413: "The body is over the size limit.",
-        415: "Wrong Content-Type.",
-        422: "The body does not match the schema; `details` lists the problems.",
+        415: "Wrong Content-Type, or an upload that is not audio or video.",
+        422: "The body does not match the schema (`details` lists the problems), or an "
+        "upload that is empty or damaged.",
     }
     ref = {"$ref": "#/components/schemas/Problem"}
     return {
@@ -315,7 +342,11 @@ def openapi_document() -> dict[str, Any]:
         "required": ["file"],
         "properties": {
             "file": {"type": "string", "format": "binary", "description": "audio or video"},
-            "recap": {"type": "boolean", "default": False, "description": "also recap it"},
+            "recap": {
+                "type": "boolean",
+                "default": False,
+                "description": "also recap it (due dates count from the time of the upload)",
+            },
         },
     }
     return {
@@ -325,7 +356,11 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "Transcripts, recaps and action items. Send "
             "`Authorization: Bearer <token>`: API_TOKEN, or the access token that "
-            "`balafon serve` prints (ACCESS_TOKEN when set).",
+            "`balafon serve` prints (ACCESS_TOKEN when set). Messages without a time are "
+            "dated at the time of the request (or `reference_time`), so that due dates "
+            'like "by Friday" resolve. Every error is JSON `{"error", "message"}`, also '
+            "404 for a path that is not here and 405 (with `Allow`) for a method that a "
+            "path does not take.",
         },
         "security": [{"bearer": []}],
         "paths": {
@@ -392,6 +427,48 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+class _PathEndpoint:
+    """One path's endpoint: its methods (HEAD with GET), 405 for others, 404 when it has
+    none; a crash is a JSON 500 (the log has the traceback). An ASGI app, not a function,
+    so that Starlette routes every method to it."""
+
+    def __init__(self, methods: dict[str, Callable[[Request], Any]]) -> None:
+        if "GET" in methods:
+            methods = {**methods, "HEAD": methods["GET"]}
+        self.methods = methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.answer(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def answer(self, request: Request) -> Response:
+        if not self.methods:
+            return problem(
+                404,
+                "not_found",
+                f"There is nothing at {request.url.path}: the API is described at "
+                f"{PREFIX}/openapi.json.",
+            )
+        handler = self.methods.get(request.method)
+        if handler is None:
+            allowed = ", ".join(sorted(self.methods))
+            return problem(
+                405,
+                "method_not_allowed",
+                f"{request.url.path} takes {allowed}, not {request.method}.",
+                headers={"Allow": allowed},
+            )
+        try:
+            return await handler(request)
+        except ClientDisconnect:  # gone, or cut off at the body limit (bot/body_limit.py)
+            raise
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return problem(
+                500, "internal", "Something went wrong on the server; its log says what."
+            )
+
+
 class HttpApi:
     """`/v1` on the core: its summarizer for recaps, its queue and model for transcription."""
 
@@ -403,6 +480,7 @@ class HttpApi:
         token: str | None = None,
         access_token: str | None = None,
         max_upload_bytes: int | None = None,
+        max_upload_seconds: float | None = None,
         max_json_bytes: int = MAX_JSON_BYTES,
         result_hours: float = 24.0,
     ) -> None:
@@ -413,6 +491,7 @@ class HttpApi:
         self.tokens = tuple(t for t in (token, access_token) if t)
         self.result_hours = result_hours  # API_RESULT_HOURS
         self.max_upload_bytes = max_upload_bytes or core.max_media_bytes
+        self.max_upload_seconds = max_upload_seconds  # MAX_MEDIA_MINUTES, checked at upload
         self.max_json_bytes = max_json_bytes
         self._openapi = openapi_document()
         core.add_handler(JOB_KIND, self.run_transcription, queue=TRANSCRIBE_QUEUE)
@@ -421,11 +500,18 @@ class HttpApi:
     # --- Mountable ---------------------------------------------------------------------
 
     def routes(self) -> Sequence[BaseRoute]:
+        # Each path takes every method and answers the wrong ones itself, and the rest of
+        # /v1 is a JSON 404: Starlette's own 404/405 would be text/plain.
+        paths: dict[str, dict[str, Callable[[Request], Any]]] = {
+            f"{PREFIX}/openapi.json": {"GET": self.openapi},
+            f"{PREFIX}/transcriptions": {"POST": self._guarded(self.transcriptions)},
+            f"{PREFIX}/recaps": {"POST": self._guarded(self.recaps)},
+            f"{PREFIX}/jobs/{{job_id}}": {"GET": self._guarded(self.job)},
+        }
         return [
-            Route(f"{PREFIX}/openapi.json", self.openapi, methods=["GET"]),
-            Route(f"{PREFIX}/transcriptions", self._guarded(self.transcriptions), methods=["POST"]),
-            Route(f"{PREFIX}/recaps", self._guarded(self.recaps), methods=["POST"]),
-            Route(f"{PREFIX}/jobs/{{job_id}}", self._guarded(self.job), methods=["GET"]),
+            *(Route(path, _PathEndpoint(methods)) for path, methods in paths.items()),
+            Route(PREFIX, _PathEndpoint({})),
+            Route(f"{PREFIX}/{{rest:path}}", _PathEndpoint({})),
         ]
 
     def body_limits(self) -> dict[str, int]:
@@ -492,13 +578,14 @@ class HttpApi:
                 "Send an object with either `messages` (a conversation) or `transcript`.",
             )
         try:
+            now = self.core.clock()  # what messages without a time are dated at
             if "messages" in data:
                 parsed = ConversationRecapRequest.model_validate_json(body)
-                conversation = self._conversation(parsed)
+                conversation = self._conversation(parsed, parsed.reference_time or now)
             else:
                 spoken = TranscriptRecapRequest.model_validate_json(body)
                 conversation = transcript_to_conversation(
-                    self._transcript(spoken.transcript), recorded_at=spoken.recorded_at
+                    self._transcript(spoken.transcript), recorded_at=spoken.recorded_at or now
                 )
             recap = await self.core.summarize(conversation)  # counts LLM tokens/fallbacks
         except ValidationError as exc:
@@ -513,11 +600,17 @@ class HttpApi:
         return JSONResponse(recap.model_dump(mode="json"))
 
     @staticmethod
-    def _conversation(request: ConversationRecapRequest) -> Conversation:
+    def _conversation(request: ConversationRecapRequest, undated: datetime) -> Conversation:
+        """`undated`: the time of the messages that carry none."""
         return Conversation(
             title=request.title,
             messages=[
-                Message(author=m.author, text=m.text, at=m.sent_at, ref=m.id or f"message {i + 1}")
+                Message(
+                    author=m.author,
+                    text=m.text,
+                    at=m.sent_at or undated,
+                    ref=m.id or f"message {i + 1}",
+                )
                 for i, m in enumerate(request.messages)
             ],
         )
@@ -571,10 +664,15 @@ class HttpApi:
         if size > limit:
             shutil.rmtree(dest.parent, ignore_errors=True)
             return problem(413, "too_large", f"The upload is over the {megabytes(limit)} limit.")
+        if (refused := await self._unusable(dest)) is not None:
+            shutil.rmtree(dest.parent, ignore_errors=True)
+            return refused
         payload = {
             "path": str(dest),
             "name": name,
             "recap": wants_recap == "true",
+            # What the recap dates the recording at ("by Friday"): the time of the upload.
+            "received_at": self.core.clock().isoformat(),
         }
         await asyncio.to_thread(
             self.core.queue.enqueue, JOB_KIND, payload, key=_KEY_PREFIX + public_id
@@ -582,6 +680,22 @@ class HttpApi:
         url = f"{PREFIX}/jobs/{public_id}"
         body = Accepted(id=public_id, url=url).model_dump(mode="json")
         return JSONResponse(body, status_code=202, headers={"Location": url})
+
+    async def _unusable(self, path: Path) -> Response | None:
+        """The job's own first check (summarizer.audio.probe: sniffing, FFmpeg's allow-list
+        of demuxers, a second of decoding), made at once: a file that is not a recording,
+        or an empty or damaged one, is refused with the message its job would give."""
+        try:
+            await asyncio.to_thread(
+                probe, path, max_bytes=self.max_upload_bytes, max_seconds=self.max_upload_seconds
+            )
+        except UnsupportedMediaError as exc:
+            return problem(415, "unsupported_media_type", str(exc))
+        except MediaTooLargeError as exc:
+            return problem(413, "too_large", str(exc))
+        except (MediaError, InputError) as exc:  # empty, no sound track, damaged
+            return problem(422, "unreadable_media", str(exc))
+        return None
 
     async def job(self, request: Request) -> Response:
         public_id = request.path_params["job_id"]
@@ -606,9 +720,18 @@ class HttpApi:
             created_at=job.created_at,
             updated_at=job.updated_at,
             finished_at=job.finished_at,
-            result=TranscriptionResult.model_validate(job.result) if job.result else None,
+            result=self._result(job.result),
         )
         return JSONResponse(status.model_dump(mode="json"))
+
+    @staticmethod
+    def _result(stored: dict[str, Any] | None) -> TranscriptionResult | None:
+        if not stored:
+            return None
+        result = TranscriptionResult.model_validate(stored)
+        if result.transcript.source:  # the file's name, never where the server kept it
+            result.transcript.source = Path(result.transcript.source).name
+        return result
 
     def _find_job(self, key: str) -> Job | None:
         with Session(self.core.queue.engine) as session:
@@ -653,10 +776,16 @@ class HttpApi:
         except MediaError as exc:
             shutil.rmtree(path.parent, ignore_errors=True)
             raise PermanentJobError(str(exc)) from exc
+        # The uploaded file's name (what recap titles show), not its path on this server.
+        transcript.source = str(job.payload.get("name") or path.name)
         recap = None
         if job.payload.get("recap"):
+            received = job.payload.get("received_at")
+            spoken = transcript_to_conversation(
+                transcript, recorded_at=datetime.fromisoformat(received) if received else None
+            )
             try:
-                recap = await self.core.summarize(transcript_to_conversation(transcript))
+                recap = await self.core.summarize(spoken)
             except InputError:  # no speech: the transcript says it all
                 recap = None
         shutil.rmtree(path.parent, ignore_errors=True)

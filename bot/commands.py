@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import messages
 from bot.digest_schedule import DigestSchedule, ScheduleError, parse_schedule
 
 _DURATION = re.compile(
@@ -18,6 +19,14 @@ _DURATION = re.compile(
 )
 _CHANNEL = re.compile(r"(?:^|\s)#([A-Za-z0-9_\-]+)(?=\s|$)")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# The hints the bot prints start with its name (`@balafon digest off`); pasted where no
+# mention is needed (a direct message) it arrives as text, and is not part of the command.
+_OWN_NAME = re.compile(r"^\s*@balafon\b[:,]?", re.I)
+
+
+def without_own_name(text: str) -> str:
+    """`@balafon recap 7d` (the name as text, not a platform mention) -> `recap 7d`."""
+    return _OWN_NAME.sub("", text, count=1).strip()
 
 
 class CommandError(ValueError):
@@ -101,10 +110,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     }
     parsed = dateparser.parse(phrase, languages=["en"], settings=settings) if phrase else None
     if parsed is None:
-        raise CommandError(
-            f"I couldn't read the time window “{text.strip()}”. "
-            "Try `24h`, `7d`, `since Monday` or `since 2026-11-01`."
-        )
+        raise CommandError(messages.BAD_WINDOW.format(window=text.strip()))
     # Back to the caller's zone (dateparser returns pytz zones); a day means its midnight.
     parsed = parsed.astimezone(now.tzinfo)
     if not re.search(r"\d{1,2}:\d{2}|\d\s*(?:am|pm)\b", lowered):
@@ -119,7 +125,7 @@ def _retention(text: str) -> Retention:
         return Retention(days=None)
     match = re.fullmatch(r"(\d+)\s*(?:d|days?)?", text)
     if not match or not 1 <= int(match.group(1)) <= 3650:
-        raise CommandError("Try `retention 30` (days, 1 to 3650) or `retention off`.")
+        raise CommandError(messages.BAD_RETENTION)
     return Retention(days=int(match.group(1)))
 
 
@@ -138,7 +144,8 @@ def _digest(words: list[str], timezone: str) -> Digest:
 def parse_command(text: str, *, now: datetime, timezone: str = "UTC") -> Command:
     """Turn the text addressed to the bot into a command. `now` is aware (any zone)."""
     local_now = now.astimezone(ZoneInfo(timezone))
-    words = text.strip().split(None, 1)
+    text = without_own_name(text)
+    words = text.split(None, 1)
     if not words:
         return Help()
     verb, rest = words[0].lower().strip(":,."), (words[1] if len(words) > 1 else "")

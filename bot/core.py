@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from bot.commands import (
     Transcribe,
     Unknown,
     parse_command,
+    without_own_name,
 )
 from bot.jobs import (
     DEFAULT_QUEUE,
@@ -44,6 +45,7 @@ from bot.jobs import (
 from bot.metrics import TRANSCRIPTION_RTF, observe_recap
 from bot.ports import (
     AckWithdrawing,
+    ChannelLookup,
     ChatMessage,
     ChatPlatform,
     ErrorReply,
@@ -75,6 +77,9 @@ log = logging.getLogger(__name__)
 MEDIA_PREFIXES = ("audio/", "video/")
 MEDIA_SUFFIXES = {".wav", ".mp3", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".flac", ".mov", ".aac"}
 DEFAULT_WINDOW = timedelta(hours=24)
+# How long a command may wait for the platform to say whether a channel it names exists
+# (the platform's acknowledgement waits too: Slack allows 3 s in all).
+CHANNEL_LOOKUP_SECONDS = 1.0
 _AUTO_TRANSCRIBE = re.compile(r"auto[- ]?transcri(?:be|ption)\s+(on|off)", re.IGNORECASE)
 
 
@@ -274,7 +279,7 @@ class BotCore:
         immediate answers by the processed-events table. One database write per command
         keeps the platform's ack fast.
         """
-        if match := _AUTO_TRANSCRIBE.fullmatch(request.text.strip()):
+        if match := _AUTO_TRANSCRIBE.fullmatch(without_own_name(request.text)):
             enabled = match.group(1).lower() == "on"
             return await self._once(request, lambda: self._set_auto_transcribe(request, enabled))
         try:
@@ -391,7 +396,30 @@ class BotCore:
         thread = request.place.thread or request.message_id
         return Place(**{**asdict(request.place), "thread": thread})
 
+    async def _find_channel(
+        self, place: Place, reference: str, *, timeout: float | None
+    ) -> str | None:
+        """The id of the channel `reference` names; None when the platform says there is
+        no such channel; `reference` itself when the platform cannot tell (in time): then
+        the recap job asks again, and checks membership as ever."""
+        platform = self.platforms.get(place.platform)
+        if not isinstance(platform, ChannelLookup):
+            return reference
+        try:
+            return await asyncio.wait_for(platform.find_channel(place, reference), timeout)
+        except Exception:  # timed out, or the platform failed: the job decides
+            log.warning("could not look up channel %r in %s", reference, place, exc_info=True)
+            return reference
+
     async def _enqueue_recap(self, request: CommandRequest, command: Recap) -> Outcome:
+        if command.channel:  # `recap 7d #nope`: say so now, not from a job
+            found = await self._find_channel(
+                request.place, command.channel, timeout=CHANNEL_LOOKUP_SECONDS
+            )
+            if found is None:
+                text = messages.NO_SUCH_CHANNEL.format(channel=command.channel)
+                return await self._answer(request, ErrorReply(text=text))
+            command = replace(command, channel=found)
         now = self.clock()
         other = command.channel and command.channel != request.place.channel
         in_thread = request.place.thread is not None and command.since is None and not other
@@ -634,6 +662,13 @@ class BotCore:
         source = _place(payload["source"])
         target = _target(payload["reply"])
         requester = payload["requested_by"]
+        if target.place.channel != source.channel:
+            found = await self._find_channel(source, source.channel, timeout=None)
+            if found is None:  # a name the command could not check in time
+                text = messages.NO_SUCH_CHANNEL.format(channel=source.channel)
+                await self.deliver(f"job:{job.id}:refused", platform, target, ErrorReply(text=text))
+                return
+            source = replace(source, channel=found)
         if target.place.channel != source.channel and not await platform.is_member(
             source, requester
         ):

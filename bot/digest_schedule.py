@@ -23,8 +23,8 @@ class ScheduleError(ValueError):
 
 
 USAGE = (
-    "Try `digest daily 09:00`, `digest weekdays 17:30 Europe/Paris`, "
-    "`digest weekly mon 09:00`, `digest status` or `digest off`."
+    "Try `@balafon digest daily 09:00`, `@balafon digest weekdays 17:30 Europe/Paris`, "
+    "`@balafon digest weekly mon 09:00`, `@balafon digest status` or `@balafon digest off`."
 )
 
 

@@ -170,6 +170,7 @@ def build_runtime(
         token=settings.api_token.get_secret_value() if settings.api_token else None,
         access_token=access_token,
         result_hours=settings.api_result_hours,
+        max_upload_seconds=settings.max_media_minutes * 60.0,
     )
     assert core.digests is not None
     scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)

@@ -1,19 +1,27 @@
 """Every sentence the bot says to people, in one place."""
 
+# Every `command` the bot suggests is written as it works when pasted in a channel (with
+# the mention); in a direct message the mention may be left out (tests/hints.py checks).
 HELP = """\
-*Here's what I can do*
-• `recap` in a thread — recap the thread: summary, decisions, action items, open questions.
-• `recap` in a channel — recap the last 24 hours; or a window: `recap 7d`, \
-`recap since Monday`, `recap since 2026-11-01`.
-• `recap 24h #other-channel` — recap another channel you are a member of (only you see it).
-• `transcribe` on a message with an audio or video file — transcript, recap and action items.
+*Here's what I can do* (in a channel, mention me first, as below)
+• `@balafon recap` in a thread — recap the thread: summary, decisions, action items, \
+open questions.
+• `@balafon recap` in a channel — recap the last 24 hours; or a window: \
+`@balafon recap 7d`, `@balafon recap since Monday`, `@balafon recap since 2026-11-01`.
+• `@balafon recap 24h #other-channel` — recap another channel you are a member of \
+(only you see it).
+• `@balafon transcribe` on a message with an audio or video file — transcript, recap and \
+action items.
 • Share audio or video in a channel where I am a member and I transcribe it for you \
-(`auto-transcribe off` stops that in a channel, `auto-transcribe on` turns it back on).
-• `digest daily 09:00` (or `digest weekdays 17:30 Europe/Paris`, `digest weekly mon 09:00`) \
-— a scheduled digest of this channel; `digest status`, `digest off`.
-• `retention 30` — delete this channel's stored messages and transcripts after 30 days \
-(`retention off` keeps them); `forget` — delete everything stored for this channel.
-• `help` — this message."""
+(`@balafon auto-transcribe off` stops that in a channel, `@balafon auto-transcribe on` \
+turns it back on).
+• `@balafon digest daily 09:00` (or `@balafon digest weekdays 17:30 Europe/Paris`, \
+`@balafon digest weekly mon 09:00`) — a scheduled digest of this channel; \
+`@balafon digest status`, `@balafon digest off`.
+• `@balafon retention 30` — delete this channel's stored messages and transcripts after \
+30 days (`@balafon retention off` keeps them); `@balafon forget` — delete everything \
+stored for this channel.
+• `@balafon help` — this message."""
 
 UNKNOWN = "I didn't understand “{text}”.\n\n" + HELP
 WORKING_RECAP = "Working on a recap… it will be posted {where}."
@@ -23,10 +31,19 @@ RECAP_IN_CHANNEL = "in this channel"
 RECAP_ONLY_YOU = "{where}, visible only to you"
 WORKING_TRANSCRIBE = "Got it — transcribing {count} file(s). I'll post progress in the thread."
 NOTHING_TO_RECAP = "There's nothing to recap: I found no messages {where}."
+BAD_WINDOW = (
+    "I couldn't read the time window “{window}”. Try `@balafon recap 24h`, "
+    "`@balafon recap 7d`, `@balafon recap since Monday` or `@balafon recap since 2026-11-01`."
+)
+BAD_RETENTION = "Try `@balafon retention 30` (days, 1 to 3650) or `@balafon retention off`."
 NOT_A_MEMBER = "You can only recap channels you are a member of, and you're not in <#{channel}>."
+NO_SUCH_CHANNEL = (
+    "There's no channel #{channel} that I can see, so I can't recap it: check its name "
+    "(a private channel must have me as a member)."
+)
 NO_FILES = (
     "I didn't find an audio or video file to transcribe. Share one and mention me on it, "
-    "or use `transcribe` in the thread of a message that has one."
+    "or reply `@balafon transcribe` in the thread of a message that has one."
 )
 NOT_MEDIA = "“{name}” isn't an audio or video file, so I can't transcribe it."
 TOO_LARGE = "“{name}” is {size} MB; the limit is {limit} MB, so I didn't download it."
@@ -43,7 +60,8 @@ JOB_GAVE_UP = (
 )
 AUTO_TRANSCRIBE_ON = "Auto-transcription is on here: I'll transcribe audio and video shared here."
 AUTO_TRANSCRIBE_OFF = (
-    "Auto-transcription is off here. Mention me with `transcribe` on a recording when you want one."
+    "Auto-transcription is off here. Reply `@balafon transcribe` in the thread of a recording "
+    "when you want one."
 )
 
 # Slack
@@ -61,17 +79,18 @@ SLACK_REST_IN_FILE = "This reply is too long for a few messages: all of it is in
 
 DIGEST_ON = (
     "Subscribed: this channel gets a digest {when}. The first one comes {first}. "
-    "`digest off` stops it."
+    "`@balafon digest off` stops it."
 )
 DIGEST_OFF = "Digests are off for this channel."
-DIGEST_NONE = "This channel has no digest. Start one with `digest daily 09:00`."
+DIGEST_NONE = "This channel has no digest. Start one with `@balafon digest daily 09:00`."
 DIGEST_STATUS = "This channel gets a digest {when}; the next one comes {next}."
 DIGEST_TITLE = "Digest of <#{channel}> since {since}"
 DIGEST_QUIET = "Quiet period: nothing new here since {since}."
 DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."
 FORGET_CONFIRM = (
     "This deletes everything I stored for this channel: messages, transcripts, recaps, "
-    "action items, jobs (file names, results) and its digest. Say `forget confirm` to do it."
+    "action items, jobs (file names, results) and its digest. Say `@balafon forget confirm` "
+    "to do it."
 )
 FORGOTTEN = (
     "Done: I deleted {messages} messages, {transcripts} transcripts, {recaps} recaps, "
@@ -90,7 +109,7 @@ MANAGERS = {
 }
 MANAGERS_DEFAULT = "the people who manage this channel"
 RETENTION_SET = "I'll keep this channel's messages and transcripts for {days} days."
-RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say `forget`."
+RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say `@balafon forget`."
 
 # HTTP refusals made before any handler runs (bot/body_limit.py).
 BODY_TOO_LARGE = "The request body is over the {limit} limit for this address."

@@ -176,6 +176,20 @@ class AckWithdrawing(Protocol):
 
 
 @runtime_checkable
+class ChannelLookup(Protocol):
+    """A platform that can say whether a channel named in a command exists (Slack, the
+    playground), so that `recap 7d #nope` is answered at once instead of by a job."""
+
+    name: str
+
+    async def find_channel(self, place: Place, reference: str) -> str | None:
+        """The id of the channel that `reference` (an id, or a name as typed, without `#`)
+        names in `place`'s workspace, or None when there is none the bot can see. Raises
+        when the platform cannot tell."""
+        ...
+
+
+@runtime_checkable
 class MarkedPosting(Protocol):
     """A platform that can mark a post with its delivery key and find it again (Slack:
     message metadata), so that a delivery retried after a crash does not post twice."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,7 @@ def sqlite_engine(tmp_path: Path) -> Engine:
     engine.dispose()
 
 
-def _core(engine: Engine, tmp_path: Path) -> BotCore:
+def _core(engine: Engine, tmp_path: Path, clock: Any = None) -> BotCore:
     def transcriber():
         from summarizer.transcribe import Transcriber
 
@@ -63,11 +65,14 @@ def _core(engine: Engine, tmp_path: Path) -> BotCore:
         transcriber_factory=transcriber,
         max_media_bytes=2 * 2**20,
         work_dir=tmp_path,
+        **({"clock": clock} if clock else {}),
     )
 
 
-def _api(engine: Engine, tmp_path: Path, **options: Any) -> tuple[HttpApi, Worker, Any]:
-    core = _core(engine, tmp_path)
+def _api(
+    engine: Engine, tmp_path: Path, *, clock: Any = None, **options: Any
+) -> tuple[HttpApi, Worker, Any]:
+    core = _core(engine, tmp_path, clock)
     options.setdefault("access_token", ACCESS_TOKEN)
     api = HttpApi(core=core, upload_dir=tmp_path / "uploads", **options)
     worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
@@ -85,8 +90,22 @@ def _client(app: Any, host: str = "127.0.0.1", **kwargs: Any) -> httpx.AsyncClie
 # The document as the app serves it; the app itself is made per test, over a fresh database.
 # (schemathesis.pytest.from_fixture reads a pytest internal that pytest 9 removed.)
 # A refusal is any documented 4xx: 413 (too large) included.
+# An upload that fits the schema (any bytes) may still not be a recording: refused at once
+# with 415 (not audio or video) or 422 (empty, damaged), which its responses document.
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
-    {"checks": {"negative_data_rejection": {"expected-statuses": ["4xx"]}}}
+    {
+        "checks": {"negative_data_rejection": {"expected-statuses": ["4xx"]}},
+        "operations": [
+            {
+                "include-path": "/v1/transcriptions",
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", "401", "403", "413", "415", "422"]
+                    }
+                },
+            }
+        ],
+    }
 )
 schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG)
 
@@ -285,13 +304,57 @@ async def test_recap_of_a_conversation_and_of_a_transcript(sqlite_engine, tmp_pa
     assert "pricing page" in json.dumps(spoken.json()["action_items"]).lower()
 
 
+def _readme_recap_body() -> dict[str, Any]:
+    """The JSON of the README's own `curl … /v1/recaps` example."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    found = re.search(r"-d '(\{.*?\})'\s*\\\s*\n\s*http://\S+/v1/recaps", readme)
+    assert found, "the README has no /v1/recaps example"
+    return json.loads(found.group(1))
+
+
+@pytest.mark.anyio
+async def test_undated_messages_are_dated_at_the_request_so_due_dates_resolve(
+    sqlite_engine, tmp_path
+) -> None:
+    wednesday = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    _, _, app = _api(sqlite_engine, tmp_path, clock=lambda: wednesday)
+    example = _readme_recap_body()
+    assert "by Friday" in json.dumps(example) and "at" not in example["messages"][0]
+    said = example["messages"][0]["text"]
+    dated = {"author": "Bob", "text": "I will fix the build by Monday.", "at": "2026-11-18T09:00"}
+    async with _client(app, headers=ACCESS) as client:
+        readme = await client.post("/v1/recaps", json=example)
+        given = await client.post(
+            "/v1/recaps", json={**example, "reference_time": "2026-11-23T09:00:00"}
+        )
+        mixed = await client.post("/v1/recaps", json={"messages": [*example["messages"], dated]})
+        spoken = await client.post(
+            "/v1/recaps",
+            json={"transcript": {"segments": [{"start": 0, "end": 2, "text": said}]}},
+        )
+        bad = await client.post("/v1/recaps", json={**example, "reference_time": "Friday"})
+    assert readme.status_code == 200, readme.text
+    [item] = readme.json()["action_items"]
+    assert item["owner"] == "Ann" and item["due"] == "2026-12-04"  # the coming Friday
+    [item] = given.json()["action_items"]
+    assert item["due"] == "2026-11-27"  # the Friday after Monday 23 November
+    dues = {i["owner"]: i["due"] for i in mixed.json()["action_items"]}
+    assert dues == {"Ann": "2026-12-04", "Bob": "2026-11-23"}  # a message's own time wins
+    assert [i["due"] for i in spoken.json()["action_items"]] == ["2026-12-04"]
+    assert bad.status_code == 422 and bad.json()["details"][0]["where"] == "reference_time"
+    described = openapi_document()["components"]["schemas"]["ConversationRecapRequest"]
+    assert "time of the request" in described["properties"]["reference_time"]["description"]
+    assert "time of the request" in openapi_document()["info"]["description"]
+
+
 # --- transcription jobs -------------------------------------------------------------------
 
 
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_transcription_job_from_upload_to_result(sqlite_engine, tmp_path) -> None:
-    api, worker, app = _api(sqlite_engine, tmp_path)
+    wednesday = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    api, worker, app = _api(sqlite_engine, tmp_path, clock=lambda: wednesday)
     recording = synthesize(
         "We agreed to move the launch to March. I will update the pricing page by Friday.",
         tmp_path / "call.mp3",
@@ -315,22 +378,130 @@ async def test_transcription_job_from_upload_to_result(sqlite_engine, tmp_path) 
     assert "pricing page" in result["text"].lower()
     assert result["transcript"]["segments"][0]["words"]
     assert result["recap"]["decisions"] and result["recap"]["decisions"][0]["ref"].startswith("t=")
+    assert result["transcript"]["source"] == "call.mp3"  # its name, not the server's path
+    # Dated at the upload, "by Friday" is the coming Friday.
+    assert [i["due"] for i in result["recap"]["action_items"]] == ["2026-12-04"]
+    assert str(tmp_path) not in json.dumps(done)
     assert not (api.upload_dir / job_id).exists()  # the upload is gone once transcribed
 
 
+UNUSABLE = {  # name, content -> the status and code of the refusal at upload
+    ("empty.mp3", b""): (422, "unreadable_media"),
+    ("broken.m4a", b"\0\1garbage" * 500): (422, "unreadable_media"),
+    ("cut.ogg", b"OggS\0\2" + b"\0" * 400): (422, "unreadable_media"),
+    ("notes.txt", b"Ann: hello\nBob: hi\n"): (415, "unsupported_media_type"),
+    ("deck.pdf", b"%PDF-1.7\n" + b"\x80" * 300): (415, "unsupported_media_type"),
+    ("list.m3u8", b"#EXTM3U\n#EXTINF:10,\nhttp://127.0.0.1:9/a.ts\n"): (
+        415,
+        "unsupported_media_type",
+    ),
+}
+
+
+async def _job_error(api: HttpApi, worker: Worker, folder: Path, name: str, content: bytes):
+    """What a transcription job says of this file (the way uploads were handled before)."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    payload = {"path": str(path), "name": name, "recap": False}
+    job, _ = api.core.queue.enqueue(JOB_KIND, payload, key=f"direct:{path}")
+    await worker.drain()
+    failed = api.core.queue.get(job.id)
+    assert failed.status == "failed" and failed.attempts == 1  # a bad file is not retried
+    return failed.error
+
+
 @pytest.mark.anyio
-async def test_corrupt_upload_fails_with_a_clear_error(sqlite_engine, tmp_path) -> None:
-    _, worker, app = _api(sqlite_engine, tmp_path)
+async def test_unusable_uploads_are_refused_at_once_with_the_jobs_message(
+    sqlite_engine, tmp_path
+) -> None:
+    api, worker, app = _api(sqlite_engine, tmp_path)
     async with _client(app, headers=ACCESS) as client:
-        accepted = await client.post(
-            "/v1/transcriptions", files={"file": ("broken.m4a", b"\0\1garbage" * 500)}
-        )
-        job_id = accepted.json()["id"]
-        await worker.drain()
-        failed = (await client.get(f"/v1/jobs/{job_id}")).json()
-    assert failed["status"] == "failed" and failed["result"] is None
-    assert "damaged" in failed["error"] and "broken.m4a" in failed["error"]
-    assert failed["attempts"] == 1  # a bad file is not retried
+        answers = {
+            name: await client.post("/v1/transcriptions", files={"file": (name, content)})
+            for name, content in UNUSABLE
+        }
+    for (name, _), expected in UNUSABLE.items():
+        answer = answers[name]
+        assert (answer.status_code, answer.json()["error"]) == expected, (name, answer.text)
+        assert name in answer.json()["message"]
+    # Nothing was kept of a refused upload: no job, no file, no folder.
+    assert api.core.queue.counts() == {}
+    assert not (tmp_path / "uploads").exists() or not list((tmp_path / "uploads").iterdir())
+    assert "damaged" in answers["broken.m4a"].json()["message"]
+    assert "empty" in answers["empty.mp3"].json()["message"]
+    # The same words a job would have given, later, for the same file.
+    for index, (name, content) in enumerate(UNUSABLE):
+        error = await _job_error(api, worker, tmp_path / "direct" / str(index), name, content)
+        assert answers[name].json()["message"] == error, name
+
+
+@pytest.mark.anyio
+async def test_job_results_name_the_file_not_where_the_server_kept_it(
+    sqlite_engine, tmp_path
+) -> None:
+    api, _, app = _api(sqlite_engine, tmp_path)
+    public_id = "ab" * 16
+    api.core.queue.enqueue(
+        JOB_KIND,
+        {"path": "x", "name": "x.ogg", "recap": False},
+        key=f"api:transcription:{public_id}",
+    )
+    claimed = api.core.queue.claim("test", [JOB_KIND])
+    stored_path = str(tmp_path / "data" / "api" / public_id / "x.ogg")  # as results once were
+    transcript = {"segments": [{"start": 0, "end": 1, "text": "Hi."}], "source": stored_path}
+    api.core.queue.finish(claimed, "test", {"transcript": transcript, "text": "Hi."})
+    async with _client(app, headers=ACCESS) as client:
+        done = (await client.get(f"/v1/jobs/{public_id}")).json()
+    assert done["result"]["transcript"]["source"] == "x.ogg"
+    assert str(tmp_path) not in json.dumps(done) and "/api/" not in json.dumps(done)
+
+
+# --- every error is JSON ------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_wrong_methods_and_paths_answer_the_documented_json(sqlite_engine, tmp_path) -> None:
+    api, _, app = _api(sqlite_engine, tmp_path)
+    job = "/v1/jobs/" + "0" * 32
+    wrong = {
+        ("GET", "/v1/recaps"): (405, "POST"),
+        ("PUT", "/v1/recaps"): (405, "POST"),
+        ("GET", "/v1/transcriptions"): (405, "POST"),
+        ("DELETE", "/v1/transcriptions"): (405, "POST"),
+        ("POST", job): (405, "GET, HEAD"),
+        ("DELETE", job): (405, "GET, HEAD"),
+        ("POST", "/v1/openapi.json"): (405, "GET, HEAD"),
+        ("OPTIONS", "/v1/recaps"): (405, "POST"),
+        ("GET", "/v1"): (404, None),
+        ("GET", "/v1/"): (404, None),
+        ("GET", "/v1/recap"): (404, None),
+        ("POST", "/v1/nope"): (404, None),
+        ("GET", "/v1/jobs"): (404, None),
+        ("GET", "/v1/jobs/"): (404, None),
+        ("GET", job + "/result"): (404, None),
+        ("GET", "/v1/openapi.yaml"): (404, None),
+    }
+    async with _client(app, headers=ACCESS) as client:
+        for (method, path), (status, allow) in wrong.items():
+            answer = await client.request(method, path)
+            where = f"{method} {path}: {answer.status_code} {answer.text}"
+            assert answer.status_code == status, where
+            assert answer.headers["content-type"] == "application/json", where
+            body = answer.json()
+            assert set(body) == {"error", "message"} and body["message"], where
+            assert body["error"] == ("method_not_allowed" if status == 405 else "not_found")
+            assert answer.headers.get("allow") == allow, where
+        head = await client.head("/v1/openapi.json")
+        assert head.status_code == 200
+
+        async def broken(conversation: Any) -> Any:
+            raise RuntimeError("the summariser broke")
+
+        api.core.summarize = broken  # a crash in a handler is a JSON 500 too
+        crashed = await client.post("/v1/recaps", json=CONVERSATION)
+    assert crashed.status_code == 500 and crashed.headers["content-type"] == "application/json"
+    assert crashed.json()["error"] == "internal" and "summariser" not in crashed.text
 
 
 def test_api_jobs_use_their_own_kind(sqlite_engine, tmp_path) -> None:

@@ -22,6 +22,11 @@ from bot.ports import (
 from summarizer.types import Segment, Transcript
 from tests.memory_platform import MemoryPlatform, memory_bot
 
+# A recap of another channel asked for in a thread is answered there, privately.
+ANOTHER_CHANNEL_ACK = messages.WORKING_RECAP.format(
+    where=messages.RECAP_ONLY_YOU.format(where=messages.RECAP_IN_THREAD)
+)
+
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
@@ -285,3 +290,47 @@ def test_a_platform_with_local_files_says_receiving_not_downloading(engine, tmp_
     asyncio.run(worker.drain())
     [progress] = [p for p in platform.posts.values() if isinstance(p.reply, ProgressReply)]
     assert progress.reply.text == "Receiving “call.ogg”…"
+
+
+class _Directory(MemoryPlatform):
+    """A memory platform that knows its channels by name ("#dev" is C2), slowly if asked."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__()
+        self.delay = delay
+        self.asked: list[str] = []
+
+    async def find_channel(self, place: Place, reference: str) -> str | None:
+        self.asked.append(reference)
+        await asyncio.sleep(self.delay)
+        return {"dev": "C2", "C2": "C2"}.get(reference)
+
+
+def test_a_missing_channel_is_said_at_once_and_a_slow_lookup_leaves_it_to_the_job(
+    engine, monkeypatch
+) -> None:
+    core, worker, _ = memory_bot(engine, clock=lambda: NOW)
+    directory = _Directory()
+    core.register(directory)  # replaces the plain memory platform (same name)
+    missing = asyncio.run(core.handle_command(_request("recap 7d #nope", "Ev-n")))
+    assert isinstance(missing.reply, ErrorReply) and missing.ack is None and not missing.job_id
+    assert "no channel #nope" in missing.reply.text
+    assert core.queue.counts() == {}
+    by_name = asyncio.run(core.handle_command(_request("recap 7d #dev", "Ev-d")))
+    job = core.queue.get(by_name.job_id)
+    assert by_name.ack == ANOTHER_CHANNEL_ACK and job.payload["source"]["channel"] == "C2"
+
+    # The platform is too slow to answer before the ack: queued, and the job asks again.
+    monkeypatch.setattr("bot.core.CHANNEL_LOOKUP_SECONDS", 0.05)
+    directory.delay = 0.2
+    slow = asyncio.run(core.handle_command(_request("recap 7d #gone", "Ev-s")))
+    assert slow.ack == ANOTHER_CHANNEL_ACK
+    directory.delay = 0.0
+    asyncio.run(worker.drain())
+    refusals = [p.reply.text for p in directory.posts.values() if isinstance(p.reply, ErrorReply)]
+    expected = [  # Ann is in neither channel: #dev is refused to her
+        messages.NOT_A_MEMBER.format(channel="C2"),
+        messages.NO_SUCH_CHANNEL.format(channel="gone"),
+    ]
+    assert sorted(refusals) == sorted(expected)
+    assert directory.asked.count("gone") == 2

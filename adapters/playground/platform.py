@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.playground import replies
-from adapters.playground.store import BOT_ID, BOT_NAME, PlaygroundStore, StoredMessage
+from adapters.playground.store import BOT_ID, BOT_NAME, PlaygroundStore, StoredMessage, slug
 from bot.jobs import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget
 from summarizer.errors import MediaError, MediaTooLargeError
@@ -147,6 +147,11 @@ class PlaygroundPlatform:
 
     async def permalink(self, place: Place, message_id: str) -> str | None:
         return permalink(place.channel, message_id) if message_id.isdigit() else None
+
+    async def find_channel(self, place: Place, reference: str) -> str | None:
+        """Channel ids are their names (`#design`), as typed or in any case."""
+        channel = slug(reference)
+        return channel if await asyncio.to_thread(self.store.has_channel, channel) else None
 
     async def is_member(self, place: Place, user_id: str) -> bool:
         """Every person of the playground is in every channel (it is one local team)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ CONVERSATION_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message", "
 NOT_READABLE = {"not_in_channel", "channel_not_found", "missing_scope"}
 MAX_REDIRECTS = 5  # file downloads: each hop is checked like the first URL
 MAX_PAGES = 100
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{4,}")  # what Slack's channel ids look like
 MAX_THREADS = 200  # threads of a channel window whose replies are fetched
 NAME_TTL = 3600.0
 
@@ -319,6 +321,32 @@ class SlackPlatform:
         _, client = await self.me(place.workspace)
         found = await client.chat_getPermalink(channel=place.channel, message_ts=message_id)
         return found.get("permalink")
+
+    async def find_channel(self, place: Place, reference: str) -> str | None:
+        """A channel id (`<#C…|name>` in a command): `conversations.info`; a name (`#name`
+        that Slack did not turn into a link, so probably none): `conversations.list`.
+        None when Slack knows no such channel, or none the bot may see (a private channel
+        it is not in); SlackApiError when Slack cannot say."""
+        _, client = await self.me(place.workspace)
+        if CHANNEL_ID.fullmatch(reference):
+            try:
+                found = await client.conversations_info(channel=reference)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "channel_not_found":
+                    return None
+                raise
+            return (found.get("channel") or {}).get("id") or reference
+        name = reference.lstrip("#").lower()
+        for channel in await self._pages(
+            client.conversations_list,
+            "channels",
+            types="public_channel,private_channel",
+            exclude_archived=True,
+            limit=1000,
+        ):
+            if name in (channel.get("name"), channel.get("name_normalized")):
+                return channel["id"]
+        return None
 
     async def is_member(self, place: Place, user_id: str) -> bool:
         _, client = await self.me(place.workspace)

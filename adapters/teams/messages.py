@@ -12,7 +12,10 @@ HELP_TEAMS_NOTE = (
     "In channels and group chats, mention me (**@balafon recap**); in our 1:1 chat just type "
     "the command."
 )
-WELCOME = "Hi! I turn conversations and recordings into recaps and action items. Type `help`."
+WELCOME = (
+    "Hi! I turn conversations and recordings into recaps and action items. "
+    "Mention me with `@balafon help` to see how (in our 1:1 chat, the mention is optional)."
+)
 NO_HISTORY = (
     "I can't read this conversation's history: Teams only lets bots read it through "
     "Microsoft Graph, which isn't configured here."

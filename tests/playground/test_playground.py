@@ -430,3 +430,21 @@ def test_store_on_each_database(engine) -> None:
     assert removed.id == "f1" and store.file("f1") is None
     assert [m.id for m in store.history("general")] == [reply, nested]  # a tombstone is no history
     assert store.message(root).deleted_at is not None
+
+
+@pytest.mark.anyio
+async def test_a_channel_that_does_not_exist_is_said_at_once(stack: Stack, client) -> None:
+    await say(client, "ann", "I'll write the migration guide by Friday.")
+    await say(client, "ann", "/recap 7d #nope")
+    asked = await say(client, "bob", "@balafon recap 24h #nope")
+    mine = [m for m in await view(client, "ann") if "ephemeral" in m["html"]]
+    assert "no channel #nope that I can see" in mine[-1]["html"]
+    assert not any(messages.WORKING_RECAP[:20] in m["html"] for m in await view(client, "ann"))
+    [answer] = [m for m in await view(client, "bob") if "no channel #nope" in m["html"]]
+    assert answer["thread"] == asked["open_thread"] == asked["message"]["id"]
+    assert stack.core.queue.counts() == {} and await stack.worker.drain() == 0
+    # A channel that exists, named in any case, is found.
+    await say(client, "bob", "I will draw the new logo by Monday.", channel="design")
+    await say(client, "cy", "/recap 24h #Design")
+    assert await stack.worker.drain() == 1
+    assert any("Draw the new logo" in m["html"] for m in await view(client, "cy"))

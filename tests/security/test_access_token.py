@@ -6,6 +6,8 @@ browser that holds the cookie upload to `/v1/transcriptions` (CSRF)."""
 
 from __future__ import annotations
 
+import io
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,19 @@ from bot.storage.models import Job
 ACCESS = "a-shared-access-token-for-this-test"
 API = "another-token-for-other-tools"
 CONVERSATION = {"messages": [{"author": "Ann", "text": "I will send the deck by Friday."}]}
-RECORDING = {"file": ("call.mp3", b"ID3" + b"\0" * 4096, "audio/mpeg")}
+
+
+def _silent_wav() -> bytes:  # a real recording: the API probes uploads at once
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes(b"\0\0" * 8000)
+    return out.getvalue()
+
+
+RECORDING = {"file": ("call.wav", _silent_wav(), "audio/wav")}
 # As nginx's `proxy_pass http://127.0.0.1:8000;` relays a visitor from the internet.
 PROXIED = {"X-Forwarded-For": "198.51.100.23", "X-Real-IP": "198.51.100.23"}
 

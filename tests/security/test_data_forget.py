@@ -14,8 +14,10 @@ dead tuples until VACUUM are out of scope (docs/security.md says so).
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import uuid
+import wave
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +72,16 @@ class NameTranscriber:
             NameTranscriber.gate.wait(30)
         said = f"I will send the {path.stem} report to legal by Friday."
         return Transcript(segments=[Segment(start=0, end=4, text=said)], duration=4, language="en")
+
+
+def _silent_wav(seconds: float = 0.5) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes(b"\0\0" * int(16_000 * seconds))
+    return out.getvalue()
 
 
 class Clock:
@@ -132,8 +144,8 @@ async def test_forget_leaves_no_copy_in_any_table_or_file(bot, tmp_path: Path) -
     await slack.settle()
     await slack.mention(GENERAL, ANN, "recap 24h")
     await slack.mention(GENERAL, ANN, "digest daily 09:00")
-    upload = await api.post(
-        "/v1/transcriptions", files={"file": (f"{API_MARK}.m4a", b"\x00" * 512)}
+    upload = await api.post(  # a real (silent) recording: the API probes uploads at once
+        "/v1/transcriptions", files={"file": (f"{API_MARK}.wav", _silent_wav())}
     )
     assert upload.status_code == 202, upload.text
     await slack.settle()
@@ -190,7 +202,9 @@ async def test_retention_sweeps_jobs_and_expired_uploads(bot, tmp_path: Path) ->
     await slack.adapter.settle()
     assert "jobs.payload" in _where(engine, MARK)
     # An upload whose job failed for good (its worker kept dying mid-run) stays on disk …
-    upload = await api.post("/v1/transcriptions", files={"file": (f"{API_MARK}.m4a", b"\0")})
+    upload = await api.post(
+        "/v1/transcriptions", files={"file": (f"{API_MARK}.wav", _silent_wav())}
+    )
     with Session(engine) as session:
         job = session.exec(select(Job).where(Job.kind == JOB_KIND)).one()
         job.status, job.finished_at = "failed", datetime.now(UTC)

@@ -173,14 +173,15 @@ async def test_api_upload_of_a_playlist_fails_without_a_transcript(
                 "/v1/transcriptions",
                 files={"file": ("meeting.m3u8", body, "application/vnd.apple.mpegurl")},
             )
-            assert accepted.status_code == 202, accepted.text
-            await worker.drain()
-            job = await client.get(accepted.json()["url"])
+            # Refused at upload (the job's own probe, run at once): no job, nothing kept.
+            assert accepted.status_code == 415, accepted.text
+            assert await worker.drain() == 0
         assert not watch.opened()
-    status = job.json()
-    assert status["status"] == "failed" and status["result"] is None
-    assert REFUSED in status["error"] and status["attempts"] == 1
-    assert not mentions_secret(job.text)
+    refusal = accepted.json()
+    assert refusal["error"] == "unsupported_media_type" and REFUSED in refusal["message"]
+    assert core.queue.counts() == {}
+    assert not list((tmp_path / "uploads").glob("*/*"))
+    assert not mentions_secret(accepted.text)
 
 
 def _transcriber():

@@ -125,8 +125,16 @@ class FakeSlack:
             "profile": {"display_name": name, "real_name": name},
         }
 
-    def add_channel(self, channel: str, *members: str) -> None:
-        self.channels[channel] = {"members": [BOT_USER, *members], "messages": []}
+    def add_channel(
+        self, channel: str, *members: str, name: str | None = None, private: bool = False
+    ) -> None:
+        """A channel the bot is in; its name defaults to the id's ("C0DEV" -> "dev")."""
+        self.channels[channel] = {
+            "members": [BOT_USER, *members],
+            "messages": [],
+            "name": name or channel.removeprefix("C0").lower(),
+            "is_private": private,
+        }
 
     def next_ts(self, at: float | None = None) -> str:
         base = at if at is not None else time.time()
@@ -427,6 +435,36 @@ class FakeSlack:
         ]
         found.sort(key=lambda m: float(m["ts"]))
         return self._page(self._shown(found, args), args, "messages")
+
+    def _visible(self, channel: dict[str, Any], bot_user: str) -> bool:
+        """As Slack: a bot sees every public channel, and private ones it is in."""
+        return not channel.get("is_private") or bot_user in channel["members"]
+
+    def _conversation(self, channel_id: str, channel: dict[str, Any]) -> dict[str, Any]:
+        name = channel.get("name") or channel_id.lower()
+        return {
+            "id": channel_id,
+            "name": name,
+            "name_normalized": name,
+            "is_channel": not channel.get("is_private"),
+            "is_private": bool(channel.get("is_private")),
+            "is_archived": False,
+            "is_member": BOT_USER in channel["members"],
+        }
+
+    def _conversations_info(self, args: dict[str, Any], who: tuple[str, str, str]):
+        channel = self._channel(args)
+        if channel is None or not self._visible(channel, who[1]):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": self._conversation(args["channel"], channel)}
+
+    def _conversations_list(self, args: dict[str, Any], who: tuple[str, str, str]):
+        found = [
+            self._conversation(channel_id, channel)
+            for channel_id, channel in self.channels.items()
+            if self._visible(channel, who[1])
+        ]
+        return self._page(found, args, "channels")
 
     def _conversations_members(self, args: dict[str, Any], who: tuple[str, str, str]):
         channel = self._channel(args)

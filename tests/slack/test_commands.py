@@ -6,7 +6,13 @@ import json
 
 import pytest
 
+from bot import messages
 from tests.slack.conftest import ANN, BOB, CY, GENERAL, OTHER, Harness
+
+# A recap of another channel is answered privately where it was asked.
+ANOTHER_CHANNEL_ACK = messages.WORKING_RECAP.format(
+    where=messages.RECAP_ONLY_YOU.format(where=messages.RECAP_IN_CHANNEL)
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +140,47 @@ async def test_digest_subscription_uses_the_requesters_time_zone(slack: Harness)
     await slack.settle()
     assert slack.core.digests.active_subscriptions() == []
     assert off.status_code == 200
+
+
+async def test_a_channel_that_does_not_exist_is_said_at_once(slack: Harness) -> None:
+    """`/recap 7d #nope`: Slack leaves a name it does not know as text (`#nope`), and an
+    id it does not know stays an id: both are answered in the ack, with no job."""
+    typed = await slack.slash("7d #nope")
+    unknown_id = await slack.slash("7d <#C0NOPE|nope>")
+    _, mentioned = await slack.mention(GENERAL, CY, "recap 7d #nope")
+    assert mentioned.status_code == 200
+    for answer, shown in ((typed, "#nope"), (unknown_id, "#C0NOPE")):
+        body = answer.json()
+        assert body["response_type"] == "ephemeral"
+        assert f"no channel {shown} that I can see" in _text(body)
+        assert "Working on a recap" not in _text(body)
+    assert slack.core.queue.counts() == {}  # nothing was queued
+    await slack.settle()
+    assert slack.core.queue.counts() == {} and not slack.fake.responses
+    [reply] = slack.fake.posts(GENERAL)  # the mention is answered in its thread
+    assert "no channel #nope" in _text(reply)
+    assert not slack.fake.called("chat.postEphemeral")  # no "Working on a recap…"
+    assert slack.fake.called("conversations.list") and slack.fake.called("conversations.info")
+    assert not slack.fake.called("conversations.history")
+
+
+async def test_a_channel_named_as_typed_is_found_by_its_name(slack: Harness) -> None:
+    slack.fake.add_message(OTHER, BOB, "The acquisition of Globex closes on Monday.", minutes_ago=5)
+    # Without escaping (or pasted as text) `#other` arrives as a name, not `<#C0OTHER|…>`.
+    response = await slack.slash("24h #other", user=BOB)
+    assert response.json()["text"] == ANOTHER_CHANNEL_ACK
+    await slack.settle()
+    recap = slack.fake.responses[-1]
+    assert recap["response_type"] == "ephemeral" and "Globex" in _text(recap)
+    assert "Recap of <#C0OTHER>" in _text(recap)
+
+
+async def test_when_slack_cannot_say_the_job_checks_the_channel(slack: Harness) -> None:
+    slack.fake.add_message(OTHER, BOB, "Salaries are reviewed in March.", minutes_ago=5)
+    slack.fake.fail_next("conversations.info", error="internal_error")
+    response = await slack.slash("24h <#C0OTHER|other>", user=ANN)
+    assert response.json()["text"] == ANOTHER_CHANNEL_ACK  # could not tell: queued
+    await slack.settle()
+    [refusal] = slack.fake.responses  # the job asked again, then checked membership
+    assert "you're not in <#C0OTHER>" in _text(refusal)
+    assert "Salaries" not in json.dumps(slack.fake.responses)

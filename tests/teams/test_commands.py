@@ -227,7 +227,7 @@ async def test_installing_greets_in_a_personal_chat_only(teams_bot: Bot) -> None
         data["conversation"].update(conversationType=kind, id=conversation)
         await teams_bot.adapter.receive_activity(Activity().deserialize(data))
     [welcome] = teams_bot.sent()
-    assert welcome.conversation.id == PERSONAL and "Type `help`" in welcome.text
+    assert welcome.conversation.id == PERSONAL and "`@balafon help`" in welcome.text
     assert await teams_bot.platform.references.get(TENANT, CHAT) is not None
 
 

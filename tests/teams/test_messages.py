@@ -226,7 +226,7 @@ async def test_install_stores_the_reference_and_a_restarted_bot_posts_proactivel
     install = teams.activity("installation_update.json", conversation=PERSONAL, kind="personal")
     await teams.say(install)
     [welcome] = teams.replies(PERSONAL)
-    assert "Type `help`" in welcome.text
+    assert "`@balafon help`" in welcome.text
 
     # Another process (after a restart) posts a digest into that 1:1 chat from the store.
     other = TeamsAdapter(core=teams.core, options=make_options(teams.fake, tls))
