@@ -45,7 +45,16 @@ def _parser() -> argparse.ArgumentParser:
         "transcribe", help="transcribe an audio or video file", description="Transcribe a file."
     )
     transcribe.add_argument("file", type=Path, help="audio or video (wav, mp3, m4a, mp4, ...)")
-    transcribe.add_argument("--format", choices=["txt", "srt", "vtt", "json"], default="txt")
+    transcribe.add_argument(
+        "--format",
+        choices=["txt", "srt", "vtt", "json"],
+        default="txt",
+        help="txt: plain text, one segment a line (default); srt, vtt: subtitles; "
+        "json: segments and words with their times",
+    )
+    transcribe.add_argument(
+        "--timestamps", action="store_true", help="txt: start each line with its [m:ss] time"
+    )
     transcribe.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
 
     recap = commands.add_parser(
@@ -345,7 +354,9 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
 
             if not args.file.exists():
                 raise SummarizerError(f"{args.file}: no such file.")
-            _write(render_transcript(_transcribe(settings, args.file), args.format), args.output)
+            transcript = _transcribe(settings, args.file)
+            text = render_transcript(transcript, args.format, timestamps=args.timestamps)
+            _write(text, args.output)
         elif args.command == "recap":
             from summarizer.recap_formats import render_recap
 

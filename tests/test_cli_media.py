@@ -30,6 +30,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_transcribe_formats(standup, settings, capsys) -> None:
+    assert run(["transcribe", str(standup)], settings=settings) == 0
+    txt = capsys.readouterr().out
+    assert "launch" in txt.lower() and "[" not in txt and "-->" not in txt  # plain text
+    assert run(["transcribe", str(standup), "--timestamps"], settings=settings) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("[0:") for line in lines)
     assert run(["transcribe", str(standup), "--format", "vtt"], settings=settings) == 0
     vtt = capsys.readouterr().out
     assert vtt.startswith("WEBVTT") and "-->" in vtt and "launch" in vtt.lower()
