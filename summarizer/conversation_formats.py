@@ -50,6 +50,14 @@ def _parse_time(value: Any, where: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _readable(at: datetime | None, fallback: str | None) -> str | None:
+    """A message's ref for a reader: when it was said ("2025-11-23 12:13 UTC"), not the
+    epoch seconds a file stores; `fallback` when it has no time."""
+    if at is None:
+        return fallback
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def _slack_text(text: str, names: dict[str, str]) -> str:
     """Slack's markup to plain text: <@U1> -> @Name, <#C1|dev> -> #dev, <url|label> -> label."""
 
@@ -100,13 +108,8 @@ def _slack_message(raw: dict[str, Any], names: dict[str, str], where: str) -> Me
     text = _slack_text(raw["text"], names).strip()
     if not text:
         return None
-    return Message(
-        author=author,
-        author_id=user_id,
-        text=text,
-        at=_parse_time(raw.get("ts"), where),
-        ref=str(raw["ts"]) if raw.get("ts") else None,
-    )
+    at = _parse_time(raw.get("ts"), where)
+    return Message(author=author, author_id=user_id, text=text, at=at, ref=_readable(at, None))
 
 
 def load_slack_export(folder: Path) -> Conversation:
@@ -161,12 +164,13 @@ def load_json_messages(path: Path) -> Conversation:
         if not author:
             raise InputError(f"{where} has no user.")
         if raw["text"].strip():
+            at = _parse_time(raw.get("ts") or raw.get("time"), where)
             messages.append(
                 Message(
                     author=str(author),
                     text=raw["text"].strip(),
-                    at=_parse_time(raw.get("ts") or raw.get("time"), where),
-                    ref=str(raw.get("ts") or f"message {index + 1}"),
+                    at=at,
+                    ref=_readable(at, f"message {index + 1}"),
                 )
             )
     if not messages:

@@ -29,6 +29,27 @@ def test_recap_markdown_of_a_conversation(settings, capsys) -> None:
     assert "## Decisions" in out and "## Open questions" in out
 
 
+def test_recap_markdown_leaves_empty_sections_out_and_dates_refs(
+    settings, tmp_path, capsys
+) -> None:
+    """One rule for empty sections (left out, as in chat), and refs a reader can use: the
+    time a message was sent, not the epoch seconds the file holds."""
+    chat = tmp_path / "chat.json"
+    chat.write_text(
+        json.dumps(
+            [
+                {"user": "ann", "text": "We decided to ship on Monday.", "ts": 1763900000},
+                {"user": "bob", "text": "Great, thanks everyone.", "ts": 1763900060},
+            ]
+        )
+    )
+    assert run(["recap", str(chat)], settings=settings) == 0
+    out = capsys.readouterr().out
+    assert "- We decided to ship on Monday _(2025-11-23 12:13 UTC)_" in out
+    assert "1763900000" not in out
+    assert "## Action items" not in out and "None" not in out
+
+
 def test_recap_json_to_a_file(settings, tmp_path, capsys) -> None:
     output = tmp_path / "recap.json"
     code = run(
