@@ -43,7 +43,7 @@ from bot.access import bearer, matches
 from bot.core import BotCore
 from bot.jobs import TRANSCRIBE_QUEUE, JobContext, PermanentJobError
 from bot.storage.models import Job
-from summarizer.errors import InputError, MediaError
+from summarizer.errors import InputError, MediaError, explain
 from summarizer.pipeline import transcript_to_conversation
 from summarizer.types import Conversation, Message, Recap, Segment, Transcript
 
@@ -652,7 +652,7 @@ class HttpApi:
             transcript = await self._transcribe(job, context, path)
         except MediaError as exc:
             shutil.rmtree(path.parent, ignore_errors=True)
-            raise PermanentJobError(str(exc)) from exc
+            raise PermanentJobError(explain(exc)) from exc
         recap = None
         if job.payload.get("recap"):
             try:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.jobs import QUEUES
 from bot.logs import configure as configure_logging
-from summarizer.errors import SummarizerError
+from summarizer.errors import SummarizerError, explain
 from summarizer.quiet import disable_library_telemetry
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def _recap(
 
     summarizer = Summarizer(llm=settings.llm_config())
     if not path.exists():
-        raise SummarizerError(f"{path}: no such file or folder.")
+        raise SummarizerError("no such file or folder.", source=str(path))
     if is_conversation_file(path):
         conversation = load_conversation(path)
         return summarizer.recap(conversation), conversation.title or path.stem
@@ -408,7 +408,7 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
             from summarizer.transcript_formats import render_transcript
 
             if not args.file.exists():
-                raise SummarizerError(f"{args.file}: no such file.")
+                raise SummarizerError("no such file.", source=str(args.file))
             transcript = _transcribe(settings, args.file)
             text = render_transcript(transcript, args.format, timestamps=args.timestamps)
             _write(text, args.output)
@@ -420,7 +420,10 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
         elif args.command == "eval":
             _write(_evaluate(settings, args), None)
     except SummarizerError as exc:
-        print(f"balafon: error: {exc}", file=sys.stderr)
+        given = getattr(args, "file", None)
+        if given is not None and exc.source == given.name:
+            exc.source = str(given)  # the path as typed, as for conversations
+        print(f"balafon: error: {explain(exc)}", file=sys.stderr)
         return EXIT_USAGE
     return 0
 

@@ -71,6 +71,11 @@ _OPEN_OPTIONS = {
 _PLAYLIST_SUFFIXES = frozenset({".m3u", ".m3u8", ".pls", ".ffconcat", ".mpd", ".xspf", ".sdp"})
 _PLAYLIST_HEADS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"v=0")
 
+# Messages (summarizer/errors.py: a clause that follows the file's name).
+_NOT_MEDIA = "this isn't audio or video we can read."
+_PLAYLIST = "this is a playlist, not a recording we can read."
+_NOTHING_DECODES = "the file looks damaged: none of its audio could be decoded."
+
 # How much of a file probe() decodes to make sure the audio really decodes.
 _PROBE_DECODE_SECONDS = 1.0
 _PROBE_MAX_PACKETS = 200
@@ -124,15 +129,16 @@ def probe(
         format_name = container.format.name
         if audio is None:
             if not has_video or any(part in format_name for part in _IMAGE_FORMATS):
-                raise UnsupportedMediaError(f"This file isn't audio or video we can read ({name}).")
+                raise UnsupportedMediaError(_NOT_MEDIA, source=name)
             raise EmptyMediaError(
-                f"This video has no sound track, so there is nothing to transcribe ({name})."
+                "the video has no sound track, so there is nothing to transcribe.", source=name
             )
         duration = _duration(container, audio)
         if max_seconds is not None and duration is not None and duration > max_seconds:
             raise MediaTooLargeError(
-                f"This recording is {_human_duration(duration)} long; the limit is "
-                f"{_human_duration(max_seconds)} ({name})."
+                f"the recording is {_human_duration(duration)} long; the limit is "
+                f"{_human_duration(max_seconds)}.",
+                source=name,
             )
         _check_decodes(container, audio, name)
         codec = audio.codec_context
@@ -171,7 +177,7 @@ def iter_audio(
     container = _open(path)
     with container:
         if not container.streams.audio:
-            raise EmptyMediaError(f"This file has no sound track to transcribe ({name}).")
+            raise EmptyMediaError("the file has no sound track to transcribe.", source=name)
         stream = container.streams.audio[0]
         pending: list[np.ndarray] = []
         pending_samples = 0
@@ -188,8 +194,8 @@ def iter_audio(
             pending_samples += chunk.size
             if max_samples is not None and emitted + pending_samples > max_samples:
                 raise MediaTooLargeError(
-                    f"This recording is longer than {_human_duration(max_seconds or 0)}, "
-                    f"the limit ({name})."
+                    f"the recording is longer than {_human_duration(max_seconds or 0)}, the limit.",
+                    source=name,
                 )
             while pending_samples >= block_samples:
                 block, pending, pending_samples = _take(pending, pending_samples, block_samples)
@@ -204,9 +210,7 @@ def iter_audio(
             yield AudioBlock(samples=block, start=emitted / SAMPLE_RATE, read_fraction=1.0)
             emitted += block.size
         if emitted == 0 and failures:
-            raise CorruptMediaError(
-                f"This file looks damaged: none of its audio could be decoded ({name})."
-            )
+            raise CorruptMediaError(_NOTHING_DECODES, source=name)
 
 
 def load_audio(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> np.ndarray:
@@ -224,30 +228,27 @@ def _check_file(path: str | os.PathLike[str], *, max_bytes: int | None) -> tuple
     try:
         size = os.stat(path).st_size
     except FileNotFoundError:
-        raise InputError(f"We couldn't find the file {name}.") from None
+        raise InputError("no such file.", source=name) from None
     except OSError as exc:
-        raise InputError(f"We couldn't read the file {name} ({exc.strerror}).") from None
+        raise InputError(f"the file can't be read ({exc.strerror}).", source=name) from None
     if not os.path.isfile(path):
-        raise InputError(f"{name} is not a file.")
+        raise InputError("not a file.", source=name)
     if size == 0:
-        raise EmptyMediaError(f"This file is empty ({name}).")
+        raise EmptyMediaError("the file is empty.", source=name)
     if max_bytes is not None and size > max_bytes:
         raise MediaTooLargeError(
-            f"This file is {_human_bytes(size)}; the limit is {_human_bytes(max_bytes)} ({name})."
+            f"the file is {_human_bytes(size)}; the limit is {_human_bytes(max_bytes)}.",
+            source=name,
         )
     with open(path, "rb") as file:
         head = file.read(4096)
     kind = _sniff(head)
     if kind in ("text", None) and _looks_like_playlist(path, head):
-        raise UnsupportedMediaError(_playlist_message(name))
+        raise UnsupportedMediaError(_PLAYLIST, source=name)
     if kind == "text":
-        raise UnsupportedMediaError(
-            f"This file isn't audio or video we can read ({name} looks like a text file)."
-        )
+        raise UnsupportedMediaError(f"{_NOT_MEDIA[:-1]} (it looks like a text file).", source=name)
     if kind is not None and kind != "media":
-        raise UnsupportedMediaError(
-            f"This file isn't audio or video we can read ({name} looks like {kind})."
-        )
+        raise UnsupportedMediaError(f"{_NOT_MEDIA[:-1]} (it looks like {kind}).", source=name)
     return name, size
 
 
@@ -296,10 +297,6 @@ def _looks_like_playlist(path: str | os.PathLike[str], head: bytes) -> bool:
     ).startswith(_PLAYLIST_HEADS)
 
 
-def _playlist_message(name: str) -> str:
-    return f"This is a playlist, not a recording we can read ({name})."
-
-
 def _open(path: str | os.PathLike[str]) -> InputContainer:
     """Open with FFmpeg as a plain local file with an allowed demuxer, turning its errors
     into ours."""
@@ -321,11 +318,9 @@ def _open(path: str | os.PathLike[str]) -> InputContainer:
     except av.error.FFmpegError as exc:
         if _looks_like_media(path):
             raise CorruptMediaError(
-                f"This file looks damaged or incomplete, so we can't read it ({name})."
+                "the file looks damaged or incomplete, so we can't read it.", source=name
             ) from exc
-        raise UnsupportedMediaError(
-            f"This file isn't audio or video we can read ({name})."
-        ) from exc
+        raise UnsupportedMediaError(_NOT_MEDIA, source=name) from exc
     # Checked again here, should an FFmpeg build ever ignore format_whitelist.
     if not set(container.format.name.split(",")) & ALLOWED_FORMATS:
         container.close()
@@ -337,8 +332,8 @@ def _refused(path: str | os.PathLike[str], name: str) -> UnsupportedMediaError:
     with open(path, "rb") as file:
         head = file.read(4096)
     if _looks_like_playlist(path, head):
-        return UnsupportedMediaError(_playlist_message(name))
-    return UnsupportedMediaError(f"This file is not a recording we can read ({name}).")
+        return UnsupportedMediaError(_PLAYLIST, source=name)
+    return UnsupportedMediaError("this is not a recording we can read.", source=name)
 
 
 def _duration(container: InputContainer, stream: AudioStream) -> float | None:
@@ -352,7 +347,7 @@ def _duration(container: InputContainer, stream: AudioStream) -> float | None:
 def _check_decodes(container: InputContainer, stream: AudioStream, name: str) -> None:
     """Decode about a second of audio, so damage at the start shows up in probe()."""
     if stream.codec_context is None:
-        raise UnsupportedMediaError(f"This file's sound is in a format we can't decode ({name}).")
+        raise UnsupportedMediaError("its sound is in a format we can't decode.", source=name)
     decoded = 0
     failures = 0
     packets = 0
@@ -364,11 +359,9 @@ def _check_decodes(container: InputContainer, stream: AudioStream, name: str) ->
         if decoded >= _PROBE_DECODE_SECONDS * SAMPLE_RATE or packets >= _PROBE_MAX_PACKETS:
             break
     if decoded == 0 and failures:
-        raise CorruptMediaError(
-            f"This file looks damaged: none of its audio could be decoded ({name})."
-        )
+        raise CorruptMediaError(_NOTHING_DECODES, source=name)
     if decoded == 0 and packets < _PROBE_MAX_PACKETS:
-        raise EmptyMediaError(f"This recording holds no sound ({name}).")
+        raise EmptyMediaError("the recording holds no sound.", source=name)
 
 
 def _decode(

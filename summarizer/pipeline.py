@@ -65,7 +65,7 @@ class Summarizer:
 
     def recap(self, conversation: Conversation) -> Recap:
         if not any(m.text.strip() for m in conversation.messages):
-            raise InputError("There is nothing to summarise: the conversation is empty.")
+            raise InputError("the conversation is empty: there is nothing to summarise.")
         # Capped before anything renders it: model output is untrusted and unbounded.
         if self._llm_engine is None:
             return cap_recap(offline_recap(conversation))

@@ -11,6 +11,8 @@ import pytest
 
 from bot.cli import run
 from bot.config import Settings
+from summarizer.audio import probe
+from summarizer.errors import MediaError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +81,27 @@ def test_bad_input_is_one_line_and_exit_2(settings, tmp_path, capsys, name, cont
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("balafon: error: ")
     assert message in err[0]
+
+
+def test_errors_read_the_same_for_conversations_recordings_and_chat(
+    settings, tmp_path, capsys
+) -> None:
+    """One style: "<file>: <clause>." in the CLI; the same clause after "I couldn't
+    transcribe “<file>”:" in chat."""
+    from bot import messages
+
+    for name in ("empty.txt", "empty.mp3"):
+        path = tmp_path / name
+        path.write_bytes(b"")
+        assert run(["recap", str(path)], settings=settings) == 2
+        assert capsys.readouterr().err == f"balafon: error: {path}: the file is empty.\n"
+    path = tmp_path / "empty.mp3"
+    assert run(["transcribe", str(path)], settings=settings) == 2
+    assert capsys.readouterr().err == f"balafon: error: {path}: the file is empty.\n"
+    with pytest.raises(MediaError) as caught:
+        probe(path)
+    chat = messages.MEDIA_FAILED.format(name=caught.value.source, reason=caught.value)
+    assert chat == "I couldn't transcribe “empty.mp3”: the file is empty."
 
 
 def test_transcribe_missing_file(settings, tmp_path, capsys) -> None:

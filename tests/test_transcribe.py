@@ -25,6 +25,7 @@ from summarizer.errors import (
     MediaTooLargeError,
     SummarizerError,
     UnsupportedMediaError,
+    explain,
 )
 from summarizer.transcribe import (
     Transcriber,
@@ -66,11 +67,15 @@ def tone(path: Path, seconds: float = 2.0, *, amplitude: float = 0.3, rate: int 
 
 
 def assert_friendly(error: BaseException, name: str) -> None:
-    """A message a user can read: one short sentence naming the file, no FFmpeg internals."""
+    """A message a user can read, in the one style of summarizer/errors.py: a short clause
+    about the file it names in `source` (CLI "name: clause", chat "I couldn't transcribe
+    “name”: clause"), no FFmpeg internals."""
     message = str(error)
     assert isinstance(error, SummarizerError)
-    assert name in message
-    assert message[0].isupper() and "\n" not in message and len(message) < 160
+    assert error.source == name and explain(error) == f"{name}: {message}"
+    assert name not in message  # said once, in front
+    assert message[0].islower() and message.endswith(".")
+    assert "\n" not in message and len(message) < 160
     for internal in ("Errno", "av.error", "FFmpeg", "Invalid data", "Traceback"):
         assert internal not in message
 
@@ -110,7 +115,7 @@ def test_text_file_named_wav_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedMediaError) as caught:
         Transcriber().transcribe(path)
     assert_friendly(caught.value, "notes.wav")
-    assert str(caught.value).startswith("This file isn't audio or video we can read")
+    assert str(caught.value).startswith("this isn't audio or video we can read")
 
 
 def test_playlist_is_refused_before_ffmpeg_follows_it(tmp_path: Path) -> None:
