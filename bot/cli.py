@@ -182,7 +182,10 @@ def _transcribe(settings: Settings, path: Path) -> Transcript:
 
     transcriber = Transcriber(config=settings.transcriber_config())
     with _progress(f"Transcribing {path.name}") as on_progress:
-        return transcriber.transcribe(path, on_progress=on_progress)
+        transcript = transcriber.transcribe(path, on_progress=on_progress)
+    for note in transcript.notes:  # on stderr too: the output may go to a file
+        print(f"balafon: warning: {path}: {note[:1].lower()}{note[1:]}", file=sys.stderr)
+    return transcript
 
 
 def _recap(

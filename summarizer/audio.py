@@ -76,6 +76,11 @@ _NOT_MEDIA = "this isn't audio or video we can read."
 _PLAYLIST = "this is a playlist, not a recording we can read."
 _NOTHING_DECODES = "the file looks damaged: none of its audio could be decoded."
 
+# Demuxers whose duration is stated by the file (not estimated from its bit rate, as for
+# ADTS AAC): audio that ends well before it means the file is damaged or cut off.
+_STATED_DURATION = frozenset({"flac", "matroska", "webm", "mov", "mp4", "m4a", "mp3", "aiff"})
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, body
+
 # How much of a file probe() decodes to make sure the audio really decodes.
 _PROBE_DECODE_SECONDS = 1.0
 _PROBE_MAX_PACKETS = 200
@@ -211,6 +216,51 @@ def iter_audio(
             emitted += block.size
         if emitted == 0 and failures:
             raise CorruptMediaError(_NOTHING_DECODES, source=name)
+
+
+def damage_note(info: MediaInfo, read_seconds: float) -> str | None:
+    """A note for the reader when only part of `info`'s file could be decoded, else None.
+
+    FFmpeg ends a damaged or cut-off file quietly, as players do. It shows when the audio
+    read (`read_seconds`) falls short of the duration the container states (FLAC, WebM,
+    Matroska, MP4, an MP3's header), or, for Ogg (which states none), when the file stops
+    without its end-of-stream page: how a voice note cut short by a failed upload looks.
+    """
+    read = _clock(read_seconds)
+    declared = info.duration
+    kinds = set(info.format_name.split(","))
+    if declared and kinds & _STATED_DURATION and declared - read_seconds > max(2.0, declared / 20):
+        return (
+            f"Only the first {read} of {_clock(declared)} could be read; "
+            "the rest of the file is damaged."
+        )
+    if "ogg" in kinds and _ogg_cut_off(info.path):
+        return f"Only the first {read} could be read; the rest of the file is missing or damaged."
+    return None
+
+
+def _ogg_cut_off(path: str) -> bool:
+    """The file's last Ogg page is incomplete, or not marked as the end of the stream."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as file:
+        file.seek(max(0, size - _OGG_MAX_PAGE))  # the last page starts in there
+        tail = file.read()
+    start = tail.rfind(b"OggS")
+    while start >= 0:
+        header = tail[start : start + 27]
+        if len(header) == 27 and header[4] == 0:  # capture pattern, then version 0
+            table = tail[start + 27 : start + 27 + header[26]]
+            end = start + 27 + len(table) + sum(table)
+            return len(table) < header[26] or end > len(tail) or not header[5] & 0x04
+        start = tail.rfind(b"OggS", 0, start)
+    return False  # no page found: not ours to judge
+
+
+def _clock(seconds: float) -> str:
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def load_audio(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> np.ndarray:

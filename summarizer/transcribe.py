@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from summarizer.audio import SAMPLE_RATE, iter_audio, probe
+from summarizer.audio import SAMPLE_RATE, damage_note, iter_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import EmptyMediaError, SummarizerError
 from summarizer.quiet import disable_library_telemetry
@@ -175,6 +175,9 @@ class Transcriber:
             )
         if language is None and not model.model.is_multilingual:
             language = "en"
+        notes = [note] if (note := damage_note(info, duration)) else []
+        if notes:
+            log.warning("%s: %s", Path(path).name, note)
         progress.finish()
         log.info(
             "transcribed %s: %.1f s of audio in %.1f s, %d segments",
@@ -188,6 +191,7 @@ class Transcriber:
             language=language,
             duration=round(duration, 3),
             source=os.fspath(path),
+            notes=notes,
         )
 
     # -- internals -----------------------------------------------------------------------

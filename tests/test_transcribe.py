@@ -15,7 +15,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from summarizer.audio import SAMPLE_RATE, AudioBlock, iter_audio, load_audio, probe
+from summarizer.audio import SAMPLE_RATE, AudioBlock, damage_note, iter_audio, load_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import (
     CorruptMediaError,
@@ -35,7 +35,7 @@ from summarizer.transcribe import (
     resolve_model,
     split_words,
 )
-from summarizer.types import Transcript, Word
+from summarizer.types import Segment, Transcript, Word
 from tests.speech import encode, require_espeak, synthesize, write_video_without_audio, write_wav
 
 SHORT = (
@@ -427,3 +427,43 @@ def test_threads_share_one_model(transcriber: Transcriber, short_wav: Path) -> N
     for thread in workers:
         thread.join()
     assert len(texts) == 2 and all(wer(SHORT, t) < 0.15 for t in texts)
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "flac", "webm"])
+def test_a_cut_off_file_is_noticed(tmp_path: Path, fmt: str) -> None:
+    """FFmpeg ends a torn file quietly; `damage_note` compares what was read with the
+    duration the container states (or, for Ogg, its missing end-of-stream page)."""
+    from tests.speech import synthesize
+
+    whole = synthesize(
+        "The budget stays the same for the quarter. " * 4, tmp_path / f"a.{fmt}", fmt
+    )
+    cut = tmp_path / f"cut.{fmt}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+
+    def note(path: Path) -> str | None:
+        seconds = sum(block.samples.size for block in iter_audio(path)) / 16000
+        return damage_note(probe(path), seconds)
+
+    assert note(whole) is None
+    found = note(cut)
+    assert found is not None and found.startswith("Only the first 0:")
+    if fmt == "ogg":  # Ogg states no duration: how long it was is unknown
+        assert found.endswith("could be read; the rest of the file is missing or damaged.")
+    else:
+        assert re.fullmatch(
+            r"Only the first 0:\d\d of 0:\d\d could be read; the rest of the file is damaged\.",
+            found,
+        )
+
+
+def test_notes_of_a_transcript_lead_its_recap() -> None:
+    """Chat platforms show a recap's notes: a damaged recording's note comes first."""
+    from summarizer.pipeline import Summarizer, transcript_to_conversation
+
+    transcript = Transcript(
+        segments=[Segment(start=0, end=3, text="We agreed to move the launch to March.")],
+        notes=["Only the first 0:03 could be read; the rest of the file is missing or damaged."],
+    )
+    recap = Summarizer().recap(transcript_to_conversation(transcript))
+    assert recap.notes[0] == transcript.notes[0]
