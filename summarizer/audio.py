@@ -222,20 +222,46 @@ def damage_note(info: MediaInfo, read_seconds: float) -> str | None:
     """A note for the reader when only part of `info`'s file could be decoded, else None.
 
     FFmpeg ends a damaged or cut-off file quietly, as players do. It shows when the audio
-    read (`read_seconds`) falls short of the duration the container states (FLAC, WebM,
-    Matroska, MP4, an MP3's header), or, for Ogg (which states none), when the file stops
+    read (`read_seconds`) falls short of the duration the file states (WAV and MP3 headers,
+    FLAC, WebM, Matroska, MP4), or, for Ogg (which states none), when the file stops
     without its end-of-stream page: how a voice note cut short by a failed upload looks.
     """
     read = _clock(read_seconds)
-    declared = info.duration
     kinds = set(info.format_name.split(","))
-    if declared and kinds & _STATED_DURATION and declared - read_seconds > max(2.0, declared / 20):
+    stated = info.duration if kinds & _STATED_DURATION else None
+    if "wav" in kinds:  # FFmpeg clamps a WAV's duration to the bytes there: ask the header
+        stated = _wav_declared_seconds(info.path)
+    if stated and stated - read_seconds > max(2.0, stated / 20):
         return (
-            f"Only the first {read} of {_clock(declared)} could be read; "
-            "the rest of the file is damaged."
+            f"Only the first {read} of {_clock(stated)} could be read; "
+            "the rest of the file is missing or damaged."
         )
     if "ogg" in kinds and _ogg_cut_off(info.path):
         return f"Only the first {read} could be read; the rest of the file is missing or damaged."
+    return None
+
+
+def _wav_declared_seconds(path: str) -> float | None:
+    """The length a WAV's header states (data chunk size / byte rate), or None when it
+    states none (0 or 0xFFFFFFFF: a recorder that did not know the length yet)."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    byte_rate = None
+    offset = 12
+    while offset + 8 <= len(head):
+        chunk, size = (
+            head[offset : offset + 4],
+            int.from_bytes(head[offset + 4 : offset + 8], "little"),
+        )
+        if chunk == b"fmt " and offset + 20 <= len(head):
+            byte_rate = int.from_bytes(head[offset + 16 : offset + 20], "little")
+        elif chunk == b"data":
+            if not byte_rate or size in (0, 0xFFFFFFFF):
+                return None
+            return size / byte_rate
+        offset += 8 + size + (size & 1)
     return None
 
 

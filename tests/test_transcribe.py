@@ -429,7 +429,7 @@ def test_threads_share_one_model(transcriber: Transcriber, short_wav: Path) -> N
     assert len(texts) == 2 and all(wer(SHORT, t) < 0.15 for t in texts)
 
 
-@pytest.mark.parametrize("fmt", ["ogg", "flac", "webm"])
+@pytest.mark.parametrize("fmt", ["ogg", "flac", "webm", "wav", "mp3"])
 def test_a_cut_off_file_is_noticed(tmp_path: Path, fmt: str) -> None:
     """FFmpeg ends a torn file quietly; `damage_note` compares what was read with the
     duration the container states (or, for Ogg, its missing end-of-stream page)."""
@@ -452,7 +452,8 @@ def test_a_cut_off_file_is_noticed(tmp_path: Path, fmt: str) -> None:
         assert found.endswith("could be read; the rest of the file is missing or damaged.")
     else:
         assert re.fullmatch(
-            r"Only the first 0:\d\d of 0:\d\d could be read; the rest of the file is damaged\.",
+            r"Only the first 0:\d\d of 0:\d\d could be read; "
+            r"the rest of the file is missing or damaged\.",
             found,
         )
 
