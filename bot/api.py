@@ -53,6 +53,7 @@ from summarizer.errors import (
     MediaError,
     MediaTooLargeError,
     UnsupportedMediaError,
+    explain,
 )
 from summarizer.pipeline import transcript_to_conversation
 from summarizer.types import Conversation, Message, Recap, Segment, Transcript
@@ -690,11 +691,11 @@ class HttpApi:
                 probe, path, max_bytes=self.max_upload_bytes, max_seconds=self.max_upload_seconds
             )
         except UnsupportedMediaError as exc:
-            return problem(415, "unsupported_media_type", str(exc))
+            return problem(415, "unsupported_media_type", explain(exc))
         except MediaTooLargeError as exc:
-            return problem(413, "too_large", str(exc))
+            return problem(413, "too_large", explain(exc))
         except (MediaError, InputError) as exc:  # empty, no sound track, damaged
-            return problem(422, "unreadable_media", str(exc))
+            return problem(422, "unreadable_media", explain(exc))
         return None
 
     async def job(self, request: Request) -> Response:
@@ -775,7 +776,7 @@ class HttpApi:
             transcript = await self._transcribe(job, context, path)
         except MediaError as exc:
             shutil.rmtree(path.parent, ignore_errors=True)
-            raise PermanentJobError(str(exc)) from exc
+            raise PermanentJobError(explain(exc)) from exc
         # The uploaded file's name (what recap titles show), not its path on this server.
         transcript.source = str(job.payload.get("name") or path.name)
         recap = None

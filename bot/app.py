@@ -149,12 +149,18 @@ def create_app(
         task = asyncio.create_task(worker.run(stop)) if worker else None
         try:
             yield
+        except asyncio.CancelledError:
+            # A forced exit (Ctrl+C twice): the server skipped this shutdown and cancels
+            # everything; running jobs hand themselves back. A traceback would add nothing.
+            log.warning("forced exit: shutdown cut short")
         finally:
-            stop.set()
+            stop.set()  # the worker finishes or hands back its running jobs
             if task is not None:
-                await asyncio.wait_for(task, timeout=60)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=60)
             for adapter in adapters:
-                await adapter.shutdown()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await adapter.shutdown()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     for adapter in adapters:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import contextmanager
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.jobs import QUEUES
 from bot.logs import configure as configure_logging
-from summarizer.errors import SummarizerError
+from summarizer.errors import SummarizerError, explain
 from summarizer.quiet import disable_library_telemetry
 
 if TYPE_CHECKING:
@@ -29,6 +31,14 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 SERVE_SWITCH_INTERVAL = 0.001  # seconds
+PORT_IN_USE = "port {port} is in use; try --port {free}"
+PORT_IN_USE_NO_FREE = "port {port} is in use; try another --port"
+CANNOT_LISTEN = "cannot listen on {host} port {port}: {reason}"
+STOPPED = "balafon stopped."
+STOPPED_HANDED_BACK = (
+    "balafon stopped; {count} running job(s) went back to the queue: the next start "
+    "(or another worker) resumes them."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +55,16 @@ def _parser() -> argparse.ArgumentParser:
         "transcribe", help="transcribe an audio or video file", description="Transcribe a file."
     )
     transcribe.add_argument("file", type=Path, help="audio or video (wav, mp3, m4a, mp4, ...)")
-    transcribe.add_argument("--format", choices=["txt", "srt", "vtt", "json"], default="txt")
+    transcribe.add_argument(
+        "--format",
+        choices=["txt", "srt", "vtt", "json"],
+        default="txt",
+        help="txt: plain text, one segment a line (default); srt, vtt: subtitles; "
+        "json: segments and words with their times",
+    )
+    transcribe.add_argument(
+        "--timestamps", action="store_true", help="txt: start each line with its [m:ss] time"
+    )
     transcribe.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
 
     recap = commands.add_parser(
@@ -163,7 +182,10 @@ def _transcribe(settings: Settings, path: Path) -> Transcript:
 
     transcriber = Transcriber(config=settings.transcriber_config())
     with _progress(f"Transcribing {path.name}") as on_progress:
-        return transcriber.transcribe(path, on_progress=on_progress)
+        transcript = transcriber.transcribe(path, on_progress=on_progress)
+    for note in transcript.notes:  # on stderr too: the output may go to a file
+        print(f"balafon: warning: {path}: {note[:1].lower()}{note[1:]}", file=sys.stderr)
+    return transcript
 
 
 def _recap(
@@ -174,7 +196,7 @@ def _recap(
 
     summarizer = Summarizer(llm=settings.llm_config())
     if not path.exists():
-        raise SummarizerError(f"{path}: no such file or folder.")
+        raise SummarizerError("no such file or folder.", source=str(path))
     if is_conversation_file(path):
         conversation = load_conversation(path)
         return summarizer.recap(conversation), conversation.title or path.stem
@@ -268,12 +290,49 @@ def _database(settings: Settings, command: str) -> int:
     return 0
 
 
+def _bind_error(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (in use, not this machine's address, ...), or
+    None: checked before anything starts or prints, with a free port to suggest."""
+    error = _try_bind(host, port)
+    if error is None:
+        return None
+    if error.errno != errno.EADDRINUSE:
+        reason = error.strerror or str(error)
+        return CANNOT_LISTEN.format(host=host, port=port, reason=reason)
+    candidates = range(port + 1, min(port + 20, 65535) + 1)
+    free = next((p for p in candidates if _try_bind(host, p) is None), None)
+    if free is None:
+        return PORT_IN_USE_NO_FREE.format(port=port)
+    return PORT_IN_USE.format(port=port, free=free)
+
+
+def _try_bind(host: str, port: int) -> OSError | None:
+    """Bind as the server will (SO_REUSEADDR, every address `host` resolves to), then let
+    go; the error, if any."""
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, proto, _, address in addresses:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(address)
+    except OSError as exc:  # socket.gaierror included: a host name that does not resolve
+        return exc
+    return None
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.crypto import CryptoError
     from bot.main import browser_url, build_runtime, stop_streams
 
+    if problem := _bind_error(args.host, args.port):
+        print(f"balafon: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         runtime = build_runtime(settings, slack_socket_mode=args.slack_socket_mode, host=args.host)
     except (ValueError, CryptoError) as exc:  # settings that cannot work: say which
@@ -308,14 +367,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         runtime.app, host=args.host, port=args.port, log_level=settings.log_level.lower()
     )
     server = uvicorn.Server(config)
-    exit_server = server.handle_exit
 
     def handle_exit(sig: int, frame: Any) -> None:
+        # As uvicorn's own handler, except that it does not re-raise the signal once the
+        # server has stopped (a KeyboardInterrupt traceback after a clean shutdown).
         stop_streams(runtime)  # open browser tabs must not hold the shutdown up
-        exit_server(sig, frame)
+        if server.should_exit and sig == signal.SIGINT:
+            server.force_exit = True  # a second Ctrl+C: stop waiting for connections
+        server.should_exit = True
 
     server.handle_exit = handle_exit  # type: ignore[method-assign]
     server.run()
+    handed_back = len(runtime.worker.handed_back)
+    print(
+        STOPPED_HANDED_BACK.format(count=handed_back) if handed_back else STOPPED,
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -344,8 +411,10 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
             from summarizer.transcript_formats import render_transcript
 
             if not args.file.exists():
-                raise SummarizerError(f"{args.file}: no such file.")
-            _write(render_transcript(_transcribe(settings, args.file), args.format), args.output)
+                raise SummarizerError("no such file.", source=str(args.file))
+            transcript = _transcribe(settings, args.file)
+            text = render_transcript(transcript, args.format, timestamps=args.timestamps)
+            _write(text, args.output)
         elif args.command == "recap":
             from summarizer.recap_formats import render_recap
 
@@ -354,7 +423,10 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
         elif args.command == "eval":
             _write(_evaluate(settings, args), None)
     except SummarizerError as exc:
-        print(f"balafon: error: {exc}", file=sys.stderr)
+        given = getattr(args, "file", None)
+        if given is not None and exc.source == given.name:
+            exc.source = str(given)  # the path as typed, as for conversations
+        print(f"balafon: error: {explain(exc)}", file=sys.stderr)
         return EXIT_USAGE
     return 0
 

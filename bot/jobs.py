@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -46,6 +47,11 @@ Dispatcher = Callable[["Job"], None]
 
 class PermanentJobError(Exception):
     """A failure that retrying cannot fix; its message is shown to the user."""
+
+
+class JobInterrupted(Exception):
+    """Raised by `JobContext.progress` once the worker stops: the job goes back to the
+    queue, and transcription threads (which report progress) stop at their next report."""
 
 
 def default_worker_id() -> str:
@@ -229,6 +235,29 @@ class JobQueue:
             session.commit()
             return result.rowcount == 1
 
+    def release(self, job: Job, worker_id: str) -> bool:
+        """Hand a job this worker holds back to the queue, runnable at once by any worker:
+        its worker is stopping, so the interrupted attempt does not count. False when it
+        was not held by `worker_id` any more (finished, or taken over)."""
+        now = utcnow()
+        with Session(self.engine) as session:
+            result = session.execute(
+                update(Job)
+                .where(col(Job.id) == job.id, col(Job.worker_id) == worker_id)
+                .where(col(Job.status) == "running")
+                .values(
+                    status="queued",
+                    worker_id=None,
+                    lease_expires_at=None,
+                    attempts=Job.attempts - 1,
+                    run_after=now,
+                    updated_at=now,
+                    dispatched_at=None,  # the broker executor sends it again
+                )
+            )
+            session.commit()
+            return result.rowcount == 1
+
     def finish(self, job: Job, worker_id: str, result: dict[str, Any] | None = None) -> None:
         self._set(
             job,
@@ -279,8 +308,13 @@ class JobContext:
 
     queue: JobQueue
     worker_id: str
+    stopping: threading.Event | None = None  # set when the worker shuts down
 
     def progress(self, job: Job, fraction: float | None = None) -> bool:
+        """Renew the lease (and store `fraction`); False when another worker took the job
+        over. Raises `JobInterrupted` once the worker is stopping (from any thread)."""
+        if self.stopping is not None and self.stopping.is_set():
+            raise JobInterrupted(f"job {job.id}: the worker is stopping")
         return self.queue.heartbeat(job, self.worker_id, fraction)
 
 
@@ -295,7 +329,12 @@ class FailureHook(Protocol):
 
 
 class Worker:
-    """Runs jobs in this process: `concurrency` at a time, woken by new jobs or a poll."""
+    """Runs jobs in this process: `concurrency` at a time, woken by new jobs or a poll.
+
+    Once `stop` is set it takes no new job, gives the running ones `grace_seconds` to
+    finish, then interrupts them and hands them back to the queue (`handed_back`), so that
+    the next start, or another worker, runs them at once rather than after their lease.
+    """
 
     def __init__(
         self,
@@ -306,6 +345,7 @@ class Worker:
         worker_id: str | None = None,
         concurrency: int = 2,
         poll_seconds: float = 2.0,
+        grace_seconds: float = 5.0,
         wrap: Callable[[Handler], Handler] | None = None,
     ) -> None:
         self.queue = queue
@@ -317,30 +357,50 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
+        self.grace_seconds = grace_seconds
+        self.handed_back: list[int] = []  # ids of the jobs given back when it stopped
+        self._stopping = threading.Event()  # read by progress reports, on any thread
         self._wakeup = asyncio.Event()
         queue.bind_wakeup(self._wakeup)
 
     async def run(self, stop: asyncio.Event) -> None:
         slots = asyncio.Semaphore(self.concurrency)
         running: set[asyncio.Task[None]] = set()
-        while not stop.is_set():
-            await slots.acquire()
-            job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.kinds())
-            if job is None:
-                slots.release()
-                self._wakeup.clear()
-                waiters = [asyncio.ensure_future(e.wait()) for e in (self._wakeup, stop)]
-                await asyncio.wait(
-                    waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
-                )
-                for waiter in waiters:
-                    waiter.cancel()
-                continue
-            task = asyncio.create_task(self._run_job(job))
-            running.add(task)
-            task.add_done_callback(lambda t: (running.discard(t), slots.release()))
-        if running:
-            await asyncio.wait(running, timeout=30)
+        self._stopping.clear()
+        try:
+            while not stop.is_set():
+                await slots.acquire()
+                job = await asyncio.to_thread(self.queue.claim, self.worker_id, self.kinds())
+                if job is None:
+                    slots.release()
+                    self._wakeup.clear()
+                    waiters = [asyncio.ensure_future(e.wait()) for e in (self._wakeup, stop)]
+                    await asyncio.wait(
+                        waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+                    )
+                    for waiter in waiters:
+                        waiter.cancel()
+                    continue
+                task = asyncio.create_task(self._run_job(job))
+                running.add(task)
+                task.add_done_callback(lambda t: (running.discard(t), slots.release()))
+            if running:
+                await self._stop_jobs(running)
+        finally:
+            # Even when cancelled (a forced exit): what still runs stops at its next
+            # progress report, so no transcription thread holds the process up.
+            self._stopping.set()
+
+    async def _stop_jobs(self, running: set[asyncio.Task[None]]) -> None:
+        """Let the running jobs finish within the grace period; interrupt the others (they
+        hand themselves back in `_run_job`)."""
+        _, pending = await asyncio.wait(running, timeout=self.grace_seconds)
+        if not pending:
+            return
+        self._stopping.set()  # a transcription thread stops at its next progress report
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=10)
 
     async def run_once(self) -> bool:
         """Claim and run one job now (tests and `balafon worker --once`); False if none."""
@@ -370,7 +430,7 @@ class Worker:
         handler = self.handlers[job.kind]
         if self.wrap is not None:
             handler = self.wrap(handler)
-        context = JobContext(self.queue, self.worker_id)
+        context = JobContext(self.queue, self.worker_id, self._stopping)
         if job.attempts > job.max_attempts:
             # It kept dying mid-run (the process crashed each time): stop retrying.
             await self._give_up(job, f"stopped after {job.max_attempts} attempts", False)
@@ -380,6 +440,12 @@ class Worker:
         started = time.perf_counter()
         try:
             result = await handler(job, context)
+        except (asyncio.CancelledError, JobInterrupted):
+            if await asyncio.to_thread(self.queue.release, job, self.worker_id):
+                self.handed_back.append(job.id)
+                log.info("job %s (%s) handed back to the queue: stopping", job.id, job.kind)
+            if not self._stopping.is_set():
+                raise  # cancelled for another reason: let it propagate
         except PermanentJobError as exc:
             observe_job(job.kind, "refused", started)
             await self._give_up(job, str(exc), True)

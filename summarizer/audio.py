@@ -71,6 +71,16 @@ _OPEN_OPTIONS = {
 _PLAYLIST_SUFFIXES = frozenset({".m3u", ".m3u8", ".pls", ".ffconcat", ".mpd", ".xspf", ".sdp"})
 _PLAYLIST_HEADS = (b"#EXTM3U", b"ffconcat", b"[playlist]", b"v=0")
 
+# Messages (summarizer/errors.py: a clause that follows the file's name).
+_NOT_MEDIA = "this isn't audio or video we can read."
+_PLAYLIST = "this is a playlist, not a recording we can read."
+_NOTHING_DECODES = "the file looks damaged: none of its audio could be decoded."
+
+# Demuxers whose duration is stated by the file (not estimated from its bit rate, as for
+# ADTS AAC): audio that ends well before it means the file is damaged or cut off.
+_STATED_DURATION = frozenset({"flac", "matroska", "webm", "mov", "mp4", "m4a", "mp3", "aiff"})
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, body
+
 # How much of a file probe() decodes to make sure the audio really decodes.
 _PROBE_DECODE_SECONDS = 1.0
 _PROBE_MAX_PACKETS = 200
@@ -124,15 +134,16 @@ def probe(
         format_name = container.format.name
         if audio is None:
             if not has_video or any(part in format_name for part in _IMAGE_FORMATS):
-                raise UnsupportedMediaError(f"This file isn't audio or video we can read ({name}).")
+                raise UnsupportedMediaError(_NOT_MEDIA, source=name)
             raise EmptyMediaError(
-                f"This video has no sound track, so there is nothing to transcribe ({name})."
+                "the video has no sound track, so there is nothing to transcribe.", source=name
             )
         duration = _duration(container, audio)
         if max_seconds is not None and duration is not None and duration > max_seconds:
             raise MediaTooLargeError(
-                f"This recording is {_human_duration(duration)} long; the limit is "
-                f"{_human_duration(max_seconds)} ({name})."
+                f"the recording is {_human_duration(duration)} long; the limit is "
+                f"{_human_duration(max_seconds)}.",
+                source=name,
             )
         _check_decodes(container, audio, name)
         codec = audio.codec_context
@@ -171,7 +182,7 @@ def iter_audio(
     container = _open(path)
     with container:
         if not container.streams.audio:
-            raise EmptyMediaError(f"This file has no sound track to transcribe ({name}).")
+            raise EmptyMediaError("the file has no sound track to transcribe.", source=name)
         stream = container.streams.audio[0]
         pending: list[np.ndarray] = []
         pending_samples = 0
@@ -188,8 +199,8 @@ def iter_audio(
             pending_samples += chunk.size
             if max_samples is not None and emitted + pending_samples > max_samples:
                 raise MediaTooLargeError(
-                    f"This recording is longer than {_human_duration(max_seconds or 0)}, "
-                    f"the limit ({name})."
+                    f"the recording is longer than {_human_duration(max_seconds or 0)}, the limit.",
+                    source=name,
                 )
             while pending_samples >= block_samples:
                 block, pending, pending_samples = _take(pending, pending_samples, block_samples)
@@ -204,9 +215,78 @@ def iter_audio(
             yield AudioBlock(samples=block, start=emitted / SAMPLE_RATE, read_fraction=1.0)
             emitted += block.size
         if emitted == 0 and failures:
-            raise CorruptMediaError(
-                f"This file looks damaged: none of its audio could be decoded ({name})."
-            )
+            raise CorruptMediaError(_NOTHING_DECODES, source=name)
+
+
+def damage_note(info: MediaInfo, read_seconds: float) -> str | None:
+    """A note for the reader when only part of `info`'s file could be decoded, else None.
+
+    FFmpeg ends a damaged or cut-off file quietly, as players do. It shows when the audio
+    read (`read_seconds`) falls short of the duration the file states (WAV and MP3 headers,
+    FLAC, WebM, Matroska, MP4), or, for Ogg (which states none), when the file stops
+    without its end-of-stream page: how a voice note cut short by a failed upload looks.
+    """
+    read = _clock(read_seconds)
+    kinds = set(info.format_name.split(","))
+    stated = info.duration if kinds & _STATED_DURATION else None
+    if "wav" in kinds:  # FFmpeg clamps a WAV's duration to the bytes there: ask the header
+        stated = _wav_declared_seconds(info.path)
+    if stated and stated - read_seconds > max(2.0, stated / 20):
+        return (
+            f"Only the first {read} of {_clock(stated)} could be read; "
+            "the rest of the file is missing or damaged."
+        )
+    if "ogg" in kinds and _ogg_cut_off(info.path):
+        return f"Only the first {read} could be read; the rest of the file is missing or damaged."
+    return None
+
+
+def _wav_declared_seconds(path: str) -> float | None:
+    """The length a WAV's header states (data chunk size / byte rate), or None when it
+    states none (0 or 0xFFFFFFFF: a recorder that did not know the length yet)."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    byte_rate = None
+    offset = 12
+    while offset + 8 <= len(head):
+        chunk, size = (
+            head[offset : offset + 4],
+            int.from_bytes(head[offset + 4 : offset + 8], "little"),
+        )
+        if chunk == b"fmt " and offset + 20 <= len(head):
+            byte_rate = int.from_bytes(head[offset + 16 : offset + 20], "little")
+        elif chunk == b"data":
+            if not byte_rate or size in (0, 0xFFFFFFFF):
+                return None
+            return size / byte_rate
+        offset += 8 + size + (size & 1)
+    return None
+
+
+def _ogg_cut_off(path: str) -> bool:
+    """The file's last Ogg page is incomplete, or not marked as the end of the stream."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as file:
+        file.seek(max(0, size - _OGG_MAX_PAGE))  # the last page starts in there
+        tail = file.read()
+    start = tail.rfind(b"OggS")
+    while start >= 0:
+        header = tail[start : start + 27]
+        if len(header) == 27 and header[4] == 0:  # capture pattern, then version 0
+            table = tail[start + 27 : start + 27 + header[26]]
+            end = start + 27 + len(table) + sum(table)
+            return len(table) < header[26] or end > len(tail) or not header[5] & 0x04
+        start = tail.rfind(b"OggS", 0, start)
+    return False  # no page found: not ours to judge
+
+
+def _clock(seconds: float) -> str:
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def load_audio(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> np.ndarray:
@@ -224,30 +304,27 @@ def _check_file(path: str | os.PathLike[str], *, max_bytes: int | None) -> tuple
     try:
         size = os.stat(path).st_size
     except FileNotFoundError:
-        raise InputError(f"We couldn't find the file {name}.") from None
+        raise InputError("no such file.", source=name) from None
     except OSError as exc:
-        raise InputError(f"We couldn't read the file {name} ({exc.strerror}).") from None
+        raise InputError(f"the file can't be read ({exc.strerror}).", source=name) from None
     if not os.path.isfile(path):
-        raise InputError(f"{name} is not a file.")
+        raise InputError("not a file.", source=name)
     if size == 0:
-        raise EmptyMediaError(f"This file is empty ({name}).")
+        raise EmptyMediaError("the file is empty.", source=name)
     if max_bytes is not None and size > max_bytes:
         raise MediaTooLargeError(
-            f"This file is {_human_bytes(size)}; the limit is {_human_bytes(max_bytes)} ({name})."
+            f"the file is {_human_bytes(size)}; the limit is {_human_bytes(max_bytes)}.",
+            source=name,
         )
     with open(path, "rb") as file:
         head = file.read(4096)
     kind = _sniff(head)
     if kind in ("text", None) and _looks_like_playlist(path, head):
-        raise UnsupportedMediaError(_playlist_message(name))
+        raise UnsupportedMediaError(_PLAYLIST, source=name)
     if kind == "text":
-        raise UnsupportedMediaError(
-            f"This file isn't audio or video we can read ({name} looks like a text file)."
-        )
+        raise UnsupportedMediaError(f"{_NOT_MEDIA[:-1]} (it looks like a text file).", source=name)
     if kind is not None and kind != "media":
-        raise UnsupportedMediaError(
-            f"This file isn't audio or video we can read ({name} looks like {kind})."
-        )
+        raise UnsupportedMediaError(f"{_NOT_MEDIA[:-1]} (it looks like {kind}).", source=name)
     return name, size
 
 
@@ -296,10 +373,6 @@ def _looks_like_playlist(path: str | os.PathLike[str], head: bytes) -> bool:
     ).startswith(_PLAYLIST_HEADS)
 
 
-def _playlist_message(name: str) -> str:
-    return f"This is a playlist, not a recording we can read ({name})."
-
-
 def _open(path: str | os.PathLike[str]) -> InputContainer:
     """Open with FFmpeg as a plain local file with an allowed demuxer, turning its errors
     into ours."""
@@ -321,11 +394,9 @@ def _open(path: str | os.PathLike[str]) -> InputContainer:
     except av.error.FFmpegError as exc:
         if _looks_like_media(path):
             raise CorruptMediaError(
-                f"This file looks damaged or incomplete, so we can't read it ({name})."
+                "the file looks damaged or incomplete, so we can't read it.", source=name
             ) from exc
-        raise UnsupportedMediaError(
-            f"This file isn't audio or video we can read ({name})."
-        ) from exc
+        raise UnsupportedMediaError(_NOT_MEDIA, source=name) from exc
     # Checked again here, should an FFmpeg build ever ignore format_whitelist.
     if not set(container.format.name.split(",")) & ALLOWED_FORMATS:
         container.close()
@@ -337,8 +408,8 @@ def _refused(path: str | os.PathLike[str], name: str) -> UnsupportedMediaError:
     with open(path, "rb") as file:
         head = file.read(4096)
     if _looks_like_playlist(path, head):
-        return UnsupportedMediaError(_playlist_message(name))
-    return UnsupportedMediaError(f"This file is not a recording we can read ({name}).")
+        return UnsupportedMediaError(_PLAYLIST, source=name)
+    return UnsupportedMediaError("this is not a recording we can read.", source=name)
 
 
 def _duration(container: InputContainer, stream: AudioStream) -> float | None:
@@ -352,7 +423,7 @@ def _duration(container: InputContainer, stream: AudioStream) -> float | None:
 def _check_decodes(container: InputContainer, stream: AudioStream, name: str) -> None:
     """Decode about a second of audio, so damage at the start shows up in probe()."""
     if stream.codec_context is None:
-        raise UnsupportedMediaError(f"This file's sound is in a format we can't decode ({name}).")
+        raise UnsupportedMediaError("its sound is in a format we can't decode.", source=name)
     decoded = 0
     failures = 0
     packets = 0
@@ -364,11 +435,9 @@ def _check_decodes(container: InputContainer, stream: AudioStream, name: str) ->
         if decoded >= _PROBE_DECODE_SECONDS * SAMPLE_RATE or packets >= _PROBE_MAX_PACKETS:
             break
     if decoded == 0 and failures:
-        raise CorruptMediaError(
-            f"This file looks damaged: none of its audio could be decoded ({name})."
-        )
+        raise CorruptMediaError(_NOTHING_DECODES, source=name)
     if decoded == 0 and packets < _PROBE_MAX_PACKETS:
-        raise EmptyMediaError(f"This recording holds no sound ({name}).")
+        raise EmptyMediaError("the recording holds no sound.", source=name)
 
 
 def _decode(

@@ -28,17 +28,17 @@ def load_conversation(path: str | Path) -> Conversation:
     """Load a conversation, choosing the reader from the path (folder, .json, text)."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file or folder.")
+        raise InputError("no such file or folder.", source=str(path))
     if path.is_dir():
         return load_slack_export(path)
     if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty.")
+        raise InputError("the file is empty.", source=str(path))
     if path.suffix.lower() in {".json", ".jsonl"}:
         return load_json_messages(path)
     return load_text_lines(path)
 
 
-def _parse_time(value: Any, where: str) -> datetime | None:
+def _parse_time(value: Any, source: Path, what: str) -> datetime | None:
     if value is None or value == "":
         return None
     try:
@@ -46,8 +46,16 @@ def _parse_time(value: Any, where: str) -> datetime | None:
             return datetime.fromtimestamp(float(value), tz=UTC)
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError) as exc:
-        raise InputError(f"{where}: unreadable time {value!r}.") from exc
+        raise InputError(f"{what}: unreadable time {value!r}.", source=str(source)) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _readable(at: datetime | None, fallback: str | None) -> str | None:
+    """A message's ref for a reader: when it was said ("2025-11-23 12:13 UTC"), not the
+    epoch seconds a file stores; `fallback` when it has no time."""
+    if at is None:
+        return fallback
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _slack_text(text: str, names: dict[str, str]) -> str:
@@ -74,7 +82,7 @@ def _user_names(export_root: Path) -> dict[str, str]:
     try:
         users = json.loads(users_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{users_file}: not valid JSON ({exc}).") from exc
+        raise InputError(f"not valid JSON ({exc}).", source=str(users_file)) from exc
     names = {}
     for user in users if isinstance(users, list) else []:
         profile = user.get("profile") or {}
@@ -84,7 +92,9 @@ def _user_names(export_root: Path) -> dict[str, str]:
     return names
 
 
-def _slack_message(raw: dict[str, Any], names: dict[str, str], where: str) -> Message | None:
+def _slack_message(
+    raw: dict[str, Any], names: dict[str, str], source: Path, what: str
+) -> Message | None:
     if raw.get("subtype") in _SKIPPED_SUBTYPES or not isinstance(raw.get("text"), str):
         return None
     profile = raw.get("user_profile") or {}
@@ -100,30 +110,26 @@ def _slack_message(raw: dict[str, Any], names: dict[str, str], where: str) -> Me
     text = _slack_text(raw["text"], names).strip()
     if not text:
         return None
-    return Message(
-        author=author,
-        author_id=user_id,
-        text=text,
-        at=_parse_time(raw.get("ts"), where),
-        ref=str(raw["ts"]) if raw.get("ts") else None,
-    )
+    at = _parse_time(raw.get("ts"), source, what)
+    return Message(author=author, author_id=user_id, text=text, at=at, ref=_readable(at, None))
 
 
 def load_slack_export(folder: Path) -> Conversation:
     """A channel folder of a Slack export (one JSON file per day; users.json one level up)."""
     days = sorted(folder.glob("*.json"))
     if not days:
-        raise InputError(f"{folder}: no day files (*.json) found; pass a channel folder.")
+        raise InputError("no day files (*.json) found; pass a channel folder.", source=str(folder))
     names = _user_names(folder.parent) | _user_names(folder)
     messages: list[Message] = []
     for day in days:
         if day.name in {"users.json", "channels.json", "integration_logs.json"}:
             continue
         for index, raw in enumerate(_read_json_list(day)):
-            if isinstance(raw, dict) and (msg := _slack_message(raw, names, f"{day}[{index}]")):
+            message = f"message {index + 1}"
+            if isinstance(raw, dict) and (msg := _slack_message(raw, names, day, message)):
                 messages.append(msg)
     if not messages:
-        raise InputError(f"{folder}: the export holds no messages.")
+        raise InputError("the export holds no messages.", source=str(folder))
     messages.sort(key=lambda m: m.at or datetime.min.replace(tzinfo=UTC))
     return Conversation(messages=messages, title=f"#{folder.name}")
 
@@ -136,13 +142,15 @@ def _read_json_list(path: Path) -> list[Any]:
         else:
             data = json.loads(text)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a text file.") from exc
+        raise InputError("not a text file.", source=str(path)) from exc
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+        raise InputError(
+            f"not valid JSON (line {exc.lineno}: {exc.msg}).", source=str(path)
+        ) from exc
     if isinstance(data, dict) and isinstance(data.get("messages"), list):
         data = data["messages"]
     if not isinstance(data, list):
-        raise InputError(f"{path}: expected a JSON list of messages.")
+        raise InputError("expected a JSON list of messages.", source=str(path))
     return data
 
 
@@ -150,27 +158,28 @@ def load_json_messages(path: Path) -> Conversation:
     """A JSON list (or JSON Lines) of {user, text, ts}; Slack day files read the same way."""
     messages: list[Message] = []
     for index, raw in enumerate(_read_json_list(path)):
-        where = f"{path}: message {index + 1}"
+        what = f"message {index + 1}"
         if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
-            raise InputError(f"{where} has no text.")
+            raise InputError(f"{what} has no text.", source=str(path))
         if "user_profile" in raw or raw.get("type") == "message":
-            if msg := _slack_message(raw, {}, where):
+            if msg := _slack_message(raw, {}, path, what):
                 messages.append(msg)
             continue
         author = raw.get("user") or raw.get("author") or raw.get("name")
         if not author:
-            raise InputError(f"{where} has no user.")
+            raise InputError(f"{what} has no user.", source=str(path))
         if raw["text"].strip():
+            at = _parse_time(raw.get("ts") or raw.get("time"), path, what)
             messages.append(
                 Message(
                     author=str(author),
                     text=raw["text"].strip(),
-                    at=_parse_time(raw.get("ts") or raw.get("time"), where),
-                    ref=str(raw.get("ts") or f"message {index + 1}"),
+                    at=at,
+                    ref=_readable(at, f"message {index + 1}"),
                 )
             )
     if not messages:
-        raise InputError(f"{path}: the file holds no messages.")
+        raise InputError("the file holds no messages.", source=str(path))
     return Conversation(messages=messages, title=path.stem)
 
 
@@ -180,7 +189,7 @@ def load_text_lines(path: Path) -> Conversation:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a UTF-8 text file.") from exc
+        raise InputError("not a UTF-8 text file.", source=str(path)) from exc
     messages: list[Message] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -188,7 +197,7 @@ def load_text_lines(path: Path) -> Conversation:
         match = _LINE.match(line)
         if match and not match.group("name").strip().startswith(("http", "https")):
             stamp = match.group("stamp")
-            at = _parse_time(stamp, f"{path}:{number}") if stamp and "-" in stamp else None
+            at = _parse_time(stamp, path, f"line {number}") if stamp and "-" in stamp else None
             messages.append(
                 Message(
                     author=match.group("name").strip(),
@@ -200,7 +209,7 @@ def load_text_lines(path: Path) -> Conversation:
         elif messages:
             messages[-1].text += "\n" + line.strip()
         else:
-            raise InputError(f"{path}:{number}: expected 'Name: text' lines.")
+            raise InputError(f"line {number}: expected 'Name: text' lines.", source=str(path))
     if not messages:
-        raise InputError(f"{path}: the file holds no messages.")
+        raise InputError("the file holds no messages.", source=str(path))
     return Conversation(messages=messages, title=path.stem)

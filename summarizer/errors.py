@@ -1,8 +1,25 @@
-"""One small error hierarchy; every message is fit to show a user as it is."""
+"""One small error hierarchy; every message is fit to show a user as it is.
+
+One style everywhere: a message is a lower-case clause about the file it names in `source`
+(when there is one), written to follow that name, so the same words serve the CLI and the
+chat replies: `balafon: error: call.mp3: the file is empty.` and `I couldn't transcribe
+“call.mp3”: the file is empty.` (`explain` gives the former's `call.mp3: …` part).
+"""
+
+from __future__ import annotations
 
 
 class SummarizerError(Exception):
     """Base class of every error the pipeline raises on bad input or failed work."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source  # the file (or folder, or "file:line") the message is about
+
+
+def explain(error: SummarizerError) -> str:
+    """The message with the file it is about in front: "call.mp3: the file is empty."."""
+    return f"{error.source}: {error}" if error.source else str(error)
 
 
 class InputError(SummarizerError):

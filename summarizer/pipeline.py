@@ -40,7 +40,9 @@ def transcript_to_conversation(
         for segment in transcript.segments
         if segment.text.strip()
     ]
-    return Conversation(messages=messages, title=title or transcript.source)
+    return Conversation(
+        messages=messages, title=title or transcript.source, notes=list(transcript.notes)
+    )
 
 
 class Summarizer:
@@ -65,7 +67,12 @@ class Summarizer:
 
     def recap(self, conversation: Conversation) -> Recap:
         if not any(m.text.strip() for m in conversation.messages):
-            raise InputError("There is nothing to summarise: the conversation is empty.")
+            raise InputError("the conversation is empty: there is nothing to summarise.")
+        recap = self._recap(conversation)
+        recap.notes[:0] = conversation.notes  # first: they say what the recap is of
+        return recap
+
+    def _recap(self, conversation: Conversation) -> Recap:
         # Capped before anything renders it: model output is untrusted and unbounded.
         if self._llm_engine is None:
             return cap_recap(offline_recap(conversation))
@@ -84,5 +91,5 @@ class Summarizer:
         self, transcript: Transcript, *, recorded_at: datetime | None = None
     ) -> Recap:
         if not transcript.text.strip():
-            raise InputError("The recording holds no speech to summarise.")
+            raise InputError("the recording holds no speech to summarise.")
         return self.recap(transcript_to_conversation(transcript, recorded_at=recorded_at))

@@ -1,4 +1,7 @@
-"""Render a Recap as Markdown (for people, files and the CLI) or JSON (for programs)."""
+"""Render a Recap as Markdown (for people, files and the CLI) or JSON (for programs).
+
+An empty section is left out (as the chat renderers do): no "Decisions" heading over
+nothing, and no "- None" under "Action items"."""
 
 from __future__ import annotations
 
@@ -15,14 +18,13 @@ def recap_to_markdown(recap: Recap, *, title: str | None = None) -> str:
         lines += ["## Key points", *(f"- {point}" for point in recap.key_points), ""]
     if recap.decisions:
         lines += ["## Decisions", *(f"- {d.text}{_cite(d.ref)}" for d in recap.decisions), ""]
-    lines.append("## Action items")
-    if not recap.action_items:
-        lines.append("- None")
-    for item in recap.action_items:
-        owner = f"**{item.owner}**: " if item.owner else ""
-        due = f" (due {item.due.isoformat()})" if item.due else ""
-        lines.append(f"- [ ] {owner}{item.task}{due}{_cite(item.ref)}")
-    lines.append("")
+    if recap.action_items:
+        lines.append("## Action items")
+        for item in recap.action_items:
+            owner = f"**{item.owner}**: " if item.owner else ""
+            due = f" (due {item.due.isoformat()})" if item.due else ""
+            lines.append(f"- [ ] {owner}{item.task}{due}{_cite(item.ref)}")
+        lines.append("")
     if recap.open_questions:
         lines.append("## Open questions")
         for question in recap.open_questions:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from summarizer.audio import SAMPLE_RATE, iter_audio, probe
+from summarizer.audio import SAMPLE_RATE, damage_note, iter_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import EmptyMediaError, SummarizerError
 from summarizer.quiet import disable_library_telemetry
@@ -170,10 +170,14 @@ class Transcriber:
         duration = decoded / SAMPLE_RATE
         if decoded == 0 or peak < _SILENCE_PEAK:
             raise EmptyMediaError(
-                f"This recording is silent, so there is nothing to transcribe ({Path(path).name})."
+                "the recording is silent, so there is nothing to transcribe.",
+                source=Path(path).name,
             )
         if language is None and not model.model.is_multilingual:
             language = "en"
+        notes = [note] if (note := damage_note(info, duration)) else []
+        if notes:
+            log.warning("%s: %s", Path(path).name, note)
         progress.finish()
         log.info(
             "transcribed %s: %.1f s of audio in %.1f s, %d segments",
@@ -187,6 +191,7 @@ class Transcriber:
             language=language,
             duration=round(duration, 3),
             source=os.fspath(path),
+            notes=notes,
         )
 
     # -- internals -----------------------------------------------------------------------
@@ -211,8 +216,8 @@ class Transcriber:
             )
         except Exception as exc:  # ctranslate2, the hub and the file system raise anything
             raise SummarizerError(
-                f"The speech-to-text model {name!r} could not be loaded ({exc}). "
-                "Check the transcription model setting (a model name needs internet access)."
+                f"the speech-to-text model {name!r} could not be loaded ({exc}); "
+                "check the transcription model setting (a model name needs internet access)."
             ) from exc
         log.info(
             "loaded whisper model %s on %s/%s in %.1f s",
@@ -300,7 +305,7 @@ def check_model(config: TranscriberConfig) -> None:
     name = resolve_model(config.model)
     if os.path.isdir(name):
         if not os.path.isfile(os.path.join(name, "model.bin")):
-            raise SummarizerError(f"The speech-to-text model folder {name!r} has no model.bin.")
+            raise SummarizerError(f"the speech-to-text model folder {name!r} has no model.bin.")
     else:
         disable_library_telemetry()
         from faster_whisper.utils import download_model
@@ -309,7 +314,7 @@ def check_model(config: TranscriberConfig) -> None:
             download_model(name, local_files_only=True)
         except Exception as exc:
             raise SummarizerError(
-                f"The speech-to-text model {name!r} is not on this machine ({exc})."
+                f"the speech-to-text model {name!r} is not on this machine ({exc})."
             ) from exc
     if config.device == "cuda" and _cuda_device_count() == 0:
         raise SummarizerError("WHISPER_DEVICE=cuda, but CTranslate2 sees no CUDA device.")

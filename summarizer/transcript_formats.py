@@ -22,15 +22,16 @@ MEDIA_TYPES = {
 _BLANK_LINES = re.compile(r"\s*\n\s*")
 
 
-def render_transcript(transcript: Transcript, fmt: str) -> str:
+def render_transcript(transcript: Transcript, fmt: str, *, timestamps: bool = False) -> str:
     """Render `transcript` as "txt", "srt", "vtt" or "json"; any other `fmt` is a ValueError.
 
-    txt has one line per segment, "[m:ss] Speaker: text"; srt and vtt are subtitle files
-    any player or editor reads; json is the full model (words included) for machines.
+    txt is plain text as Whisper writes it: one line per segment ("Speaker: text" when the
+    speaker is known), no times unless `timestamps` asks for a "[m:ss] " prefix; srt and vtt
+    are subtitle files any player or editor reads; json is the full model (words included).
     """
     kind = fmt.strip().lower().lstrip(".")
     if kind == "txt":
-        return render_txt(transcript)
+        return render_txt(transcript, timestamps=timestamps)
     if kind == "srt":
         return render_srt(transcript)
     if kind == "vtt":
@@ -40,11 +41,12 @@ def render_transcript(transcript: Transcript, fmt: str) -> str:
     raise ValueError(f"Unknown transcript format {fmt!r}; use one of: {', '.join(FORMATS)}.")
 
 
-def render_txt(transcript: Transcript) -> str:
+def render_txt(transcript: Transcript, *, timestamps: bool = False) -> str:
     lines = []
     for segment in _cues(transcript):
+        time = f"[{clock(segment.start)}] " if timestamps else ""
         speaker = f"{segment.speaker}: " if segment.speaker else ""
-        lines.append(f"[{clock(segment.start)}] {speaker}{_one_line(segment.text)}")
+        lines.append(f"{time}{speaker}{_one_line(segment.text)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -28,6 +28,8 @@ class Conversation(BaseModel):
 
     messages: list[Message]
     title: str | None = None
+    # What a reader of its recap should know (only part of a recording could be read).
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def participants(self) -> list[str]:
@@ -67,6 +69,8 @@ class Transcript(BaseModel):
     language: str | None = None
     duration: float = 0.0
     source: str | None = None
+    # What a reader should know: "Only the first 1:02 of 3:00 could be read; …".
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -11,6 +11,8 @@ import pytest
 
 from bot.cli import run
 from bot.config import Settings
+from summarizer.audio import probe
+from summarizer.errors import MediaError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,27 @@ def test_recap_markdown_of_a_conversation(settings, capsys) -> None:
     assert out.startswith("# Recap: release_thread")
     assert "- [ ] **Tom Becker**: Add the missing index (due 2026-11-19)" in out
     assert "## Decisions" in out and "## Open questions" in out
+
+
+def test_recap_markdown_leaves_empty_sections_out_and_dates_refs(
+    settings, tmp_path, capsys
+) -> None:
+    """One rule for empty sections (left out, as in chat), and refs a reader can use: the
+    time a message was sent, not the epoch seconds the file holds."""
+    chat = tmp_path / "chat.json"
+    chat.write_text(
+        json.dumps(
+            [
+                {"user": "ann", "text": "We decided to ship on Monday.", "ts": 1763900000},
+                {"user": "bob", "text": "Great, thanks everyone.", "ts": 1763900060},
+            ]
+        )
+    )
+    assert run(["recap", str(chat)], settings=settings) == 0
+    out = capsys.readouterr().out
+    assert "- We decided to ship on Monday _(2025-11-23 12:13 UTC)_" in out
+    assert "1763900000" not in out
+    assert "## Action items" not in out and "None" not in out
 
 
 def test_recap_json_to_a_file(settings, tmp_path, capsys) -> None:
@@ -58,6 +81,27 @@ def test_bad_input_is_one_line_and_exit_2(settings, tmp_path, capsys, name, cont
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("balafon: error: ")
     assert message in err[0]
+
+
+def test_errors_read_the_same_for_conversations_recordings_and_chat(
+    settings, tmp_path, capsys
+) -> None:
+    """One style: "<file>: <clause>." in the CLI; the same clause after "I couldn't
+    transcribe “<file>”:" in chat."""
+    from bot import messages
+
+    for name in ("empty.txt", "empty.mp3"):
+        path = tmp_path / name
+        path.write_bytes(b"")
+        assert run(["recap", str(path)], settings=settings) == 2
+        assert capsys.readouterr().err == f"balafon: error: {path}: the file is empty.\n"
+    path = tmp_path / "empty.mp3"
+    assert run(["transcribe", str(path)], settings=settings) == 2
+    assert capsys.readouterr().err == f"balafon: error: {path}: the file is empty.\n"
+    with pytest.raises(MediaError) as caught:
+        probe(path)
+    chat = messages.MEDIA_FAILED.format(name=caught.value.source, reason=caught.value)
+    assert chat == "I couldn't transcribe “empty.mp3”: the file is empty."
 
 
 def test_transcribe_missing_file(settings, tmp_path, capsys) -> None:

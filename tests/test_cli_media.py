@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_transcribe_formats(standup, settings, capsys) -> None:
+    assert run(["transcribe", str(standup)], settings=settings) == 0
+    txt = capsys.readouterr().out
+    assert "launch" in txt.lower() and "[" not in txt and "-->" not in txt  # plain text
+    assert run(["transcribe", str(standup), "--timestamps"], settings=settings) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("[0:") for line in lines)
     assert run(["transcribe", str(standup), "--format", "vtt"], settings=settings) == 0
     vtt = capsys.readouterr().out
     assert vtt.startswith("WEBVTT") and "-->" in vtt and "launch" in vtt.lower()
@@ -77,6 +84,45 @@ def test_unusable_recordings_exit_2(settings, tmp_path, capsys, name, content, m
     assert run(["recap", str(path)], settings=settings) == 2
     [line] = capsys.readouterr().err.strip().splitlines()[-1:]
     assert line.startswith("balafon: error: ") and message in line.lower()
+
+
+def test_a_cut_off_ogg_says_how_much_could_be_read(settings, tmp_path, capsys) -> None:
+    """A voice note truncated at half its bytes decodes without an error (FFmpeg drops
+    the torn page): the transcript and the recap say that only a part could be read."""
+    whole = synthesize(
+        "We agreed to move the launch to March. I will update the pricing page by Friday. "
+        "The design review is on Tuesday and the budget stays the same for the quarter.",
+        tmp_path / "whole.ogg",
+        "ogg",
+    )
+    cut = tmp_path / "voice.ogg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+
+    assert run(["transcribe", str(whole)], settings=settings) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert run(["transcribe", str(cut)], settings=settings) == 0
+    out, err = capsys.readouterr()
+    assert out.strip()  # what could be read is transcribed
+    warning = re.search(
+        rf"balafon: warning: {re.escape(str(cut))}: only the first 0:(\d\d) could be read; "
+        "the rest of the file is missing or damaged.",
+        err,
+    )
+    assert warning, err
+    whole_seconds = json.loads(_transcript_json(whole, settings, capsys))["duration"]
+    assert 0 < int(warning.group(1)) < whole_seconds * 0.75
+
+    assert run(["recap", str(cut)], settings=settings) == 0
+    markdown = capsys.readouterr().out
+    assert "> Only the first 0:" in markdown and "missing or damaged." in markdown
+    assert run(["recap", str(cut), "--format", "json"], settings=settings) == 0
+    [note, *_] = json.loads(capsys.readouterr().out)["notes"]  # first: what it is a recap of
+    assert note.startswith("Only the first 0:")
+
+
+def _transcript_json(path: Path, settings: Settings, capsys) -> str:
+    assert run(["transcribe", str(path), "--format", "json"], settings=settings) == 0
+    return capsys.readouterr().out
 
 
 def test_oversized_recording_is_refused(standup, tmp_path, capsys) -> None:

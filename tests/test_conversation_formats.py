@@ -45,7 +45,7 @@ def test_slack_export_channel_folder(tmp_path: Path) -> None:
     assert (first.author, first.author_id) == ("Ann Lee", "U1")
     assert first.text == "@bob can you check the build & #ops?"
     assert first.at == datetime.fromtimestamp(1763900000.0001, tz=UTC)
-    assert first.ref == "1763900000.000100"
+    assert first.ref == "2025-11-23 12:13 UTC"  # for a reader, not epoch seconds
     assert second.author == "bob"
 
 
@@ -61,6 +61,8 @@ def test_json_list_of_user_text_ts(tmp_path: Path) -> None:
     conversation = load_conversation(path)
     assert [m.author for m in conversation.messages] == ["ann", "bob"]
     assert conversation.messages[1].at == datetime(2026, 11, 23, 10, tzinfo=UTC)
+    refs = [m.ref for m in conversation.messages]
+    assert refs == ["2025-11-23 12:13 UTC", "2026-11-23 10:00 UTC"]
 
 
 def test_plain_lines_with_times_and_continuations(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bot.jobs import JobQueue, PermanentJobError, Worker
 from bot.storage.models import Job, utcnow
@@ -137,6 +139,65 @@ def test_worker_loop_wakes_on_enqueue(engine) -> None:
         return seen
 
     assert sorted(asyncio.run(scenario())) == [0, 1, 2]
+
+
+def test_stopping_worker_finishes_quick_jobs_and_hands_back_the_others(engine) -> None:
+    """On shutdown a job gets a grace period; past it, one awaiting something and one busy
+    in a thread (reporting progress, as transcription does) both go back to the queue,
+    runnable at once, and the thread stops instead of holding the process up."""
+    queue = JobQueue(engine, lease_seconds=600)
+    thread_stopped = threading.Event()
+
+    async def scenario() -> Worker:
+        started = asyncio.Event()
+        count = {"started": 0}
+
+        async def quick(job, ctx) -> None:
+            await asyncio.sleep(0.2)
+
+        async def waits(job, ctx) -> None:
+            count["started"] += 1
+            started.set()
+            await asyncio.sleep(3600)
+
+        def busy(job, ctx) -> None:
+            try:
+                while True:
+                    ctx.progress(job, 0.5)
+                    time.sleep(0.05)
+            finally:
+                thread_stopped.set()
+
+        async def in_thread(job, ctx) -> None:
+            await asyncio.to_thread(busy, job, ctx)
+
+        handlers = {"quick": quick, "waits": waits, "thread": in_thread}
+        worker = Worker(queue, handlers, concurrency=3, grace_seconds=0.5)
+        for kind in ("thread", "waits", "quick"):
+            queue.enqueue(kind, {}, key=kind)
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(worker.run(stop))
+        await asyncio.wait_for(started.wait(), timeout=10)
+        await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(loop_task, timeout=10)
+        return worker
+
+    worker = asyncio.run(scenario())
+    assert thread_stopped.wait(timeout=5)
+    with Session(engine) as session:
+        jobs = {job.kind: job for job in session.exec(select(Job)).all()}
+    assert jobs["quick"].status == "done"
+    assert sorted(worker.handed_back) == sorted([jobs["thread"].id, jobs["waits"].id])
+    for kind in ("thread", "waits"):
+        job = jobs[kind]
+        assert (job.status, job.worker_id, job.lease_expires_at, job.attempts) == (
+            "queued",
+            None,
+            None,
+            0,
+        )
+    assert {queue.claim("next").kind, queue.claim("next").kind} == {"thread", "waits"}
 
 
 @pytest.mark.parametrize("count", [8])

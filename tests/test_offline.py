@@ -36,12 +36,12 @@ def test_fixture_thread_action_items_owners_and_due_dates() -> None:
         ("Tom Becker", "Review the accessibility audit findings", None),
         ("Lena Ortiz", "Send the customer announcement", date(2026, 11, 24)),
     }
-    # Every item cites the message it came from.
+    # Every item cites the message it came from (when it was sent, for a reader).
     assert {a.ref for a in recap.action_items} == {
-        "2026-11-16T10:02:00+00:00",
-        "2026-11-16T10:04:00+00:00",
-        "2026-11-16T10:06:00+00:00",
-        "2026-11-16T10:08:00+00:00",
+        "2026-11-16 10:02 UTC",
+        "2026-11-16 10:04 UTC",
+        "2026-11-16 10:06 UTC",
+        "2026-11-16 10:08 UTC",
     }
 
 

@@ -15,7 +15,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from summarizer.audio import SAMPLE_RATE, AudioBlock, iter_audio, load_audio, probe
+from summarizer.audio import SAMPLE_RATE, AudioBlock, damage_note, iter_audio, load_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import (
     CorruptMediaError,
@@ -25,6 +25,7 @@ from summarizer.errors import (
     MediaTooLargeError,
     SummarizerError,
     UnsupportedMediaError,
+    explain,
 )
 from summarizer.transcribe import (
     Transcriber,
@@ -34,7 +35,7 @@ from summarizer.transcribe import (
     resolve_model,
     split_words,
 )
-from summarizer.types import Transcript, Word
+from summarizer.types import Segment, Transcript, Word
 from tests.speech import encode, require_espeak, synthesize, write_video_without_audio, write_wav
 
 SHORT = (
@@ -66,11 +67,15 @@ def tone(path: Path, seconds: float = 2.0, *, amplitude: float = 0.3, rate: int 
 
 
 def assert_friendly(error: BaseException, name: str) -> None:
-    """A message a user can read: one short sentence naming the file, no FFmpeg internals."""
+    """A message a user can read, in the one style of summarizer/errors.py: a short clause
+    about the file it names in `source` (CLI "name: clause", chat "I couldn't transcribe
+    “name”: clause"), no FFmpeg internals."""
     message = str(error)
     assert isinstance(error, SummarizerError)
-    assert name in message
-    assert message[0].isupper() and "\n" not in message and len(message) < 160
+    assert error.source == name and explain(error) == f"{name}: {message}"
+    assert name not in message  # said once, in front
+    assert message[0].islower() and message.endswith(".")
+    assert "\n" not in message and len(message) < 160
     for internal in ("Errno", "av.error", "FFmpeg", "Invalid data", "Traceback"):
         assert internal not in message
 
@@ -110,7 +115,7 @@ def test_text_file_named_wav_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedMediaError) as caught:
         Transcriber().transcribe(path)
     assert_friendly(caught.value, "notes.wav")
-    assert str(caught.value).startswith("This file isn't audio or video we can read")
+    assert str(caught.value).startswith("this isn't audio or video we can read")
 
 
 def test_playlist_is_refused_before_ffmpeg_follows_it(tmp_path: Path) -> None:
@@ -422,3 +427,44 @@ def test_threads_share_one_model(transcriber: Transcriber, short_wav: Path) -> N
     for thread in workers:
         thread.join()
     assert len(texts) == 2 and all(wer(SHORT, t) < 0.15 for t in texts)
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "flac", "webm", "wav", "mp3"])
+def test_a_cut_off_file_is_noticed(tmp_path: Path, fmt: str) -> None:
+    """FFmpeg ends a torn file quietly; `damage_note` compares what was read with the
+    duration the container states (or, for Ogg, its missing end-of-stream page)."""
+    from tests.speech import synthesize
+
+    whole = synthesize(
+        "The budget stays the same for the quarter. " * 4, tmp_path / f"a.{fmt}", fmt
+    )
+    cut = tmp_path / f"cut.{fmt}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+
+    def note(path: Path) -> str | None:
+        seconds = sum(block.samples.size for block in iter_audio(path)) / 16000
+        return damage_note(probe(path), seconds)
+
+    assert note(whole) is None
+    found = note(cut)
+    assert found is not None and found.startswith("Only the first 0:")
+    if fmt == "ogg":  # Ogg states no duration: how long it was is unknown
+        assert found.endswith("could be read; the rest of the file is missing or damaged.")
+    else:
+        assert re.fullmatch(
+            r"Only the first 0:\d\d of 0:\d\d could be read; "
+            r"the rest of the file is missing or damaged\.",
+            found,
+        )
+
+
+def test_notes_of_a_transcript_lead_its_recap() -> None:
+    """Chat platforms show a recap's notes: a damaged recording's note comes first."""
+    from summarizer.pipeline import Summarizer, transcript_to_conversation
+
+    transcript = Transcript(
+        segments=[Segment(start=0, end=3, text="We agreed to move the launch to March.")],
+        notes=["Only the first 0:03 could be read; the rest of the file is missing or damaged."],
+    )
+    recap = Summarizer().recap(transcript_to_conversation(transcript))
+    assert recap.notes[0] == transcript.notes[0]

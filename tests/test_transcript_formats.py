@@ -77,8 +77,15 @@ def test_vtt(transcript: Transcript) -> None:
     )
 
 
-def test_txt(transcript: Transcript) -> None:
+def test_txt_is_plain_text(transcript: Transcript) -> None:
+    """As Whisper's own writer: one segment a line, no times (srt/vtt/json have them)."""
     assert render_transcript(transcript, "txt") == (
+        "Hello everyone.\nAna: Let's ship it on Friday.\n"
+    )
+
+
+def test_txt_with_timestamps(transcript: Transcript) -> None:
+    assert render_transcript(transcript, "txt", timestamps=True) == (
         "[0:00] Hello everyone.\n[0:03] Ana: Let's ship it on Friday.\n"
     )
 

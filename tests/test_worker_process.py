@@ -76,7 +76,11 @@ def test_killed_worker_job_completes_on_another(tmp_path: Path) -> None:
             transport=transport, base_url="http://127.0.0.1", headers=headers
         ) as client:
             with audio.open("rb") as f:
-                return await client.post("/v1/transcriptions", files={"file": ("review.wav", f)})
+                return await client.post(
+                    "/v1/transcriptions",
+                    files={"file": ("review.wav", f)},
+                    headers={"Authorization": f"Bearer {runtime.access_token}"},
+                )
 
     assert asyncio.run(upload()).status_code == 202
     engine = runtime.core.repo.engine

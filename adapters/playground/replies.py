@@ -81,6 +81,6 @@ def plain_text(reply: Reply) -> str:
     if isinstance(reply, RecapReply):
         return f"{reply.title}: {reply.recap.summary}"
     if isinstance(reply, TranscriptReply):
-        return render_transcript(reply.transcript, "txt")
+        return render_transcript(reply.transcript, "txt", timestamps=True)
     names = {f.name for f in fields(reply)} if is_dataclass(reply) else set()
     return str(getattr(reply, "text", "")) if "text" in names else ""

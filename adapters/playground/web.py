@@ -291,7 +291,7 @@ class Web:
         reply = replies.load(row.reply) if row is not None and row.reply else None
         if row is None or row.visible_to or not isinstance(reply, TranscriptReply):
             return problem(404, "not_found", "That message holds no transcript.")
-        text = render_transcript(reply.transcript, "txt")
+        text = render_transcript(reply.transcript, "txt", timestamps=True)
         disposition = f'attachment; filename="{safe_filename(reply.filename, "transcript.txt")}"'
         return PlainTextResponse(text, headers={"Content-Disposition": disposition})
 

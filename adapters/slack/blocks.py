@@ -157,7 +157,7 @@ def transcript_text(reply: TranscriptReply) -> str:
     """The transcript as plain text, one `[m:ss] text` line per segment."""
     from summarizer.transcript_formats import render_transcript
 
-    return render_transcript(reply.transcript, "txt")
+    return render_transcript(reply.transcript, "txt", timestamps=True)
 
 
 def transcript_summary(reply: TranscriptReply) -> str:

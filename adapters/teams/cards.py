@@ -144,7 +144,7 @@ def progress_bar(fraction: float) -> str:
 def transcript_text(reply: TranscriptReply) -> str:
     from summarizer.transcript_formats import render_transcript
 
-    return render_transcript(reply.transcript, "txt")
+    return render_transcript(reply.transcript, "txt", timestamps=True)
 
 
 def transcript_heading(reply: TranscriptReply) -> str:
