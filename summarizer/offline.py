@@ -1,27 +1,64 @@
-"""The offline engine: an extractive recap plus rule-based items; no model, no network."""
+"""The offline engine: an extractive recap plus items; no network, no heavy model.
+
+Chat threads and short transcripts go through the extraction rules, which are precise on
+written commitments ("I'll send…", "Action: …"). Spoken meetings (many short, disfluent
+acts) go through the meeting model (summarizer/meeting_model.py), which was trained on
+annotated meetings and finds the action items, decisions and summary sentences that the
+rules miss there.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from summarizer.extractive import summarise
-from summarizer.rules import extract
-from summarizer.text import clean_clause, sentences_of
-from summarizer.types import Conversation, Recap
+from summarizer.meeting_model import MeetingModel, Unit, default_model
+from summarizer.rules import Extraction, _dedupe, extract
+from summarizer.text import Sentence, clean_clause, content_words, sanitize_text, sentences_of, words
+from summarizer.types import ActionItem, Conversation, Decision, Recap
 
 ENGINE_NAME = "offline"
+# A conversation is a spoken meeting when it is long enough for the model's context and
+# position features to mean something and it reads like speech.
+MEETING_MIN_SENTENCES = 60
+_SPOKEN_SHARE = 0.05
+_DISFLUENCY = re.compile(r"(?<![\w'-])(?:u+h+m*|u+m+|e+r+m+|h+m+|m+-?h+m+)(?![\w'-])", re.I)
+# First-person commitments: the speaker owns the item. Anything else has no owner.
+_COMMITMENT = re.compile(
+    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|I can (?:do|take)|let me|I'll be)\b",
+    re.I,
+)
+_MIN_ITEM_WORDS = 3
+_SUMMARY_SENTENCES = 3
+_KEY_POINTS = 6
+_MIN_SUMMARY_WORDS = 6
 
 
-def offline_recap(conversation: Conversation) -> Recap:
-    """Recap a conversation with the extractive summariser and the extraction rules."""
+def is_meeting(conversation: Conversation, sentences: Sequence[Sentence]) -> bool:
+    """Long and spoken: a transcript (cited by timestamps) or disfluent text."""
+    if len(sentences) < MEETING_MIN_SENTENCES:
+        return False
+    refs = [m.ref or "" for m in conversation.messages]
+    if refs and all(ref.startswith("t=") for ref in refs):
+        return True
+    disfluent = sum(1 for s in sentences if _DISFLUENCY.search(s.raw))
+    return disfluent >= _SPOKEN_SHARE * len(sentences)
+
+
+def offline_recap(
+    conversation: Conversation, *, model: MeetingModel | None | bool = True
+) -> Recap:
+    """Recap a conversation offline. `model=True` uses the shipped meeting model for
+    spoken meetings, a MeetingModel uses that one, False/None keeps the rules only."""
     participants = conversation.participants
     sentences = sentences_of(conversation)
     found = extract(sentences, participants, conversation.participant_ids)
+    chosen = default_model() if model is True else (model or None)
+    if chosen is not None and is_meeting(conversation, sentences):
+        return _meeting_recap(chosen, conversation, sentences, found)
     summary, key_sentences = summarise(sentences, skip=found.used)
-    key_points = [
-        f"{clean_clause(s.text)} ({s.author})"
-        if s.author and len(participants) > 1
-        else clean_clause(s.text)
-        for s in key_sentences
-    ]
+    key_points = [_key_point(s, participants) for s in key_sentences]
     return Recap(
         summary=summary or "Nothing substantial was said.",
         key_points=key_points,
@@ -31,3 +68,95 @@ def offline_recap(conversation: Conversation) -> Recap:
         participants=participants,
         engine=ENGINE_NAME,
     )
+
+
+def _key_point(sentence: Sentence, participants: Sequence[str]) -> str:
+    text = clean_clause(sentence.text)
+    return f"{text} ({sentence.author})" if sentence.author and len(participants) > 1 else text
+
+
+def _meeting_recap(
+    model: MeetingModel,
+    conversation: Conversation,
+    sentences: Sequence[Sentence],
+    rules: Extraction,
+) -> Recap:
+    participants = conversation.participants
+    ids = conversation.participant_ids
+    probs = model.predict([Unit(text=s.raw, speaker=s.author) for s in sentences])
+    used: set[int] = set()
+    actions: list[ActionItem] = []
+    action_threshold = model.threshold("action")
+    for i in _positives(probs["action"], action_threshold):
+        sentence = sentences[i]
+        task = clean_clause(sentence.text)
+        if len(words(task)) < _MIN_ITEM_WORDS:
+            continue
+        owner = sentence.author if sentence.author and _COMMITMENT.search(sentence.raw) else None
+        actions.append(
+            ActionItem(
+                task=task,
+                owner=owner,
+                owner_id=ids.get(owner) if owner else None,
+                ref=sentence.ref,
+                confidence=round(float(probs["action"][i]), 2),
+            )
+        )
+        used.add(i)
+    decisions: list[Decision] = []
+    decision_threshold = model.threshold("decision")
+    picks = _positives(probs["decision"], decision_threshold)
+    if not picks and len(probs["decision"]):  # a meeting rarely decides nothing at all
+        best = int(probs["decision"].argmax())
+        picks = [best] if probs["decision"][best] >= decision_threshold / 2 else []
+    for i in picks:
+        text = clean_clause(sentences[i].text)
+        if len(words(text)) >= _MIN_ITEM_WORDS and i not in used:
+            decisions.append(Decision(text=text, ref=sentences[i].ref))
+            used.add(i)
+    summary, key_points = _model_summary(sentences, probs["ext"], used | rules.used)
+    return Recap(
+        summary=summary or "Nothing substantial was said.",
+        key_points=[_key_point(s, participants) for s in key_points],
+        decisions=_dedupe(decisions, lambda d: d.text),
+        action_items=_dedupe(actions, lambda a: a.task),
+        open_questions=rules.questions,
+        participants=participants,
+        engine=ENGINE_NAME,
+    )
+
+
+def _positives(scores, threshold: float) -> list[int]:
+    return [int(i) for i in (scores >= threshold).nonzero()[0]]
+
+
+def _model_summary(
+    sentences: Sequence[Sentence], scores, skip: set[int]
+) -> tuple[str, list[Sentence]]:
+    """The sentences the model scores most summary-worthy, without near-repeats; the best
+    few make the paragraph, the next ones the key points, both in meeting order."""
+    order = sorted(range(len(sentences)), key=lambda i: (-float(scores[i]), i))
+    picked: list[int] = []
+    seen: list[set[str]] = []
+    for i in order:
+        if len(picked) >= _SUMMARY_SENTENCES + _KEY_POINTS:
+            break
+        sentence = sentences[i]
+        if i in skip or sentence.text.rstrip().endswith("?"):
+            continue
+        terms = set(content_words(sentence.text))
+        if len(words(sentence.text)) < _MIN_SUMMARY_WORDS or len(terms) < 2:
+            continue
+        if any(len(terms & other) >= 0.6 * len(terms) for other in seen):
+            continue
+        picked.append(i)
+        seen.append(terms)
+    summary = sorted(picked[:_SUMMARY_SENTENCES])
+    keys = sorted(picked[_SUMMARY_SENTENCES:])
+    text = " ".join(_as_sentence(sentences[i].text) for i in summary)
+    return sanitize_text(text), [sentences[i] for i in keys]
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip()
+    return text if text[-1:] in ".!?" else text + "."
