@@ -19,6 +19,7 @@ them byte for byte from the same data.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -118,7 +119,7 @@ def _own_features(text: str, toks: list[str]) -> list[str]:
     feats = ["bias"]
     seq = ["<s>", *toks, "</s>"]
     feats += [f"w:{t}" for t in toks]
-    feats += [f"b:{a} {b}" for a, b in zip(seq, seq[1:], strict=False)]
+    feats += [f"b:{a} {b}" for a, b in itertools.pairwise(seq)]
     feats += [f"t:{a} {b} {c}" for a, b, c in zip(seq, seq[1:], seq[2:], strict=False)]
     feats.append(f"first:{' '.join(toks[:2])}")
     words = low.split()
@@ -202,7 +203,8 @@ def stack(parts: Sequence[Features]) -> Features:
         indices=np.concatenate([p.indices for p in parts]),
         values=np.concatenate([p.values for p in parts]),
         indptr=np.concatenate(
-            [np.zeros(1, dtype=np.int64)] + [p.indptr[1:] + o for p, o in zip(parts, offsets)]
+            [np.zeros(1, dtype=np.int64)]
+            + [p.indptr[1:] + o for p, o in zip(parts, offsets, strict=True)]
         ),
     )
 

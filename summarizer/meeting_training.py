@@ -33,7 +33,7 @@ class LabelledMeeting:
 
     @property
     def series(self) -> str:
-        """"ES2002" of "ES2002a": the four meetings of one group share people and topic."""
+        """ "ES2002" of "ES2002a": the four meetings of one group share people and topic."""
         return self.meeting_id[:-1] if self.meeting_id[-1:].isalpha() else self.meeting_id
 
     @property
@@ -149,9 +149,9 @@ def folds(meetings: Sequence[LabelledMeeting], count: int) -> list[str]:
     return [fold_of[m.series] for m in meetings]
 
 
-def train(path: Path, settings: TrainingSettings | None = None, *, cv_folds: int = 5) -> tuple[
-    MeetingModel, dict[str, dict[str, float]]
-]:
+def train(
+    path: Path, settings: TrainingSettings | None = None, *, cv_folds: int = 5
+) -> tuple[MeetingModel, dict[str, dict[str, float]]]:
     """The model trained on every train-split meeting, with thresholds chosen on
     leave-series-out predictions; also returns those cross-validated scores per label."""
     settings = settings or TrainingSettings()

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from summarizer.extractive import summarise
 from summarizer.meeting_model import MeetingModel, Unit, default_model
 from summarizer.rules import Extraction, _dedupe, extract
-from summarizer.text import Sentence, clean_clause, content_words, sanitize_text, sentences_of, words
+from summarizer.text import (
+    Sentence,
+    clean_clause,
+    content_words,
+    sanitize_text,
+    sentences_of,
+    words,
+)
 from summarizer.types import ActionItem, Conversation, Decision, Recap
 
 ENGINE_NAME = "offline"
@@ -46,9 +53,7 @@ def is_meeting(conversation: Conversation, sentences: Sequence[Sentence]) -> boo
     return disfluent >= _SPOKEN_SHARE * len(sentences)
 
 
-def offline_recap(
-    conversation: Conversation, *, model: MeetingModel | None | bool = True
-) -> Recap:
+def offline_recap(conversation: Conversation, *, model: MeetingModel | bool | None = True) -> Recap:
     """Recap a conversation offline. `model=True` uses the shipped meeting model for
     spoken meetings, a MeetingModel uses that one, False/None keeps the rules only."""
     participants = conversation.participants

@@ -111,7 +111,9 @@ class ActRecapReport:
                 "f1": score.f1,
                 **{name: getattr(counts, name) for name in counts.__dataclass_fields__},
             }
-        out["rouge"] = {key: self.mean_rouge(key) for key in self.items[0].rouge} if self.items else {}
+        out["rouge"] = (
+            {key: self.mean_rouge(key) for key in self.items[0].rouge} if self.items else {}
+        )
         out["decisionless_meetings"] = list(self.decisionless)
         out["seconds"] = sum(i.seconds for i in self.items)
         return out
@@ -125,11 +127,13 @@ class ActRecapReport:
             rows.append(
                 f"| {kind} | {100 * s.precision:.1f} / {100 * s.recall:.1f} / {100 * s.f1:.1f} "
                 f"| {c.correct} / {c.predicted} / {c.reference} "
-                f"| {c.sentences_found} / {c.sentences} | {c.items / n:.1f} / {c.sentences / n:.1f} |"
+                f"| {c.sentences_found} / {c.sentences} "
+                f"| {c.items / n:.1f} / {c.sentences / n:.1f} |"
             )
         empty, annotated = self.decisionless
         lines = [
-            f"Data: {self.source}" + (f" (split {self.split})" if self.split else "")
+            f"Data: {self.source}"
+            + (f" (split {self.split})" if self.split else "")
             + f", {len(self.items)} meetings, {sum(i.acts for i in self.items)} acts.",
             "",
             "| Items | Acts P / R / F1 | correct / cited / linked acts | reference sentences "
@@ -145,7 +149,9 @@ class ActRecapReport:
         for name in ("system", "lead", "oracle"):
             lines.append(
                 f"| {name} | "
-                + " | ".join(f"{100 * self.mean_rouge(f'{name}_{m}'):.1f}" for m in ("r1", "r2", "rl"))
+                + " | ".join(
+                    f"{100 * self.mean_rouge(f'{name}_{m}'):.1f}" for m in ("r1", "r2", "rl")
+                )
                 + " |"
             )
         seconds = sum(i.seconds for i in self.items)
@@ -155,7 +161,12 @@ class ActRecapReport:
         return "\n".join(lines) + "\n"
 
 
-def _counts(recap_refs: list[str | None], row_acts: dict[str, set[str]], section: str, sentence_ids: list[str]) -> ActCounts:
+def _counts(
+    recap_refs: list[str | None],
+    row_acts: dict[str, set[str]],
+    section: str,
+    sentence_ids: list[str],
+) -> ActCounts:
     cited = {ref for ref in recap_refs if ref}
     linked = {act for act, ids in row_acts.items() if any(i.startswith(section + ":") for i in ids)}
     found_sentences = {
@@ -212,7 +223,8 @@ def evaluate_act_recaps(
                 author = str(act.get("role") or act.get("spk") or "")
                 messages.append(Message(author=author, text=text, ref=act_id))
                 links[act_id] = {
-                    f"{link.get('section')}:{link.get('sentence_id')}" for link in act.get("links") or []
+                    f"{link.get('section')}:{link.get('sentence_id')}"
+                    for link in act.get("links") or []
                 }
                 if act.get("ext"):
                     ext.append(text)
@@ -243,8 +255,12 @@ def evaluate_act_recaps(
                     meeting_id=meeting_id,
                     acts=len(messages),
                     seconds=seconds,
-                    actions=_counts([a.ref for a in recap.action_items], links, "actions", ids["actions"]),
-                    decisions=_counts([d.ref for d in recap.decisions], links, "decisions", ids["decisions"]),
+                    actions=_counts(
+                        [a.ref for a in recap.action_items], links, "actions", ids["actions"]
+                    ),
+                    decisions=_counts(
+                        [d.ref for d in recap.decisions], links, "decisions", ids["decisions"]
+                    ),
                     rouge=scores,
                     error=error,
                 )
@@ -252,5 +268,7 @@ def evaluate_act_recaps(
             if limit is not None and len(report.items) >= limit:
                 break
     if not report.items:
-        raise InputError(f"{path}: no meetings to evaluate" + (f" in split {split}" if split else ""))
+        raise InputError(
+            f"{path}: no meetings to evaluate" + (f" in split {split}" if split else "")
+        )
     return report
