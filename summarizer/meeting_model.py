@@ -26,7 +26,7 @@ import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,7 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-@cache
+@lru_cache(maxsize=1 << 17)  # bounded: a long-running server sees new n-grams forever
 def _hash(feature: str) -> int:
     return zlib.crc32(feature.encode()) % DIMENSIONS
 
