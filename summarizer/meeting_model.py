@@ -4,9 +4,10 @@ One L2-regularised logistic regression per label over hashed sparse features, nu
 The features are chosen so that the model learns *how* people commit, decide and summarise,
 not *what* the training meetings were about (AMI's remote-control design task):
 
-- word 1-3-grams over a closed vocabulary: function words, pronouns, modals, task verbs and
-  decision/agreement cues are kept, every other word becomes a placeholder (`_`), so "I'll
-  send the _ to _" is a feature and "remote control" is not;
+- word 1-3-grams over a closed vocabulary: function words, pronouns, modals, task verbs,
+  decision/agreement cues and ~1,000 everyday words common to two other domains are kept,
+  every other word becomes a placeholder (`_`), so "I'll send the _ to _" is a feature and
+  "remote control" is not;
 - cue flags (first-person future, "we should", a request, agreement, a question);
 - context: the neighbouring acts' words, speaker change, whether the next speaker agrees;
 - position in the meeting, act length, the speaker's share of the talk;
@@ -51,7 +52,11 @@ _CUES = frozenset(
     summary summarise summarize conclusion everybody everyone anybody anyone somebody someone
     """.split()
 )
-KEEP = STOPWORDS | TASK_VERBS | _CUES
+# Everyday words: common both in Ubuntu IRC chat and in ICSI research meetings, two domains
+# far from AMI's remote-control design task (meeting_training.general_words made it).
+GENERAL_WORDS_PATH = Path(__file__).parent / "models" / "general_words.txt"
+_GENERAL = frozenset(GENERAL_WORDS_PATH.read_text(encoding="utf-8").split())
+KEEP = STOPWORDS | TASK_VERBS | _CUES | _GENERAL
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'\-]*|[?]")
 _FIRST_PERSON_FUTURE = re.compile(
     r"\b(?:i'll|i will|i'm going to|i am going to|i'm gonna|i can|let me|i have to|i need to|"

@@ -9,6 +9,8 @@ input; `links` and `ext` are the labels; `da` is never read. Only rows whose spl
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,31 @@ def read_meetings(path: Path) -> Iterator[LabelledMeeting]:
                 act_ids=ids,
                 labels=np.asarray(labels, dtype=np.float64).reshape(-1, len(LABELS)),
             )
+
+
+def general_words(chat: Path, meetings: Path, *, channels: int = 3, minimum: int = 10) -> list[str]:
+    """Words in at least `channels` files of a chat log ({"channel", "text"} rows) and in at
+    least `minimum` meetings of a turns file ({"turns": [{"text"}]}): everyday words, since
+    the two domains (Ubuntu IRC support, ICSI research meetings) share little else."""
+    word = re.compile(r"[a-z0-9][a-z0-9'\-]*")
+    in_chat: dict[str, set[str]] = {}
+    with Path(chat).open(encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            for w in set(word.findall(str(row["text"]).casefold())):
+                in_chat.setdefault(w, set()).add(str(row["channel"]))
+    in_meetings: Counter[str] = Counter()
+    with Path(meetings).open(encoding="utf-8") as lines:
+        for line in lines:
+            found: set[str] = set()
+            for turn in json.loads(line)["turns"]:
+                found.update(word.findall(str(turn["text"]).casefold()))
+            in_meetings.update(found)
+    return sorted(
+        w
+        for w, seen in in_chat.items()
+        if len(seen) >= channels and in_meetings[w] >= minimum and not w.isdigit()
+    )
 
 
 @dataclass

@@ -114,6 +114,8 @@ def test_training_reads_only_the_train_split(data: Path) -> None:
 def test_topic_words_are_not_features() -> None:
     assert tokens("I'll send the battery report") == tokens("I'll send the screen report")
     assert tokens("So we agreed to go with the casing?")[-1] == "?"
+    # The everyday vocabulary holds none of AMI's remote-control topic words.
+    assert tokens("the remote button screen battery") == ["the", "_"]
 
 
 def test_trained_model_finds_the_commitment(trained: tuple[Path, Path]) -> None:
