@@ -34,6 +34,11 @@ _COMMITMENT = re.compile(
     r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|I can (?:do|take)|let me|I'll be)\b",
     re.I,
 )
+# "I'll presume…", "I'll tell you…": first person, but talk, not a commitment.
+_NOT_COMMITTED = re.compile(
+    r"\s*(?:just\s+)?(?:presume|assume|say|tell|guess|think|admit|agree|see|be honest|try and)\b",
+    re.I,
+)
 _MIN_ITEM_WORDS = 3
 # The summary's candidates: the model's top fifth of the sentences (at least 30).
 _SHORTLIST_SHARE = 0.2
@@ -99,7 +104,7 @@ def _meeting_recap(
         task = clean_clause(sentence.text)
         if len(words(task)) < _MIN_ITEM_WORDS:
             continue
-        owner = sentence.author if sentence.author and _COMMITMENT.search(sentence.raw) else None
+        owner = sentence.author if sentence.author and _commits(sentence.raw) else None
         actions.append(
             ActionItem(
                 task=task,
@@ -132,6 +137,10 @@ def _meeting_recap(
         participants=participants,
         engine=ENGINE_NAME,
     )
+
+
+def _commits(text: str) -> bool:
+    return any(not _NOT_COMMITTED.match(text, m.end()) for m in _COMMITMENT.finditer(text))
 
 
 def _positives(scores, threshold: float) -> list[int]:

@@ -192,3 +192,13 @@ def test_the_shipped_model_loads_quickly() -> None:
     assert time.perf_counter() - started < 1.0  # generous: it takes a few ms
     assert model.weights.shape[1] == len(model.labels)
     assert (MODEL_PATH.parent / "LICENSE.md").is_file()
+
+
+def test_only_real_commitments_name_the_speaker() -> None:
+    from summarizer.offline import _commits
+
+    assert _commits("I'll send the report to everyone")
+    assert _commits("Okay, I'm gonna do the slides then")
+    assert not _commits("Which I'll presume he'll work out")
+    assert not _commits("I'll just say this")
+    assert not _commits("The designer is going to work on the case")
