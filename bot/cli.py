@@ -144,9 +144,27 @@ def _parser() -> argparse.ArgumentParser:
     speech.add_argument("manifest", type=Path, help="JSONL rows with audio, text, duration_s")
     meetings = kinds.add_parser("recap", help="ROUGE and item precision/recall on meetings")
     meetings.add_argument("meetings", type=Path, help="JSONL rows with turns and references")
+    meetings.add_argument(
+        "--split", help="dialogue-act files: only meetings of this qmsum_split (e.g. val)"
+    )
+    meetings.add_argument(
+        "--rules-only", action="store_true", help="offline engine without the meeting model"
+    )
     for sub in (speech, meetings):
         sub.add_argument("--limit", type=int, help="only the first N rows")
         sub.add_argument("--format", choices=["md", "json"], default="md")
+
+    training = commands.add_parser("train", help="train a bundled offline model")
+    trainables = training.add_subparsers(dest="model", required=True, metavar="MODEL")
+    meeting_model = trainables.add_parser(
+        "meetings",
+        help="the meeting tagger, from a dialogue-act file (train-split meetings only)",
+    )
+    meeting_model.add_argument("data", type=Path, help="JSONL rows with dialogue_acts")
+    meeting_model.add_argument("-o", "--output", type=Path, required=True, help="the .npz")
+    meeting_model.add_argument(
+        "--folds", type=int, default=5, help="leave-series-out folds for the thresholds"
+    )
     return parser
 
 
@@ -221,15 +239,32 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
         transcriber = Transcriber(config=settings.transcriber_config())
         report = evaluate_transcription(args.manifest, transcriber.transcribe, limit=args.limit)
     else:
+        from summarizer.evaluation.acts import evaluate_act_recaps, is_dialogue_act_file
         from summarizer.pipeline import Summarizer
 
-        summarizer = Summarizer(llm=settings.llm_config())
-        report = evaluate_recaps(args.meetings, summarizer.recap, limit=args.limit)
+        summarizer = Summarizer(llm=settings.llm_config(), offline_model=not args.rules_only)
+        if is_dialogue_act_file(args.meetings):
+            report = evaluate_act_recaps(
+                args.meetings, summarizer.recap, split=args.split, limit=args.limit
+            )
+        else:
+            report = evaluate_recaps(args.meetings, summarizer.recap, limit=args.limit)
     if args.format == "json":
         import json
 
         return json.dumps(report.to_dict(), indent=2) + "\n"
     return report.to_markdown()
+
+
+def _train(args: argparse.Namespace) -> None:
+    import json
+
+    from summarizer.meeting_training import train
+
+    model, report = train(args.data, cv_folds=args.folds)
+    args.output.write_bytes(model.to_bytes())
+    print(json.dumps(report, indent=2, sort_keys=True), file=sys.stderr)
+    print(f"Wrote {args.output}", file=sys.stderr)
 
 
 def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> int:
@@ -422,6 +457,8 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
             _write(render_recap(recap, args.format, title=f"Recap: {title}"), args.output)
         elif args.command == "eval":
             _write(_evaluate(settings, args), None)
+        elif args.command == "train":
+            _train(args)
     except SummarizerError as exc:
         given = getattr(args, "file", None)
         if given is not None and exc.source == given.name:

@@ -1,27 +1,76 @@
-"""The offline engine: an extractive recap plus rule-based items; no model, no network."""
+"""The offline engine: an extractive recap plus items; no network, no heavy model.
+
+Chat threads and short transcripts go through the extraction rules, which are precise on
+written commitments ("I'll send…", "Action: …"). Spoken meetings (many short, disfluent
+acts) go through the meeting model (summarizer/meeting_model.py), which was trained on
+annotated meetings and finds the action items, decisions and summary sentences that the
+rules miss there.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from summarizer.extractive import summarise
-from summarizer.rules import extract
-from summarizer.text import clean_clause, sentences_of
-from summarizer.types import Conversation, Recap
+from summarizer.meeting_model import MeetingModel, Unit, default_model
+from summarizer.rules import Extraction, _dedupe, extract
+from summarizer.text import (
+    Sentence,
+    clean_clause,
+    sentences_of,
+    words,
+)
+from summarizer.types import ActionItem, Conversation, Decision, Recap
 
 ENGINE_NAME = "offline"
+# A conversation is a spoken meeting when it is long enough for the model's context and
+# position features to mean something and it reads like speech.
+MEETING_MIN_SENTENCES = 60
+_SPOKEN_SHARE = 0.05
+_DISFLUENCY = re.compile(r"(?<![\w'-])(?:u+h+m*|u+m+|e+r+m+|h+m+|m+-?h+m+)(?![\w'-])", re.I)
+# First-person commitments: the speaker owns the item. Anything else has no owner.
+_COMMITMENT = re.compile(
+    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|I can (?:do|take)|let me|I'll be)\b",
+    re.I,
+)
+# "I'll presume…", "I'll tell you…": first person, but talk, not a commitment.
+_NOT_COMMITTED = re.compile(
+    r"\s*(?:just\s+)?(?:presume|assume|say|tell|guess|think|admit|agree|see|be honest|try and)\b",
+    re.I,
+)
+_MIN_ITEM_WORDS = 3
+# The summary's candidates: the model's top fifth of the sentences (at least 30).
+_SHORTLIST_SHARE = 0.2
+_SHORTLIST_MIN = 30
+# Decision acts are hard to tell from the discussion around them (about 1 in 10 of the
+# model's picks is right on held-out series at any cut-off), so a meeting shows at most
+# this many, the most likely ones: chosen on the train split's cross-validation.
+_MAX_DECISIONS = 8
 
 
-def offline_recap(conversation: Conversation) -> Recap:
-    """Recap a conversation with the extractive summariser and the extraction rules."""
+def is_meeting(conversation: Conversation, sentences: Sequence[Sentence]) -> bool:
+    """Long and spoken: a transcript (cited by timestamps) or disfluent text."""
+    if len(sentences) < MEETING_MIN_SENTENCES:
+        return False
+    refs = [m.ref or "" for m in conversation.messages]
+    if refs and all(ref.startswith("t=") for ref in refs):
+        return True
+    disfluent = sum(1 for s in sentences if _DISFLUENCY.search(s.raw))
+    return disfluent >= _SPOKEN_SHARE * len(sentences)
+
+
+def offline_recap(conversation: Conversation, *, model: MeetingModel | bool | None = True) -> Recap:
+    """Recap a conversation offline. `model=True` uses the shipped meeting model for
+    spoken meetings, a MeetingModel uses that one, False/None keeps the rules only."""
     participants = conversation.participants
     sentences = sentences_of(conversation)
     found = extract(sentences, participants, conversation.participant_ids)
+    chosen = default_model() if model is True else (model or None)
+    if chosen is not None and is_meeting(conversation, sentences):
+        return _meeting_recap(chosen, conversation, sentences, found)
     summary, key_sentences = summarise(sentences, skip=found.used)
-    key_points = [
-        f"{clean_clause(s.text)} ({s.author})"
-        if s.author and len(participants) > 1
-        else clean_clause(s.text)
-        for s in key_sentences
-    ]
+    key_points = [_key_point(s, participants) for s in key_sentences]
     return Recap(
         summary=summary or "Nothing substantial was said.",
         key_points=key_points,
@@ -31,3 +80,81 @@ def offline_recap(conversation: Conversation) -> Recap:
         participants=participants,
         engine=ENGINE_NAME,
     )
+
+
+def _key_point(sentence: Sentence, participants: Sequence[str]) -> str:
+    text = clean_clause(sentence.text)
+    return f"{text} ({sentence.author})" if sentence.author and len(participants) > 1 else text
+
+
+def _meeting_recap(
+    model: MeetingModel,
+    conversation: Conversation,
+    sentences: Sequence[Sentence],
+    rules: Extraction,
+) -> Recap:
+    participants = conversation.participants
+    ids = conversation.participant_ids
+    probs = model.predict([Unit(text=s.raw, speaker=s.author) for s in sentences])
+    used: set[int] = set()
+    actions: list[ActionItem] = []
+    action_threshold = model.threshold("action")
+    for i in _positives(probs["action"], action_threshold):
+        sentence = sentences[i]
+        task = clean_clause(sentence.text)
+        if len(words(task)) < _MIN_ITEM_WORDS:
+            continue
+        owner = sentence.author if sentence.author and _commits(sentence.raw) else None
+        actions.append(
+            ActionItem(
+                task=task,
+                owner=owner,
+                owner_id=ids.get(owner) if owner else None,
+                ref=sentence.ref,
+                confidence=round(float(probs["action"][i]), 2),
+            )
+        )
+        used.add(i)
+    decisions: list[Decision] = []
+    decision_threshold = model.threshold("decision")
+    picks = _positives(probs["decision"], decision_threshold)
+    picks = sorted(sorted(picks, key=lambda i: -float(probs["decision"][i]))[:_MAX_DECISIONS])
+    if not picks and len(probs["decision"]):  # a meeting rarely decides nothing at all
+        best = int(probs["decision"].argmax())
+        picks = [best] if probs["decision"][best] >= decision_threshold / 2 else []
+    for i in picks:
+        text = clean_clause(sentences[i].text)
+        if len(words(text)) >= _MIN_ITEM_WORDS and i not in used:
+            decisions.append(Decision(text=text, ref=sentences[i].ref))
+            used.add(i)
+    summary, key_points = _model_summary(sentences, probs["ext"], used)
+    return Recap(
+        summary=summary or "Nothing substantial was said.",
+        key_points=[_key_point(s, participants) for s in key_points],
+        decisions=_dedupe(decisions, lambda d: d.text),
+        action_items=_dedupe(actions, lambda a: a.task),
+        open_questions=rules.questions,
+        participants=participants,
+        engine=ENGINE_NAME,
+    )
+
+
+def _commits(text: str) -> bool:
+    return any(not _NOT_COMMITTED.match(text, m.end()) for m in _COMMITMENT.finditer(text))
+
+
+def _positives(scores, threshold: float) -> list[int]:
+    return [int(i) for i in (scores >= threshold).nonzero()[0]]
+
+
+def _model_summary(
+    sentences: Sequence[Sentence], scores, skip: set[int]
+) -> tuple[str, list[Sentence]]:
+    """SumBasic over the sentences the model scores most summary-worthy: the model says
+    what is worth saying, SumBasic makes the picks cover different topics. Either alone
+    did worse: the model's top sentences repeat each other (ICSI ROUGE-1 19.8 vs 22.6),
+    SumBasic alone picks frequent-but-idle talk (AMI val 29.2 vs 29.9)."""
+    count = max(_SHORTLIST_MIN, round(_SHORTLIST_SHARE * len(sentences)))
+    ranked = sorted(range(len(sentences)), key=lambda i: (-float(scores[i]), i))
+    shortlist = set(ranked[:count]) - skip
+    return summarise([s for i, s in enumerate(sentences) if i in shortlist])

@@ -53,8 +53,14 @@ class Summarizer:
     """
 
     def __init__(
-        self, *, llm: LLMConfig | None = None, chat_model: BaseChatModel | None = None
+        self,
+        *,
+        llm: LLMConfig | None = None,
+        chat_model: BaseChatModel | None = None,
+        offline_model: bool = True,
     ) -> None:
+        # False: the offline engine keeps to its rules on meetings too (for comparisons).
+        self._offline_model = offline_model
         self._llm_engine = None
         if chat_model is not None or (llm is not None and llm.model):
             from summarizer.llm import LLMEngine
@@ -75,12 +81,12 @@ class Summarizer:
     def _recap(self, conversation: Conversation) -> Recap:
         # Capped before anything renders it: model output is untrusted and unbounded.
         if self._llm_engine is None:
-            return cap_recap(offline_recap(conversation))
+            return cap_recap(offline_recap(conversation, model=self._offline_model))
         try:
             return cap_recap(self._llm_engine.recap(conversation))
         except LLMError as exc:
             log.warning("LLM recap failed, falling back to the offline engine: %s", exc)
-            recap = offline_recap(conversation)
+            recap = offline_recap(conversation, model=self._offline_model)
             recap.notes.append(
                 f"The language model could not be used ({exc}); "
                 "this recap was made by the offline engine."
