@@ -17,9 +17,11 @@ The findings are written to WORK/report.json for the test to judge.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -144,7 +146,11 @@ def _run_serve(work: Path, clip: Path, llm: FakeOpenAI) -> dict[str, object]:
         command += [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(port)]
     log = (work / "serve.log").open("wb")
-    serve = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # A session of its own: stopping it stops strace *and* the server it traces (SIGTERM to
+    # strace alone detaches it and leaves the server running).
+    serve = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     result: dict[str, object] = {"port": port, "strace": bool(strace)}
     try:
         base = f"http://127.0.0.1:{port}"
@@ -162,15 +168,24 @@ def _run_serve(work: Path, clip: Path, llm: FakeOpenAI) -> dict[str, object]:
             result["text"] = (job.get("result") or {}).get("text", "")
             time.sleep(LINGER_SECONDS)
     finally:
-        serve.terminate()
-        try:
-            serve.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait()
+        _stop_group(serve)
         log.close()
     result["connects"] = _connects(trace) if strace else []
     return result
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's whole session, SIGKILL after 15 s; every member is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # strace's tracee may outlive strace
+        return
 
 
 def _wait_healthy(client: httpx.Client, serve: subprocess.Popen) -> None:
