@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from summarizer.dates import find_due
 from summarizer.extractive import summarise
 from summarizer.meeting_model import MeetingModel, Unit, default_model
 from summarizer.rules import Extraction, _dedupe, extract
@@ -104,17 +105,24 @@ def _meeting_recap(
         task = clean_clause(sentence.text)
         if len(words(task)) < _MIN_ITEM_WORDS:
             continue
+        confidence = round(float(probs["action"][i]), 2)
+        used.add(i)
+        rule = _rule_item_for(sentence, rules.actions)
+        if rule is not None:  # the rules read this one too: their task, owner and due date
+            actions.append(rule.model_copy(update={"confidence": confidence}))
+            continue
         owner = sentence.author if sentence.author and _commits(sentence.raw) else None
+        due, _ = find_due(sentence.text, sentence.at)
         actions.append(
             ActionItem(
                 task=task,
                 owner=owner,
                 owner_id=ids.get(owner) if owner else None,
+                due=due,
                 ref=sentence.ref,
-                confidence=round(float(probs["action"][i]), 2),
+                confidence=confidence,
             )
         )
-        used.add(i)
     decisions: list[Decision] = []
     decision_threshold = model.threshold("decision")
     picks = _positives(probs["decision"], decision_threshold)
@@ -137,6 +145,17 @@ def _meeting_recap(
         participants=participants,
         engine=ENGINE_NAME,
     )
+
+
+def _rule_item_for(sentence: Sentence, rule_items: Sequence[ActionItem]) -> ActionItem | None:
+    """The rules' item read from the same sentence (same source, most of its words), if any:
+    it has the rephrased task, the accepted owner and the resolved due date."""
+    said = set(words(sentence.text))
+    for item in rule_items:
+        task = set(words(item.task))
+        if item.ref == sentence.ref and task and len(task & said) * 2 >= len(task):
+            return item
+    return None
 
 
 def _commits(text: str) -> bool:

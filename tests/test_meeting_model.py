@@ -7,6 +7,7 @@ data lives outside the repository).
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,18 @@ def test_only_real_commitments_name_the_speaker() -> None:
     assert not _commits("Which I'll presume he'll work out")
     assert not _commits("I'll just say this")
     assert not _commits("The designer is going to work on the case")
+
+
+def test_meeting_items_keep_the_due_dates_people_said(trained: tuple[Path, Path]) -> None:
+    """A spoken meeting goes through the model, yet "by tomorrow" still resolves against
+    when it was said, as in chat (the rules' reading of the same sentence is kept)."""
+    said_at = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    spoken = _spoken_meeting()
+    conversation = Conversation(
+        messages=[m.model_copy(update={"at": said_at}) for m in spoken.messages]
+    )
+    recap = offline_recap(conversation, model=MeetingModel.load(trained[0]))
+    [item] = [a for a in recap.action_items if a.owner == "Bob"]
+    assert item.due == date(2026, 12, 3)
+    assert item.task.startswith("Send the budget report")
+    assert 0 <= item.confidence <= 1
