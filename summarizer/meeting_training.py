@@ -43,8 +43,9 @@ class LabelledMeeting:
         return self.meeting_id[:2]
 
 
-def read_meetings(path: Path) -> Iterator[LabelledMeeting]:
-    """Every meeting of a dialogue-act file, acts with no words left out."""
+def read_act_rows(path: Path) -> Iterator[tuple[dict, list[dict], str]]:
+    """(row, its dialogue acts, meeting id) of every row of a dialogue-act file; a row
+    that is not one is an InputError naming its line."""
     with Path(path).open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -55,25 +56,31 @@ def read_meetings(path: Path) -> Iterator[LabelledMeeting]:
                 meeting_id = str(row["meeting_id"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise InputError(f"{path} line {number}: not a dialogue-act row ({exc})") from exc
-            units, ids, labels = [], [], []
-            for act in acts:
-                text = str(act.get("text") or "")
-                if not clean_spoken(text):
-                    continue
-                sections = {link.get("section") for link in act.get("links") or []}
-                units.append(Unit(text=text, speaker=str(act.get("spk") or "")))
-                ids.append(str(act.get("id") or len(ids)))
-                labels.append(
-                    [float(_SECTION[label] in sections) for label in LABELS[:3]]
-                    + [float(bool(act.get("ext")))]
-                )
-            yield LabelledMeeting(
-                meeting_id=meeting_id,
-                split=str(row.get("qmsum_split") or TRAIN_SPLIT),
-                units=units,
-                act_ids=ids,
-                labels=np.asarray(labels, dtype=np.float64).reshape(-1, len(LABELS)),
+            yield row, acts, meeting_id
+
+
+def read_meetings(path: Path) -> Iterator[LabelledMeeting]:
+    """Every meeting of a dialogue-act file, acts with no words left out."""
+    for row, acts, meeting_id in read_act_rows(path):
+        units, ids, labels = [], [], []
+        for act in acts:
+            text = str(act.get("text") or "")
+            if not clean_spoken(text):
+                continue
+            sections = {link.get("section") for link in act.get("links") or []}
+            units.append(Unit(text=text, speaker=str(act.get("spk") or "")))
+            ids.append(str(act.get("id") or len(ids)))
+            labels.append(
+                [float(_SECTION[label] in sections) for label in LABELS[:3]]
+                + [float(bool(act.get("ext")))]
             )
+        yield LabelledMeeting(
+            meeting_id=meeting_id,
+            split=str(row.get("qmsum_split") or TRAIN_SPLIT),
+            units=units,
+            act_ids=ids,
+            labels=np.asarray(labels, dtype=np.float64).reshape(-1, len(LABELS)),
+        )
 
 
 def general_words(chat: Path, meetings: Path, *, channels: int = 3, minimum: int = 10) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from summarizer.errors import InputError, SummarizerError
+from summarizer.meeting_training import read_act_rows
 from summarizer.text import clean_spoken
 from summarizer.types import Conversation, Message, Recap
 
@@ -201,72 +202,63 @@ def evaluate_act_recaps(
     clock = clock or time.perf_counter
     path = Path(path)
     report = ActRecapReport(source=path.name, split=split, words=words)
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
+    for row, acts, meeting_id in read_act_rows(path):
+        abstractive = row.get("abstractive") or {}
+        if split is not None and row.get("qmsum_split") != split:
+            continue
+        messages, links, ext = [], {}, []
+        for act in acts:
+            text = str(act.get("text") or "")
+            if not clean_spoken(text):
                 continue
-            try:
-                row = json.loads(line)
-                acts = row["dialogue_acts"]
-                meeting_id = str(row["meeting_id"])
-                abstractive = row.get("abstractive") or {}
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(f"{path} line {number}: not a dialogue-act row ({exc})") from exc
-            if split is not None and row.get("qmsum_split") != split:
-                continue
-            messages, links, ext = [], {}, []
-            for act in acts:
-                text = str(act.get("text") or "")
-                if not clean_spoken(text):
-                    continue
-                act_id = str(act["id"])
-                author = str(act.get("role") or act.get("spk") or "")
-                messages.append(Message(author=author, text=text, ref=act_id))
-                links[act_id] = {
-                    f"{link.get('section')}:{link.get('sentence_id')}"
-                    for link in act.get("links") or []
-                }
-                if act.get("ext"):
-                    ext.append(text)
-            if not messages:
-                continue
-            started, error = clock(), None
-            try:
-                recap = summarize(Conversation(messages=messages, title=meeting_id))
-            except SummarizerError as exc:
-                recap, error = Recap(summary=""), str(exc) or type(exc).__name__
-            seconds = clock() - started
-            abstract = " ".join(s.get("text", "") for s in abstractive.get("abstract") or [])
-            system = _cut(" ".join([recap.summary, *recap.key_points]), words)
-            lead = _cut(" ".join(clean_spoken(m.text) for m in messages), words)
-            oracle = _cut(" ".join(clean_spoken(t) for t in ext), words)
-            scores: dict[str, float] = {}
-            for name, text in (("system", system), ("lead", lead), ("oracle", oracle)):
-                r = rouge(abstract, text)
-                scores[f"{name}_r1"] = r.rouge1.fmeasure
-                scores[f"{name}_r2"] = r.rouge2.fmeasure
-                scores[f"{name}_rl"] = r.rouge_l.fmeasure
-            ids = {
-                section: [str(s.get("id")) for s in abstractive.get(section) or []]
-                for section in _SECTIONS
+            act_id = str(act["id"])
+            author = str(act.get("role") or act.get("spk") or "")
+            messages.append(Message(author=author, text=text, ref=act_id))
+            links[act_id] = {
+                f"{link.get('section')}:{link.get('sentence_id')}"
+                for link in act.get("links") or []
             }
-            report.items.append(
-                ActMeeting(
-                    meeting_id=meeting_id,
-                    acts=len(messages),
-                    seconds=seconds,
-                    actions=_counts(
-                        [a.ref for a in recap.action_items], links, "actions", ids["actions"]
-                    ),
-                    decisions=_counts(
-                        [d.ref for d in recap.decisions], links, "decisions", ids["decisions"]
-                    ),
-                    rouge=scores,
-                    error=error,
-                )
+            if act.get("ext"):
+                ext.append(text)
+        if not messages:
+            continue
+        started, error = clock(), None
+        try:
+            recap = summarize(Conversation(messages=messages, title=meeting_id))
+        except SummarizerError as exc:
+            recap, error = Recap(summary=""), str(exc) or type(exc).__name__
+        seconds = clock() - started
+        abstract = " ".join(s.get("text", "") for s in abstractive.get("abstract") or [])
+        system = _cut(" ".join([recap.summary, *recap.key_points]), words)
+        lead = _cut(" ".join(clean_spoken(m.text) for m in messages), words)
+        oracle = _cut(" ".join(clean_spoken(t) for t in ext), words)
+        scores: dict[str, float] = {}
+        for name, text in (("system", system), ("lead", lead), ("oracle", oracle)):
+            r = rouge(abstract, text)
+            scores[f"{name}_r1"] = r.rouge1.fmeasure
+            scores[f"{name}_r2"] = r.rouge2.fmeasure
+            scores[f"{name}_rl"] = r.rouge_l.fmeasure
+        ids = {
+            section: [str(s.get("id")) for s in abstractive.get(section) or []]
+            for section in _SECTIONS
+        }
+        report.items.append(
+            ActMeeting(
+                meeting_id=meeting_id,
+                acts=len(messages),
+                seconds=seconds,
+                actions=_counts(
+                    [a.ref for a in recap.action_items], links, "actions", ids["actions"]
+                ),
+                decisions=_counts(
+                    [d.ref for d in recap.decisions], links, "decisions", ids["decisions"]
+                ),
+                rouge=scores,
+                error=error,
             )
-            if limit is not None and len(report.items) >= limit:
-                break
+        )
+        if limit is not None and len(report.items) >= limit:
+            break
     if not report.items:
         raise InputError(
             f"{path}: no meetings to evaluate" + (f" in split {split}" if split else "")
