@@ -9,7 +9,13 @@ work (deduplication, merging partial answers) bounded before that.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from pydantic import BaseModel
+
 from summarizer.types import Recap
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_SUMMARY_CHARS = 3000
 MAX_KEY_POINTS = 10
@@ -41,6 +47,24 @@ def _short(text: str | None, limit: int, cut: list[bool]) -> str | None:
     return shorten(text, limit)
 
 
+# The text fields of each kind of item, and how long each may be.
+_DECISION_FIELDS = {"text": MAX_ITEM_CHARS, "ref": MAX_REF_CHARS}
+_ACTION_FIELDS = {
+    "task": MAX_ITEM_CHARS,
+    "owner": MAX_NAME_CHARS,
+    "owner_id": MAX_ID_CHARS,
+    "ref": MAX_REF_CHARS,
+}
+_QUESTION_FIELDS = {"text": MAX_ITEM_CHARS, "asked_by": MAX_NAME_CHARS, "ref": MAX_REF_CHARS}
+
+
+def _capped(item: M, fields: dict[str, int], cut: list[bool]) -> M:
+    """A copy of `item` with each of `fields` cut to its length."""
+    return item.model_copy(
+        update={name: _short(getattr(item, name), limit, cut) for name, limit in fields.items()}
+    )
+
+
 def cap_recap(recap: Recap) -> Recap:
     """A copy of `recap` within the limits above; a note says what was left out."""
     told: list[str] = []
@@ -60,33 +84,15 @@ def cap_recap(recap: Recap) -> Recap:
         for p in first(recap.key_points, MAX_KEY_POINTS, "key points")
     ]
     decisions = [
-        d.model_copy(
-            update={
-                "text": _short(d.text, MAX_ITEM_CHARS, long_text),
-                "ref": _short(d.ref, MAX_REF_CHARS, long_text),
-            }
-        )
+        _capped(d, _DECISION_FIELDS, long_text)
         for d in first(recap.decisions, MAX_ITEMS, "decisions")
     ]
     items = [
-        a.model_copy(
-            update={
-                "task": _short(a.task, MAX_ITEM_CHARS, long_text),
-                "owner": _short(a.owner, MAX_NAME_CHARS, long_text),
-                "owner_id": _short(a.owner_id, MAX_ID_CHARS, long_text),
-                "ref": _short(a.ref, MAX_REF_CHARS, long_text),
-            }
-        )
+        _capped(a, _ACTION_FIELDS, long_text)
         for a in first(recap.action_items, MAX_ITEMS, "action items")
     ]
     questions = [
-        q.model_copy(
-            update={
-                "text": _short(q.text, MAX_ITEM_CHARS, long_text),
-                "asked_by": _short(q.asked_by, MAX_NAME_CHARS, long_text),
-                "ref": _short(q.ref, MAX_REF_CHARS, long_text),
-            }
-        )
+        _capped(q, _QUESTION_FIELDS, long_text)
         for q in first(recap.open_questions, MAX_ITEMS, "open questions")
     ]
     participants = [
