@@ -39,9 +39,10 @@ from adapters.slack.text import (
     ts_to_datetime,
 )
 from bot import messages
+from bot.downloads import DownloadSentences, save_response
 from bot.jobs import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget, TranscriptReply
-from summarizer.errors import MediaError, MediaTooLargeError
+from summarizer.errors import MediaError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ MAX_PAGES = 100
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{4,}")  # what Slack's channel ids look like
 MAX_THREADS = 200  # threads of a channel window whose replies are fetched
 NAME_TTL = 3600.0
+DOWNLOAD_SENTENCES = DownloadSentences(
+    refused=messages.SLACK_DOWNLOAD_FAILED,
+    not_media=messages.SLACK_DOWNLOAD_REFUSED,  # Slack's login page
+    too_large=messages.SLACK_DOWNLOAD_TOO_LARGE,
+)
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -392,13 +398,14 @@ class SlackPlatform:
             url = info.get("url_private_download") or info.get("url_private")
         if not url or not self.hosts.may_receive_token(url):
             raise MediaError(messages.SLACK_NO_FILE_URL)
-        limit_mb = round(max_bytes / 2**20)
         headers = {"Authorization": f"Bearer {me.token}"}
         timeout = httpx.Timeout(60.0, connect=10.0)
         async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as http:
             response = await self._follow(http, url, headers)
             try:
-                return await self._save(response, dest, max_bytes, limit_mb)
+                return await save_response(
+                    response, dest, max_bytes=max_bytes, sentences=DOWNLOAD_SENTENCES
+                )
             finally:
                 await response.aclose()
 
@@ -416,28 +423,6 @@ class SlackPlatform:
                 log.warning("file download redirected off Slack's file hosts: refused")
                 raise MediaError(messages.SLACK_NO_FILE_URL)
         raise MediaError(messages.SLACK_NO_FILE_URL)
-
-    @staticmethod
-    async def _save(response: httpx.Response, dest: Path, max_bytes: int, limit_mb: int) -> Path:
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
-        if response.status_code >= 400:
-            text = messages.SLACK_DOWNLOAD_FAILED.format(status=response.status_code)
-            raise MediaError(text)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            raise MediaError(messages.SLACK_DOWNLOAD_REFUSED)  # Slack's login page
-        if int(response.headers.get("content-length") or 0) > max_bytes:
-            raise MediaTooLargeError(messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb))
-        size = 0
-        with dest.open("wb") as out:
-            async for chunk in response.aiter_bytes(1 << 16):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise MediaTooLargeError(
-                        messages.SLACK_DOWNLOAD_TOO_LARGE.format(limit=limit_mb)
-                    )
-                out.write(chunk)
-        return dest
 
     # --- writing ----------------------------------------------------------------------
 

@@ -19,11 +19,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from adapters.teams import messages as teams_messages
 from adapters.teams.credentials import TokenSource
 from adapters.teams.downloads import under
 from adapters.teams.text import to_plain
+from bot.downloads import stream_to_file
 from bot.ports import ChatMessage
-from summarizer.errors import MediaTooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -177,20 +178,11 @@ class GraphClient:
     async def download(self, tenant: str, url: str, dest: Path, *, max_bytes: int) -> Path:
         response = await self._send(tenant, "GET", self.url(url))
         try:
-            if int(response.headers.get("content-length") or 0) > max_bytes:
-                raise MediaTooLargeError(f"it is larger than the {max_bytes // 2**20} MB limit.")
-            size = 0
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaTooLargeError(
-                            f"it is larger than the {max_bytes // 2**20} MB limit."
-                        )
-                    out.write(chunk)
+            return await stream_to_file(
+                response, dest, max_bytes=max_bytes, too_large=teams_messages.DOWNLOAD_TOO_LARGE
+            )
         finally:
             await response.aclose()
-        return dest
 
     # --- history ----------------------------------------------------------------------
 
