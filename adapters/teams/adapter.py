@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
@@ -31,6 +30,7 @@ from adapters.teams.meetings import MeetingRecaps
 from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import ConversationStore
+from adapters.teams.settings import TeamsSettings
 from bot.api import is_loopback_host
 from bot.core import BotCore
 
@@ -61,7 +61,7 @@ class TeamsAdapter(TeamsPlatform):
         self,
         *,
         core: BotCore,
-        settings: Any | None = None,
+        settings: TeamsSettings | None = None,
         options: TeamsOptions | None = None,
         run_meeting_worker: bool = True,
         listen_host: str | None = None,
