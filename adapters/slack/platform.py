@@ -464,8 +464,9 @@ class SlackPlatform:
                     thread_ts=place.thread,
                     unfurl_links=False,
                     unfurl_media=False,
-                    **({"metadata": mark(key, part)} if key else {}),
-                    **payload,
+                    metadata=mark(key, part) if key else None,
+                    text=payload["text"],
+                    blocks=payload["blocks"],
                 )
             except SlackApiError as exc:
                 if exc.response.get("error") in NOT_READABLE and target.response_url:
@@ -490,9 +491,10 @@ class SlackPlatform:
         for payload in payloads:
             found = await client.chat_postEphemeral(
                 channel=target.place.channel,
-                user=target.ephemeral_to,
+                user=target.ephemeral_to or "",
                 thread_ts=target.place.thread,
-                **payload,
+                text=payload["text"],
+                blocks=payload["blocks"],
             )
             first = first or found.get("message_ts")
         return f"ephemeral:{first}"

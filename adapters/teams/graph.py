@@ -92,12 +92,14 @@ class GraphClient:
         self.tokens = tokens
         self.authority_for = authority_for  # tenant id -> MSAL authority
         self.scope = scope
-        self._http_args = {"timeout": timeout, "verify": verify, "trust_env": trust_env}
+        self._timeout, self._verify, self._trust_env = timeout, verify, trust_env
         self.http: httpx.AsyncClient | None = None
 
     async def open(self) -> None:
         if self.http is None:
-            self.http = httpx.AsyncClient(**self._http_args)
+            self.http = httpx.AsyncClient(
+                timeout=self._timeout, verify=self._verify, trust_env=self._trust_env
+            )
 
     async def close(self) -> None:
         if self.http is not None:
