@@ -19,6 +19,7 @@ import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import sentences
 from adapters.slack.auth import BotIdentity
 from adapters.slack.posting import NOT_READABLE, SlackPosting
 from adapters.slack.text import (
@@ -28,7 +29,6 @@ from adapters.slack.text import (
     to_plain,
     ts_to_datetime,
 )
-from bot import messages
 from bot.downloads import DownloadSentences, save_response
 from bot.jobs import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place
@@ -43,9 +43,9 @@ CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{4,}")  # what Slack's channel ids look l
 MAX_THREADS = 200  # threads of a channel window whose replies are fetched
 NAME_TTL = 3600.0
 DOWNLOAD_SENTENCES = DownloadSentences(
-    refused=messages.SLACK_DOWNLOAD_FAILED,
-    not_media=messages.SLACK_DOWNLOAD_REFUSED,  # Slack's login page
-    too_large=messages.SLACK_DOWNLOAD_TOO_LARGE,
+    refused=sentences.DOWNLOAD_FAILED,
+    not_media=sentences.DOWNLOAD_REFUSED,  # Slack's login page
+    too_large=sentences.DOWNLOAD_TOO_LARGE,
 )
 
 
@@ -177,7 +177,7 @@ class SlackPlatform(SlackPosting):
                 raws += await self._thread_replies(client, place.channel, raws, oldest)
         except SlackApiError as exc:
             if exc.response.get("error") in NOT_READABLE:
-                text = messages.SLACK_NOT_IN_CHANNEL.format(channel=place.channel)
+                text = sentences.NOT_IN_CHANNEL.format(channel=place.channel)
                 raise PermanentJobError(text) from exc
             raise
         found = await self.chat_messages(place.workspace, raws)
@@ -300,7 +300,7 @@ class SlackPlatform(SlackPosting):
             info = await self.file_info(place.workspace, file.id)
             url = info.get("url_private_download") or info.get("url_private")
         if not url or not self.hosts.may_receive_token(url):
-            raise MediaError(messages.SLACK_NO_FILE_URL)
+            raise MediaError(sentences.NO_FILE_URL)
         headers = {"Authorization": f"Bearer {me.token}"}
         timeout = httpx.Timeout(60.0, connect=10.0)
         async with httpx.AsyncClient(follow_redirects=False, timeout=timeout) as http:
@@ -324,5 +324,5 @@ class SlackPlatform(SlackPosting):
             url = str(response.url.join(response.headers.get("location", "")))
             if not self.hosts.may_receive_token(url):
                 log.warning("file download redirected off Slack's file hosts: refused")
-                raise MediaError(messages.SLACK_NO_FILE_URL)
-        raise MediaError(messages.SLACK_NO_FILE_URL)
+                raise MediaError(sentences.NO_FILE_URL)
+        raise MediaError(sentences.NO_FILE_URL)

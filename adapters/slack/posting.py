@@ -13,10 +13,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack import blocks
+from adapters.slack import blocks, sentences
 from adapters.slack.connection import SlackConnection, retry_handlers
 from adapters.slack.text import datetime_to_ts
-from bot import messages
 from bot.jobs import PermanentJobError
 from bot.ports import Place, Reply, ReplyTarget, TranscriptReply
 
@@ -97,7 +96,7 @@ class SlackPosting(SlackConnection):
             first = first or found["ts"]
         if overflow and not (earlier is not None and earlier.file_id):
             name, text = blocks.overflow_file(reply)
-            await self._upload_text(client, place, name, text, messages.SLACK_REST_IN_FILE)
+            await self._upload_text(client, place, name, text, sentences.REST_IN_FILE)
         assert first is not None
         return first
 

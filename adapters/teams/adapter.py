@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.teams import messages as teams_messages
+from adapters.teams import sentences
 from adapters.teams.activities import conversation_of, readable, refusal
 from adapters.teams.auth import Authenticator
 from adapters.teams.bot import TeamsBot
@@ -45,7 +45,7 @@ def check_listen_host(options: TeamsOptions, host: str | None) -> None:
     """Anonymous mode (no token checks) only on this machine: anyone who can reach the
     endpoint could otherwise post as anyone and have the bot fetch and answer."""
     if options.anonymous and options.allow_anonymous and host and not is_loopback_host(host):
-        raise TeamsConfigError(teams_messages.ANONYMOUS_NOT_LOCAL.format(host=host))
+        raise TeamsConfigError(sentences.ANONYMOUS_NOT_LOCAL.format(host=host))
 
 
 class CloudAdapter(CloudAdapterBase):

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from adapters.teams import messages as teams_messages
+from adapters.teams import sentences
 from bot.downloads import DownloadSentences, save_response
 from summarizer.errors import MediaError
 
@@ -52,9 +52,9 @@ GRAPH_REF = "teams-graph:"  # a Graph resource the bot found itself (never from 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 DOWNLOAD_SENTENCES = DownloadSentences(
-    refused=teams_messages.DOWNLOAD_REFUSED,
-    not_media=teams_messages.DOWNLOAD_NOT_MEDIA,
-    too_large=teams_messages.DOWNLOAD_TOO_LARGE,
+    refused=sentences.DOWNLOAD_REFUSED,
+    not_media=sentences.DOWNLOAD_NOT_MEDIA,
+    too_large=sentences.DOWNLOAD_TOO_LARGE,
 )
 
 
@@ -62,7 +62,7 @@ class DownloadRefusedError(MediaError):
     """A link the bot will not fetch. Its message says so, never what a server answered."""
 
     def __init__(self) -> None:
-        super().__init__(teams_messages.DOWNLOAD_BLOCKED)
+        super().__init__(sentences.DOWNLOAD_BLOCKED)
 
 
 def is_public(address: str) -> bool:

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from adapters.teams import messages as teams_messages
+from adapters.teams import sentences
 from adapters.teams.credentials import TokenSource
 from adapters.teams.downloads import under
 from adapters.teams.text import to_plain
@@ -181,7 +181,7 @@ class GraphClient:
         response = await self._send(tenant, "GET", self.url(url))
         try:
             return await stream_to_file(
-                response, dest, max_bytes=max_bytes, too_large=teams_messages.DOWNLOAD_TOO_LARGE
+                response, dest, max_bytes=max_bytes, too_large=sentences.DOWNLOAD_TOO_LARGE
             )
         finally:
             await response.aclose()
