@@ -20,7 +20,6 @@ from starlette.applications import Starlette
 
 from adapters.playground.settings import PlaygroundSettings
 from adapters.playground.spec import ADAPTER as PLAYGROUND
-from adapters.playground.spec import enabled as playground_on
 from adapters.slack.settings import SlackSettings
 from adapters.slack.spec import ADAPTER as SLACK
 from adapters.teams.settings import TeamsSettings
@@ -113,11 +112,6 @@ def attach_executor(settings: Settings, core: BotCore) -> Celery | None:
     app = celery_app(settings.celery_broker_url)
     core.queue.dispatcher = CeleryDispatcher(app, core.queue_of)
     return app
-
-
-def playground_enabled(settings: Settings, host: str) -> bool:
-    """Whether `serve` on `host` serves the playground (PLAYGROUND_ENABLED, or loopback)."""
-    return playground_on(settings, host)
 
 
 def build_adapters(
