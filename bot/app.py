@@ -119,6 +119,7 @@ def create_app(
     admin_token: str | None = None,
     metrics_token: str | None = None,
     webhook_paths: Collection[str] = (),
+    metrics_prefixes: Sequence[tuple[str, str]] = (),
 ) -> Starlette:
     """The app; with `metrics_engine`, `/metrics` (Prometheus) reports requests, jobs and
     the queue read from that database (behind `Authorization: Bearer <metrics_token>` when
@@ -177,7 +178,7 @@ def create_app(
     if metrics_engine is not None:
         routes.append(Route("/metrics", metrics_endpoint(metrics_engine, metrics_token)))
         routes.extend(admin_routes(metrics_engine, admin_token))
-        middleware.insert(1, Middleware(RequestMetrics))
+        middleware.insert(1, Middleware(RequestMetrics, prefixes=metrics_prefixes))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
 from bot.jobs import QUEUES
 from bot.logs import configure as configure_logging
 from summarizer.errors import SummarizerError, explain
@@ -27,6 +26,7 @@ from summarizer.quiet import disable_library_telemetry
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from bot.main import Settings
     from summarizer.types import Recap, Transcript
 
 EXIT_USAGE = 2
@@ -424,7 +424,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
     disable_library_telemetry()  # before any command imports onnxruntime and the like
     args = _parser().parse_args(argv)
-    settings = settings or Settings()
+    if settings is None:
+        from bot.main import Settings  # the composed settings (core and adapters)
+
+        settings = Settings()
     # The one-shot commands print results; their logs only matter when asked for.
     services = {"serve", "worker", "scheduler"}
     level = settings.log_level if args.command in services or args.verbose else "WARNING"

@@ -1,4 +1,5 @@
-"""The one Settings object, read from the environment and `.env`; built by entry points.
+"""The core's settings, read from the environment and `.env`; the adapters declare their
+own (`adapters/<name>/settings.py`), and bot/main.py composes all into the one `Settings`.
 
 Nothing reads os.environ at import time: `Settings()` is called in the entry point and
 passed down. Every key is listed, with its default, in `.env.example`.
@@ -13,45 +14,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from summarizer.config import LLMConfig, TranscriberConfig
 
+# Every settings class (the core's and each adapter's) reads the same sources.
+SETTINGS_CONFIG = SettingsConfigDict(
+    env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+)
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
-    )
+
+class CoreSettings(BaseSettings):
+    """The core's keys. Each adapter declares its own (`adapters/<name>/settings.py`);
+    the composition root (bot/main.py) joins them into `Settings`."""
+
+    model_config = SETTINGS_CONFIG
 
     # Storage
     database_url: str = "sqlite:///./data/balafon.db"
     data_dir: str = "./data"
     encryption_key: SecretStr | None = None  # Fernet key for tokens at rest
-
-    # Slack
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None  # Socket Mode
-    slack_client_id: str | None = None
-    slack_client_secret: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-
-    # Microsoft Teams
-    microsoft_app_id: str | None = None
-    microsoft_app_password: SecretStr | None = None
-    microsoft_app_tenant_id: str | None = None
-    teams_anonymous: bool = False  # local development only: no app id, no token checks
-    teams_graph_client_id: str | None = None  # Graph: history and meeting recaps
-    teams_graph_client_secret: SecretStr | None = None
-    teams_graph_url: str = "https://graph.microsoft.com/v1.0"
-    teams_meeting_wait_minutes: int = Field(default=30, ge=1)
-    teams_ca_bundle: str | None = None
-    # Extra hosts Teams file links may be downloaded from (comma-separated; a name covers
-    # its subdomains; https only), for private clouds: SharePoint and OneDrive always may.
-    teams_download_hosts: str = ""
-    # Bot Framework endpoints, for government and private clouds (unset: public cloud).
-    to_bot_from_channel_openid_metadata_url: str | None = None
-    to_bot_from_channel_token_issuer: str | None = None
-    to_bot_from_emulator_openid_metadata_url: str | None = None
-    to_channel_from_bot_login_url: str | None = None
-    to_channel_from_bot_oauth_scope: str | None = None
-    oauth_url: str | None = None
 
     # Summarisation: empty LLM_MODEL = the offline engine
     llm_model: str = ""
@@ -94,7 +72,6 @@ class Settings(BaseSettings):
     # makes one at each start and prints it; set it to share one between web processes.
     access_token: SecretStr | None = None
     api_token: SecretStr | None = None  # another Bearer token for /v1 (for other tools)
-    playground_enabled: bool | None = None  # unset: on when `serve` listens on a loopback address
 
     # Jobs: a job whose worker stops renewing its lease for this long is run again elsewhere
     job_lease_seconds: float = Field(default=120.0, ge=2)

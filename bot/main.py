@@ -18,10 +18,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
 
+from adapters.playground.settings import PlaygroundSettings
+from adapters.playground.spec import ADAPTER as PLAYGROUND
+from adapters.slack.settings import SlackSettings
+from adapters.slack.spec import ADAPTER as SLACK
+from adapters.teams.settings import TeamsSettings
+from adapters.teams.spec import ADAPTER as TEAMS
 from bot.access import new_token
-from bot.api import HttpApi, is_loopback_host
+from bot.adapter_spec import AdapterSpec, MountContext, metrics_prefixes
+from bot.api import HttpApi
 from bot.app import Ingress, Mountable, create_app, database_check, model_check
-from bot.config import Settings
+from bot.config import CoreSettings
 from bot.core import BotCore
 from bot.digests import DigestService
 from bot.jobs import QUEUES, JobQueue, Worker
@@ -35,9 +42,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The adapters: adding a platform is one package (with its `spec.ADAPTER`) and one line
+# here, plus its settings class among the bases of `Settings` below.
+ADAPTERS: tuple[AdapterSpec[Any], ...] = (SLACK, TEAMS, PLAYGROUND)
 # Signed server-to-server endpoints (DESIGN's fixed paths): no browser sends them, so the
 # cross-site refusal does not apply there; their signatures / JWTs protect them.
-WEBHOOK_PATHS = ("/slack/events", "/slack/oauth_redirect", "/api/messages")
+WEBHOOK_PATHS = tuple(path for spec in ADAPTERS for path in spec.webhook_paths)
+METRICS_PREFIXES = metrics_prefixes(ADAPTERS)
+
+
+class Settings(CoreSettings, SlackSettings, TeamsSettings, PlaygroundSettings):
+    """Every setting: the core's and each adapter's, read from the environment and `.env`
+    (one flat namespace: SLACK_BOT_TOKEN is `slack_bot_token`)."""
 
 
 @dataclass
@@ -98,14 +114,6 @@ def attach_executor(settings: Settings, core: BotCore) -> Celery | None:
     return app
 
 
-def playground_enabled(settings: Settings, host: str) -> bool:
-    """On for a local try-out (serve on a loopback address); elsewhere only when
-    PLAYGROUND_ENABLED=true says so. Either way it answers only the access token."""
-    if settings.playground_enabled is not None:
-        return settings.playground_enabled
-    return is_loopback_host(host)
-
-
 def build_adapters(
     settings: Settings,
     core: BotCore,
@@ -117,33 +125,19 @@ def build_adapters(
 ) -> list[Mountable]:
     """The enabled adapters, registered with the core. `serving` False: for a worker
     process, which posts results but serves no pages. `access_token` opens the playground."""
-    adapters: list[Mountable] = []
-    if settings.slack_signing_secret or slack_socket_mode:
-        from adapters.slack import SlackAdapter
-
-        slack = SlackAdapter(settings=settings, core=core, socket_mode=slack_socket_mode)
-        core.register(slack)
-        adapters.append(slack)
-    if settings.microsoft_app_id or settings.teams_anonymous:
-        from adapters.teams import TeamsAdapter
-
-        teams = TeamsAdapter(settings=settings, core=core, listen_host=host if serving else None)
-        core.register(teams)
-        adapters.append(teams)
-    if not serving:
-        if settings.playground_enabled is not False:  # its jobs exist only if it is served
-            from adapters.playground import worker_platform
-
-            core.register(worker_platform(core, Path(settings.data_dir) / "playground"))
-    elif playground_enabled(settings, host):
-        from adapters.playground import PlaygroundAdapter
-
-        playground = PlaygroundAdapter(
-            core=core, files_dir=Path(settings.data_dir) / "playground", access_token=access_token
-        )
-        core.register(playground)
-        adapters.append(playground)
-    return adapters
+    context = MountContext(
+        core=core,
+        data_dir=Path(settings.data_dir),
+        encryption_key=(
+            settings.encryption_key.get_secret_value() if settings.encryption_key else ""
+        ),
+        host=host,
+        serving=serving,
+        access_token=access_token,
+        slack_socket_mode=slack_socket_mode,
+    )
+    mounted = (spec.mount(settings, context) for spec in ADAPTERS)
+    return [part for part in mounted if part is not None]
 
 
 def build_runtime(
@@ -200,6 +194,7 @@ def build_runtime(
         ),
         ingress=ingress,
         webhook_paths=WEBHOOK_PATHS,
+        metrics_prefixes=METRICS_PREFIXES,
     )
     return Runtime(
         settings=settings,

@@ -64,19 +64,6 @@ AUTO_TRANSCRIBE_OFF = (
     "when you want one."
 )
 
-# Slack
-SLACK_NOT_IN_CHANNEL = (
-    "I'm not a member of <#{channel}>, so I can't read it. "
-    "Invite me with `/invite @balafon` and ask again."
-)
-SLACK_DOWNLOAD_REFUSED = (
-    "Slack didn't let me download it (the app may be missing the files:read permission)."
-)
-SLACK_DOWNLOAD_FAILED = "Slack answered HTTP {status} when I tried to download it."
-SLACK_DOWNLOAD_TOO_LARGE = "it is larger than the {limit} MB limit."
-SLACK_NO_FILE_URL = "Slack didn't give me a download link for it."
-SLACK_REST_IN_FILE = "This reply is too long for a few messages: all of it is in this file."
-
 DIGEST_ON = (
     "Subscribed: this channel gets a digest {when}. The first one comes {first}. "
     "`@balafon digest off` stops it."

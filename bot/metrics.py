@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import (
@@ -50,19 +50,17 @@ LLM_FALLBACKS = Counter(
 )
 DIGESTS = Counter("balafon_digests_total", "Digest runs by result (posted, quiet)", ["result"])
 
-_PREFIXES = (
-    ("/slack", "slack"),
-    ("/api/messages", "teams"),
+# The core's paths; each adapter declares its own (AdapterSpec.metrics_prefixes).
+CORE_PREFIXES = (
     ("/v1", "api"),
-    ("/playground", "playground"),
     ("/healthz", "health"),
     ("/readyz", "health"),
     ("/metrics", "metrics"),
 )
 
 
-def platform_of(path: str) -> str:
-    for prefix, name in _PREFIXES:
+def platform_of(path: str, prefixes: Sequence[tuple[str, str]] = CORE_PREFIXES) -> str:
+    for prefix, name in prefixes:
         if path.startswith(prefix):
             return name
     return "web"
@@ -71,8 +69,10 @@ def platform_of(path: str) -> str:
 class RequestMetrics:
     """ASGI middleware counting requests by platform and status class."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, prefixes: Sequence[tuple[str, str]] = ()) -> None:
+        """`prefixes`: (path prefix, platform) of the adapters, before the core's."""
         self.app = app
+        self.prefixes = (*prefixes, *CORE_PREFIXES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,7 +89,7 @@ class RequestMetrics:
             await self.app(scope, receive, watch)
         finally:
             outcome = f"{status['code'] // 100}xx"
-            REQUESTS.labels(platform_of(scope.get("path", "")), outcome).inc()
+            REQUESTS.labels(platform_of(scope.get("path", ""), self.prefixes), outcome).inc()
 
 
 def observe_job(kind: str, result: str, started: float) -> None:

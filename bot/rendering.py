@@ -1,8 +1,11 @@
-"""Helpers every adapter needs to render the core's replies within a platform's limits."""
+"""Helpers every adapter needs to render the core's replies within a platform's limits,
+and the Markdown layout of a recap outline."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+from bot.outline import ItemKind, OutlineItem, RecapOutline
 
 
 def split_text(text: str, limit: int) -> Iterator[str]:
@@ -24,3 +27,36 @@ def split_text(text: str, limit: int) -> Iterator[str]:
             piece = candidate
     if piece.strip():
         yield piece
+
+
+def _cite(ref: str | None) -> str:
+    return f" _({ref})_" if ref else ""
+
+
+def _markdown_item(kind: ItemKind, section: str, item: OutlineItem) -> str:
+    if section == "still_open":
+        return f"- {item.text}" + (f" ({item.owner})" if item.owner else "")
+    if kind is ItemKind.TASK:
+        owner = f"**{item.owner}**: " if item.owner else ""
+        due = f" (due {item.due.isoformat()})" if item.due else ""
+        return f"- [ ] {owner}{item.text}{due}{_cite(item.ref)}"
+    if kind is ItemKind.QUESTION:
+        asker = f" — {item.asked_by}" if item.asked_by else ""
+        return f"- {item.text}{asker}{_cite(item.ref)}"
+    return f"- {item.text}{_cite(item.ref)}"
+
+
+def outline_markdown(outline: RecapOutline) -> str:
+    """A recap outline as Markdown (a file attached to a reply too long for messages);
+    without extra sections it is `summarizer.recap_formats.recap_to_markdown`'s text."""
+    lines = [f"# {outline.title}" if outline.title else "# Recap", "", outline.summary, ""]
+    for section in outline.sections:
+        lines.append(f"## {section.heading}")
+        lines += [_markdown_item(section.kind, section.key, item) for item in section.items]
+        lines.append("")
+    footer = f"_Made by the {outline.engine} engine"
+    if outline.participants:
+        footer += f" from a conversation between {', '.join(outline.participants)}"
+    lines.append(footer + "._")
+    lines += [f"> {note}" for note in outline.notes]
+    return "\n".join(lines).rstrip() + "\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from adapters.slack import sentences as slack_sentences
 from bot import messages
 from bot.commands import CommandError, parse_command
 from bot.core import BotCore, CommandRequest, Outcome
@@ -78,14 +79,14 @@ def literal_texts(path: Path) -> list[str]:
 
 def core_hints() -> list[str]:
     """What every platform may print: the core's sentences, but not Slack's own."""
-    texts = module_texts(messages, skip_prefix="SLACK_")
+    texts = module_texts(messages)
     texts += literal_texts(ROOT / "bot" / "commands.py")
     texts += literal_texts(ROOT / "bot" / "digest_schedule.py")
     return spans(texts)
 
 
 def slack_texts() -> list[str]:
-    return [value for name, value in vars(messages).items() if name.startswith("SLACK_")]
+    return [value for name, value in vars(slack_sentences).items() if name.isupper()]
 
 
 @dataclass

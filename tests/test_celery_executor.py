@@ -21,8 +21,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
-from bot.config import Settings
-from bot.main import Runtime, build_runtime
+from bot.main import Runtime, Settings, build_runtime
 from bot.storage.models import Job
 from tests.speech import synthesize
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import run
-from bot.config import Settings
+from bot.main import Settings
 from summarizer.audio import probe
 from summarizer.errors import MediaError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import run
-from bot.config import Settings
+from bot.main import Settings
 from tests.speech import synthesize
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot.cli import _parser
-from bot.config import Settings
+from bot.main import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BALAFON = ("web", "scheduler", "worker", "worker-transcribe")

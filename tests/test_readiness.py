@@ -10,8 +10,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from bot.config import Settings
-from bot.main import build_runtime, run_scheduler
+from bot.main import Settings, build_runtime, run_scheduler
 from bot.storage.models import SchedulerLease
 from summarizer.config import TranscriberConfig
 from summarizer.errors import SummarizerError

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from bot.config import Settings
+from bot.main import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

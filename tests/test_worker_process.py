@@ -15,8 +15,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from bot.config import Settings
-from bot.main import build_runtime
+from bot.main import Settings, build_runtime
 from bot.storage.models import Job
 from tests.speech import synthesize
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 import zlib
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
 from adapters.playground import replies
 from adapters.playground.store import StoredFile, StoredMessage
+from bot.outline import ItemKind, OutlineItem, build_outline
 from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
 from summarizer.pipeline import format_timestamp
-from summarizer.types import ActionItem
 
 API = "/playground/api"
 _CHANNEL_MARK = re.compile(r"&lt;#([A-Za-z0-9_-]+)&gt;")  # the core's `<#id>`, escaped
@@ -105,13 +105,14 @@ def _due(day: date | None) -> str:
     return f' <span class="due">due <time datetime="{day.isoformat()}">{day:%a %d %b}</time></span>'
 
 
-def _action(item: ActionItem, links: dict[str, str], extra: str = "") -> str:
+def _action(item: OutlineItem, links: dict[str, str]) -> str:
     owner = (
         f'<span class="owner mention">@{escape(item.owner)}</span>'
         if item.owner
         else '<span class="owner none">no owner</span>'
     )
-    task = f'<span class="task">{escape(item.task)}</span>'
+    task = f'<span class="task">{escape(item.text)}</span>'
+    extra = "" if item.open_days is None else _age(item.open_days)
     return f"{task} {owner}{_due(item.due)}{extra}{_source(item.ref, links)}"
 
 
@@ -119,28 +120,36 @@ def _age(days: int) -> str:
     return f' <span class="age">open {days} day{"s" * (days != 1)}</span>'
 
 
+def _item(kind: ItemKind, item: OutlineItem, links: dict[str, str]) -> str:
+    if kind is ItemKind.TASK:
+        return _action(item, links)
+    asked = ""
+    if kind is ItemKind.QUESTION and item.asked_by:
+        asked = f' <span class="asked">asked by {escape(item.asked_by)}</span>'
+    return escape(item.text) + asked + _source(item.ref, links)
+
+
+# Styling hooks of the lists that are tasks (the page's stylesheet lays them out).
+_SECTION_CLASSES = {"action_items": "actions", "still_open": "actions still-open"}
+
+
 def recap_card(reply: RecapReply) -> str:
-    recap, links = reply.recap, reply.links
-    actions = [_action(item, links) for item in recap.action_items]
-    now = reply.as_of or datetime.now(UTC)
-    still_open = [_action(o.item, links, _age(o.age_days(now))) for o in reply.still_open]
-    questions = [
-        escape(q.text)
-        + (f' <span class="asked">asked by {escape(q.asked_by)}</span>' if q.asked_by else "")
-        + _source(q.ref, links)
-        for q in recap.open_questions
-    ]
-    made_by = "the offline engine" if recap.engine == "offline" else escape(recap.engine)
-    notes = "".join(f"<p>{escape(note)}</p>" for note in recap.notes)
+    outline, links = build_outline(reply), reply.links
+    sections = "".join(
+        _section(
+            part.heading,
+            [_item(part.kind, item, links) for item in part.items],
+            _SECTION_CLASSES.get(part.key, ""),
+        )
+        for part in outline.sections
+    )
+    made_by = "the offline engine" if outline.engine == "offline" else escape(outline.engine)
+    notes = "".join(f"<p>{escape(note)}</p>" for note in outline.notes)
     return (
         '<section class="card recap">'
-        f"<h3>{bot_text(reply.title)}</h3>"
-        f'<p class="summary">{escape(recap.summary)}</p>'
-        + _section("Key points", [escape(p) for p in recap.key_points])
-        + _section("Decisions", [escape(d.text) + _source(d.ref, links) for d in recap.decisions])
-        + _section("Action items", actions, "actions")
-        + _section("Still open from earlier digests", still_open, "actions still-open")
-        + _section("Open questions", questions)
+        f"<h3>{bot_text(outline.title)}</h3>"
+        f'<p class="summary">{escape(outline.summary)}</p>'
+        + sections
         + f"<footer>{notes}<p>Made by {made_by}.</p></footer></section>"
     )
 

@@ -23,10 +23,10 @@ from adapters.slack.hosts import check_api_url
 from adapters.slack.installation_store import DatabaseInstallationStore, SignedStateStore
 from adapters.slack.listeners import Listeners
 from adapters.slack.platform import SlackPlatform
+from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketMode
 from adapters.slack.tasks import Background
 from bot.app import Ingress
-from bot.config import Settings
 from bot.core import BotCore
 from bot.crypto import require_cipher
 
@@ -47,7 +47,15 @@ class SlackAdapter(SlackPlatform):
     """Slack for the core: single-workspace (SLACK_BOT_TOKEN) or OAuth (SLACK_CLIENT_ID),
     over HTTP or Socket Mode (`socket_mode=True`, SLACK_APP_TOKEN)."""
 
-    def __init__(self, *, settings: Settings, core: BotCore, socket_mode: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        settings: SlackSettings,
+        core: BotCore,
+        socket_mode: bool = False,
+        encryption_key: str = "",
+    ) -> None:
+        """`encryption_key` (ENCRYPTION_KEY): encrypts installations' tokens (OAuth)."""
         self.settings = settings
         self.core = core
         self.signing_secret = _secret(settings.slack_signing_secret)
@@ -67,9 +75,7 @@ class SlackAdapter(SlackPlatform):
                 log.warning("SLACK_CLIENT_ID is set: SLACK_BOT_TOKEN is ignored (OAuth installs)")
             if not settings.slack_client_secret:
                 raise SlackConfigError("SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not.")
-            cipher = require_cipher(
-                _secret(settings.encryption_key), purpose="Multi-workspace Slack (OAuth)"
-            )
+            cipher = require_cipher(encryption_key, purpose="Multi-workspace Slack (OAuth)")
             self.store = DatabaseInstallationStore(repo=core.repo, cipher=cipher)
             workspaces = InstalledWorkspaces(
                 store=self.store,

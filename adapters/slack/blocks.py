@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
+from bot.outline import ItemKind, OutlineItem, RecapOutline, build_outline
 from bot.ports import (
     ErrorReply,
     ProgressReply,
@@ -21,9 +21,8 @@ from bot.ports import (
     TextReply,
     TranscriptReply,
 )
-from bot.rendering import split_text
+from bot.rendering import outline_markdown, split_text
 from summarizer.pipeline import format_timestamp
-from summarizer.types import ActionItem, Recap
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -72,7 +71,7 @@ def _sections(text: str) -> list[dict[str, Any]]:
     return [_section(chunk) for chunk in _chunks(text) if chunk.strip()]
 
 
-def _owner(item: ActionItem) -> str:
+def _owner(item: OutlineItem) -> str:
     if item.owner_id and _OWNER_ID.fullmatch(item.owner_id):
         return f"<@{item.owner_id}>"
     return escape(item.owner) if item.owner else "_no owner_"
@@ -95,43 +94,26 @@ def _listing(heading: str, lines: Iterable[str]) -> list[dict[str, Any]]:
     return _sections(f"*{heading}*\n" + "\n".join(f"• {line}" for line in lines))
 
 
-def _still_open(reply: RecapReply) -> list[str]:
-    now = reply.as_of or datetime.now(UTC)
-    lines = []
-    for open_item in reply.still_open:
-        item = open_item.item
+def _item(kind: ItemKind, item: OutlineItem, links: dict[str, str]) -> str:
+    text = escape(item.text)
+    if kind is ItemKind.TASK:
         due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
-        age = open_item.age_days(now)
-        lines.append(
-            f"{escape(item.task)} — {_owner(item)}{due} · open {age} day{'s' * (age != 1)}"
-            f"{_source(item.ref, reply.links)}"
-        )
-    return lines
+        text += f" — {_owner(item)}{due}"
+        if item.open_days is not None:
+            text += f" · open {item.open_days} day{'s' * (item.open_days != 1)}"
+    elif kind is ItemKind.QUESTION and item.asked_by:
+        text += f" (asked by {escape(item.asked_by)})"
+    return text + _source(item.ref, links)
 
 
-def recap_blocks(
-    recap: Recap, title: str, links: dict[str, str], still_open: list[str] | None = None
-) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = _sections(f"*{escape_keeping_channels(title)}*")
-    blocks += _sections(escape(recap.summary))
-    blocks += _listing("Key points", (escape(p) for p in recap.key_points))
-    blocks += _listing(
-        "Decisions", (escape(d.text) + _source(d.ref, links) for d in recap.decisions)
-    )
-    items = []
-    for item in recap.action_items:
-        due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
-        items.append(f"{escape(item.task)} — {_owner(item)}{due}{_source(item.ref, links)}")
-    blocks += _listing("Action items", items)
-    blocks += _listing("Still open from earlier digests", still_open or [])
-    questions = []
-    for question in recap.open_questions:
-        asked = f" (asked by {escape(question.asked_by)})" if question.asked_by else ""
-        questions.append(escape(question.text) + asked + _source(question.ref, links))
-    blocks += _listing("Open questions", questions)
-    notes = [escape(note) for note in recap.notes]
-    made_by = "offline engine" if recap.engine == "offline" else recap.engine
-    notes.append(f"Made by the {escape(made_by)}.")
+def recap_blocks(outline: RecapOutline, links: dict[str, str]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = _sections(f"*{escape_keeping_channels(outline.title)}*")
+    blocks += _sections(escape(outline.summary))
+    for section in outline.sections:
+        lines = (_item(section.kind, item, links) for item in section.items)
+        blocks += _listing(section.heading, lines)
+    notes = [escape(note) for note in outline.notes]
+    notes.append(f"Made by the {escape(outline.made_by)}.")
     blocks.append(
         {
             "type": "context",
@@ -171,14 +153,7 @@ def overflow_file(reply: Reply) -> tuple[str, str]:
     if isinstance(reply, TranscriptReply):
         return reply.filename, transcript_text(reply)
     if isinstance(reply, RecapReply):
-        from summarizer.recap_formats import recap_to_markdown
-
-        text = recap_to_markdown(reply.recap, title=reply.title)
-        if reply.still_open:
-            text += "\n## Still open from earlier digests\n" + "".join(
-                f"- {o.item.task}" + (f" ({o.item.owner})" if o.item.owner else "") + "\n"
-                for o in reply.still_open
-            )
+        text = outline_markdown(build_outline(reply))
         return "recap.md", text
     return "reply.txt", getattr(reply, "text", "")
 
@@ -193,7 +168,7 @@ def _fallback(text: str, suffix: str = "") -> str:
 def render(reply: Reply) -> list[Message]:
     """One or more chat.postMessage payloads (`text` fallback + `blocks`), in order."""
     if isinstance(reply, RecapReply):
-        blocks = recap_blocks(reply.recap, reply.title, reply.links, _still_open(reply))
+        blocks = recap_blocks(build_outline(reply), reply.links)
         fallback = f"{escape_keeping_channels(reply.title)}: {escape(reply.recap.summary)}"
     elif isinstance(reply, ErrorReply):
         fallback = f":warning: {escape_keeping_channels(reply.text)}"

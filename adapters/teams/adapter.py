@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from botbuilder.core.cloud_adapter_base import CloudAdapterBase
 from botbuilder.schema import Activity
@@ -20,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.teams import messages as teams_messages
+from adapters.teams import sentences
 from adapters.teams.activities import conversation_of, readable, refusal
 from adapters.teams.auth import Authenticator
 from adapters.teams.bot import TeamsBot
@@ -31,6 +30,7 @@ from adapters.teams.meetings import MeetingRecaps
 from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import ConversationStore
+from adapters.teams.settings import TeamsSettings
 from bot.api import is_loopback_host
 from bot.core import BotCore
 
@@ -45,7 +45,7 @@ def check_listen_host(options: TeamsOptions, host: str | None) -> None:
     """Anonymous mode (no token checks) only on this machine: anyone who can reach the
     endpoint could otherwise post as anyone and have the bot fetch and answer."""
     if options.anonymous and options.allow_anonymous and host and not is_loopback_host(host):
-        raise TeamsConfigError(teams_messages.ANONYMOUS_NOT_LOCAL.format(host=host))
+        raise TeamsConfigError(sentences.ANONYMOUS_NOT_LOCAL.format(host=host))
 
 
 class CloudAdapter(CloudAdapterBase):
@@ -61,7 +61,7 @@ class TeamsAdapter(TeamsPlatform):
         self,
         *,
         core: BotCore,
-        settings: Any | None = None,
+        settings: TeamsSettings | None = None,
         options: TeamsOptions | None = None,
         run_meeting_worker: bool = True,
         listen_host: str | None = None,

@@ -17,7 +17,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ActivityEventNames
 
 from adapters.teams import cards
-from adapters.teams import messages as teams_messages
+from adapters.teams import sentences as teams_messages
 from adapters.teams.activities import (
     Conversation,
     addresses_bot,

@@ -12,16 +12,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams.text import inert
+from bot.outline import ItemKind, OutlineItem, RecapOutline, build_outline
 from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
 from bot.rendering import split_text
 from summarizer.pipeline import format_timestamp
-from summarizer.types import ActionItem, Recap
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -90,7 +89,7 @@ class _Mentions:
     def __init__(self) -> None:
         self.entities: dict[str, Mention] = {}
 
-    def owner(self, item: ActionItem) -> str:
+    def owner(self, item: OutlineItem) -> str:
         name = " ".join(inert(item.owner or "").replace("<", "‹").replace(">", "›").split())
         if item.owner_id and _OWNER_ID.fullmatch(item.owner_id) and name:
             markup = f"<at>{name}</at>"
@@ -106,31 +105,31 @@ class _Mentions:
         return name or "_no owner_"
 
 
+def _item(kind: ItemKind, item: OutlineItem, links: Mapping[str, str], mentions: _Mentions) -> str:
+    text = inert(item.text)
+    if kind is ItemKind.TASK:
+        due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
+        text += f" — {mentions.owner(item)}{due}"
+        if item.open_days is not None:
+            text += f" · open {item.open_days} day{'s' * (item.open_days != 1)}"
+    elif kind is ItemKind.QUESTION and item.asked_by:
+        text += f" (asked by {inert(item.asked_by)})"
+    return text + _source(item.ref, links)
+
+
 def recap_elements(
-    recap: Recap,
-    title: str,
+    outline: RecapOutline,
     links: Mapping[str, str],
     names: Mapping[str, str],
     mentions: _Mentions,
 ) -> list[Element]:
-    elements = [block(core_text(title, names), weight="Bolder", size="Medium")]
-    elements += paragraphs(inert(recap.summary))
-    elements += section("Key points", [inert(p) for p in recap.key_points])
-    elements += section(
-        "Decisions", [inert(d.text) + _source(d.ref, links) for d in recap.decisions]
-    )
-    items = []
-    for item in recap.action_items:
-        due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
-        items.append(f"{inert(item.task)} — {mentions.owner(item)}{due}{_source(item.ref, links)}")
-    elements += section("Action items", items)
-    questions = []
-    for question in recap.open_questions:
-        asked = f" (asked by {inert(question.asked_by)})" if question.asked_by else ""
-        questions.append(inert(question.text) + asked + _source(question.ref, links))
-    elements += section("Open questions", questions)
-    made_by = "offline engine" if recap.engine == "offline" else recap.engine
-    notes = [*recap.notes, f"Made by the {made_by}."]
+    elements = [block(core_text(outline.title, names), weight="Bolder", size="Medium")]
+    elements += paragraphs(inert(outline.summary))
+    for part in outline.sections:
+        elements += section(
+            part.heading, [_item(part.kind, item, links, mentions) for item in part.items]
+        )
+    notes = [*outline.notes, f"Made by the {outline.made_by}."]
     elements += paragraphs(inert("\n".join(notes)), size="Small", isSubtle=True, spacing="Medium")
     return elements
 
@@ -157,19 +156,7 @@ def _elements(
 ) -> tuple[list[Element], str]:
     if isinstance(reply, RecapReply):
         summary = f"{core_text(reply.title, names)}: {inert(reply.recap.summary)}"
-        elements = recap_elements(reply.recap, reply.title, reply.links, names, mentions)
-        if reply.still_open:
-            now = reply.as_of or datetime.now(UTC)
-            lines = []
-            for open_item in reply.still_open:
-                item, age = open_item.item, open_item.age_days(now)
-                due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
-                lines.append(
-                    f"{inert(item.task)} — {mentions.owner(item)}{due} · open {age} "
-                    f"day{'s' * (age != 1)}{_source(item.ref, reply.links)}"
-                )
-            # Before the closing note ("Made by…"), after the recap's own sections.
-            elements[-1:-1] = section("Still open from earlier digests", lines)
+        elements = recap_elements(build_outline(reply), reply.links, names, mentions)
         return elements, summary
     if isinstance(reply, ErrorReply):
         text = core_text(reply.text, names)

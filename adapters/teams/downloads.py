@@ -32,8 +32,9 @@ from pathlib import Path
 
 import httpx
 
-from adapters.teams import messages as teams_messages
-from summarizer.errors import MediaError, MediaTooLargeError
+from adapters.teams import sentences
+from bot.downloads import DownloadSentences, save_response
+from summarizer.errors import MediaError
 
 # Microsoft 365 file hosts (commercial and GCC, dogfood, GCC High, DoD, 21Vianet) and
 # consumer OneDrive. Teams' `downloadUrl` is a pre-authorised link on one of them.
@@ -50,13 +51,18 @@ MAX_REDIRECTS = 5
 GRAPH_REF = "teams-graph:"  # a Graph resource the bot found itself (never from an activity)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+DOWNLOAD_SENTENCES = DownloadSentences(
+    refused=sentences.DOWNLOAD_REFUSED,
+    not_media=sentences.DOWNLOAD_NOT_MEDIA,
+    too_large=sentences.DOWNLOAD_TOO_LARGE,
+)
 
 
 class DownloadRefusedError(MediaError):
     """A link the bot will not fetch. Its message says so, never what a server answered."""
 
     def __init__(self) -> None:
-        super().__init__(teams_messages.DOWNLOAD_BLOCKED)
+        super().__init__(sentences.DOWNLOAD_BLOCKED)
 
 
 def is_public(address: str) -> bool:
@@ -198,7 +204,6 @@ async def download(
 ) -> Path:
     """Fetch `url` into `dest` under `policy`; redirects are checked hop by hop."""
     current: str | httpx.URL = url
-    limit = teams_messages.DOWNLOAD_TOO_LARGE.format(limit=round(max_bytes / 2**20))
     for _ in range(MAX_REDIRECTS + 1):
         hop = policy.check(current)
         addresses: list[str | None] = (
@@ -212,24 +217,9 @@ async def download(
             if response.is_redirect and "location" in response.headers:
                 current = hop.url.join(response.headers["location"])
                 continue
-            if response.status_code == 429 or response.status_code >= 500:
-                raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
-            if response.status_code >= 400:
-                raise MediaError(
-                    teams_messages.DOWNLOAD_REFUSED.format(status=response.status_code)
-                )
-            if response.headers.get("content-type", "").startswith("text/html"):
-                raise MediaError(teams_messages.DOWNLOAD_NOT_MEDIA)
-            if int(response.headers.get("content-length") or 0) > max_bytes:
-                raise MediaTooLargeError(limit)
-            size = 0
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaTooLargeError(limit)
-                    out.write(chunk)
-            return dest
+            return await save_response(
+                response, dest, max_bytes=max_bytes, sentences=DOWNLOAD_SENTENCES
+            )
         finally:
             await response.aclose()
     raise DownloadRefusedError()  # too many redirects

@@ -19,11 +19,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from adapters.teams import sentences
 from adapters.teams.credentials import TokenSource
 from adapters.teams.downloads import under
 from adapters.teams.text import to_plain
+from bot.downloads import stream_to_file
 from bot.ports import ChatMessage
-from summarizer.errors import MediaTooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,14 @@ class GraphClient:
         self.tokens = tokens
         self.authority_for = authority_for  # tenant id -> MSAL authority
         self.scope = scope
-        self._http_args = {"timeout": timeout, "verify": verify, "trust_env": trust_env}
+        self._timeout, self._verify, self._trust_env = timeout, verify, trust_env
         self.http: httpx.AsyncClient | None = None
 
     async def open(self) -> None:
         if self.http is None:
-            self.http = httpx.AsyncClient(**self._http_args)
+            self.http = httpx.AsyncClient(
+                timeout=self._timeout, verify=self._verify, trust_env=self._trust_env
+            )
 
     async def close(self) -> None:
         if self.http is not None:
@@ -177,20 +180,11 @@ class GraphClient:
     async def download(self, tenant: str, url: str, dest: Path, *, max_bytes: int) -> Path:
         response = await self._send(tenant, "GET", self.url(url))
         try:
-            if int(response.headers.get("content-length") or 0) > max_bytes:
-                raise MediaTooLargeError(f"it is larger than the {max_bytes // 2**20} MB limit.")
-            size = 0
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MediaTooLargeError(
-                            f"it is larger than the {max_bytes // 2**20} MB limit."
-                        )
-                    out.write(chunk)
+            return await stream_to_file(
+                response, dest, max_bytes=max_bytes, too_large=sentences.DOWNLOAD_TOO_LARGE
+            )
         finally:
             await response.aclose()
-        return dest
 
     # --- history ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from botbuilder.core import TurnContext
 from botbuilder.core.teams.teams_activity_extensions import teams_get_meeting_info
 
-from adapters.teams import messages as teams_messages
+from adapters.teams import sentences as teams_messages
 from adapters.teams.activities import conversation_of, digest
 from adapters.teams.downloads import GRAPH_REF
 from adapters.teams.graph import GraphClient, GraphError, parse_time

@@ -14,17 +14,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botframework.connector.auth import AuthenticationConstants
+from pydantic import SecretStr
+
+from adapters.teams.settings import TeamsSettings
 
 PUBLIC_LOGIN_HOST = "https://login.microsoftonline.com"
 DEFAULT_CHANNEL_TENANT = "botframework.com"
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 
 
-def _secret(value: Any) -> str:
-    if value is None:
-        return ""
-    getter = getattr(value, "get_secret_value", None)
-    return getter() if getter else str(value)
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
 def host_list(value: Any) -> tuple[str, ...]:
@@ -95,34 +95,26 @@ class TeamsOptions:
         return f"{parts.scheme}://{parts.netloc}/.default"
 
     @classmethod
-    def from_settings(cls, settings: Any) -> TeamsOptions:
-        """Read the Teams keys of `bot.config.Settings`; keys it does not have yet keep
-        their defaults."""
+    def from_settings(cls, settings: TeamsSettings) -> TeamsOptions:
+        """The options the Teams keys of the environment describe (unset: the defaults)."""
         defaults = cls()
-
-        def get(name: str, default: Any) -> Any:
-            value = getattr(settings, name, None)
-            return default if value in (None, "") else value
-
         return cls(
-            app_id=get("microsoft_app_id", ""),
-            allow_anonymous=bool(get("teams_anonymous", False)),
-            app_password=_secret(getattr(settings, "microsoft_app_password", None)),
-            tenant_id=get("microsoft_app_tenant_id", ""),
-            openid_metadata_url=get(
-                "to_bot_from_channel_openid_metadata_url", defaults.openid_metadata_url
-            ),
-            emulator_openid_metadata_url=get(
-                "to_bot_from_emulator_openid_metadata_url", defaults.emulator_openid_metadata_url
-            ),
-            token_issuer=get("to_bot_from_channel_token_issuer", defaults.token_issuer),
-            login_url=get("to_channel_from_bot_login_url", ""),
-            oauth_scope=get("to_channel_from_bot_oauth_scope", defaults.oauth_scope),
-            oauth_url=get("oauth_url", defaults.oauth_url),
-            graph_client_id=get("teams_graph_client_id", ""),
-            graph_client_secret=_secret(getattr(settings, "teams_graph_client_secret", None)),
-            graph_url=get("teams_graph_url", defaults.graph_url),
-            ca_bundle=get("teams_ca_bundle", None),
-            download_hosts=host_list(get("teams_download_hosts", "")),
-            meeting_wait_seconds=float(get("teams_meeting_wait_minutes", 30)) * 60,
+            app_id=settings.microsoft_app_id or "",
+            allow_anonymous=settings.teams_anonymous,
+            app_password=_secret(settings.microsoft_app_password),
+            tenant_id=settings.microsoft_app_tenant_id or "",
+            openid_metadata_url=settings.to_bot_from_channel_openid_metadata_url
+            or defaults.openid_metadata_url,
+            emulator_openid_metadata_url=settings.to_bot_from_emulator_openid_metadata_url
+            or defaults.emulator_openid_metadata_url,
+            token_issuer=settings.to_bot_from_channel_token_issuer or defaults.token_issuer,
+            login_url=settings.to_channel_from_bot_login_url or "",
+            oauth_scope=settings.to_channel_from_bot_oauth_scope or defaults.oauth_scope,
+            oauth_url=settings.oauth_url or defaults.oauth_url,
+            graph_client_id=settings.teams_graph_client_id or "",
+            graph_client_secret=_secret(settings.teams_graph_client_secret),
+            graph_url=settings.teams_graph_url or defaults.graph_url,
+            ca_bundle=settings.teams_ca_bundle or None,
+            download_hosts=host_list(settings.teams_download_hosts),
+            meeting_wait_seconds=float(settings.teams_meeting_wait_minutes) * 60,
         )

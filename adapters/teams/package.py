@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from adapters.teams.settings import TeamsSettings
+
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "teams"
 ICONS = {"color.png": (192, 192), "outline.png": (32, 32)}
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -126,9 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("balafon-teams.zip"))
 
 
-def run(args: argparse.Namespace, settings: Any | None = None) -> int:
+def run(args: argparse.Namespace, settings: TeamsSettings | None = None) -> int:
     """Build the package from parsed arguments; prints the path, or the error (exit 2)."""
-    app_id = args.app_id or (getattr(settings, "microsoft_app_id", None) if settings else None)
+    app_id = args.app_id or (settings.microsoft_app_id if settings else None)
     try:
         path = build_package(
             args.output,
@@ -154,12 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="balafon teams-package", description="Build the Teams app package to sideload."
     )
     add_arguments(parser)
-    settings = None
+    settings: TeamsSettings | None
     try:
-        from bot.config import Settings
-
-        settings = Settings()
-    except Exception:  # settings are optional here: --app-id is enough
+        settings = TeamsSettings()
+    except (ValueError, OSError):  # settings are optional here: --app-id is enough
         settings = None
     return run(parser.parse_args(argv), settings)
 

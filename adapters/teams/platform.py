@@ -16,8 +16,7 @@ import httpx
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
-from adapters.teams import cards, downloads
-from adapters.teams import messages as teams_messages
+from adapters.teams import cards, downloads, sentences
 from adapters.teams.activities import PLATFORM
 from adapters.teams.credentials import TokenSource
 from adapters.teams.downloads import (
@@ -64,7 +63,7 @@ async def _connector_call(call: Callable[[], Awaitable[Any]]) -> Any:
         except Exception as exc:
             status = _status(exc)
             if status in (403, 404):
-                raise NoConversationError(teams_messages.NO_CONVERSATION) from exc
+                raise NoConversationError(sentences.NO_CONVERSATION) from exc
             if status != 429 or attempt == MAX_ATTEMPTS:
                 raise
             headers = getattr(getattr(exc, "response", None), "headers", None) or {}
@@ -118,7 +117,7 @@ class TeamsPlatform:
     async def conversation(self, place: Place) -> StoredConversation:
         stored = await self.references.get(place.workspace, place.channel)
         if stored is None:
-            raise NoConversationError(teams_messages.NO_CONVERSATION)
+            raise NoConversationError(sentences.NO_CONVERSATION)
         return stored
 
     async def bot_token(self) -> str | None:
@@ -162,7 +161,7 @@ class TeamsPlatform:
         if personal is not None:
             return personal, None
         if isinstance(reply, RecapReply | TranscriptReply):
-            raise PermanentJobError(teams_messages.NO_PRIVATE_CHAT)
+            raise PermanentJobError(sentences.NO_PRIVATE_CHAT)
         return stored, target.place.thread
 
     async def post(self, target: ReplyTarget, reply: Reply) -> str:
@@ -194,7 +193,7 @@ class TeamsPlatform:
         latest: datetime | None = None,
     ) -> list[ChatMessage]:
         if self.graph is None:
-            raise HistoryUnavailableError(teams_messages.NO_HISTORY)
+            raise HistoryUnavailableError(sentences.NO_HISTORY)
         stored = await self.conversation(place)
         tenant = place.workspace
         try:
@@ -207,12 +206,12 @@ class TeamsPlatform:
                 else:
                     raws = await self.graph.channel(tenant, group, stored.conversation_id, oldest)
             elif stored.kind == "personal":
-                raise HistoryUnavailableError(teams_messages.NO_HISTORY)
+                raise HistoryUnavailableError(sentences.NO_HISTORY)
             else:
                 raws = await self.graph.chat(tenant, stored.conversation_id, oldest)
         except GraphError as exc:
             if exc.status in (401, 403, 404):
-                text = teams_messages.HISTORY_REFUSED.format(status=exc.status)
+                text = sentences.HISTORY_REFUSED.format(status=exc.status)
                 raise HistoryUnavailableError(text) from exc
             raise
         found = []
@@ -247,12 +246,12 @@ class TeamsPlatform:
     async def _team_group(self, stored: StoredConversation) -> str:
         """The team's Microsoft 365 group id (Graph's team id), from the connector."""
         if not stored.team_id:
-            raise HistoryUnavailableError(teams_messages.NO_HISTORY)
+            raise HistoryUnavailableError(sentences.NO_HISTORY)
         response = await self.connector_get(stored, f"v3/teams/{quote(stored.team_id)}")
         response.raise_for_status()
         group = response.json().get("aadGroupId")
         if not group:
-            raise HistoryUnavailableError(teams_messages.NO_HISTORY)
+            raise HistoryUnavailableError(sentences.NO_HISTORY)
         await self.references.set_team_group(stored, group)
         return group
 
@@ -299,7 +298,7 @@ class TeamsPlatform:
         if url.startswith(GRAPH_REF):  # a meeting recording the bot looked up itself
             return await self._graph_download(place, url[len(GRAPH_REF) :], dest, max_bytes)
         if not url:
-            raise MediaError(teams_messages.NO_FILE_URL)
+            raise MediaError(sentences.NO_FILE_URL)
         stored = await self.references.get(place.workspace, place.channel)
         try:
             return await downloads.download(
@@ -323,13 +322,13 @@ class TeamsPlatform:
         tenant (the stored one)."""
         stored = await self.conversation(place)
         if self.graph is None or not RECORDING_PATH.fullmatch(path):
-            raise MediaError(teams_messages.NO_FILE_URL)
+            raise MediaError(sentences.NO_FILE_URL)
         try:
             return await self.graph.download(stored.tenant, path, dest, max_bytes=max_bytes)
         except GraphError as exc:
             if exc.status == 429 or exc.status >= 500:
                 raise  # retried by the job
-            raise MediaError(teams_messages.DOWNLOAD_REFUSED.format(status=exc.status)) from exc
+            raise MediaError(sentences.DOWNLOAD_REFUSED.format(status=exc.status)) from exc
 
     # --- who manages a conversation (retention, forget) --------------------------------
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import Settings
-from bot.main import build_runtime
+from bot.main import Settings, build_runtime
 
 if "host" not in inspect.signature(build_runtime).parameters:
     pytest.skip("bot.main does not mount the playground yet", allow_module_level=True)

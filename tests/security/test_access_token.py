@@ -17,8 +17,7 @@ from sqlmodel import Session, select
 
 from adapters.playground.store import PlaygroundStore
 from bot.access import COOKIE, CrossSiteGuard, cookie_value
-from bot.config import Settings
-from bot.main import Runtime, build_runtime
+from bot.main import Runtime, Settings, build_runtime
 from bot.storage.models import Job
 
 ACCESS = "a-shared-access-token-for-this-test"

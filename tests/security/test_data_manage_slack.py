@@ -11,8 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot import messages
-from bot.config import Settings
-from bot.main import build_core
+from bot.main import Settings, build_core
 from bot.storage.models import Channel, StoredMessage
 from tests.slack.conftest import (  # noqa: F401  (fixtures)
     ANN,

@@ -20,8 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.config import Settings
-from bot.main import build_runtime
+from bot.main import Settings, build_runtime
 from tests.security.edge_support import table_rows
 
 API_TOKEN = "edge-api-token"

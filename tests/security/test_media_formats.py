@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 from bot.api import HttpApi
 from bot.app import create_app
 from bot.cli import run
-from bot.config import Settings
 from bot.core import BotCore
 from bot.jobs import JobQueue, Worker
+from bot.main import Settings
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
 from summarizer import audio

@@ -20,10 +20,10 @@ from sqlalchemy.engine import Engine
 
 from adapters.slack import SlackAdapter
 from bot.app import create_app
-from bot.config import Settings
 from bot.core import BotCore
 from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
+from bot.main import Settings
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig

@@ -19,7 +19,7 @@ from tests.slack.conftest import ANN, GENERAL, Harness
 
 pytestmark = pytest.mark.anyio
 
-SLACKS_OWN = {"/invite @balafon"}  # Slack's own command, in SLACK_NOT_IN_CHANNEL
+SLACKS_OWN = {"/invite @balafon"}  # Slack's own command, in NOT_IN_CHANNEL
 
 
 async def test_every_hint_is_understood_as_pasted_in_a_channel(slack: Harness) -> None:

@@ -17,9 +17,9 @@ from adapters.slack.app import BOT_SCOPES
 from adapters.slack.listeners import SHORTCUT_CALLBACK_ID, SLASH_COMMAND
 from bot.app import create_app
 from bot.cli import run
-from bot.config import Settings
 from bot.crypto import MissingEncryptionKeyError, TokenCipher
 from bot.jobs import Worker
+from bot.main import Settings
 from tests.slack.conftest import ANN, GENERAL, Harness, make_core, make_settings, payload
 from tests.slack.fake_slack import APP_TOKEN, BOT_USER, FakeSlack
 
@@ -46,7 +46,8 @@ async def test_oauth_install_keeps_tokens_encrypted_and_uses_them(
 ) -> None:
     key = Fernet.generate_key().decode()
     core = make_core(sqlite_engine, tmp_path)
-    adapter = SlackAdapter(settings=_oauth_settings(fake, tmp_path, encryption_key=key), core=core)
+    settings = _oauth_settings(fake, tmp_path, encryption_key=key)
+    adapter = SlackAdapter(settings=settings, core=core, encryption_key=key)
     core.register(adapter)
     app = create_app(adapters=[adapter], worker=None)
     fake.oauth_codes["code-1"] = {

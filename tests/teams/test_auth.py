@@ -14,6 +14,7 @@ import uvicorn
 from sqlmodel import Session, select
 
 from adapters.teams import TeamsAdapter, TeamsConfigError
+from adapters.teams.settings import TeamsSettings
 from bot.storage.models import ProcessedEvent, StoredMessage
 from tests.teams.conftest import APP_ID, BOB, PERSONAL, Harness
 from tests.teams.crypto import SigningKey
@@ -223,6 +224,6 @@ def test_anonymous_mode_must_be_asked_for() -> None:
     """No app id is a configuration error unless anonymous mode is explicitly allowed."""
     core = SimpleNamespace()  # never reached
     with pytest.raises(TeamsConfigError, match="TEAMS_ANONYMOUS"):
-        TeamsAdapter(core=core, settings=SimpleNamespace(microsoft_app_id=None))
+        TeamsAdapter(core=core, settings=TeamsSettings(_env_file=None, microsoft_app_id=None))
     with pytest.raises(TeamsConfigError, match="MICROSOFT_APP_PASSWORD"):
-        TeamsAdapter(core=core, settings=SimpleNamespace(microsoft_app_id="x"))
+        TeamsAdapter(core=core, settings=TeamsSettings(_env_file=None, microsoft_app_id="x"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import adapters.teams.messages as teams_messages
+import adapters.teams.sentences as teams_messages
 from tests.hints import MENTION, Recorder, check_all, core_hints, misunderstood, module_texts, spans
 from tests.teams.conftest import Harness
 
