@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from starlette.applications import Starlette
 
 from bot.access import new_token
-from bot.api import HttpApi, is_loopback_host
+from bot.api import HttpApi
 from bot.app import Ingress, Mountable, create_app, database_check, model_check
 from bot.config import Settings
 from bot.core import BotCore
 from bot.digests import DigestService
+from bot.http import is_loopback_host
 from bot.jobs import QUEUES, JobQueue, Worker
 from bot.scheduler import DigestScheduler
 from bot.storage.db import create_db_engine, upgrade

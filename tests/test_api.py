@@ -16,9 +16,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import Engine
 
-from bot.api import JOB_KIND, HttpApi, is_loopback_host, openapi_document
+from bot.api import JOB_KIND, HttpApi, openapi_document
 from bot.app import create_app
 from bot.core import BotCore
+from bot.http import is_loopback_host
 from bot.jobs import JobQueue, Worker
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository

@@ -367,6 +367,11 @@ class Repository:
             deleted += session.execute(delete(Job).where(col(Job.id).in_(chunk))).rowcount
         return deleted
 
+    def job_by_key(self, key: str) -> Job | None:
+        """The job queued under an idempotency key (the API's public ids)."""
+        with self._session() as session:
+            return session.exec(select(Job).where(Job.idempotency_key == key)).first()
+
     def expire_results(self, kind: str, before: datetime) -> list[dict[str, Any]]:
         """Clear the payload and result of `kind` jobs finished before `before` (the row
         stays, marked `expired`, so that a poll can say so); returns the old payloads (the
