@@ -10,6 +10,11 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from summarizer.types import Recap, Transcript
 
+# Some text that is not white space. Not `\S`: JSON Schema (ECMA-262), pydantic (Rust) and
+# Python disagree on what \s holds (U+0085, U+FEFF, U+001C-U+001F), and a text the
+# published schema allows must not be refused. This class excludes all of them everywhere.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+
 
 class MessageIn(BaseModel):
     """One chat message; `user`/`ts` are accepted too (the CLI's JSON format)."""
@@ -19,7 +24,7 @@ class MessageIn(BaseModel):
     author: str = Field(
         min_length=1, max_length=200, validation_alias=AliasChoices("author", "user")
     )
-    text: str = Field(min_length=1, max_length=40_000, pattern=r"\S")
+    text: str = Field(min_length=1, max_length=40_000, pattern=NOT_BLANK)
     at: datetime | float | None = Field(
         default=None,
         validation_alias=AliasChoices("at", "ts"),
@@ -70,7 +75,7 @@ class SegmentIn(BaseModel):
 
     start: float = Field(ge=0, le=1e7, description="seconds from the start")
     end: float = Field(ge=0, le=1e7)
-    text: str = Field(min_length=1, max_length=40_000, pattern=r"\S")
+    text: str = Field(min_length=1, max_length=40_000, pattern=NOT_BLANK)
     speaker: str | None = Field(default=None, max_length=200)
 
 
