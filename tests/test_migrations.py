@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-import adapters.playground.tables  # noqa: F401 - the playground's own tables
+import adapters.playground.tables  # the playground's own tables (also binds `adapters`)
 import adapters.teams.references  # noqa: F401 - the Teams adapter's own table
 import bot.storage.models  # noqa: F401 - the tables
 from bot.storage.db import MIGRATIONS, current_revision, downgrade, upgrade
