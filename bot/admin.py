@@ -10,14 +10,12 @@ import hmac
 from html import escape
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.storage.models import Channel, DigestSubscription, Job, Workspace
+from bot.storage.status import StatusQueries
 
 _STYLE = """body{font:14px system-ui,sans-serif;margin:2rem;color:#1d1f2b}
 table{border-collapse:collapse;margin:.5rem 0 2rem}td,th{border:1px solid #ddd;padding:4px 8px;
@@ -36,31 +34,20 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def _snapshot(engine: Engine) -> dict[str, Any]:
-    with Session(engine) as session:
-        counts = session.exec(
-            select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
-        ).all()
-        failures = session.exec(
-            select(Job).where(col(Job.status) == "failed").order_by(col(Job.id).desc()).limit(20)
-        ).all()
-        workspaces = session.exec(select(Workspace).order_by(col(Workspace.id))).all()
-        subscriptions = session.exec(
-            select(DigestSubscription, Channel)
-            .join(Channel, col(Channel.id) == col(DigestSubscription.channel_id))
-            .where(col(DigestSubscription.active))
-        ).all()
+    queries = StatusQueries(engine)
     return {
-        "counts": [[k, s, n] for k, s, n in counts],
+        "counts": [list(row) for row in queries.job_counts()],
         "failures": [
-            [j.id, j.kind, j.attempts, j.error, j.updated_at.isoformat()] for j in failures
+            [j.id, j.kind, j.attempts, j.error, j.updated_at.isoformat()]
+            for j in queries.recent_failures(20)
         ],
         "workspaces": [
             [w.platform, w.external_id, w.name, "yes" if w.bot_token else "no", w.installed_at]
-            for w in workspaces
+            for w in queries.workspaces()
         ],
         "subscriptions": [
             [s.platform, c.external_id, s.cadence, f"{s.hour:02d}:{s.minute:02d}", s.timezone]
-            for s, c in subscriptions
+            for s, c in queries.active_subscriptions()
         ],
     }
 

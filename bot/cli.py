@@ -13,23 +13,18 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli_pipeline import EXIT_USAGE, run_pipeline_command
 from bot.jobs import QUEUES
 from bot.logs import configure as configure_logging
-from summarizer.errors import SummarizerError, explain
 from summarizer.quiet import disable_library_telemetry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from bot.main import Settings
-    from summarizer.types import Recap, Transcript
 
-EXIT_USAGE = 2
 SERVE_SWITCH_INTERVAL = 0.001  # seconds
 PORT_IN_USE = "port {port} is in use; try --port {free}"
 PORT_IN_USE_NO_FREE = "port {port} is in use; try another --port"
@@ -181,90 +176,6 @@ def _aware_datetime(text: str) -> datetime:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[float], None]]:
-    """A progress bar on stderr when it is a terminal; silent otherwise."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=label, unit="%", disable=None, file=sys.stderr, leave=False)
-    try:
-        yield lambda fraction: bar.update(round(fraction * 100) - bar.n)
-    finally:
-        bar.close()
-
-
-def _transcribe(settings: Settings, path: Path) -> Transcript:
-    from summarizer.transcribe import Transcriber
-
-    transcriber = Transcriber(config=settings.transcriber_config())
-    with _progress(f"Transcribing {path.name}") as on_progress:
-        transcript = transcriber.transcribe(path, on_progress=on_progress)
-    for note in transcript.notes:  # on stderr too: the output may go to a file
-        print(f"balafon: warning: {path}: {note[:1].lower()}{note[1:]}", file=sys.stderr)
-    return transcript
-
-
-def _recap(
-    settings: Settings, path: Path, recorded_at: datetime | None = None
-) -> tuple[Recap, str]:
-    from summarizer.conversation_formats import is_conversation_file, load_conversation
-    from summarizer.pipeline import Summarizer
-
-    summarizer = Summarizer(llm=settings.llm_config())
-    if not path.exists():
-        raise SummarizerError("no such file or folder.", source=str(path))
-    if is_conversation_file(path):
-        conversation = load_conversation(path)
-        return summarizer.recap(conversation), conversation.title or path.stem
-    transcript = _transcribe(settings, path)
-    return summarizer.recap_transcript(transcript, recorded_at=recorded_at), path.name
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        print(f"Wrote {output}", file=sys.stderr)
-
-
-def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
-    from summarizer.evaluation.runners import evaluate_recaps, evaluate_transcription
-
-    if args.kind == "transcription":
-        from summarizer.transcribe import Transcriber
-
-        transcriber = Transcriber(config=settings.transcriber_config())
-        report = evaluate_transcription(args.manifest, transcriber.transcribe, limit=args.limit)
-    else:
-        from summarizer.evaluation.acts import evaluate_act_recaps, is_dialogue_act_file
-        from summarizer.pipeline import Summarizer
-
-        summarizer = Summarizer(llm=settings.llm_config(), offline_model=not args.rules_only)
-        if is_dialogue_act_file(args.meetings):
-            report = evaluate_act_recaps(
-                args.meetings, summarizer.recap, split=args.split, limit=args.limit
-            )
-        else:
-            report = evaluate_recaps(args.meetings, summarizer.recap, limit=args.limit)
-    if args.format == "json":
-        import json
-
-        return json.dumps(report.to_dict(), indent=2) + "\n"
-    return report.to_markdown()
-
-
-def _train(args: argparse.Namespace) -> None:
-    import json
-
-    from summarizer.meeting_training import train
-
-    model, report = train(args.data, cv_folds=args.folds)
-    args.output.write_bytes(model.to_bytes())
-    print(json.dumps(report, indent=2, sort_keys=True), file=sys.stderr)
-    print(f"Wrote {args.output}", file=sys.stderr)
 
 
 def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> int:
@@ -444,31 +355,7 @@ def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) 
         return _worker(settings, args)
     if args.command == "scheduler":
         return _scheduler(settings)
-    try:
-        if args.command == "transcribe":
-            from summarizer.transcript_formats import render_transcript
-
-            if not args.file.exists():
-                raise SummarizerError("no such file.", source=str(args.file))
-            transcript = _transcribe(settings, args.file)
-            text = render_transcript(transcript, args.format, timestamps=args.timestamps)
-            _write(text, args.output)
-        elif args.command == "recap":
-            from summarizer.recap_formats import render_recap
-
-            recap, title = _recap(settings, args.file, args.recorded_at)
-            _write(render_recap(recap, args.format, title=f"Recap: {title}"), args.output)
-        elif args.command == "eval":
-            _write(_evaluate(settings, args), None)
-        elif args.command == "train":
-            _train(args)
-    except SummarizerError as exc:
-        given = getattr(args, "file", None)
-        if given is not None and exc.source == given.name:
-            exc.source = str(given)  # the path as typed, as for conversations
-        print(f"balafon: error: {explain(exc)}", file=sys.stderr)
-        return EXIT_USAGE
-    return 0
+    return run_pipeline_command(settings, args)
 
 
 def main() -> None:

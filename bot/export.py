@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
+from bot.storage.export import ExportQueries
 from bot.storage.models import ActionItemRecord, Channel, RecapRecord, Workspace
 
 KINDS = ("recaps", "action-items")
@@ -27,49 +27,54 @@ def _iso(value: Any) -> Any:
 
 def rows(engine: Engine, kind: str, since: datetime | None = None) -> Iterator[dict[str, Any]]:
     """The records of `kind`, oldest first, with their workspace and channel ids."""
-    model = RecapRecord if kind == "recaps" else ActionItemRecord
-    with Session(engine) as session:
-        query = (
-            select(model, Workspace, Channel)
-            .join(Channel, col(Channel.id) == col(model.channel_id))
-            .join(Workspace, col(Workspace.id) == col(model.workspace_id))
-            .order_by(col(model.id))
-        )
-        if since is not None:
-            query = query.where(col(model.created_at) >= since)
-        for record, workspace, channel in session.exec(query).yield_per(500):
-            base = {
-                "id": record.id,
-                "platform": workspace.platform,
-                "workspace": workspace.external_id,
-                "channel": channel.external_id,
-                "created_at": _iso(record.created_at),
-            }
-            if kind == "recaps":
-                recap = record.recap
-                yield base | {
-                    "thread": record.thread_id,
-                    "window_start": _iso(record.window_start),
-                    "window_end": _iso(record.window_end),
-                    "engine": record.engine,
-                    "input_tokens": record.input_tokens,
-                    "output_tokens": record.output_tokens,
-                    "summary": recap.get("summary", ""),
-                    "decisions": [d.get("text") for d in recap.get("decisions", [])],
-                    "action_items": len(recap.get("action_items", [])),
-                    "open_questions": len(recap.get("open_questions", [])),
-                }
-            else:
-                yield base | {
-                    "recap_id": record.recap_id,
-                    "task": record.task,
-                    "owner_id": record.owner_id,
-                    "owner_name": record.owner_name,
-                    "due": _iso(record.due),
-                    "status": record.status,
-                    "confidence": record.confidence,
-                    "source_ref": record.source_ref,
-                }
+    queries = ExportQueries(engine)
+    if kind == "recaps":
+        for recap, workspace, channel in queries.recaps(since):
+            yield _place(recap.id, workspace, channel, recap.created_at) | _recap(recap)
+    else:
+        for item, workspace, channel in queries.action_items(since):
+            yield _place(item.id, workspace, channel, item.created_at) | _item(item)
+
+
+def _place(
+    record_id: int | None, workspace: Workspace, channel: Channel, created_at: datetime
+) -> dict[str, Any]:
+    return {
+        "id": record_id,
+        "platform": workspace.platform,
+        "workspace": workspace.external_id,
+        "channel": channel.external_id,
+        "created_at": _iso(created_at),
+    }
+
+
+def _recap(record: RecapRecord) -> dict[str, Any]:
+    recap = record.recap
+    return {
+        "thread": record.thread_id,
+        "window_start": _iso(record.window_start),
+        "window_end": _iso(record.window_end),
+        "engine": record.engine,
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "summary": recap.get("summary", ""),
+        "decisions": [d.get("text") for d in recap.get("decisions", [])],
+        "action_items": len(recap.get("action_items", [])),
+        "open_questions": len(recap.get("open_questions", [])),
+    }
+
+
+def _item(record: ActionItemRecord) -> dict[str, Any]:
+    return {
+        "recap_id": record.recap_id,
+        "task": record.task,
+        "owner_id": record.owner_id,
+        "owner_name": record.owner_name,
+        "due": _iso(record.due),
+        "status": record.status,
+        "confidence": record.confidence,
+        "source_ref": record.source_ref,
+    }
 
 
 def neutralise(value: Any) -> Any:

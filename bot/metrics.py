@@ -20,15 +20,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import messages
-from bot.storage.models import Job, utcnow
+from bot.storage.models import utcnow
+from bot.storage.status import StatusQueries
 
 REQUESTS = Counter(
     "balafon_requests_total", "HTTP requests by platform and outcome", ["platform", "outcome"]
@@ -115,20 +114,13 @@ def _queue_registry(engine: Engine) -> CollectorRegistry:
         ["kind"],
         registry=registry,
     )
+    queries = StatusQueries(engine)
+    for kind, status, count in queries.job_counts():
+        depth.labels(kind, status).set(count)
     now = utcnow()
-    with Session(engine) as session:
-        for kind, status, count in session.exec(
-            select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
-        ).all():
-            depth.labels(kind, status).set(count)
-        for kind, oldest in session.exec(
-            select(Job.kind, func.min(Job.created_at))
-            .where(col(Job.status) == "queued")
-            .group_by(Job.kind)
-        ).all():
-            if oldest is not None:
-                oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
-                age.labels(kind).set((now - oldest).total_seconds())
+    for kind, oldest in queries.oldest_queued().items():
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+        age.labels(kind).set((now - oldest).total_seconds())
     return registry
 
 

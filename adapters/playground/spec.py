@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from adapters.playground.settings import PlaygroundSettings
 from bot.adapter_spec import AdapterSpec, MountContext
-from bot.api import is_loopback_host
+from bot.http import is_loopback_host
 
 if TYPE_CHECKING:
     from bot.app import Mountable

@@ -40,7 +40,8 @@ from starlette.staticfiles import StaticFiles
 from adapters.playground import render, replies
 from adapters.playground.store import StoreError
 from bot.access import TOKEN_PARAMETER, bearer, has_cookie, login, matches
-from bot.api import (
+from bot.http import (
+    FORM_OVERHEAD,
     BodyTooLargeError,
     megabytes,
     problem,
@@ -63,7 +64,6 @@ BASE = "/playground"
 API = f"{BASE}/api"
 WRITE_HEADER = "x-playground"
 MAX_JSON = 64 * 1024
-FORM_OVERHEAD = 64 * 1024
 # A stream ends after this and the browser reconnects where it left off (Last-Event-ID):
 # a server shutting down waits for open responses, so none may last long.
 STREAM_SECONDS = 25.0

@@ -31,8 +31,8 @@ from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import ConversationStore
 from adapters.teams.settings import TeamsSettings
-from bot.api import is_loopback_host
 from bot.core import BotCore
+from bot.http import is_loopback_host
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ service URL, id and tenant, which arrive with each activity. They are stored at 
 and refreshed on every message (service URLs move), so digests and long jobs can post
 proactively, from any process, after a restart.
 
-The table lives here until the core's migrations take it over (see docs/teams.md); it is
-created on start-up when missing.
+The table is the Teams adapter's own data (`TeamsConversation`, in the repository style of
+bot/storage); migration 0003 creates it.
 """
 
 from __future__ import annotations
@@ -20,46 +20,35 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    and_,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import JSON, DateTime, Index, Text, UniqueConstraint, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from adapters.teams.activities import Conversation, thread_conversation
 
-metadata = MetaData()
 
-conversations = Table(
-    "teams_conversations",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tenant_id", String(64), nullable=False),
-    Column("channel_key", String(64), nullable=False),
-    Column("conversation_id", Text, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("user_id", String(64)),  # personal chats: whose chat it is
-    Column("team_id", Text),
-    Column("team_group_id", String(64)),
-    Column("name", Text),
-    Column("reference", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("tenant_id", "channel_key"),
-    Index("ix_teams_conversations_user", "tenant_id", "user_id"),
-)
+class TeamsConversation(SQLModel, table=True):
+    """One conversation's reference, by tenant and channel key."""
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "channel_key"),
+        Index("ix_teams_conversations_user", "tenant_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    channel_key: str = Field(max_length=64)
+    conversation_id: str = Field(sa_type=Text)
+    kind: str = Field(max_length=16)
+    user_id: str | None = Field(default=None, max_length=64)  # personal chats: whose it is
+    team_id: str | None = Field(default=None, sa_type=Text)
+    team_group_id: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, sa_type=Text)
+    reference: dict[str, Any] = Field(sa_type=JSON)
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,7 +82,7 @@ class StoredConversation:
         return ConversationReference().deserialize(data)
 
 
-def _row(row: Any) -> StoredConversation:
+def _stored(row: TeamsConversation) -> StoredConversation:
     return StoredConversation(
         tenant=row.tenant_id,
         key=row.channel_key,
@@ -144,7 +133,7 @@ class ConversationStore:
         return stored
 
     def _upsert(self, stored: StoredConversation) -> None:
-        values = {
+        values: dict[str, Any] = {
             "conversation_id": stored.conversation_id,
             "kind": stored.kind,
             "user_id": stored.user_id,
@@ -154,29 +143,34 @@ class ConversationStore:
             "reference": json.loads(json.dumps(stored.reference, default=str)),
             "updated_at": datetime.now(UTC),
         }
-        where = and_(
-            conversations.c.tenant_id == stored.tenant, conversations.c.channel_key == stored.key
+        where = (
+            col(TeamsConversation.tenant_id) == stored.tenant,
+            col(TeamsConversation.channel_key) == stored.key,
         )
-        with self.engine.begin() as connection:
-            if connection.execute(update(conversations).where(where).values(**values)).rowcount:
+        changes = update(TeamsConversation).where(*where).values(**values)
+        with Session(self.engine) as session:
+            if session.exec(changes).rowcount:
+                session.commit()
                 return
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(conversations).values(
-                        tenant_id=stored.tenant, channel_key=stored.key, **values
-                    )
-                )
-        except IntegrityError:  # inserted concurrently: update it
-            with self.engine.begin() as connection:
-                connection.execute(update(conversations).where(where).values(**values))
+            session.add(
+                TeamsConversation(tenant_id=stored.tenant, channel_key=stored.key, **values)
+            )
+            try:
+                session.commit()
+            except IntegrityError:  # inserted concurrently: update it
+                session.rollback()
+                session.exec(changes)
+                session.commit()
 
     async def get(self, tenant: str, key: str) -> StoredConversation | None:
         cached = self._cache.get((tenant, key))
         if cached is not None:
             return cached
-        where = and_(conversations.c.tenant_id == tenant, conversations.c.channel_key == key)
-        found = await asyncio.to_thread(self._first, where)
+        found = await asyncio.to_thread(
+            self._first,
+            col(TeamsConversation.tenant_id) == tenant,
+            col(TeamsConversation.channel_key) == key,
+        )
         if found is not None:
             self._cache[(tenant, key)] = found
         return found
@@ -185,31 +179,36 @@ class ConversationStore:
         """The tenants a conversation key is stored under (one, unless tampered with)."""
         found = self._owners.get(key)
         if found is None:
-            found = await asyncio.to_thread(self._tenants, conversations.c.channel_key == key)
+            found = await asyncio.to_thread(self._tenants, key)
             if found:
                 self._owners[key] = found
         return found
 
-    def _tenants(self, where: Any) -> set[str]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(conversations.c.tenant_id).where(where)).all()
-        return {row.tenant_id for row in rows}
+    def _tenants(self, key: str) -> set[str]:
+        with Session(self.engine) as session:
+            query = select(TeamsConversation.tenant_id).where(
+                col(TeamsConversation.channel_key) == key
+            )
+            return set(session.exec(query).all())
 
     async def personal(self, tenant: str, user_id: str) -> StoredConversation | None:
         """The user's 1:1 chat with the bot, if they have one."""
-        where = and_(
-            conversations.c.tenant_id == tenant,
-            conversations.c.user_id == user_id,
-            conversations.c.kind == "personal",
+        return await asyncio.to_thread(
+            self._first,
+            col(TeamsConversation.tenant_id) == tenant,
+            col(TeamsConversation.user_id) == user_id,
+            col(TeamsConversation.kind) == "personal",
         )
-        return await asyncio.to_thread(self._first, where)
 
-    def _first(self, where: Any) -> StoredConversation | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(conversations).where(where).order_by(conversations.c.updated_at.desc())
+    def _first(self, *where: ColumnElement[bool]) -> StoredConversation | None:
+        """The most recently refreshed conversation matching `where`."""
+        with Session(self.engine) as session:
+            row = session.exec(
+                select(TeamsConversation)
+                .where(*where)
+                .order_by(col(TeamsConversation.updated_at).desc())
             ).first()
-        return _row(row) if row is not None else None
+        return _stored(row) if row is not None else None
 
     async def set_team_group(self, stored: StoredConversation, group_id: str) -> StoredConversation:
         changed = replace(stored, team_group_id=group_id)

@@ -1,24 +1,22 @@
-"""Queries the core needs, each scoped by workspace. Synchronous: callers run them in a
-thread (`asyncio.to_thread`) so the event loop never waits on the database."""
+"""The core's repository: queries each scoped by workspace. Synchronous: callers run them
+in a thread (`asyncio.to_thread`) so the event loop never waits on the database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.storage.db import checkpoint
+from bot.storage.base import row_id
+from bot.storage.governance import Governance
 from bot.storage.models import (
     ActionItemRecord,
     Channel,
     Delivery,
-    DigestRun,
-    DigestSubscription,
     Job,
     ProcessedEvent,
     RecapRecord,
@@ -29,40 +27,11 @@ from bot.storage.models import (
 from summarizer.types import Recap
 
 T = TypeVar("T", bound=SQLModel)
-ChannelKey = tuple[str, str, str]  # (platform, workspace external id, channel external id)
-FINISHED = ("done", "failed")
-_CHUNK = 500
 
 
-def payload_channels(value: Any) -> Iterator[ChannelKey]:
-    """Every channel a job payload names: each nested dict shaped like a `Place` (the
-    recap's source, a reply's place, a meeting's place…), whatever the job kind."""
-    if isinstance(value, dict):
-        keys = (value.get("platform"), value.get("workspace"), value.get("channel"))
-        if all(isinstance(key, str) for key in keys):
-            yield keys  # type: ignore[misc]
-        for item in value.values():
-            yield from payload_channels(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from payload_channels(item)
-
-
-def _chunks(ids: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-class Repository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
-    def checkpoint(self) -> None:
-        """After deleting for good: leave no old copies in SQLite's write-ahead log."""
-        checkpoint(self.engine)
+class Repository(Governance):
+    """The core's queries: events, deliveries, workspaces, channels, messages, results,
+    and (from `Governance`) forgetting and retention."""
 
     # --- events and deliveries ---------------------------------------------------------
 
@@ -105,47 +74,94 @@ class Repository:
             session.commit()
 
     # --- workspaces and channels -------------------------------------------------------
+    # `get_*` only read; `get_or_create_*` is for where a command or message arrives;
+    # `update_*` writes settings.
 
-    def _get_or_create(self, model: type[T], match: dict[str, Any], fields: dict[str, Any]) -> T:
-        """The row matching `match`, created on first sight; `fields` update it when given."""
+    def _get_or_create(self, model: type[T], match: dict[str, Any]) -> T:
+        """The row matching `match`, created on first sight."""
         with self._session() as session:
-            query = select(model)
-            for name, value in match.items():
-                query = query.where(getattr(model, name) == value)
-            row = session.exec(query).first()
-            if row is None:
-                row = model(**match, **fields)
-                session.add(row)
-                try:
-                    session.commit()
-                except IntegrityError:  # created concurrently
-                    session.rollback()
-                    return self._get_or_create(model, match, fields)
-            elif fields:
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                session.add(row)
+            row = session.exec(self._matching(model, match)).first()
+            if row is not None:
+                return row
+            row = model(**match)
+            session.add(row)
+            try:
                 session.commit()
+            except IntegrityError:  # created concurrently
+                session.rollback()
+                return self._get_or_create(model, match)
             return row
 
-    def workspace(self, platform: str, external_id: str, **fields: Any) -> Workspace:
-        """The workspace row, created on first sight; `fields` update it when given."""
-        return self._get_or_create(
-            Workspace, {"platform": platform, "external_id": external_id}, fields
-        )
+    def _update(self, model: type[T], match: dict[str, Any], fields: dict[str, Any]) -> T:
+        """Set `fields` on the row matching `match`, creating it first if need be."""
+        self._get_or_create(model, match)
+        with self._session() as session:
+            row = session.exec(self._matching(model, match)).one()
+            for name, value in fields.items():
+                setattr(row, name, value)
+            session.add(row)
+            session.commit()
+            return row
 
-    def find_workspace(self, platform: str, external_id: str) -> Workspace | None:
+    @staticmethod
+    def _matching(model: type[T], match: dict[str, Any]) -> SelectOfScalar[T]:
+        query = select(model)
+        for name, value in match.items():
+            query = query.where(getattr(model, name) == value)
+        return query
+
+    def get_workspace(self, platform: str, external_id: str) -> Workspace | None:
         with self._session() as session:
             return session.exec(
                 select(Workspace).where(
-                    Workspace.platform == platform, Workspace.external_id == external_id
+                    col(Workspace.platform) == platform,
+                    col(Workspace.external_id) == external_id,
                 )
             ).first()
 
-    def channel(self, workspace_id: int, external_id: str, **fields: Any) -> Channel:
+    def get_or_create_workspace(self, platform: str, external_id: str) -> Workspace:
+        return self._get_or_create(Workspace, {"platform": platform, "external_id": external_id})
+
+    def update_workspace(self, platform: str, external_id: str, **fields: Any) -> Workspace:
+        return self._update(Workspace, {"platform": platform, "external_id": external_id}, fields)
+
+    def get_channel(self, workspace_id: int, external_id: str) -> Channel | None:
+        with self._session() as session:
+            return session.exec(
+                select(Channel).where(
+                    col(Channel.workspace_id) == workspace_id,
+                    col(Channel.external_id) == external_id,
+                )
+            ).first()
+
+    def get_or_create_channel(self, workspace_id: int, external_id: str) -> Channel:
         return self._get_or_create(
+            Channel, {"workspace_id": workspace_id, "external_id": external_id}
+        )
+
+    def update_channel(self, workspace_id: int, external_id: str, **fields: Any) -> Channel:
+        """Change a channel's settings (auto-transcribe, retention…)."""
+        return self._update(
             Channel, {"workspace_id": workspace_id, "external_id": external_id}, fields
         )
+
+    # Old names, kept until their call sites move to the ones above.
+
+    def workspace(self, platform: str, external_id: str, **fields: Any) -> Workspace:
+        """Deprecated: `get_or_create_workspace`, or `update_workspace` with `fields`."""
+        if fields:
+            return self.update_workspace(platform, external_id, **fields)
+        return self.get_or_create_workspace(platform, external_id)
+
+    def find_workspace(self, platform: str, external_id: str) -> Workspace | None:
+        """Deprecated: `get_workspace`."""
+        return self.get_workspace(platform, external_id)
+
+    def channel(self, workspace_id: int, external_id: str, **fields: Any) -> Channel:
+        """Deprecated: `get_or_create_channel`, or `update_channel` with `fields`."""
+        if fields:
+            return self.update_channel(workspace_id, external_id, **fields)
+        return self.get_or_create_channel(workspace_id, external_id)
 
     # --- messages ----------------------------------------------------------------------
 
@@ -159,7 +175,7 @@ class Repository:
             ).first()
             if row is None:
                 row = StoredMessage(
-                    workspace_id=channel.workspace_id, channel_id=channel.id, **fields
+                    workspace_id=channel.workspace_id, channel_id=row_id(channel), **fields
                 )
             else:
                 for name, value in fields.items():
@@ -247,7 +263,7 @@ class Repository:
             if for_job is not None and session.get(Job, for_job) is None:
                 return None
             row = TranscriptRecord(
-                workspace_id=channel.workspace_id, channel_id=channel.id, **fields
+                workspace_id=channel.workspace_id, channel_id=row_id(channel), **fields
             )
             session.add(row)
             session.commit()
@@ -260,7 +276,7 @@ class Repository:
                 return None
             row = RecapRecord(
                 workspace_id=channel.workspace_id,
-                channel_id=channel.id,
+                channel_id=row_id(channel),
                 engine=recap.engine,
                 input_tokens=recap.input_tokens,
                 output_tokens=recap.output_tokens,
@@ -272,9 +288,9 @@ class Repository:
             for item in recap.action_items:
                 session.add(
                     ActionItemRecord(
-                        recap_id=row.id,
+                        recap_id=row_id(row),
                         workspace_id=channel.workspace_id,
-                        channel_id=channel.id,
+                        channel_id=row_id(channel),
                         task=item.task,
                         owner_id=item.owner_id,
                         owner_name=item.owner,
@@ -297,174 +313,7 @@ class Repository:
                 ).all()
             )
 
-    # --- data governance -----------------------------------------------------------------
-
-    def forget_channel(self, channel: Channel) -> dict[str, int]:
-        """Delete everything stored for a channel: its messages, transcripts, recaps and
-        items, its digest (subscription and runs), the records of what was posted there,
-        and every job that names it (payloads hold file names and URLs, results hold
-        transcripts), whatever their status: a queued job never runs, and a running one
-        finds its row gone and stores nothing more (`save_transcript`, `save_recap`).
-        Counts by kind."""
-        scope = {"workspace_id": channel.workspace_id, "channel_id": channel.id}
-        counts: dict[str, int] = {}
+    def job_by_key(self, key: str) -> Job | None:
+        """The job queued under an idempotency key (the API's public ids)."""
         with self._session() as session:
-            workspace = session.get(Workspace, channel.workspace_id)
-            assert workspace is not None
-            key = (workspace.platform, workspace.external_id, channel.external_id)
-            subscription_ids = set(
-                session.exec(
-                    select(DigestSubscription.id).where(
-                        col(DigestSubscription.channel_id) == channel.id
-                    )
-                ).all()
-            )
-            job_ids = [
-                job_id
-                for job_id, payload in session.exec(select(Job.id, Job.payload)).yield_per(1000)
-                if key in set(payload_channels(payload))
-                or (payload or {}).get("subscription_id") in subscription_ids
-            ]
-            if subscription_ids:
-                session.execute(
-                    delete(DigestRun).where(col(DigestRun.subscription_id).in_(subscription_ids))
-                )
-                session.execute(
-                    delete(DigestSubscription).where(
-                        col(DigestSubscription.id).in_(subscription_ids)
-                    )
-                )
-            for name, model in (
-                ("items", ActionItemRecord),
-                ("recaps", RecapRecord),
-                ("transcripts", TranscriptRecord),
-                ("messages", StoredMessage),
-            ):
-                result = session.execute(
-                    delete(model).where(
-                        *(getattr(model, field) == value for field, value in scope.items())
-                    )
-                )
-                counts[name] = result.rowcount
-            counts["jobs"] = self._delete_jobs(session, job_ids)
-            session.execute(
-                delete(Delivery).where(
-                    col(Delivery.platform) == workspace.platform,
-                    col(Delivery.channel) == channel.external_id,
-                )
-            )
-            session.commit()
-        return counts
-
-    @staticmethod
-    def _delete_jobs(session: Session, job_ids: list[int]) -> int:
-        deleted = 0
-        for chunk in _chunks(job_ids):
-            # A recap kept elsewhere (a cross-channel recap) only loses its link to the job.
-            session.execute(
-                update(RecapRecord).where(col(RecapRecord.job_id).in_(chunk)).values(job_id=None)
-            )
-            deleted += session.execute(delete(Job).where(col(Job.id).in_(chunk))).rowcount
-        return deleted
-
-    def expire_results(self, kind: str, before: datetime) -> list[dict[str, Any]]:
-        """Clear the payload and result of `kind` jobs finished before `before` (the row
-        stays, marked `expired`, so that a poll can say so); returns the old payloads (the
-        caller deletes the files they name)."""
-        with self._session() as session:
-            rows = session.exec(
-                select(Job.id, Job.payload).where(
-                    col(Job.kind) == kind,
-                    col(Job.status).in_(FINISHED),
-                    col(Job.finished_at) < before,
-                )
-            ).all()
-            fresh = [(job_id, payload or {}) for job_id, payload in rows]
-            fresh = [(job_id, payload) for job_id, payload in fresh if not payload.get("expired")]
-            for chunk in _chunks([job_id for job_id, _ in fresh]):
-                session.execute(
-                    update(Job)
-                    .where(col(Job.id).in_(chunk))
-                    .values(payload={"expired": True}, result=None, error=None)
-                )
-            session.commit()
-        return [payload for _, payload in fresh]
-
-    def purge_expired(self, now: datetime, default_days: int | None) -> dict[str, int]:
-        """Apply retention: each channel's own `retention_days`, else `default_days`."""
-        counts = {"messages": 0, "transcripts": 0, "recaps": 0, "items": 0, "jobs": 0}
-        with self._session() as session:
-            channels = session.exec(select(Channel, Workspace).join(Workspace)).all()
-            cutoffs: dict[ChannelKey, datetime] = {}
-            by_id: dict[int, datetime] = {}
-            for channel, workspace in channels:
-                days = channel.retention_days or default_days
-                if not days:
-                    continue
-                cutoff = now - timedelta(days=days)
-                cutoffs[(workspace.platform, workspace.external_id, channel.external_id)] = cutoff
-                assert channel.id is not None
-                by_id[channel.id] = cutoff
-                session.execute(
-                    delete(Delivery).where(
-                        col(Delivery.platform) == workspace.platform,
-                        col(Delivery.channel) == channel.external_id,
-                        col(Delivery.created_at) < cutoff,
-                    )
-                )
-                where = {"workspace_id": channel.workspace_id, "channel_id": channel.id}
-                old_recaps = select(RecapRecord.id).where(
-                    col(RecapRecord.channel_id) == channel.id, col(RecapRecord.created_at) < cutoff
-                )
-                counts["items"] += session.execute(
-                    delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(old_recaps))
-                ).rowcount
-                for name, model, column in (
-                    ("recaps", RecapRecord, RecapRecord.created_at),
-                    ("transcripts", TranscriptRecord, TranscriptRecord.created_at),
-                    ("messages", StoredMessage, StoredMessage.sent_at),
-                ):
-                    counts[name] += session.execute(
-                        delete(model).where(
-                            *(getattr(model, f) == v for f, v in where.items()),
-                            col(column) < cutoff,
-                        )
-                    ).rowcount
-            default = now - timedelta(days=default_days) if default_days else None
-            counts["jobs"] = self._purge_jobs(session, cutoffs, by_id, default)
-            session.commit()
-        return counts
-
-    def _purge_jobs(
-        self,
-        session: Session,
-        cutoffs: dict[ChannelKey, datetime],
-        channel_cutoffs: dict[int, datetime],
-        default: datetime | None,
-    ) -> int:
-        """Finished jobs older than what the channels they name keep (the strictest of
-        them); jobs that name no channel, after the server-wide default."""
-        subscriptions = {
-            sub_id: channel_cutoffs[channel_id]
-            for sub_id, channel_id in session.exec(
-                select(DigestSubscription.id, DigestSubscription.channel_id)
-            ).all()
-            if channel_id in channel_cutoffs
-        }
-        latest = max([*cutoffs.values(), *([default] if default else [])], default=None)
-        if latest is None:
-            return 0
-        candidates = session.exec(
-            select(Job.id, Job.payload, Job.finished_at).where(
-                col(Job.status).in_(FINISHED), col(Job.finished_at) < latest
-            )
-        ).yield_per(1000)
-        doomed = []
-        for job_id, payload, finished_at in candidates:
-            named = [cutoffs[k] for k in payload_channels(payload) if k in cutoffs]
-            if (sub := (payload or {}).get("subscription_id")) in subscriptions:
-                named.append(subscriptions[sub])
-            cutoff = max(named) if named else default
-            if cutoff is not None and finished_at < cutoff:
-                doomed.append(job_id)
-        return self._delete_jobs(session, doomed)
+            return session.exec(select(Job).where(Job.idempotency_key == key)).first()

@@ -1,0 +1,122 @@
+"""The API's transcription job, in one place: queueing an upload, running it (transcribe,
+then recap when asked), finding it again for a poll, and deleting results and uploads
+API_RESULT_HOURS after they finish."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.api.schemas import TranscriptionResult
+from bot.core import BotCore
+from bot.jobs import TRANSCRIBE_QUEUE, JobContext, PermanentJobError
+from bot.storage.models import Job
+from summarizer.errors import InputError, MediaError, explain
+from summarizer.pipeline import transcript_to_conversation
+from summarizer.types import Transcript
+
+JOB_KIND = "api_transcription"
+KEY_PREFIX = "api:transcription:"
+PUBLIC_ID = re.compile(r"[0-9a-f]{32}")  # a job's id in URLs, and its upload folder's name
+
+
+class ApiTranscriptions:
+    """Registers the job kind with the core, and its expiry with the retention sweep."""
+
+    def __init__(self, *, core: BotCore, upload_dir: Path, result_hours: float) -> None:
+        self.core = core
+        self.upload_dir = upload_dir
+        self.result_hours = result_hours  # API_RESULT_HOURS
+        core.add_handler(JOB_KIND, self.run, queue=TRANSCRIBE_QUEUE)
+        core.sweepers.append(self.expire_results)  # with the hourly retention sweep
+
+    # --- queueing and polling ----------------------------------------------------------
+
+    async def enqueue(self, public_id: str, path: Path, name: str, *, recap: bool) -> None:
+        payload = {
+            "path": str(path),
+            "name": name,
+            "recap": recap,
+            # What the recap dates the recording at ("by Friday"): the time of the upload.
+            "received_at": self.core.clock().isoformat(),
+        }
+        await asyncio.to_thread(
+            self.core.queue.enqueue, JOB_KIND, payload, key=KEY_PREFIX + public_id
+        )
+
+    def find(self, public_id: str) -> Job | None:
+        """The job of a public id (None for one that is not ours or malformed)."""
+        if not PUBLIC_ID.fullmatch(public_id):
+            return None
+        return self.core.repo.job_by_key(KEY_PREFIX + public_id)
+
+    # --- the job -----------------------------------------------------------------------
+
+    async def run(self, job: Job, context: JobContext) -> dict[str, Any]:
+        path = Path(job.payload["path"])
+        if not path.exists():
+            raise PermanentJobError("The uploaded file is gone; upload it again.")
+        try:
+            transcript = await self._transcribe(job, context, path)
+        except MediaError as exc:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise PermanentJobError(explain(exc)) from exc
+        # The uploaded file's name (what recap titles show), not its path on this server.
+        transcript.source = str(job.payload.get("name") or path.name)
+        recap = None
+        if job.payload.get("recap"):
+            received = job.payload.get("received_at")
+            spoken = transcript_to_conversation(
+                transcript, recorded_at=datetime.fromisoformat(received) if received else None
+            )
+            try:
+                recap = await self.core.summarize(spoken)
+            except InputError:  # no speech: the transcript says it all
+                recap = None
+        shutil.rmtree(path.parent, ignore_errors=True)
+        result = TranscriptionResult(transcript=transcript, text=transcript.text, recap=recap)
+        return result.model_dump(mode="json")
+
+    async def _transcribe(self, job: Job, context: JobContext, path: Path) -> Transcript:
+        last = {"fraction": 0.0, "at": 0.0}
+
+        def on_progress(fraction: float) -> None:  # on the transcription thread
+            now = time.monotonic()
+            if fraction - last["fraction"] >= 0.05 or now - last["at"] >= 2:
+                last.update(fraction=fraction, at=now)
+                context.progress(job, min(fraction, 0.99))
+
+        return await self.core.transcribe_file(path, on_progress=on_progress)
+
+    # --- expiry ------------------------------------------------------------------------
+
+    def expire_results(self, now: datetime) -> dict[str, int]:
+        """API_RESULT_HOURS after a transcription ends, its transcript, recap and file name
+        are deleted (the job answers 410), and so is any upload still on disk; an upload
+        folder that no unfinished job needs goes too (a crash between saving and queueing)."""
+        before = now - timedelta(hours=self.result_hours)
+        expired = self.core.repo.expire_results(JOB_KIND, before)
+        for payload in expired:
+            if isinstance(payload.get("path"), str):
+                self._remove_upload(Path(payload["path"]).parent)
+        if self.upload_dir.is_dir():
+            for folder in self.upload_dir.iterdir():
+                if not PUBLIC_ID.fullmatch(folder.name) or not folder.is_dir():
+                    continue
+                if folder.stat().st_mtime >= before.timestamp():
+                    continue
+                job = self.find(folder.name)
+                if job is None or job.status in ("done", "failed"):
+                    self._remove_upload(folder)
+        return {"api_results": len(expired)}
+
+    def _remove_upload(self, folder: Path) -> None:
+        """Delete an upload folder: only `upload_dir/<public id>`, whatever a payload says."""
+        inside = folder.parent.resolve() == self.upload_dir.resolve()
+        if inside and PUBLIC_ID.fullmatch(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
