@@ -64,8 +64,8 @@ class Authenticator:
         self.bundle = with_public_roots(options.ca_bundle) if options.ca_bundle else None
         if self.bundle is not None:
             create = self.bot_framework.create_connector_factory
-            self.bot_framework.create_connector_factory = (  # type: ignore[method-assign]
-                lambda identity: self._verifying(create(identity))
+            self.bot_framework.create_connector_factory = lambda identity: self._verifying(
+                create(identity)
             )
 
     async def start(self) -> None:

@@ -64,7 +64,7 @@ class BundleSession(requests.Session):
     TEAMS_CA_BUNDLE would silently stop applying."""
 
     def merge_environment_settings(
-        self, url: str | None, proxies: Any, stream: Any, verify: Any, cert: Any
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
     ) -> dict[str, Any]:
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if self.verify not in (True, None):

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -144,7 +145,7 @@ class TeamsPlatform:
 
         async def logic(turn_context: TurnContext) -> None:
             for activity in activities:
-                response = await _connector_call(lambda a=activity: turn_context.send_activity(a))
+                response = await _connector_call(partial(turn_context.send_activity, activity))
                 ids.append((response.id if response else None) or "")
 
         await self._run(reference, logic)
@@ -179,7 +180,7 @@ class TeamsPlatform:
         async def logic(turn_context: TurnContext) -> None:
             await _connector_call(lambda: turn_context.update_activity(first))
             for activity in rest:  # an update that grew past one card continues below it
-                await _connector_call(lambda a=activity: turn_context.send_activity(a))
+                await _connector_call(partial(turn_context.send_activity, activity))
 
         await self._run(stored.reference_for(thread), logic)
 
