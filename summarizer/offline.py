@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 from summarizer.dates import find_due
 from summarizer.extractive import summarise
+from summarizer.items import dedupe_similar, tidy_action_items
 from summarizer.meeting_model import MeetingModel, Unit, default_model
-from summarizer.rules import Extraction, _dedupe, extract
+from summarizer.rules import Extraction, extract
 from summarizer.text import (
     Sentence,
     clean_clause,
@@ -139,8 +140,8 @@ def _meeting_recap(
     return Recap(
         summary=summary or "Nothing substantial was said.",
         key_points=[_key_point(s, participants) for s in key_points],
-        decisions=_dedupe(decisions, lambda d: d.text),
-        action_items=_dedupe(actions, lambda a: a.task),
+        decisions=dedupe_similar(decisions, lambda d: d.text),
+        action_items=tidy_action_items(actions, participants, ids),
         open_questions=rules.questions,
         participants=participants,
         engine=ENGINE_NAME,

@@ -11,9 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
-
 from summarizer.dates import find_due
+from summarizer.items import dedupe_similar, tidy_action_items
 from summarizer.participants import match_participant, mentioned_participants
 from summarizer.text import Sentence, clean_clause, content_words, words
 from summarizer.types import ActionItem, Decision, OpenQuestion
@@ -254,14 +253,6 @@ def _open_question_from(
     )
 
 
-def _dedupe(items: list, key) -> list:
-    kept: list = []
-    for item in items:
-        if all(fuzz.token_set_ratio(key(item), key(other)) < 90 for other in kept):
-            kept.append(item)
-    return kept
-
-
 @dataclass
 class Extraction:
     actions: list[ActionItem] = field(default_factory=list)
@@ -286,7 +277,7 @@ def extract(
         else:
             continue
         found.used.add(position)
-    found.actions = _dedupe(found.actions, lambda a: a.task)
-    found.decisions = _dedupe(found.decisions, lambda d: d.text)
-    found.questions = _dedupe(found.questions, lambda q: q.text)
+    found.actions = tidy_action_items(found.actions, participants, participant_ids)
+    found.decisions = dedupe_similar(found.decisions, lambda d: d.text)
+    found.questions = dedupe_similar(found.questions, lambda q: q.text)
     return found
