@@ -457,6 +457,7 @@ def test_http_500_falls_back_to_the_offline_engine(
     assert recap.summary
     assert any("the model server answered 500" in note for note in recap.notes)
     assert any("offline engine" in note for note in recap.notes)
+    assert recap.fallback_reason == "the model server answered 500"
 
 
 def test_a_retried_error_then_success_gives_the_llm_recap(
@@ -465,6 +466,7 @@ def test_a_retried_error_then_success_gives_the_llm_recap(
     server.enqueue(Reply.error(503), Reply.json(recap_json(summary="Recovered.")))
     recap = Summarizer(llm=config(server, max_retries=1)).recap(conversation)
     assert (recap.engine, recap.summary, recap.notes) == ("openai:test-model", "Recovered.", [])
+    assert recap.fallback_reason is None
 
 
 def test_timeout_falls_back_fast(server: FakeOpenAI, conversation: Conversation) -> None:
