@@ -106,7 +106,7 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
-    from summarizer.evaluation.runners import evaluate_recaps, evaluate_transcription
+    from summarizer.evaluation import evaluate_recaps, evaluate_transcription
 
     if args.kind == "transcription":
         from summarizer.transcribe import Transcriber

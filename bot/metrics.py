@@ -101,7 +101,7 @@ def observe_recap(recap: Any) -> None:
         LLM_TOKENS.labels("input").inc(recap.input_tokens)
     if recap.output_tokens:
         LLM_TOKENS.labels("output").inc(recap.output_tokens)
-    if any("language model could not be used" in note for note in recap.notes):
+    if recap.fallback_reason:
         LLM_FALLBACKS.inc()
 
 

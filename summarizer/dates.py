@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, datetime, timedelta
+from typing import Any
 
 _WEEKDAYS = {
     name: index
@@ -78,7 +79,7 @@ def _next_weekday(base: date, weekday: int) -> date:
 def _absolute(phrase: str, base: datetime | None) -> date | None:
     import dateparser  # slow to import: only when an absolute date needs it
 
-    settings = {"PREFER_DATES_FROM": "future", "REQUIRE_PARTS": ["day", "month"]}
+    settings: dict[str, Any] = {"PREFER_DATES_FROM": "future", "REQUIRE_PARTS": ["day", "month"]}
     if base is not None:
         settings["RELATIVE_BASE"] = base.replace(tzinfo=None)
     parsed = dateparser.parse(phrase, languages=["en"], settings=settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Set as AbstractSet
 
 from summarizer.text import Sentence, content_words, is_filler, sanitize_text, words
 
@@ -65,8 +66,8 @@ def rank_sentences(sentences: list[Sentence], count: int) -> list[Sentence]:
     return picked
 
 
-def summarise(
-    sentences: list[Sentence], *, skip: set[int] = frozenset()
+def extractive_summary(
+    sentences: list[Sentence], *, skip: AbstractSet[int] = frozenset()
 ) -> tuple[str, list[Sentence]]:
     """A short summary paragraph and the key-point sentences, both in conversation order.
 

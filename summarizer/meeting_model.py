@@ -153,7 +153,7 @@ def featurize(units: Sequence[Unit]) -> Features:
     # Topic-neutral centrality: mean in-meeting document frequency of the content words.
     terms = [set(content_words(u.text)) for u in units]
     frequency = Counter(t for ts in terms for t in ts)
-    talk = Counter()
+    talk: Counter[str] = Counter()
     for u, ts in zip(units, toks, strict=True):
         talk[u.speaker] += len(ts)
     total_talk = sum(talk.values()) or 1
@@ -249,7 +249,7 @@ def fit(
     for step in range(1, iterations + 1):
         p = _sigmoid(_scores(x, w))
         residual = (p - y) * weight
-        grad = np.stack(
+        grad: np.ndarray = np.stack(
             [
                 np.bincount(
                     x.indices, weights=x.values * residual[rows_of, k], minlength=DIMENSIONS
@@ -287,7 +287,7 @@ class MeetingModel:
 
     def to_bytes(self) -> bytes:
         """A deterministic .npz: fixed entry order and time stamps, so reruns are identical."""
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             "weights": self.weights.astype(np.float32),
             "thresholds": self.thresholds.astype(np.float64),
             "labels": np.array(self.labels),

@@ -62,7 +62,9 @@ def read_act_rows(path: Path) -> Iterator[tuple[dict, list[dict], str]]:
 def read_meetings(path: Path) -> Iterator[LabelledMeeting]:
     """Every meeting of a dialogue-act file, acts with no words left out."""
     for row, acts, meeting_id in read_act_rows(path):
-        units, ids, labels = [], [], []
+        units: list[Unit] = []
+        ids: list[str] = []
+        labels: list[list[float]] = []
         for act in acts:
             text = str(act.get("text") or "")
             if not clean_spoken(text):

@@ -13,9 +13,10 @@ import re
 from collections.abc import Sequence
 
 from summarizer.dates import find_due
-from summarizer.extractive import summarise
+from summarizer.extractive import extractive_summary
+from summarizer.items import dedupe_similar, tidy_action_items
 from summarizer.meeting_model import MeetingModel, Unit, default_model
-from summarizer.rules import Extraction, _dedupe, extract
+from summarizer.rules import Extraction, extract
 from summarizer.text import (
     Sentence,
     clean_clause,
@@ -70,7 +71,7 @@ def offline_recap(conversation: Conversation, *, model: MeetingModel | bool | No
     chosen = default_model() if model is True else (model or None)
     if chosen is not None and is_meeting(conversation, sentences):
         return _meeting_recap(chosen, conversation, sentences, found)
-    summary, key_sentences = summarise(sentences, skip=found.used)
+    summary, key_sentences = extractive_summary(sentences, skip=found.used)
     key_points = [_key_point(s, participants) for s in key_sentences]
     return Recap(
         summary=summary or "Nothing substantial was said.",
@@ -139,8 +140,8 @@ def _meeting_recap(
     return Recap(
         summary=summary or "Nothing substantial was said.",
         key_points=[_key_point(s, participants) for s in key_points],
-        decisions=_dedupe(decisions, lambda d: d.text),
-        action_items=_dedupe(actions, lambda a: a.task),
+        decisions=dedupe_similar(decisions, lambda d: d.text),
+        action_items=tidy_action_items(actions, participants, ids),
         open_questions=rules.questions,
         participants=participants,
         engine=ENGINE_NAME,
@@ -176,4 +177,4 @@ def _model_summary(
     count = max(_SHORTLIST_MIN, round(_SHORTLIST_SHARE * len(sentences)))
     ranked = sorted(range(len(sentences)), key=lambda i: (-float(scores[i]), i))
     shortlist = set(ranked[:count]) - skip
-    return summarise([s for i, s in enumerate(sentences) if i in shortlist])
+    return extractive_summary([s for i, s in enumerate(sentences) if i in shortlist])

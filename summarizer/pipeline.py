@@ -87,6 +87,7 @@ class Summarizer:
         except LLMError as exc:
             log.warning("LLM recap failed, falling back to the offline engine: %s", exc)
             recap = offline_recap(conversation, model=self._offline_model)
+            recap.fallback_reason = str(exc) or type(exc).__name__
             recap.notes.append(
                 f"The language model could not be used ({exc}); "
                 "this recap was made by the offline engine."

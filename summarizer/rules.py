@@ -11,22 +11,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
-
 from summarizer.dates import find_due
+from summarizer.items import dedupe_similar, tidy_action_items
 from summarizer.participants import match_participant, mentioned_participants
 from summarizer.text import Sentence, clean_clause, content_words, words
 from summarizer.types import ActionItem, Decision, OpenQuestion
 from summarizer.vocabulary import HEDGES, LEADING_ADVERBS, TASK_VERBS
 
-_I = re.IGNORECASE
+_IGNORE_CASE = re.IGNORECASE
 _MARKER = re.compile(
     r"^\s*(?:\W\s*)?(?:(?:action(?:\s+items?)?|todo|to-do|ai|follow[- ]?up|next steps?)"
     r"\s*[:\-–]|(?:action items?|follow[- ]up|next steps?),)\s*(.+)",  # spoken: "action item, ..."
-    _I,
+    _IGNORE_CASE,
 )
 _DECISION_MARKER = re.compile(
-    r"^\s*(?:\W\s*)?(?:decision|decided|agreed|resolved)\s*[:\-–]\s*(.+)", _I
+    r"^\s*(?:\W\s*)?(?:decision|decided|agreed|resolved)\s*[:\-–]\s*(.+)", _IGNORE_CASE
 )
 _DECISION = re.compile(
     r"\b(?:we(?:'ve| have)?|team|everyone|all)\s+(?:all\s+)?(?:agreed|decided|settled|concluded)"
@@ -36,28 +35,28 @@ _DECISION = re.compile(
     r"|\b(?:let's|let us|we'll|we will|we're going to|we are going to|we're)\s+"
     r"(?:go(?:ing)?\s+(?:with|for|ahead with)|stick with|use|adopt|choose|keep|ship|drop|"
     r"move forward with)\s+(.+)",
-    _I,
+    _IGNORE_CASE,
 )
 _COMMITMENT = re.compile(
     r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|let me|I can take)\s+(.+)",
-    _I,
+    _IGNORE_CASE,
 )
 _YOU = re.compile(
     r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*,\s*)?(?:you'll|you will|you're going to|"
     r"you are going to|you need to|you should)\s+(?P<task>.+)$",
-    _I,
+    _IGNORE_CASE,
 )
 _NOT_A_TASK = re.compile(
     r"^(?:be|been|never|not|probably not|have to say|guess|think|say|see what you mean|"
     r"admit|agree|just say|tell you what|leave it|pass|show you|stop|start by|try and remember)\b",
-    _I,
+    _IGNORE_CASE,
 )
 _REQUEST = re.compile(
     r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will)\s+"
     r"(?:you|someone|somebody|anyone|anybody)\s+"
     r"(?:please\s+)?(?P<task>.+?)\??$"
     r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?please\s+(?P<task2>.+)$",
-    _I,
+    _IGNORE_CASE,
 )
 _THIRD_PERSON = re.compile(
     r"^@?(?P<name>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)?)\s+"
@@ -67,26 +66,26 @@ _THIRD_PERSON = re.compile(
 _GROUP = re.compile(
     r"\b(?:we need to|we have to|we must|we should|someone needs to|someone should|"
     r"let's|let us)\s+(.+)",
-    _I,
+    _IGNORE_CASE,
 )
 _ACCEPT = re.compile(
     r"^\s*(?:sure|ok(?:ay)?|will do|on it|yes|yep|yeah|done|no problem|np|of course|"
     r"absolutely|i can|i'll|i will|can do|got it|sounds good)\b",
-    _I,
+    _IGNORE_CASE,
 )
 _UNSURE = re.compile(
     r"\b(?:not sure|don't know|do not know|no idea|unclear|tbd|to be decided|good question|"
     r"need to check|let me check|will check|not yet)\b",
-    _I,
+    _IGNORE_CASE,
 )
 _PRONOUNS = frozenset("it that this them those these one".split())
-_OPEN_MARKER = re.compile(r"^\s*(?:open question|question|q)\s*[:\-–]\s*(.+)", _I)
+_OPEN_MARKER = re.compile(r"^\s*(?:open question|question|q)\s*[:\-–]\s*(.+)", _IGNORE_CASE)
 
 
 _CLAUSE_END = re.compile(
     r",?\s+(?:so that|so|because|since|but|although|though|unless|if|which|whereas)\s+|"
     r",\s+(?:and|then|I'll|I will|we'll)\s+|;|\s+-\s+",
-    _I,
+    _IGNORE_CASE,
 )
 _MAX_TASK_WORDS = 16
 
@@ -132,7 +131,9 @@ def _item(
     task = _first_clause(task)
     if phrase and task.rstrip(" .!?").endswith(phrase):
         task = task.rstrip(" .!?")[: -len(phrase)]
-        task = re.sub(r"\s+(?:by|on|before|until|till|due|for|this)$", "", task.rstrip(), flags=_I)
+        task = re.sub(
+            r"\s+(?:by|on|before|until|till|due|for|this)$", "", task.rstrip(), flags=_IGNORE_CASE
+        )
     task = clean_clause(task)
     if len(content_words(task)) < 1 or len(words(task)) < 2:
         return None
@@ -223,7 +224,7 @@ def _decision_from(sentence: Sentence) -> Decision | None:
     if len(words(clause)) < 2:
         return None
     if _DECISION_MARKER.match(text) or re.search(
-        r"agreed|decided|decision|settled|concluded", text, _I
+        r"agreed|decided|decision|settled|concluded", text, _IGNORE_CASE
     ):
         return Decision(
             text=clean_clause(text if len(words(text)) <= 30 else clause), ref=sentence.ref
@@ -254,14 +255,6 @@ def _open_question_from(
     )
 
 
-def _dedupe(items: list, key) -> list:
-    kept: list = []
-    for item in items:
-        if all(fuzz.token_set_ratio(key(item), key(other)) < 90 for other in kept):
-            kept.append(item)
-    return kept
-
-
 @dataclass
 class Extraction:
     actions: list[ActionItem] = field(default_factory=list)
@@ -286,7 +279,7 @@ def extract(
         else:
             continue
         found.used.add(position)
-    found.actions = _dedupe(found.actions, lambda a: a.task)
-    found.decisions = _dedupe(found.decisions, lambda d: d.text)
-    found.questions = _dedupe(found.questions, lambda q: q.text)
+    found.actions = tidy_action_items(found.actions, participants, participant_ids)
+    found.decisions = dedupe_similar(found.decisions, lambda d: d.text)
+    found.questions = dedupe_similar(found.questions, lambda q: q.text)
     return found

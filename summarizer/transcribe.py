@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,7 +31,9 @@ from summarizer.audio import SAMPLE_RATE, damage_note, iter_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import EmptyMediaError, SummarizerError
 from summarizer.quiet import disable_library_telemetry
+from summarizer.segments import monotonic_segments, split_words
 from summarizer.types import Segment, Transcript, Word
+from summarizer.windows import quiet_windows
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -43,24 +44,9 @@ DEFAULT_CONFIG = TranscriberConfig()
 
 ProgressCallback = Callable[[float], None]
 
-# Readable segments: a segment ends at a sentence end, before a pause of PAUSE_SECONDS, and
-# is never longer than MAX_SEGMENT_SECONDS (subtitle guidance is about 7 s; 15 s keeps
-# whole clauses together while a transcript reference still lands near the words).
-MAX_SEGMENT_SECONDS = 15.0
-PAUSE_SECONDS = 1.0
-_SENTENCE_END = re.compile(r"[.!?…。！？]['\")\]”’]*$")
-_CLAUSE_END = re.compile(r"[,;:，、；：]['\")\]”’]*$")
-_ABBREVIATIONS = frozenset(
-    {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "jr.", "sr."}
-)
 
 # Below this peak level (about -80 dBFS) a recording is digital silence, not a quiet room.
 _SILENCE_PEAK = 1e-4
-# A quiet point to cut a window at is searched for in the last part of the window: half of
-# it for short windows, at most this many seconds.
-_CUT_SEARCH_SECONDS = 30.0
-_CUT_FRAME = SAMPLE_RATE // 100  # 10 ms energy frames
-_CUT_SMOOTH_FRAMES = 30  # the quietest 300 ms
 
 
 class Transcriber:
@@ -80,7 +66,7 @@ class Transcriber:
         self._slot = _ModelSlot()
         self._resolved: tuple[str, str] | None = None
 
-    def with_options(self, **changes: object) -> Transcriber:
+    def with_options(self, **changes: Any) -> Transcriber:
         """A transcriber with some settings changed (say, a channel's language) that shares
         this one's model when the model, device, compute type and threads stay the same.
         """
@@ -146,7 +132,7 @@ class Transcriber:
         language = cfg.language
         decoded = 0  # samples
         peak = 0.0
-        for offset, audio, read_fraction, decoded in _windows(
+        for offset, audio, read_fraction, decoded in quiet_windows(
             iter_audio(path, block_seconds=block_seconds, max_seconds=cfg.max_seconds),
             window_samples=round(window * SAMPLE_RATE),
         ):
@@ -155,12 +141,12 @@ class Transcriber:
                 progress.advance((offset + audio.size) / SAMPLE_RATE, decoded, read_fraction)
                 continue  # nothing to hear in this window (so far)
             start_seconds = offset / SAMPLE_RATE
+
+            def on_segment(done: float, d: int = decoded, r: float | None = read_fraction) -> None:
+                progress.advance(done, d, r)
+
             window_segments, window_language = self._transcribe_window(
-                model,
-                audio,
-                start_seconds,
-                language,
-                lambda done, d=decoded, r=read_fraction: progress.advance(done, d, r),
+                model, audio, start_seconds, language, on_segment
             )
             if language is None and window_segments:
                 language = window_language  # keep one language for the whole recording
@@ -187,7 +173,7 @@ class Transcriber:
             len(segments),
         )
         return Transcript(
-            segments=_monotonic(segments),
+            segments=monotonic_segments(segments),
             language=language,
             duration=round(duration, 3),
             source=os.fspath(path),
@@ -334,38 +320,6 @@ def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
     return device, compute_type
 
 
-def split_words(
-    words: Sequence[Word],
-    *,
-    max_seconds: float = MAX_SEGMENT_SECONDS,
-    pause_seconds: float = PAUSE_SECONDS,
-) -> list[Segment]:
-    """Group timed words into readable segments.
-
-    A segment ends after a sentence end, before a pause of `pause_seconds` or more, and
-    never spans more than `max_seconds`: an over-long run is split at its best break (a
-    clause end or the longest gap between words). Whisper's words keep their leading space,
-    so a segment's text is the words joined as they are.
-    """
-    segments: list[Segment] = []
-    current: list[Word] = []
-    for word in words:
-        if current and word.start - current[-1].end >= pause_seconds:
-            segments.append(_segment(current))
-            current = []
-        while current and word.end - current[0].start > max_seconds:
-            cut = _best_break(current)
-            segments.append(_segment(current[:cut]))
-            current = current[cut:]
-        current.append(word)
-        if _ends_sentence(word.word):
-            segments.append(_segment(current))
-            current = []
-    if current:
-        segments.append(_segment(current))
-    return [s for s in segments if s.text]
-
-
 # -- helpers -------------------------------------------------------------------------------
 
 _DEVICES = ("auto", "cpu", "cuda")
@@ -407,97 +361,6 @@ class _Progress:
 
     def finish(self) -> None:
         self.report(1.0)
-
-
-def _windows(
-    blocks: Iterable, *, window_samples: int
-) -> Iterator[tuple[int, np.ndarray, float | None, int]]:
-    """Regroup decoded blocks into windows cut at quiet points.
-
-    Yields (offset in samples, window audio, read fraction, samples decoded so far).
-    """
-    pending: list[np.ndarray] = []
-    pending_samples = 0
-    offset = 0
-    decoded = 0
-    read_fraction: float | None = None
-    for block in blocks:
-        pending.append(block.samples)
-        pending_samples += block.samples.size
-        decoded += block.samples.size
-        read_fraction = block.read_fraction
-        while pending_samples >= window_samples:
-            audio = np.concatenate(pending) if len(pending) > 1 else pending[0]
-            cut = quiet_point(audio, window_samples)
-            yield offset, audio[:cut], read_fraction, decoded
-            rest = audio[cut:].copy()  # a copy, so the window's memory can go
-            pending, pending_samples = ([rest] if rest.size else []), rest.size
-            offset += cut
-    if pending_samples:
-        audio = np.concatenate(pending) if len(pending) > 1 else pending[0]
-        yield offset, audio, read_fraction, decoded
-
-
-def quiet_point(audio: np.ndarray, window_samples: int) -> int:
-    """Where to end a window of about `window_samples`: the middle of the quietest 300 ms
-    in its last part (half the window, at most 30 s), so a cut never falls inside a word.
-    """
-    end = min(window_samples, audio.size)
-    span = min(end // 2, round(_CUT_SEARCH_SECONDS * SAMPLE_RATE))
-    start = end - span
-    frames = span // _CUT_FRAME
-    if frames <= _CUT_SMOOTH_FRAMES:
-        return end
-    region = audio[start : start + frames * _CUT_FRAME].reshape(frames, _CUT_FRAME)
-    energy = np.mean(np.square(region, dtype=np.float64), axis=1)
-    smooth = np.convolve(energy, np.ones(_CUT_SMOOTH_FRAMES) / _CUT_SMOOTH_FRAMES, mode="valid")
-    # Digital silence makes many positions equally quiet: take the middle of the last such
-    # run, away from the words on both sides, and keep the window long.
-    quiet = np.flatnonzero(smooth <= smooth.min() * (1 + 1e-6) + 1e-12)
-    breaks = np.flatnonzero(np.diff(quiet) != 1)
-    run_start = quiet[breaks[-1] + 1] if breaks.size else quiet[0]
-    best = (int(run_start) + int(quiet[-1])) // 2
-    return start + (best + _CUT_SMOOTH_FRAMES // 2) * _CUT_FRAME
-
-
-def _ends_sentence(word: str) -> bool:
-    token = word.strip()
-    return bool(_SENTENCE_END.search(token)) and token.lower() not in _ABBREVIATIONS
-
-
-def _best_break(words: Sequence[Word]) -> int:
-    """Index to split an over-long run at: after a clause end or at the widest gap."""
-    if len(words) < 2:
-        return len(words)
-    best, best_score = len(words) - 1, -1.0
-    for i in range(1, len(words)):
-        gap = max(0.0, words[i].start - words[i - 1].end)
-        score = gap + (0.5 if _CLAUSE_END.search(words[i - 1].word.strip()) else 0.0)
-        score += 0.01 * i / len(words)  # on a tie, keep the first part longer
-        if score > best_score:
-            best, best_score = i, score
-    return best
-
-
-def _segment(words: Sequence[Word]) -> Segment:
-    return Segment(
-        start=words[0].start,
-        end=max(w.end for w in words),
-        text="".join(w.word for w in words).strip(),
-        words=list(words),
-    )
-
-
-def _monotonic(segments: list[Segment]) -> list[Segment]:
-    """Make segment starts non-decreasing (word alignment can overlap a chunk boundary)."""
-    previous = 0.0
-    for segment in segments:
-        if segment.start < previous:
-            segment.start = previous
-        if segment.end < segment.start:
-            segment.end = segment.start
-        previous = segment.start
-    return segments
 
 
 def _cuda_device_count() -> int:

@@ -108,5 +108,8 @@ class Recap(BaseModel):
     # should know about how it was made (for example an LLM fallback).
     engine: str = "offline"
     notes: list[str] = Field(default_factory=list)
+    # Why the offline engine made it although an LLM is configured (the model failed,
+    # timed out, gave invalid output...); None when the configured engine made it.
+    fallback_reason: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0

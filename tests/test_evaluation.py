@@ -29,10 +29,10 @@ from summarizer.evaluation import (
     rouge_l,
     rouge_n,
     rouge_tokenize,
-    runners,
     word_error_rate,
     word_errors,
 )
+from summarizer.evaluation import io as evaluation_io
 from summarizer.types import (
     ActionItem,
     Conversation,
@@ -247,7 +247,7 @@ def _write_jsonl(path: Path, rows: list[object]) -> Path:
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each clip or meeting takes exactly 0.5 s."""
     ticks = itertools.count(step=0.5)
-    monkeypatch.setattr(runners, "_clock", lambda: next(ticks))
+    monkeypatch.setattr(evaluation_io, "clock", lambda: next(ticks))
 
 
 def _transcript(text: str) -> Transcript:

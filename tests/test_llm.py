@@ -18,7 +18,7 @@ from langchain.chat_models import init_chat_model
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-import summarizer.llm as llm_module
+import summarizer.llm.calls as llm_calls
 from summarizer.config import LLMConfig
 from summarizer.errors import LLMError
 from summarizer.llm import (
@@ -30,9 +30,9 @@ from summarizer.llm import (
     LLMEngine,
     estimate_tokens,
     render_message,
-    sanitize_text,
 )
 from summarizer.pipeline import Summarizer
+from summarizer.text import sanitize_text
 from summarizer.types import Conversation, Message, Recap
 from tests.fake_openai import FakeOpenAI, Recorded, Reply
 
@@ -183,6 +183,34 @@ def test_structured_output_maps_refs_owners_and_dues(
     (question,) = recap.open_questions
     assert (question.asked_by, question.ref) == ("Ana Lima", "https://chat.example/p3")
     assert recap.notes == []
+
+
+def test_near_duplicate_action_items_merge_like_the_offline_engine(
+    server: FakeOpenAI, conversation: Conversation
+) -> None:
+    # Not the same words, but the same task: the shared post-processor (fuzzy, as the
+    # offline engine does) keeps the first and fills in what it lacks from the repeat.
+    server.enqueue(
+        Reply.json(
+            recap_json(
+                action_items=[
+                    item("Send the deck to Ann", owner=None, source=1, confidence=0.6),
+                    item("send the deck to Ann.", owner="Bob", due="Friday", source=2),
+                    item("Sent the deck to Ann!", confidence=0.8),
+                    item("Send the deck to Ann", owner="Chen"),  # another owner: kept
+                ]
+            )
+        )
+    )
+
+    recap = make_engine(server).recap(conversation)
+
+    first, other_owner = recap.action_items
+    assert first.task == "Send the deck to Ann"
+    assert (first.owner, first.owner_id, first.ref) == ("Bob", "U2", "https://chat.example/p1")
+    assert first.due == date(2026, 3, 6)
+    assert first.confidence == 0.8
+    assert other_owner.owner == "Chen"
 
 
 def test_request_is_structured_output_with_settings(
@@ -374,7 +402,7 @@ def test_map_calls_run_concurrently_but_bounded(server: FakeOpenAI) -> None:
     make_engine(server, chunk_tokens=line_tokens + 1).recap(conversation)  # 12 chunks
 
     assert len([r for r in server.requests if PARTIALS_OPEN_TAG not in r.content_of("user")]) == 12
-    assert 2 <= server.max_in_flight <= llm_module.MAX_CONCURRENCY
+    assert 2 <= server.max_in_flight <= llm_calls.MAX_CONCURRENCY
 
 
 def test_a_failed_map_call_fails_the_recap(server: FakeOpenAI) -> None:
@@ -429,6 +457,7 @@ def test_http_500_falls_back_to_the_offline_engine(
     assert recap.summary
     assert any("the model server answered 500" in note for note in recap.notes)
     assert any("offline engine" in note for note in recap.notes)
+    assert recap.fallback_reason == "the model server answered 500"
 
 
 def test_a_retried_error_then_success_gives_the_llm_recap(
@@ -437,6 +466,7 @@ def test_a_retried_error_then_success_gives_the_llm_recap(
     server.enqueue(Reply.error(503), Reply.json(recap_json(summary="Recovered.")))
     recap = Summarizer(llm=config(server, max_retries=1)).recap(conversation)
     assert (recap.engine, recap.summary, recap.notes) == ("openai:test-model", "Recovered.", [])
+    assert recap.fallback_reason is None
 
 
 def test_timeout_falls_back_fast(server: FakeOpenAI, conversation: Conversation) -> None:
@@ -455,7 +485,7 @@ def test_wall_clock_guard_applies_when_the_model_ignores_the_timeout(
 ) -> None:
     # A chat model built elsewhere with a long timeout of its own: the engine still stops
     # waiting after timeout_seconds (the retry allowance is zeroed to keep the test fast).
-    monkeypatch.setattr(llm_module, "RETRY_ALLOWANCE_SECONDS", 0.0)
+    monkeypatch.setattr(llm_calls, "RETRY_ALLOWANCE_SECONDS", 0.0)
     slow_model = init_chat_model(
         "openai:test-model", base_url=server.base_url, api_key="test", timeout=60, max_retries=0
     )

@@ -134,8 +134,8 @@ def _spoken_meeting() -> Conversation:
         lines += [("Ann", t.format(x="budget")) for t in _TALK]
         if block == 5:
             lines.append(("Bob", "I'll send the budget report to everyone by tomorrow."))
-        if block == 9:
-            lines.append(("Ann", "The budget report needs to go to everyone by tomorrow."))
+        if block == 9:  # another task: a repeat of Bob's would merge into his item
+            lines.append(("Ann", "The budget forecast needs to go to the board by tomorrow."))
     return Conversation(
         messages=[Message(author=a, text=t, ref=f"act-{i}") for i, (a, t) in enumerate(lines)]
     )
@@ -151,7 +151,7 @@ def test_spoken_meeting_uses_the_model_and_owners_are_never_guessed(
     owners = {said[a.ref]: a.owner for a in recap.action_items}
     commitment = "I'll send the budget report to everyone by tomorrow."
     assert owners.get(commitment) == "Bob"  # a first-person commitment: the speaker
-    assert owners.get("The budget report needs to go to everyone by tomorrow.", "") is None
+    assert owners.get("The budget forecast needs to go to the board by tomorrow.", "") is None
     assert all(owner is None for text, owner in owners.items() if text != commitment)
     assert all(0 <= a.confidence <= 1 for a in recap.action_items)
     assert recap.summary

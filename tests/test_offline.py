@@ -188,3 +188,21 @@ def test_spoken_action_item_marker_and_open_requests() -> None:
         (None, "Review the privacy policy changes before the release", None),
     }
     assert recap.open_questions == []
+
+
+def test_near_duplicate_items_are_one_and_numbers_tell_items_apart() -> None:
+    # The post-processor the LLM engine shares: case and punctuation do not make a new
+    # item, a different number does.
+    recap = offline_recap(
+        _conversation(
+            ("Ann", "Action: Send the deck to Bob"),
+            ("Cy", "action: send the deck to Bob."),
+            ("Ann", "Action: verify step 1 of the rollout"),
+            ("Ann", "Action: verify step 5 of the rollout"),
+        )
+    )
+    assert [a.task for a in recap.action_items] == [
+        "Send the deck to Bob",
+        "Verify step 1 of the rollout",
+        "Verify step 5 of the rollout",
+    ]

@@ -27,15 +27,10 @@ from summarizer.errors import (
     UnsupportedMediaError,
     explain,
 )
-from summarizer.transcribe import (
-    Transcriber,
-    _windows,
-    quiet_point,
-    resolve_device,
-    resolve_model,
-    split_words,
-)
+from summarizer.segments import split_words
+from summarizer.transcribe import Transcriber, resolve_device, resolve_model
 from summarizer.types import Segment, Transcript, Word
+from summarizer.windows import quiet_point, quiet_windows
 from tests.speech import encode, require_espeak, synthesize, write_video_without_audio, write_wav
 
 SHORT = (
@@ -215,7 +210,7 @@ def test_windows_cut_in_silence_and_lose_nothing() -> None:
         AudioBlock(samples=audio[i : i + 8000], start=i / SAMPLE_RATE, read_fraction=None)
         for i in range(0, audio.size, 8000)
     )
-    windows = list(_windows(blocks, window_samples=5 * SAMPLE_RATE))
+    windows = list(quiet_windows(blocks, window_samples=5 * SAMPLE_RATE))
     assert len(windows) >= 4
     offsets = [offset for offset, *_ in windows]
     assert offsets[0] == 0 and all(a < b for a, b in itertools.pairwise(offsets))

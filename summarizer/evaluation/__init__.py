@@ -1,5 +1,9 @@
 """Evaluation harness: score a transcriber or a summariser on reference data.
 
+Modules: io (reading reference files), metrics and normalize (scores on strings), report
+(tables and JSON figures), transcription and recaps (the runs), acts (recaps scored on
+dialogue-act annotations).
+
 Library only (no CLI, no I/O beyond reading the reference files); ``balafon eval`` wires
 it up. Pure: imports nothing from ``bot`` or ``adapters``.
 """
@@ -14,7 +18,6 @@ from .metrics import (
     WordErrors,
     item_similarity,
     match_items,
-    normalize_text,
     rouge,
     rouge_l,
     rouge_n,
@@ -22,15 +25,9 @@ from .metrics import (
     word_error_rate,
     word_errors,
 )
-from .runners import (
-    ClipResult,
-    MeetingResult,
-    RecapReport,
-    TranscriptionReport,
-    evaluate_recaps,
-    evaluate_transcription,
-    recap_action_texts,
-)
+from .normalize import normalize_text
+from .recaps import MeetingResult, RecapReport, evaluate_recaps, recap_action_texts
+from .transcription import ClipResult, TranscriptionReport, evaluate_transcription
 
 __all__ = [
     "DEFAULT_MATCH_THRESHOLD",

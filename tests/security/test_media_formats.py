@@ -24,7 +24,7 @@ from bot.jobs import JobQueue, Worker
 from bot.main import Settings
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
-from summarizer import audio
+from summarizer import audio, media_gate
 from summarizer.audio import ALLOWED_FORMATS, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import UnsupportedMediaError
@@ -88,7 +88,7 @@ def test_ffmpeg_refuses_lists_on_its_probe_before_reading_anything(
         watched = [secret, *folder.glob("secret.mp3"), *folder.glob("frame001.bmp")]
         with OpenWatch(*watched) as watch:
             with pytest.raises(UnsupportedMediaError) as caught:
-                audio._open(path).close()
+                media_gate.open_container(path).close()
             assert not watch.opened(), "FFmpeg opened a file the upload pointed at"
         assert listener.connections == 0, "FFmpeg connected where the upload pointed"
     assert REFUSED in str(caught.value) and caught.value.source == path.name

@@ -1,7 +1,7 @@
 """The schema the LLM answers in: private to the LLM engine, not the public `Recap`.
 
 Items cite the number of the message they come from, owners and due dates come as
-written; `summarizer.llm` maps them onto the public types. `RECAP_JSON_SCHEMA` is the
+written; `summarizer.llm.mapping` maps them onto the public types. `RECAP_JSON_SCHEMA` is the
 strict-mode JSON schema sent for structured output.
 """
 
