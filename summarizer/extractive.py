@@ -52,8 +52,11 @@ def rank_sentences(sentences: list[Sentence], count: int) -> list[Sentence]:
             if position in used:
                 continue
             unique = set(terms)
-            # Mean probability, with a mild preference for sentences that say more.
-            score = sum(probability[t] for t in unique) / len(unique) * math.log(1 + len(unique))
+            # Mean probability, with a mild preference for sentences that say more. fsum is
+            # exact whatever the set's order (which follows PYTHONHASHSEED), so a recap is
+            # the same in every process and equal scores stay equal: the earlier one wins.
+            mean = math.fsum(probability[t] for t in unique) / len(unique)
+            score = mean * math.log(1 + len(unique))
             if score > best_score:
                 best_score, best = score, (position, sentence, unique)
         if best is None:

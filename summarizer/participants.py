@@ -51,7 +51,7 @@ def mentioned_participants(text: str, participants: Sequence[str]) -> list[str]:
     for person in participants:
         full = person.casefold()
         first = full.split()[0] if full.split() else full
-        for candidate in {full, first}:
+        for candidate in (full, first):  # fixed order, whatever PYTHONHASHSEED
             if len(candidate) < 2:
                 continue
             if re.search(rf"(?<![\w@])@?{re.escape(candidate)}(?!\w)", lowered):

@@ -1,5 +1,8 @@
 """The offline engine finds the known items of a conversation, with owners and due dates."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -206,3 +209,60 @@ def test_near_duplicate_items_are_one_and_numbers_tell_items_apart() -> None:
         "Verify step 1 of the rollout",
         "Verify step 5 of the rollout",
     ]
+
+
+# Twelve sentences whose content words come in groups shared by 1, 2, 3, 4 and 6 sentences:
+# every sentence has the same word probabilities, so every SumBasic score is a tie.
+_TIED_NOUNS = (
+    "apple badge cable drill eagle fabric garden harbor island jacket kettle ladder magnet "
+    "napkin orchid pencil quartz ribbon saddle tablet umbrella velvet walnut yogurt zipper "
+    "anchor bucket"
+).split()
+
+
+def _tied_conversation() -> Conversation:
+    groups, start = [], 0
+    for share in (1, 2, 3, 4, 6):
+        groups.append((share, _TIED_NOUNS[start : start + 12 // share]))
+        start += 12 // share
+    lines = []
+    for i in range(12):
+        a, b, c, d, e = (names[i // share] for share, names in groups)
+        lines.append(("Ann" if i % 2 else "Bob", f"The {a} and {b} need {c}, {d} and {e}."))
+    return _conversation(*lines)
+
+
+_RECAP_IN_A_PROCESS = (
+    "import sys\n"
+    "from summarizer.offline import offline_recap\n"
+    "from summarizer.types import Conversation\n"
+    "print(offline_recap(Conversation.model_validate_json(sys.stdin.read())).model_dump_json())"
+)
+
+
+def test_same_recap_whatever_the_hash_seed() -> None:
+    """Asking twice gives the same text: sets iterate in an order that follows
+    PYTHONHASHSEED, and summing scores in that order once made ties fall either way."""
+    conversation = _tied_conversation().model_dump_json()
+    root = Path(__file__).resolve().parent.parent
+    outputs = set()
+    for seed in ("0", "2", "3"):  # three seeds that picked three different recaps before
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+        done = subprocess.run(
+            [sys.executable, "-c", _RECAP_IN_A_PROCESS],
+            input=conversation,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=root,
+            timeout=60,
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+
+
+def test_tied_sentences_are_picked_in_conversation_order() -> None:
+    recap = offline_recap(_tied_conversation())
+    # The first pick of twelve equal scores is the first sentence.
+    assert recap.summary.startswith("The apple and magnet need saddle, walnut and anchor.")
