@@ -20,10 +20,11 @@ from bot.api import JOB_KIND, HttpApi, is_loopback_host, openapi_document
 from bot.app import create_app
 from bot.core import BotCore
 from bot.jobs import JobQueue, Worker
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 from tests.speech import synthesize
 
 TOKEN = "s3cret-api-token"
@@ -46,8 +47,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'api.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "api.db"))
     yield engine
     engine.dispose()
 

@@ -16,12 +16,13 @@ from bot.storage.models import SchedulerLease
 from summarizer.config import TranscriberConfig
 from summarizer.errors import SummarizerError
 from summarizer.transcribe import check_model
+from tests.db import migrated_sqlite
 
 
 def _settings(tmp_path: Path, **values: object) -> Settings:
     return Settings(
         _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'balafon.db'}",
+        database_url=migrated_sqlite(tmp_path / "balafon.db"),
         data_dir=str(tmp_path / "data"),
         **values,
     )

@@ -15,6 +15,7 @@ import pytest
 
 from bot.config import Settings
 from bot.main import build_runtime
+from tests.db import migrated_sqlite
 
 if "host" not in inspect.signature(build_runtime).parameters:
     pytest.skip("bot.main does not mount the playground yet", allow_module_level=True)
@@ -23,7 +24,7 @@ if "host" not in inspect.signature(build_runtime).parameters:
 def _settings(tmp_path: Path, **values: object) -> Settings:
     return Settings(
         _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'serve.db'}",
+        database_url=migrated_sqlite(tmp_path / "serve.db"),
         data_dir=str(tmp_path / "data"),
         **values,
     )

@@ -20,6 +20,7 @@ from bot.access import COOKIE, CrossSiteGuard, cookie_value
 from bot.config import Settings
 from bot.main import Runtime, build_runtime
 from bot.storage.models import Job
+from tests.db import migrated_sqlite
 
 ACCESS = "a-shared-access-token-for-this-test"
 API = "another-token-for-other-tools"
@@ -50,7 +51,7 @@ async def _started(tmp_path: Path, **settings: Any) -> Runtime:
     runtime = build_runtime(
         Settings(
             _env_file=None,
-            database_url=f"sqlite:///{tmp_path / 'access.db'}",
+            database_url=migrated_sqlite(tmp_path / "access.db"),
             data_dir=str(tmp_path / "data"),
             access_token=ACCESS,
             serve_runs_worker=False,

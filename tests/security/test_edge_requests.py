@@ -22,6 +22,7 @@ import pytest
 
 from bot.config import Settings
 from bot.main import build_runtime
+from tests.db import migrated_sqlite
 from tests.security.edge_support import table_rows
 
 API_TOKEN = "edge-api-token"
@@ -40,7 +41,7 @@ def _settings(tmp_path: Path, **values: Any) -> Settings:
     values.setdefault("access_token", ACCESS_TOKEN)
     return Settings(
         _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'edge.db'}",
+        database_url=migrated_sqlite(tmp_path / "edge.db"),
         data_dir=str(tmp_path / "data"),
         **values,
     )

@@ -24,10 +24,11 @@ from bot.config import Settings
 from bot.core import BotCore
 from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 from tests.slack.fake_slack import BOT_TOKEN, BOT_USER, TEAM, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -54,8 +55,7 @@ def sign(body: bytes, *, secret: str = SECRET, timestamp: int | None = None) -> 
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'slack.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "slack.db"))
     yield engine
     engine.dispose()
 

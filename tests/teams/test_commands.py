@@ -21,9 +21,10 @@ from bot.core import BotCore
 from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
 from bot.ports import ChatMessage, Place, ProgressReply, ReplyTarget
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 
 pytestmark = pytest.mark.anyio
 
@@ -46,8 +47,7 @@ class Bot:
     """TeamsBot over a TestAdapter, with the core on SQLite and a worker to drain."""
 
     def __init__(self, tmp_path: Path) -> None:
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'unit.db'}")
-        upgrade(engine)
+        engine = create_db_engine(migrated_sqlite(tmp_path / "unit.db"))
         queue = JobQueue(engine)
         self.core = BotCore(
             repo=Repository(engine),
