@@ -13,6 +13,12 @@ from bot.storage.db import create_db_engine
 from tests.db import drop_templates, migrated_sqlite, postgres_schema
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (`@pytest.mark.anyio`) run on asyncio, the loop the bot runs on."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _database_templates() -> Iterator[None]:
     """The migrated templates (tests/db.py) live as long as the session."""

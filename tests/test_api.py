@@ -41,11 +41,6 @@ CONVERSATION = {
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
     engine = create_db_engine(migrated_sqlite(tmp_path / "api.db"))
     yield engine

@@ -76,11 +76,6 @@ def test_model_check_refuses_unknown_names_and_a_missing_gpu() -> None:
             check_model(TranscriberConfig(device="cuda"))
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _leader(settings: Settings) -> str | None:
     from bot.storage.db import create_db_engine
 

@@ -47,11 +47,6 @@ ACCESS_COOKIE = {COOKIE: cookie_value(ACCESS_TOKEN)}
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = create_db_engine(migrated_sqlite(tmp_path / "playground.db"))
     yield engine

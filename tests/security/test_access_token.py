@@ -42,11 +42,6 @@ RECORDING = {"file": ("call.wav", _silent_wav(), "audio/wav")}
 PROXIED = {"X-Forwarded-For": "198.51.100.23", "X-Real-IP": "198.51.100.23"}
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def _started(tmp_path: Path, **settings: Any) -> Runtime:
     runtime = build_runtime(
         Settings(

@@ -50,11 +50,6 @@ def secret(tmp_path: Path) -> Path:
     return secret_recording(tmp_path / "server")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _attack(kind: str, folder: Path, secret: Path, listener: Listener) -> Path:
     """A file of `kind` in `folder` that makes FFmpeg read `secret` (or connect)."""
     if kind == "hls-file":

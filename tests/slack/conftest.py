@@ -37,11 +37,6 @@ GENERAL, OTHER = "C0GENERAL", "C0OTHER"
 ANN, BOB, CY = "U0ANN", "U0BOB", "U0CY"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def payload(name: str) -> dict[str, Any]:
     return copy.deepcopy(json.loads((PAYLOADS / name).read_text()))
 

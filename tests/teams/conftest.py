@@ -59,11 +59,6 @@ BOB = Person("29:1BobStoneTeamsId", "22222222-2222-4222-8222-222222222222", "Bob
 CY = Person("29:1CyParkTeamsId", "33333333-3333-4333-8333-333333333333", "Cy Park")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     return Tls.create(tmp_path_factory.mktemp("tls"))

@@ -38,11 +38,6 @@ BOB = {"id": "29:1Bob", "name": "Bob Stone", "aadObjectId": "22222222-2222-4222-
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Bot:
     """TeamsBot over a TestAdapter, with the core on SQLite and a worker to drain."""
 
