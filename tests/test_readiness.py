@@ -86,7 +86,8 @@ def _leader(settings: Settings) -> str | None:
     return lease.holder if lease else None
 
 
-def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
     settings = _settings(tmp_path, serve_runs_scheduler=False, serve_runs_worker=False)
     runtime = build_runtime(settings)
 
@@ -94,7 +95,7 @@ def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
         async with runtime.app.router.lifespan_context(runtime.app):
             await asyncio.sleep(0.2)
 
-    asyncio.run(serve_briefly())
+    await serve_briefly()
     assert _leader(settings) is None  # the web process did not schedule
 
     async def scheduler() -> str | None:
@@ -108,5 +109,5 @@ def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
         await task
         return holder
 
-    holder = asyncio.run(scheduler())
+    holder = await scheduler()
     assert holder is not None and holder.count(":") == 2  # host:pid:suffix
