@@ -3,69 +3,51 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.storage.db import create_db_engine, upgrade
-
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from bot.storage.db import create_db_engine
+from tests.db import drop_templates, migrated_sqlite, postgres_schema
 
 
-def _postgres_engine() -> tuple[Engine, Engine, str]:
-    """(admin engine, engine on a new schema of its own, that schema)."""
-    admin = create_db_engine(POSTGRES_URL)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        admin.dispose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc}")
-    engine = create_db_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    return admin, engine, schema
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (`@pytest.mark.anyio`) run on asyncio, the loop the bot runs on."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_templates() -> Iterator[None]:
+    """The migrated templates (tests/db.py) live as long as the session."""
+    yield
+    drop_templates()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
-    """A migrated, empty database of each kind."""
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of each kind (a copy of the session's migrated template)."""
     if request.param == "sqlite":
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'balafon.db'}")
-        upgrade(engine)
+        engine = create_db_engine(migrated_sqlite(tmp_path / "balafon.db"))
         yield engine
         engine.dispose()
         return
-    admin, engine, schema = _postgres_engine()
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        engine = create_db_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """The URL of an empty schema of its own on the live PostgreSQL, for processes the test
+    """The URL of an empty database of its own on the live PostgreSQL, for processes the test
     starts (they migrate it themselves)."""
-    admin, engine, schema = _postgres_engine()
-    url = engine.url.render_as_string(hide_password=False)
-    engine.dispose()
-    try:
+    with postgres_schema(migrated=False) as url:
         yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -22,10 +22,11 @@ from bot.app import create_app
 from bot.core import BotCore
 from bot.http import is_loopback_host
 from bot.jobs import JobQueue, Worker
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 from tests.speech import synthesize
 
 TOKEN = "s3cret-api-token"
@@ -42,14 +43,8 @@ CONVERSATION = {
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'api.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "api.db"))
     yield engine
     engine.dispose()
 

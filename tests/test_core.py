@@ -62,19 +62,20 @@ def _recaps(platform: MemoryPlatform) -> list[RecapReply]:
     return [p.reply for p in platform.posts.values() if isinstance(p.reply, RecapReply)]
 
 
-def test_thread_recap_posted_once_in_the_thread(bot) -> None:
+@pytest.mark.anyio
+async def test_thread_recap_posted_once_in_the_thread(bot) -> None:
     core, worker, platform = bot
     platform.add("C1", _msg("t1", "Ann", "The deploy failed on the payments service.", 30))
     platform.add("C1", _msg("t2", "Bob", "I'll roll back the payments deploy today.", 20, "t1"))
     platform.add("C1", _msg("x", "Eve", "Unrelated lunch plans for Friday.", 10))
 
-    outcome = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
+    outcome = await core.handle_command(_request("recap", "Ev1", thread="t1"))
     assert outcome.ack == "Working on a recap… it will be posted in this thread."
     assert outcome.job_id
-    retry = asyncio.run(core.handle_command(_request("recap", "Ev1", thread="t1")))
+    retry = await core.handle_command(_request("recap", "Ev1", thread="t1"))
     assert retry.duplicate
 
-    assert asyncio.run(worker.drain()) == 1
+    assert await worker.drain() == 1
     [posted] = platform.posts.values()
     assert posted.target.place.thread == "t1"
     recap = posted.reply.recap
@@ -85,68 +86,73 @@ def test_thread_recap_posted_once_in_the_thread(bot) -> None:
     assert posted.reply.links["t2"] == "https://chat.example/C1/t2"
 
 
-def test_channel_window_recap_reflects_edits_and_deletes(bot) -> None:
+@pytest.mark.anyio
+async def test_channel_window_recap_reflects_edits_and_deletes(bot) -> None:
     core, worker, platform = bot
     place = Place(platform="memory", workspace="T1", channel="C1")
     first = platform.add("C1", _msg("a", "Ann", "I'll write the migration guide by Friday.", 60))
     platform.add("C1", _msg("b", "Bob", "I'll update the dashboards tomorrow.", 50))
-    asyncio.run(core.handle_command(_request("recap 24h", "Ev1")))
-    asyncio.run(worker.drain())
+    await core.handle_command(_request("recap 24h", "Ev1"))
+    await worker.drain()
     tasks = {a.task for a in _recaps(platform)[-1].recap.action_items}
     assert tasks == {"Write the migration guide", "Update the dashboards"}
 
     # Live events: an edit and a delete; the next recap uses the store (no new history call).
     calls = platform.history_calls
     edited = ChatMessage(**{**first.__dict__, "text": "I'll write the upgrade FAQ by Friday."})
-    asyncio.run(core.record_edit(place, edited))
-    asyncio.run(core.record_delete(place, "b"))
-    asyncio.run(core.handle_command(_request("recap 24h", "Ev2")))
-    asyncio.run(worker.drain())
+    await core.record_edit(place, edited)
+    await core.record_delete(place, "b")
+    await core.handle_command(_request("recap 24h", "Ev2"))
+    await worker.drain()
     assert platform.history_calls == calls
     tasks = {a.task for a in _recaps(platform)[-1].recap.action_items}
     assert tasks == {"Write the upgrade FAQ"}
 
 
-def test_cross_channel_recap_needs_membership(bot) -> None:
+@pytest.mark.anyio
+async def test_cross_channel_recap_needs_membership(bot) -> None:
     core, worker, platform = bot
     platform.add("C-secret", _msg("s", "Zed", "The acquisition closes on Monday.", 5))
     platform.members["C-secret"] = {"U-Zed"}
-    asyncio.run(core.handle_command(_request("recap 24h #C-secret", "Ev1")))
-    asyncio.run(worker.drain())
+    await core.handle_command(_request("recap 24h #C-secret", "Ev1"))
+    await worker.drain()
     [posted] = platform.posts.values()
     assert isinstance(posted.reply, ErrorReply)
     assert posted.target.ephemeral_to == "U-Ann"
     assert "acquisition" not in str(posted.reply)
 
     platform.members["C-secret"].add("U-Ann")
-    asyncio.run(core.handle_command(_request("recap 24h #C-secret", "Ev2")))
-    asyncio.run(worker.drain())
+    await core.handle_command(_request("recap 24h #C-secret", "Ev2"))
+    await worker.drain()
     [recap] = _recaps(platform)
     assert "acquisition" in recap.recap.summary
     only_for_ann = [p for p in platform.posts.values() if isinstance(p.reply, RecapReply)]
     assert only_for_ann[0].target.ephemeral_to == "U-Ann"
 
 
-def test_immediate_replies_for_help_unknown_and_bad_windows(bot) -> None:
+@pytest.mark.anyio
+async def test_immediate_replies_for_help_unknown_and_bad_windows(bot) -> None:
     core, _, _ = bot
-    help_ = asyncio.run(core.handle_command(_request("help", "Ev1")))
+    help_ = await core.handle_command(_request("help", "Ev1"))
     assert isinstance(help_.reply, TextReply) and "recap" in help_.reply.text
-    unknown = asyncio.run(core.handle_command(_request("dance", "Ev2")))
+    unknown = await core.handle_command(_request("dance", "Ev2"))
     assert "didn't understand" in unknown.reply.text
-    bad = asyncio.run(core.handle_command(_request("recap since banana", "Ev3")))
+    bad = await core.handle_command(_request("recap since banana", "Ev3"))
     assert isinstance(bad.reply, ErrorReply) and "24h" in bad.reply.text
     assert core.queue.counts() == {}
 
 
-def test_empty_window_says_so(bot) -> None:
+@pytest.mark.anyio
+async def test_empty_window_says_so(bot) -> None:
     core, worker, platform = bot
-    asyncio.run(core.handle_command(_request("recap 1h", "Ev1")))
-    asyncio.run(worker.drain())
+    await core.handle_command(_request("recap 1h", "Ev1"))
+    await worker.drain()
     [posted] = platform.posts.values()
     assert posted.reply.text == messages.NOTHING_TO_RECAP.format(where="in that window")
 
 
-def test_bot_messages_and_mass_mentions_never_reach_the_recap(bot) -> None:
+@pytest.mark.anyio
+async def test_bot_messages_and_mass_mentions_never_reach_the_recap(bot) -> None:
     core, worker, platform = bot
     platform.add("C1", _msg("a", "Ann", "@channel please review the incident report by Friday.", 9))
     bot_msg = ChatMessage(
@@ -158,14 +164,15 @@ def test_bot_messages_and_mass_mentions_never_reach_the_recap(bot) -> None:
         from_bot=True,
     )
     platform.add("C1", bot_msg)
-    asyncio.run(core.handle_command(_request("recap 1h", "Ev1")))
-    asyncio.run(worker.drain())
+    await core.handle_command(_request("recap 1h", "Ev1"))
+    await worker.drain()
     [recap] = _recaps(platform)
     dumped = recap.recap.model_dump_json()
     assert "@channel" not in dumped and "do everything" not in dumped
 
 
-def test_failed_job_tells_the_user_once(bot, monkeypatch) -> None:
+@pytest.mark.anyio
+async def test_failed_job_tells_the_user_once(bot, monkeypatch) -> None:
     core, worker, platform = bot
     platform.add("C1", _msg("a", "Ann", "Some text to recap here today.", 9))
 
@@ -173,9 +180,9 @@ def test_failed_job_tells_the_user_once(bot, monkeypatch) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(core.summarizer, "recap", broken)
-    job = asyncio.run(core.handle_command(_request("recap 1h", "Ev1"))).job_id
+    job = (await core.handle_command(_request("recap 1h", "Ev1"))).job_id
     for _ in range(3):
-        asyncio.run(worker.drain())
+        await worker.drain()
         core.queue.engine.dispose()
         from sqlalchemy import update
         from sqlmodel import Session
@@ -191,7 +198,8 @@ def test_failed_job_tells_the_user_once(bot, monkeypatch) -> None:
     assert "disk full" not in errors[0].text
 
 
-def test_without_platform_history_the_store_answers(bot) -> None:
+@pytest.mark.anyio
+async def test_without_platform_history_the_store_answers(bot) -> None:
     core, worker, platform = bot
     platform.history_available = False
     place = Place(platform="memory", workspace="T1", channel="C1")
@@ -199,10 +207,10 @@ def test_without_platform_history_the_store_answers(bot) -> None:
         _msg("r", "Ann", "The invoice export breaks on leap years.", 30),
         _msg("s", "Bob", "I'll patch the invoice export tomorrow.", 20, "r"),
     ):
-        asyncio.run(core.record_message(place, message))
-    asyncio.run(core.handle_command(_request("recap", "Ev1", thread="r")))
-    asyncio.run(core.handle_command(_request("recap 24h", "Ev2")))
-    asyncio.run(worker.drain())
+        await core.record_message(place, message)
+    await core.handle_command(_request("recap", "Ev1", thread="r"))
+    await core.handle_command(_request("recap 24h", "Ev2"))
+    await worker.drain()
     thread, channel = _recaps(platform)
     for recap in (thread, channel):
         assert [(a.owner, a.task) for a in recap.recap.action_items] == [
@@ -235,7 +243,8 @@ class _QuickTranscriber:
         return Transcript(segments=[Segment(start=0, end=4, text=text)], duration=4.0)
 
 
-def test_transcription_progress_lands_in_order_and_ends_on_the_final_state(
+@pytest.mark.anyio
+async def test_transcription_progress_lands_in_order_and_ends_on_the_final_state(
     engine, tmp_path
 ) -> None:
     platform = _SlowEarlyUpdates()
@@ -259,7 +268,7 @@ def test_transcription_progress_lands_in_order_and_ends_on_the_final_state(
         await worker.drain()
         await asyncio.sleep(2)  # an update still on its way would land meanwhile
 
-    asyncio.run(run())
+    await run()
     progress = [p for p in platform.posts.values() if isinstance(p.reply, ProgressReply)]
     assert len(progress) == 1
     final = progress[0].last
@@ -270,7 +279,8 @@ def test_transcription_progress_lands_in_order_and_ends_on_the_final_state(
     assert progress[0].reply.text == "Downloading “call.ogg”…"
 
 
-def test_a_platform_with_local_files_says_receiving_not_downloading(engine, tmp_path) -> None:
+@pytest.mark.anyio
+async def test_a_platform_with_local_files_says_receiving_not_downloading(engine, tmp_path) -> None:
     platform = MemoryPlatform()
     platform.files_are_local = True  # as the playground's uploads are
     core, worker, _ = memory_bot(
@@ -286,8 +296,8 @@ def test_a_platform_with_local_files_says_receiving_not_downloading(engine, tmp_
         message_id="m1",
         files=(FileRef(id="f1", name="call.ogg", mimetype="audio/ogg", size=9),),
     )
-    asyncio.run(core.handle_command(request))
-    asyncio.run(worker.drain())
+    await core.handle_command(request)
+    await worker.drain()
     [progress] = [p for p in platform.posts.values() if isinstance(p.reply, ProgressReply)]
     assert progress.reply.text == "Receiving “call.ogg”…"
 
@@ -306,27 +316,28 @@ class _Directory(MemoryPlatform):
         return {"dev": "C2", "C2": "C2"}.get(reference)
 
 
-def test_a_missing_channel_is_said_at_once_and_a_slow_lookup_leaves_it_to_the_job(
+@pytest.mark.anyio
+async def test_a_missing_channel_is_said_at_once_and_a_slow_lookup_leaves_it_to_the_job(
     engine, monkeypatch
 ) -> None:
     core, worker, _ = memory_bot(engine, clock=lambda: NOW)
     directory = _Directory()
     core.register(directory)  # replaces the plain memory platform (same name)
-    missing = asyncio.run(core.handle_command(_request("recap 7d #nope", "Ev-n")))
+    missing = await core.handle_command(_request("recap 7d #nope", "Ev-n"))
     assert isinstance(missing.reply, ErrorReply) and missing.ack is None and not missing.job_id
     assert "no channel #nope" in missing.reply.text
     assert core.queue.counts() == {}
-    by_name = asyncio.run(core.handle_command(_request("recap 7d #dev", "Ev-d")))
+    by_name = await core.handle_command(_request("recap 7d #dev", "Ev-d"))
     job = core.queue.get(by_name.job_id)
     assert by_name.ack == ANOTHER_CHANNEL_ACK and job.payload["source"]["channel"] == "C2"
 
     # The platform is too slow to answer before the ack: queued, and the job asks again.
     monkeypatch.setattr("bot.core.CHANNEL_LOOKUP_SECONDS", 0.05)
     directory.delay = 0.2
-    slow = asyncio.run(core.handle_command(_request("recap 7d #gone", "Ev-s")))
+    slow = await core.handle_command(_request("recap 7d #gone", "Ev-s"))
     assert slow.ack == ANOTHER_CHANNEL_ACK
     directory.delay = 0.0
-    asyncio.run(worker.drain())
+    await worker.drain()
     refusals = [p.reply.text for p in directory.posts.values() if isinstance(p.reply, ErrorReply)]
     expected = [  # Ann is in neither channel: #dev is refused to her
         messages.NOT_A_MEMBER.format(channel="C2"),

@@ -37,14 +37,14 @@ def bot(engine):
     return core, service, worker, platform, clock
 
 
-def _say(core, platform, channel, id_, author, text, at) -> None:
+async def _say(core, platform, channel, id_, author, text, at) -> None:
     message = ChatMessage(id=id_, author_id=f"U-{author}", author_name=author, text=text, at=at)
     platform.add(channel, message)
     place = Place(platform="memory", workspace="T1", channel=channel)
-    asyncio.run(core.record_message(place, message))
+    await core.record_message(place, message)
 
 
-def _command(core, text, key, channel="C1"):
+async def _command(core, text, key, channel="C1"):
     request = CommandRequest(
         place=Place(platform="memory", workspace="T1", channel=channel),
         user_id="U-Ann",
@@ -52,7 +52,7 @@ def _command(core, text, key, channel="C1"):
         event_key=key,
         timezone="Europe/Paris",
     )
-    return asyncio.run(core.handle_command(request))
+    return await core.handle_command(request)
 
 
 def _digests(platform) -> list[RecapReply]:
@@ -91,30 +91,32 @@ def test_weekdays_and_weekly_slots() -> None:
 # --- commands ------------------------------------------------------------------------
 
 
-def test_subscribe_status_and_off(bot) -> None:
+@pytest.mark.anyio
+async def test_subscribe_status_and_off(bot) -> None:
     core, service, _, _, _ = bot
-    on = _command(core, "digest weekdays 17:30", "e1")
+    on = await _command(core, "digest weekdays 17:30", "e1")
     assert "every weekday at 17:30 (Europe/Paris)" in on.reply.text
     assert "Mon 23 Nov, 17:30" in on.reply.text
-    status = _command(core, "digest status", "e2")
+    status = await _command(core, "digest status", "e2")
     assert "every weekday at 17:30" in status.reply.text
-    assert _command(core, "digest status", "e2").duplicate
-    assert _command(core, "digest off", "e3").reply.text == messages.DIGEST_OFF
-    assert _command(core, "digest status", "e4").reply.text == messages.DIGEST_NONE
+    assert (await _command(core, "digest status", "e2")).duplicate
+    assert (await _command(core, "digest off", "e3")).reply.text == messages.DIGEST_OFF
+    assert (await _command(core, "digest status", "e4")).reply.text == messages.DIGEST_NONE
     assert service.active_subscriptions() == []
-    bad = _command(core, "digest hourly", "e5")
+    bad = await _command(core, "digest hourly", "e5")
     assert "digest daily 09:00" in bad.reply.text
 
 
 # --- running -------------------------------------------------------------------------
 
 
-def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> None:
+@pytest.mark.anyio
+async def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> None:
     core, service, worker, platform, clock = bot
-    _command(core, "digest daily 09:00", "e1")  # Europe/Paris: 08:00 UTC in November
+    await _command(core, "digest daily 09:00", "e1")  # Europe/Paris: 08:00 UTC in November
     [subscription] = service.active_subscriptions()
     day1 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    _say(
+    await _say(
         core,
         platform,
         "C1",
@@ -123,7 +125,7 @@ def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> Non
         "I'll draft the budget by Friday.",
         day1 - timedelta(hours=3),
     )
-    _say(
+    await _say(
         core,
         platform,
         "C1",
@@ -132,7 +134,7 @@ def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> Non
         "Old news from last week about hiring.",
         day1 - timedelta(days=3),
     )
-    _say(
+    await _say(
         core,
         platform,
         "C-private",
@@ -145,7 +147,7 @@ def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> Non
     clock.now = day1 + timedelta(minutes=1)
     assert service.fire(subscription.id) is not None
     assert service.fire(subscription.id) is not None  # same slot again: same job
-    assert asyncio.run(worker.drain()) == 1
+    assert await worker.drain() == 1
     [first] = _digests(platform)
     dumped = first.recap.model_dump_json()
     assert "budget" in dumped and "hiring" not in dumped and "layoffs" not in dumped
@@ -154,7 +156,7 @@ def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> Non
 
     # Next day: only the new messages, and yesterday's item as still open, one day old.
     day2 = day1 + timedelta(days=1)
-    _say(
+    await _say(
         core,
         platform,
         "C1",
@@ -165,7 +167,7 @@ def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> Non
     )
     clock.now = day2 + timedelta(minutes=5)
     service.fire(subscription.id)
-    asyncio.run(worker.drain())
+    await worker.drain()
     second = _digests(platform)[1]
     assert [a.task for a in second.recap.action_items] == ["Book the venue for the offsite"]
     assert "budget" not in second.recap.summary
@@ -175,24 +177,26 @@ def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) -> Non
     assert all(p.target.place.channel == "C1" for p in platform.posts.values())
 
 
-def test_quiet_channel_gets_no_post(bot) -> None:
+@pytest.mark.anyio
+async def test_quiet_channel_gets_no_post(bot) -> None:
     core, service, worker, platform, clock = bot
-    _command(core, "digest daily 09:00", "e1")
+    await _command(core, "digest daily 09:00", "e1")
     [subscription] = service.active_subscriptions()
     clock.now = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
     service.fire(subscription.id)
-    asyncio.run(worker.drain())
+    await worker.drain()
     assert platform.posts == {}
     with Session(core.repo.engine) as session:
         [run] = session.exec(select(DigestRun)).all()
     assert run.status == "quiet"
 
 
-def test_restart_mid_run_posts_once(bot) -> None:
+@pytest.mark.anyio
+async def test_restart_mid_run_posts_once(bot) -> None:
     core, service, worker, platform, clock = bot
-    _command(core, "digest daily 09:00", "e1")
+    await _command(core, "digest daily 09:00", "e1")
     [subscription] = service.active_subscriptions()
-    _say(
+    await _say(
         core,
         platform,
         "C1",
@@ -203,7 +207,7 @@ def test_restart_mid_run_posts_once(bot) -> None:
     )
     clock.now = datetime(2026, 11, 23, 8, 1, tzinfo=UTC)
     job = service.fire(subscription.id)
-    asyncio.run(worker.drain())
+    await worker.drain()
     assert len(_digests(platform)) == 1
     # The process died after posting but before the job was marked done: it runs again.
     with Session(core.repo.engine) as session:
@@ -213,17 +217,18 @@ def test_restart_mid_run_posts_once(bot) -> None:
         run.status = "running"
         session.add_all([row, run])
         session.commit()
-    assert asyncio.run(worker.drain()) == 1
+    assert await worker.drain() == 1
     assert len(_digests(platform)) == 1
     with Session(core.repo.engine) as session:
         assert session.exec(select(DigestRun)).one().status == "posted"
 
 
-def test_off_stops_queued_digests(bot) -> None:
+@pytest.mark.anyio
+async def test_off_stops_queued_digests(bot) -> None:
     core, service, worker, platform, clock = bot
-    _command(core, "digest daily 09:00", "e1")
+    await _command(core, "digest daily 09:00", "e1")
     [subscription] = service.active_subscriptions()
-    _say(
+    await _say(
         core,
         platform,
         "C1",
@@ -234,8 +239,8 @@ def test_off_stops_queued_digests(bot) -> None:
     )
     clock.now = datetime(2026, 11, 23, 8, 1, tzinfo=UTC)
     service.fire(subscription.id)
-    _command(core, "digest off", "e2")
-    asyncio.run(worker.drain())
+    await _command(core, "digest off", "e2")
+    await worker.drain()
     assert _digests(platform) == []
     assert service.fire(subscription.id) is None
 
@@ -243,22 +248,20 @@ def test_off_stops_queued_digests(bot) -> None:
 # --- the real scheduler ------------------------------------------------------------------
 
 
-def _wait_for_jobs(engine, count: int, timeout: float = 10.0) -> list[Job]:
-    async def poll() -> list[Job]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            with Session(engine) as session:
-                jobs = session.exec(select(Job).where(Job.kind == "digest")).all()
-            if len(jobs) >= count or asyncio.get_running_loop().time() > deadline:
-                return list(jobs)
-            await asyncio.sleep(0.1)
-
-    return asyncio.run(poll())
+async def _wait_for_jobs(engine, count: int, timeout: float = 10.0) -> list[Job]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with Session(engine) as session:
+            jobs = session.exec(select(Job).where(Job.kind == "digest")).all()
+        if len(jobs) >= count or asyncio.get_running_loop().time() > deadline:
+            return list(jobs)
+        await asyncio.sleep(0.1)
 
 
-def test_scheduler_fires_at_local_time_after_dst_change(bot) -> None:
+@pytest.mark.anyio
+async def test_scheduler_fires_at_local_time_after_dst_change(bot) -> None:
     core, service, _, _, clock = bot
-    _command(core, "digest daily 09:00", "e1")
+    await _command(core, "digest daily 09:00", "e1")
     # 25 Oct 2026, the day clocks go back: 09:00 in Paris is 08:00 UTC.
     with time_machine.travel(datetime(2026, 10, 25, 7, 59, 58, tzinfo=UTC), tick=True):
         clock.now = datetime(2026, 10, 25, 8, 0, 30, tzinfo=UTC)
@@ -272,13 +275,14 @@ def test_scheduler_fires_at_local_time_after_dst_change(bot) -> None:
             with Session(core.repo.engine) as session:
                 return list(session.exec(select(Job).where(Job.kind == "digest")).all())
 
-        jobs = asyncio.run(scenario())
+        jobs = await scenario()
     assert [j.payload["slot"] for j in jobs] == ["2026-10-25T09:00:00+01:00"]
 
 
-def test_missed_days_give_one_catch_up_and_two_schedulers_one_job(bot) -> None:
+@pytest.mark.anyio
+async def test_missed_days_give_one_catch_up_and_two_schedulers_one_job(bot) -> None:
     core, service, _, _, clock = bot
-    _command(core, "digest daily 09:00", "e1")
+    await _command(core, "digest daily 09:00", "e1")
 
     async def run_for(seconds: float, *holders: str) -> list[bool]:
         schedulers = [DigestScheduler(service, holder=h, grace_seconds=3600) for h in holders]
@@ -291,18 +295,19 @@ def test_missed_days_give_one_catch_up_and_two_schedulers_one_job(bot) -> None:
         return leaders
 
     with time_machine.travel(datetime(2026, 11, 23, 7, 0, tzinfo=UTC), tick=True):
-        assert asyncio.run(run_for(0.2, "a")) == [True]  # schedules Mon 09:00 Paris
+        assert await run_for(0.2, "a") == [True]  # schedules Mon 09:00 Paris
     # Down from Monday 08:00 to Wednesday 09:30 Paris time: three slots missed.
     with time_machine.travel(datetime(2026, 11, 25, 8, 30, tzinfo=UTC), tick=True):
         clock.now = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
-        leaders = asyncio.run(run_for(1.5, "b", "c"))
+        leaders = await run_for(1.5, "b", "c")
         assert sorted(leaders) == [False, True]  # one leader among two schedulers
-        jobs = _wait_for_jobs(core.repo.engine, 1, timeout=2)
+        jobs = await _wait_for_jobs(core.repo.engine, 1, timeout=2)
     assert [j.payload["slot"] for j in jobs] == ["2026-11-25T09:00:00+01:00"]
 
 
-def test_slash_style_recap_digest_is_a_digest_command(bot) -> None:
+@pytest.mark.anyio
+async def test_slash_style_recap_digest_is_a_digest_command(bot) -> None:
     core, service, _, _, _ = bot
-    reply = _command(core, "recap digest weekly mon 09:00", "e1").reply
+    reply = (await _command(core, "recap digest weekly mon 09:00", "e1")).reply
     assert "every Mon at 09:00 (Europe/Paris)" in reply.text
     assert [s.cadence for s in service.active_subscriptions()] == ["weekly"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -28,24 +27,22 @@ def bot(engine):
     return core, worker, platform
 
 
-def _say(core, platform, channel: str, id_: str, text: str, days_ago: float) -> None:
+async def _say(core, platform, channel: str, id_: str, text: str, days_ago: float) -> None:
     message = ChatMessage(
         id=id_, author_id="U1", author_name="Ann", text=text, at=NOW - timedelta(days=days_ago)
     )
     platform.add(channel, message)
-    asyncio.run(
-        core.record_message(Place(platform="memory", workspace="T1", channel=channel), message)
-    )
+    await core.record_message(Place(platform="memory", workspace="T1", channel=channel), message)
 
 
-def _ask(core, text: str, key: str, channel: str = "C1"):
+async def _ask(core, text: str, key: str, channel: str = "C1"):
     request = CommandRequest(
         place=Place(platform="memory", workspace="T1", channel=channel),
         user_id="U1",
         text=text,
         event_key=key,
     )
-    return asyncio.run(core.handle_command(request)).reply
+    return (await core.handle_command(request)).reply
 
 
 def _count(engine, model) -> int:
@@ -53,19 +50,20 @@ def _count(engine, model) -> int:
         return len(session.exec(select(model)).all())
 
 
-def test_forget_asks_then_deletes_only_this_channel(bot) -> None:
+@pytest.mark.anyio
+async def test_forget_asks_then_deletes_only_this_channel(bot) -> None:
     core, worker, platform = bot
-    _say(core, platform, "C1", "a", "I'll send the contract to legal today.", 0.1)
-    _say(core, platform, "C2", "b", "I'll order the new laptops today.", 0.1)
+    await _say(core, platform, "C1", "a", "I'll send the contract to legal today.", 0.1)
+    await _say(core, platform, "C2", "b", "I'll order the new laptops today.", 0.1)
     for channel, key in (("C1", "r1"), ("C2", "r2")):
-        _ask(core, "recap 24h", key, channel)
-    _ask(core, "digest daily 09:00", "d1")
-    asyncio.run(worker.drain())
+        await _ask(core, "recap 24h", key, channel)
+    await _ask(core, "digest daily 09:00", "d1")
+    await worker.drain()
     assert _count(core.repo.engine, ActionItemRecord) == 2
 
-    assert _ask(core, "forget", "f1").text == messages.FORGET_CONFIRM
+    assert (await _ask(core, "forget", "f1")).text == messages.FORGET_CONFIRM
     assert _count(core.repo.engine, StoredMessage) == 2  # nothing deleted yet
-    done = _ask(core, "forget confirm", "f2").text
+    done = (await _ask(core, "forget confirm", "f2")).text
     assert "1 messages" in done and "1 recaps" in done and "1 action items" in done
     with Session(core.repo.engine) as session:
         assert [m.external_id for m in session.exec(select(StoredMessage)).all()] == ["b"]
@@ -75,13 +73,14 @@ def test_forget_asks_then_deletes_only_this_channel(bot) -> None:
     assert core.digests.active_subscriptions() == []
 
 
-def test_retention_deletes_what_is_older_than_the_channel_keeps(bot) -> None:
+@pytest.mark.anyio
+async def test_retention_deletes_what_is_older_than_the_channel_keeps(bot) -> None:
     core, _, platform = bot
-    _say(core, platform, "C1", "old", "I'll archive the old tickets.", 40)
-    _say(core, platform, "C1", "new", "I'll review the new tickets.", 2)
-    _say(core, platform, "C2", "keep", "I'll keep this forever.", 400)
-    assert "30 days" in _ask(core, "retention 30", "k1").text
-    assert "24h" not in _ask(core, "retention banana", "k2").text
+    await _say(core, platform, "C1", "old", "I'll archive the old tickets.", 40)
+    await _say(core, platform, "C1", "new", "I'll review the new tickets.", 2)
+    await _say(core, platform, "C2", "keep", "I'll keep this forever.", 400)
+    assert "30 days" in (await _ask(core, "retention 30", "k1")).text
+    assert "24h" not in (await _ask(core, "retention banana", "k2")).text
     counts = core.repo.purge_expired(NOW, None)
     assert counts["messages"] == 1
     with Session(core.repo.engine) as session:
@@ -91,11 +90,12 @@ def test_retention_deletes_what_is_older_than_the_channel_keeps(bot) -> None:
     assert core.repo.purge_expired(NOW, 365)["messages"] == 1
 
 
-def test_export_jsonl_and_csv(bot) -> None:
+@pytest.mark.anyio
+async def test_export_jsonl_and_csv(bot) -> None:
     core, worker, platform = bot
-    _say(core, platform, "C1", "a", "I'll send the contract to legal by Friday.", 0.1)
-    _ask(core, "recap 24h", "r1")
-    asyncio.run(worker.drain())
+    await _say(core, platform, "C1", "a", "I'll send the contract to legal by Friday.", 0.1)
+    await _ask(core, "recap 24h", "r1")
+    await worker.drain()
     [item] = [
         json.loads(line)
         for line in export_text(core.repo.engine, "action-items", "jsonl").splitlines()

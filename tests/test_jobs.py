@@ -69,7 +69,8 @@ def test_failure_requeues_with_backoff_then_fails(engine) -> None:
     assert queue.get(job.id).error == "boom again"
 
 
-def test_worker_runs_retries_and_reports_failures(engine) -> None:
+@pytest.mark.anyio
+async def test_worker_runs_retries_and_reports_failures(engine) -> None:
     queue = JobQueue(engine)
     calls: list[str] = []
     failures: list[tuple[int, str]] = []
@@ -88,13 +89,14 @@ def test_worker_runs_retries_and_reports_failures(engine) -> None:
     queue.enqueue("ok", {"n": 1}, key="a")
     bad_job, _ = queue.enqueue("bad", {}, key="b")
     queue.enqueue("ok", {"n": 2}, key="c")
-    assert asyncio.run(worker.drain()) == 3
+    assert await worker.drain() == 3
     assert calls == ["ok:1", "ok:2"]
     assert failures == [(bad_job.id, "That file is not audio.", True)]
     assert queue.counts() == {"done": 2, "failed": 1}
 
 
-def test_poisoned_job_stops_after_max_attempts(engine) -> None:
+@pytest.mark.anyio
+async def test_poisoned_job_stops_after_max_attempts(engine) -> None:
     queue = JobQueue(engine, lease_seconds=60)
     job, _ = queue.enqueue("crashy", {}, key="p", max_attempts=2)
     for _ in range(2):  # the process dies mid-job twice
@@ -109,12 +111,13 @@ def test_poisoned_job_stops_after_max_attempts(engine) -> None:
         failures.append((reason, user_facing))
 
     worker = Worker(queue, {"crashy": crashy}, on_failure=on_failure, worker_id="w3")
-    assert asyncio.run(worker.run_once())
+    assert await worker.run_once()
     assert failures == [("stopped after 2 attempts", False)]
     assert queue.get(job.id).status == "failed"
 
 
-def test_worker_loop_wakes_on_enqueue(engine) -> None:
+@pytest.mark.anyio
+async def test_worker_loop_wakes_on_enqueue(engine) -> None:
     queue = JobQueue(engine)
     done = asyncio.Event
 
@@ -138,10 +141,11 @@ def test_worker_loop_wakes_on_enqueue(engine) -> None:
         await asyncio.wait_for(loop_task, timeout=10)
         return seen
 
-    assert sorted(asyncio.run(scenario())) == [0, 1, 2]
+    assert sorted(await scenario()) == [0, 1, 2]
 
 
-def test_stopping_worker_finishes_quick_jobs_and_hands_back_the_others(engine) -> None:
+@pytest.mark.anyio
+async def test_stopping_worker_finishes_quick_jobs_and_hands_back_the_others(engine) -> None:
     """On shutdown a job gets a grace period; past it, one awaiting something and one busy
     in a thread (reporting progress, as transcription does) both go back to the queue,
     runnable at once, and the thread stops instead of holding the process up."""
@@ -183,7 +187,7 @@ def test_stopping_worker_finishes_quick_jobs_and_hands_back_the_others(engine) -
         await asyncio.wait_for(loop_task, timeout=10)
         return worker
 
-    worker = asyncio.run(scenario())
+    worker = await scenario()
     assert thread_stopped.wait(timeout=5)
     with Session(engine) as session:
         jobs = {job.kind: job for job in session.exec(select(Job)).all()}
@@ -200,8 +204,9 @@ def test_stopping_worker_finishes_quick_jobs_and_hands_back_the_others(engine) -
     assert {queue.claim("next").kind, queue.claim("next").kind} == {"thread", "waits"}
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("count", [8])
-def test_concurrent_claims_never_double_run(engine, count) -> None:
+async def test_concurrent_claims_never_double_run(engine, count) -> None:
     queue = JobQueue(engine)
     for n in range(count):
         queue.enqueue("k", {"n": n}, key=f"c{n}")
@@ -215,6 +220,6 @@ def test_concurrent_claims_never_double_run(engine, count) -> None:
     async def race() -> list[list[int]]:
         return await asyncio.gather(*(grab(f"w{i}") for i in range(4)))
 
-    results = asyncio.run(race())
+    results = await race()
     flat = [job_id for ids in results for job_id in ids]
     assert len(flat) == count and len(set(flat)) == count

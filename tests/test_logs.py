@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
 import httpx
+import pytest
 
 from bot.app import create_app
 from bot.jobs import JobQueue, Worker
@@ -24,7 +24,8 @@ class Capture(logging.Handler):
         self.lines.append(json.loads(self.format(record)))
 
 
-def test_request_and_job_ids_reach_the_logs(engine) -> None:
+@pytest.mark.anyio
+async def test_request_and_job_ids_reach_the_logs(engine) -> None:
     capture = Capture()
     logger = logging.getLogger("balafon.test")
     logger.addHandler(capture)
@@ -63,7 +64,7 @@ def test_request_and_job_ids_reach_the_logs(engine) -> None:
         return given, made, job
 
     try:
-        given, made, job = asyncio.run(scenario())
+        given, made, job = await scenario()
     finally:
         logger.removeHandler(capture)
     assert given.headers["x-request-id"] == "abc-123"

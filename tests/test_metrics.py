@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
+import pytest
 
 from bot.app import create_app
 from bot.jobs import JobQueue, Worker
@@ -20,7 +20,8 @@ def _value(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def test_metrics_report_requests_queue_and_jobs(engine) -> None:
+@pytest.mark.anyio
+async def test_metrics_report_requests_queue_and_jobs(engine) -> None:
     queue = JobQueue(engine)
 
     async def ok(job, ctx) -> None:
@@ -40,7 +41,7 @@ def test_metrics_report_requests_queue_and_jobs(engine) -> None:
             await worker.drain()
             return before, (await client.get("/metrics")).text
 
-    before, after = asyncio.run(scenario())
+    before, after = await scenario()
     health = _value(after, "balafon_requests_total", platform="health", outcome="2xx")
     assert health == _value(before, "balafon_requests_total", platform="health", outcome="2xx") + 1
     assert _value(after, "balafon_requests_total", platform="web", outcome="4xx") >= 1

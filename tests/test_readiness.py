@@ -15,12 +15,13 @@ from bot.storage.models import SchedulerLease
 from summarizer.config import TranscriberConfig
 from summarizer.errors import SummarizerError
 from summarizer.transcribe import check_model
+from tests.db import migrated_sqlite
 
 
 def _settings(tmp_path: Path, **values: object) -> Settings:
     return Settings(
         _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'balafon.db'}",
+        database_url=migrated_sqlite(tmp_path / "balafon.db"),
         data_dir=str(tmp_path / "data"),
         **values,
     )
@@ -74,11 +75,6 @@ def test_model_check_refuses_unknown_names_and_a_missing_gpu() -> None:
             check_model(TranscriberConfig(device="cuda"))
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _leader(settings: Settings) -> str | None:
     from bot.storage.db import create_db_engine
 
@@ -89,7 +85,8 @@ def _leader(settings: Settings) -> str | None:
     return lease.holder if lease else None
 
 
-def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
     settings = _settings(tmp_path, serve_runs_scheduler=False, serve_runs_worker=False)
     runtime = build_runtime(settings)
 
@@ -97,7 +94,7 @@ def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
         async with runtime.app.router.lifespan_context(runtime.app):
             await asyncio.sleep(0.2)
 
-    asyncio.run(serve_briefly())
+    await serve_briefly()
     assert _leader(settings) is None  # the web process did not schedule
 
     async def scheduler() -> str | None:
@@ -111,5 +108,5 @@ def test_web_without_scheduler_and_a_scheduler_process(tmp_path: Path) -> None:
         await task
         return holder
 
-    holder = asyncio.run(scheduler())
+    holder = await scheduler()
     assert holder is not None and holder.count(":") == 2  # host:pid:suffix

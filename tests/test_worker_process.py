@@ -3,7 +3,6 @@ job is finished by another once the lease expires, and its result is stored once
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -46,7 +45,8 @@ def _wait(engine, condition, timeout: float) -> Job:
     raise AssertionError(f"timed out; job is {_job(engine)}")
 
 
-def test_killed_worker_job_completes_on_another(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_killed_worker_job_completes_on_another(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}",
@@ -81,7 +81,7 @@ def test_killed_worker_job_completes_on_another(tmp_path: Path) -> None:
                     headers={"Authorization": f"Bearer {runtime.access_token}"},
                 )
 
-    assert asyncio.run(upload()).status_code == 202
+    assert (await upload()).status_code == 202
     engine = runtime.core.repo.engine
 
     def worker() -> subprocess.Popen:

@@ -25,10 +25,11 @@ from bot.app import create_app
 from bot.core import BotCore
 from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -46,14 +47,8 @@ ACCESS_COOKIE = {COOKIE: cookie_value(ACCESS_TOKEN)}
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'playground.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "playground.db"))
     yield engine
     engine.dispose()
 

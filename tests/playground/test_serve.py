@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot.main import Settings, build_runtime
+from tests.db import migrated_sqlite
 
 if "host" not in inspect.signature(build_runtime).parameters:
     pytest.skip("bot.main does not mount the playground yet", allow_module_level=True)
@@ -22,7 +23,7 @@ if "host" not in inspect.signature(build_runtime).parameters:
 def _settings(tmp_path: Path, **values: object) -> Settings:
     return Settings(
         _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'serve.db'}",
+        database_url=migrated_sqlite(tmp_path / "serve.db"),
         data_dir=str(tmp_path / "data"),
         **values,
     )

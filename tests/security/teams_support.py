@@ -14,7 +14,8 @@ from aiohttp import web
 from adapters.teams import TeamsAdapter
 from bot.app import create_app
 from bot.jobs import Worker
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
+from tests.db import migrated_sqlite
 from tests.teams.conftest import Harness, make_core, make_options
 from tests.teams.crypto import SigningKey, Tls
 from tests.teams.fake_microsoft import FakeMicrosoft
@@ -56,8 +57,7 @@ async def teams_app(
     fake: FakeMicrosoft, tls: Tls, key: SigningKey, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[Harness]:
     """What tests/teams' `teams` fixture builds, with options decided at run time."""
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'teams-security.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "teams-security.db"))
     core = make_core(engine, tmp_path)
     adapter = TeamsAdapter(
         core=core, options=make_options(fake, tls, **overrides), run_meeting_worker=False

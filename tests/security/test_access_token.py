@@ -19,6 +19,7 @@ from adapters.playground.store import PlaygroundStore
 from bot.access import COOKIE, CrossSiteGuard, cookie_value
 from bot.main import Runtime, Settings, build_runtime
 from bot.storage.models import Job
+from tests.db import migrated_sqlite
 
 ACCESS = "a-shared-access-token-for-this-test"
 API = "another-token-for-other-tools"
@@ -40,16 +41,11 @@ RECORDING = {"file": ("call.wav", _silent_wav(), "audio/wav")}
 PROXIED = {"X-Forwarded-For": "198.51.100.23", "X-Real-IP": "198.51.100.23"}
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def _started(tmp_path: Path, **settings: Any) -> Runtime:
     runtime = build_runtime(
         Settings(
             _env_file=None,
-            database_url=f"sqlite:///{tmp_path / 'access.db'}",
+            database_url=migrated_sqlite(tmp_path / "access.db"),
             data_dir=str(tmp_path / "data"),
             access_token=ACCESS,
             serve_runs_worker=False,

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.types import ActionItem, Decision, Recap
+from tests.db import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = [
@@ -52,8 +53,7 @@ def _export(db: Path, kind: str, fmt: str) -> str:
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     db = tmp_path / "balafon.db"
-    engine = create_db_engine(f"sqlite:///{db}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(db))
     repo = Repository(engine)
     channel = repo.channel(repo.workspace("slack", "T1").id, "C1")
     for payload in PAYLOADS:

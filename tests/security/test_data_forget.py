@@ -46,7 +46,6 @@ from tests.slack.conftest import (  # noqa: F401  (fixtures)
     ANN,
     GENERAL,
     Harness,
-    anyio_backend,
     fake,
     make_settings,
     payload,

@@ -19,7 +19,6 @@ from tests.slack.conftest import (  # noqa: F401  (fixtures)
     CY,
     GENERAL,
     Harness,
-    anyio_backend,
     fake,
     slack,
     sqlite_engine,

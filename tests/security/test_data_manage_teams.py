@@ -16,7 +16,6 @@ from tests.teams.conftest import (  # noqa: F401  (fixtures)
     BOB,
     TEAM,
     Harness,
-    anyio_backend,
     fake,
     signing_key,
     sqlite_engine,

@@ -125,8 +125,7 @@ def test_slack_still_checks_the_signature_of_small_bodies(server: Server) -> Non
 # --- the middleware on its own: what the handler sees, and a response already started ---
 
 
-def _run(app, messages: list[dict]) -> list[dict]:
-    import asyncio
+async def _run(app, messages: list[dict]) -> list[dict]:
 
     from bot.body_limit import BodyLimit
 
@@ -141,7 +140,7 @@ def _run(app, messages: list[dict]) -> list[dict]:
 
     scope = {"type": "http", "method": "POST", "path": "/hook", "headers": []}
     limited = BodyLimit(app, limits={"/hook": 10})
-    asyncio.run(limited(scope, receive, send))
+    await limited(scope, receive, send)
     return sent
 
 
@@ -152,7 +151,8 @@ def _chunks(*parts: bytes) -> list[dict]:
     ]
 
 
-def test_the_handler_sees_a_disconnect_never_a_truncated_body() -> None:
+@pytest.mark.anyio
+async def test_the_handler_sees_a_disconnect_never_a_truncated_body() -> None:
     from starlette.requests import ClientDisconnect, Request
     from starlette.responses import PlainTextResponse
 
@@ -165,13 +165,14 @@ def test_the_handler_sees_a_disconnect_never_a_truncated_body() -> None:
             seen.append("disconnect")
         await PlainTextResponse("processed")(scope, receive, send)  # dropped: 413 instead
 
-    sent = _run(app, _chunks(b"12345", b"67890", b"X"))
+    sent = await _run(app, _chunks(b"12345", b"67890", b"X"))
     assert seen == ["disconnect"]
     assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [413]
     assert b"processed" not in b"".join(m.get("body", b"") for m in sent)
 
 
-def test_a_response_already_started_is_not_started_twice() -> None:
+@pytest.mark.anyio
+async def test_a_response_already_started_is_not_started_twice() -> None:
     got: list[dict] = []
 
     async def app(scope, receive, send) -> None:
@@ -179,12 +180,13 @@ def test_a_response_already_started_is_not_started_twice() -> None:
         got.extend([await receive(), await receive(), await receive()])
         await send({"type": "http.response.body", "body": b"done"})
 
-    sent = _run(app, _chunks(b"12345", b"67890", b"X"))
+    sent = await _run(app, _chunks(b"12345", b"67890", b"X"))
     assert [m["type"] for m in got] == ["http.request", "http.request", "http.disconnect"]
     assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [200]
 
 
-def test_a_body_of_exactly_the_limit_goes_through() -> None:
+@pytest.mark.anyio
+async def test_a_body_of_exactly_the_limit_goes_through() -> None:
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -192,5 +194,5 @@ def test_a_body_of_exactly_the_limit_goes_through() -> None:
         body = await Request(scope, receive).body()
         await Response(body, status_code=200)(scope, receive, send)
 
-    sent = _run(app, _chunks(b"12345", b"67890"))
+    sent = await _run(app, _chunks(b"12345", b"67890"))
     assert sent[0]["status"] == 200 and sent[1]["body"] == b"1234567890"

@@ -11,7 +11,6 @@ All against the app `balafon serve` runs (`build_runtime`), over httpx's ASGI tr
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from pathlib import Path
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from bot.main import Settings, build_runtime
+from tests.db import migrated_sqlite
 from tests.security.edge_support import table_rows
 
 API_TOKEN = "edge-api-token"
@@ -39,19 +39,16 @@ def _settings(tmp_path: Path, **values: Any) -> Settings:
     values.setdefault("access_token", ACCESS_TOKEN)
     return Settings(
         _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'edge.db'}",
+        database_url=migrated_sqlite(tmp_path / "edge.db"),
         data_dir=str(tmp_path / "data"),
         **values,
     )
 
 
-def _call(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async def call() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
-            return await c.request(method, path, **kwargs)
-
-    return asyncio.run(call())
+async def _call(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+        return await c.request(method, path, **kwargs)
 
 
 def _nested(depth: int, kind: str) -> bytes:
@@ -67,12 +64,15 @@ def _nested(depth: int, kind: str) -> bytes:
 # --- 12: deeply nested JSON --------------------------------------------------------------
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 @pytest.mark.parametrize("kind", ["array", "object", "envelope"])
-def test_deeply_nested_json_on_the_api_is_a_400(tmp_path: Path, depth: int, kind: str) -> None:
+async def test_deeply_nested_json_on_the_api_is_a_400(
+    tmp_path: Path, depth: int, kind: str
+) -> None:
     runtime = build_runtime(_settings(tmp_path))
     rows = table_rows(tmp_path / "edge.db")
-    answer = _call(
+    answer = await _call(
         runtime.app,
         "POST",
         "/v1/recaps",
@@ -87,18 +87,19 @@ def test_deeply_nested_json_on_the_api_is_a_400(tmp_path: Path, depth: int, kind
     assert table_rows(tmp_path / "edge.db") == rows  # no recap, no job
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("depth", [1_000, 10_000])  # 100,000 levels is over its 64 KB: 413
 @pytest.mark.parametrize(
     "path", ["/playground/api/messages", "/playground/api/users", "/playground/api/channels"]
 )
-def test_deeply_nested_json_on_the_playground_is_a_400(
+async def test_deeply_nested_json_on_the_playground_is_a_400(
     tmp_path: Path, depth: int, path: str
 ) -> None:
     runtime = build_runtime(_settings(tmp_path), host="127.0.0.1")
     assert runtime.playground
     rows = table_rows(tmp_path / "edge.db")
     for kind in ("array", "object"):
-        answer = _call(
+        answer = await _call(
             runtime.app,
             "POST",
             path,
@@ -110,9 +111,10 @@ def test_deeply_nested_json_on_the_playground_is_a_400(
     assert table_rows(tmp_path / "edge.db") == rows  # nothing said, nobody added
 
 
-def test_a_nested_body_over_the_playground_limit_is_a_413(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_nested_body_over_the_playground_limit_is_a_413(tmp_path: Path) -> None:
     runtime = build_runtime(_settings(tmp_path), host="127.0.0.1")
-    answer = _call(
+    answer = await _call(
         runtime.app,
         "POST",
         "/playground/api/messages",
@@ -129,6 +131,7 @@ def _basic(raw: bytes) -> bytes:
     return b"Basic " + base64.b64encode(raw)
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     "authorization",
     [
@@ -144,43 +147,47 @@ def _basic(raw: bytes) -> bytes:
         b"Bearer",
     ],
 )
-def test_admin_refuses_odd_credentials_with_401(tmp_path: Path, authorization: bytes) -> None:
+async def test_admin_refuses_odd_credentials_with_401(tmp_path: Path, authorization: bytes) -> None:
     runtime = build_runtime(_settings(tmp_path, admin_token=ADMIN_TOKEN))
-    answer = _call(runtime.app, "GET", "/admin", headers={"Authorization": authorization})
+    answer = await _call(runtime.app, "GET", "/admin", headers={"Authorization": authorization})
     assert answer.status_code == 401
     assert "Recent failures" not in answer.text
 
 
-def test_admin_with_a_non_ascii_token(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_admin_with_a_non_ascii_token(tmp_path: Path) -> None:
     token = "sécret-tökén"
     runtime = build_runtime(_settings(tmp_path, admin_token=token))
     right = _basic(b"ops:" + token.encode())
-    assert _call(runtime.app, "GET", "/admin", headers={"Authorization": right}).status_code == 200
     bearer = b"Bearer " + token.encode()
-    assert _call(runtime.app, "GET", "/admin", headers={"Authorization": bearer}).status_code == 200
+    for good in (right, bearer):
+        answer = await _call(runtime.app, "GET", "/admin", headers={"Authorization": good})
+        assert answer.status_code == 200, good
     for wrong in (_basic(b"ops:" + token.encode("latin-1")), b"Bearer s\xe9cret", b"Bearer x"):
-        answer = _call(runtime.app, "GET", "/admin", headers={"Authorization": wrong})
+        answer = await _call(runtime.app, "GET", "/admin", headers={"Authorization": wrong})
         assert answer.status_code == 401, wrong
 
 
 # --- 17: /readyz and /metrics -------------------------------------------------------------
 
 
-def test_readyz_names_the_failing_check_but_keeps_its_reason_in_the_log(
+@pytest.mark.anyio
+async def test_readyz_names_the_failing_check_but_keeps_its_reason_in_the_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     missing = tmp_path / "secret-model-folder"
     missing.mkdir()
     runtime = build_runtime(_settings(tmp_path, whisper_model=str(missing)))
     with caplog.at_level(logging.WARNING, logger="bot.app"):
-        answer = _call(runtime.app, "GET", "/readyz")
+        answer = await _call(runtime.app, "GET", "/readyz")
     assert answer.status_code == 503
     assert answer.json() == {"ready": False, "failures": {"model": "failed"}}
     assert "secret-model-folder" not in answer.text and "model.bin" not in answer.text
     assert "secret-model-folder" in caplog.text  # the operator still learns why
 
 
-def test_readyz_does_not_echo_a_broker_url(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_readyz_does_not_echo_a_broker_url(tmp_path: Path) -> None:
     runtime = build_runtime(
         _settings(
             tmp_path,
@@ -188,32 +195,35 @@ def test_readyz_does_not_echo_a_broker_url(tmp_path: Path) -> None:
             celery_broker_url="redis://:hunter2@127.0.0.1:1/0",
         )
     )
-    answer = _call(runtime.app, "GET", "/readyz")
+    answer = await _call(runtime.app, "GET", "/readyz")
     assert answer.status_code == 503 and answer.json()["failures"] == {"broker": "failed"}
     assert "hunter2" not in answer.text and "127.0.0.1" not in answer.text
 
 
-def test_metrics_behind_metrics_token(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_metrics_behind_metrics_token(tmp_path: Path) -> None:
     runtime = build_runtime(_settings(tmp_path, metrics_token=METRICS_TOKEN))
     for authorization in (None, b"Bearer wrong", "Bearer tökén".encode(), b"Basic x"):
         headers = {"Authorization": authorization} if authorization else {}
-        answer = _call(runtime.app, "GET", "/metrics", headers=headers)
+        answer = await _call(runtime.app, "GET", "/metrics", headers=headers)
         assert answer.status_code == 401, authorization
         assert "balafon_requests_total" not in answer.text
-    answer = _call(
+    answer = await _call(
         runtime.app, "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
     )
     assert answer.status_code == 200 and "balafon_jobs" in answer.text
 
 
-def test_metrics_open_without_metrics_token(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_metrics_open_without_metrics_token(tmp_path: Path) -> None:
     runtime = build_runtime(_settings(tmp_path))
-    answer = _call(runtime.app, "GET", "/metrics")
+    answer = await _call(runtime.app, "GET", "/metrics")
     assert answer.status_code == 200 and "balafon_requests_total" in answer.text
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("depth", [1_000, 100_000])
-def test_deeply_nested_json_to_teams_is_refused_not_a_500(tmp_path: Path, depth: int) -> None:
+async def test_deeply_nested_json_to_teams_is_refused_not_a_500(tmp_path: Path, depth: int) -> None:
     """/api/messages parses before it authenticates: a nesting too deep to parse is an
     unreadable body (401 without a token, 400 in anonymous mode), never a crash."""
     body = b"[" * depth + b"]" * depth
@@ -222,7 +232,7 @@ def test_deeply_nested_json_to_teams_is_refused_not_a_500(tmp_path: Path, depth:
         ({"teams_anonymous": True}, 400),
     ):
         runtime = build_runtime(_settings(tmp_path / str(status), **values), host="127.0.0.1")
-        answer = _call(
+        answer = await _call(
             runtime.app,
             "POST",
             "/api/messages",

@@ -22,13 +22,14 @@ from bot.cli import run
 from bot.core import BotCore
 from bot.jobs import JobQueue, Worker
 from bot.main import Settings
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer import audio, media_gate
 from summarizer.audio import ALLOWED_FORMATS, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import UnsupportedMediaError
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 from tests.security.media_support import (
     NUL,
     Listener,
@@ -47,11 +48,6 @@ TOKEN = "media-test-token"
 @pytest.fixture
 def secret(tmp_path: Path) -> Path:
     return secret_recording(tmp_path / "server")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def _attack(kind: str, folder: Path, secret: Path, listener: Listener) -> Path:
@@ -141,8 +137,7 @@ def test_cli_transcribe_refuses_a_playlist_and_prints_nothing_of_the_secret(
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'media.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "media.db"))
     yield engine
     engine.dispose()
 

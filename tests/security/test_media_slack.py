@@ -14,8 +14,7 @@ from tests.slack import conftest as harness
 from tests.slack.conftest import ANN, GENERAL, Harness, payload
 
 # The Slack harness's fixtures, for a test outside tests/slack.
-anyio_backend, fake, slack, sqlite_engine = (
-    harness.anyio_backend,
+fake, slack, sqlite_engine = (
     harness.fake,
     harness.slack,
     harness.sqlite_engine,

@@ -16,8 +16,7 @@ from tests.teams.fake_microsoft import FakeMicrosoft
 pytestmark = pytest.mark.anyio
 
 # The Teams harness's fixtures, for a test outside tests/teams.
-anyio_backend, fake, signing_key, sqlite_engine, teams, tls = (
-    harness.anyio_backend,
+fake, signing_key, sqlite_engine, teams, tls = (
     harness.fake,
     harness.signing_key,
     harness.sqlite_engine,

@@ -30,13 +30,12 @@ from tests.slack.conftest import (
     GENERAL,
     TEAM,
     Harness,
-    anyio_backend,
     fake,
     sqlite_engine,
 )
 from tests.slack.fake_slack import BOT_USER
 
-__all__ = ["anyio_backend", "fake", "sqlite_engine"]
+__all__ = ["fake", "sqlite_engine"]
 pytestmark = pytest.mark.anyio
 A_FEW = 3  # messages a Slack reply may take (adapters.slack.blocks.MAX_MESSAGES)
 HUGE_SUMMARY = "The team talked. " * (3 * 2**20 // 17)  # about 3 MB

@@ -21,7 +21,6 @@ from tests.slack.conftest import (
     BOB,
     GENERAL,
     Harness,
-    anyio_backend,
     fake,
     make_core,
     make_settings,
@@ -29,7 +28,7 @@ from tests.slack.conftest import (
 )
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 
-__all__ = ["anyio_backend", "bystander", "fake", "sqlite_engine"]
+__all__ = ["bystander", "fake", "sqlite_engine"]
 pytestmark = pytest.mark.anyio
 OTHER_TEAM = "T0ELSEWHERE"
 

@@ -27,13 +27,12 @@ from tests.slack.conftest import (
     GENERAL,
     TEAM,
     Harness,
-    anyio_backend,
     fake,
     sqlite_engine,
 )
 from tests.slack.fake_slack import BOT_USER
 
-__all__ = ["anyio_backend", "fake", "sqlite_engine"]
+__all__ = ["fake", "sqlite_engine"]
 pytestmark = pytest.mark.anyio
 
 

@@ -24,7 +24,6 @@ from tests.teams.conftest import (  # noqa: F401  (fixtures)
     PERSONAL,
     TENANT,
     Harness,
-    anyio_backend,
     fake,
     signing_key,
     tls,

@@ -18,7 +18,6 @@ from tests.teams.conftest import (  # noqa: F401  (fixtures)
     APP_ID,
     PERSONAL,
     Harness,
-    anyio_backend,
     fake,
     signing_key,
     tls,

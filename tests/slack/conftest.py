@@ -24,21 +24,17 @@ from bot.core import BotCore
 from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
 from bot.main import Settings
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 from tests.slack.fake_slack import BOT_TOKEN, BOT_USER, TEAM, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 PAYLOADS = Path(__file__).parent / "payloads"
 GENERAL, OTHER = "C0GENERAL", "C0OTHER"
 ANN, BOB, CY = "U0ANN", "U0BOB", "U0CY"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def payload(name: str) -> dict[str, Any]:
@@ -54,8 +50,7 @@ def sign(body: bytes, *, secret: str = SECRET, timestamp: int | None = None) -> 
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'slack.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "slack.db"))
     yield engine
     engine.dispose()
 

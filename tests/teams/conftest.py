@@ -21,10 +21,11 @@ from adapters.teams import TeamsAdapter, TeamsOptions
 from bot.app import create_app
 from bot.core import BotCore
 from bot.jobs import JobQueue, Worker
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 from tests.teams.crypto import SigningKey, Tls
 from tests.teams.fake_microsoft import CHANNEL_TENANT, FakeMicrosoft, Sent
 
@@ -58,11 +59,6 @@ BOB = Person("29:1BobStoneTeamsId", "22222222-2222-4222-8222-222222222222", "Bob
 CY = Person("29:1CyParkTeamsId", "33333333-3333-4333-8333-333333333333", "Cy Park")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     return Tls.create(tmp_path_factory.mktemp("tls"))
@@ -93,8 +89,7 @@ async def fake(tls: Tls, signing_key: SigningKey) -> AsyncIterator[FakeMicrosoft
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'teams.db'}")
-    upgrade(engine)
+    engine = create_db_engine(migrated_sqlite(tmp_path / "teams.db"))
     yield engine
     engine.dispose()
 

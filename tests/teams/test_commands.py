@@ -21,9 +21,10 @@ from bot.core import BotCore
 from bot.digests import DigestService
 from bot.jobs import JobQueue, Worker
 from bot.ports import ChatMessage, Place, ProgressReply, ReplyTarget
-from bot.storage.db import create_db_engine, upgrade
+from bot.storage.db import create_db_engine
 from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
 
 pytestmark = pytest.mark.anyio
 
@@ -37,17 +38,11 @@ BOB = {"id": "29:1Bob", "name": "Bob Stone", "aadObjectId": "22222222-2222-4222-
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Bot:
     """TeamsBot over a TestAdapter, with the core on SQLite and a worker to drain."""
 
     def __init__(self, tmp_path: Path) -> None:
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'unit.db'}")
-        upgrade(engine)
+        engine = create_db_engine(migrated_sqlite(tmp_path / "unit.db"))
         queue = JobQueue(engine)
         self.core = BotCore(
             repo=Repository(engine),
