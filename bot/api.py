@@ -45,7 +45,8 @@ from starlette.types import Receive, Scope, Send
 
 from bot.access import bearer, matches
 from bot.core import BotCore
-from bot.jobs import TRANSCRIBE_QUEUE, JobContext, PermanentJobError
+from bot.errors import PermanentJobError
+from bot.jobs import TRANSCRIBE_QUEUE, JobContext
 from bot.storage.models import Job
 from summarizer.audio import probe
 from summarizer.errors import (

@@ -34,13 +34,13 @@ from bot.commands import (
     parse_command,
     without_own_name,
 )
+from bot.errors import PermanentJobError
 from bot.jobs import (
     DEFAULT_QUEUE,
     TRANSCRIBE_QUEUE,
     Handler,
     JobContext,
     JobQueue,
-    PermanentJobError,
 )
 from bot.metrics import TRANSCRIPTION_RTF, observe_recap
 from bot.ports import (

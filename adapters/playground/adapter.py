@@ -19,6 +19,7 @@ from adapters.playground.replies import dump
 from adapters.playground.store import BOT_ID, BOT_NAME, PlaygroundStore, StoreError
 from adapters.playground.web import Web
 from bot.core import BotCore
+from bot.errors import ConfigError
 from bot.ports import TextReply
 
 PEOPLE = ("Ann", "Bob", "Cy")
@@ -51,7 +52,7 @@ class PlaygroundAdapter(PlaygroundPlatform):
     def __init__(self, *, core: BotCore, files_dir: Path, access_token: str) -> None:
         super().__init__(store=PlaygroundStore(core.repo.engine), files_dir=Path(files_dir))
         if not access_token:
-            raise ValueError("the playground needs an access token")
+            raise ConfigError("the playground needs an access token")
         self.core = core
         self.access_token = access_token
         self.closing = False

@@ -29,13 +29,14 @@ from bot.app import Ingress
 from bot.config import Settings
 from bot.core import BotCore
 from bot.crypto import require_cipher
+from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 20  # Slack publishes no maximum; a message is at most 40,000 characters
 
 
-class SlackConfigError(ValueError):
+class SlackConfigError(ConfigError):
     """The Slack settings do not describe a way to run; the message says what to set."""
 
 

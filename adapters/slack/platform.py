@@ -39,7 +39,7 @@ from adapters.slack.text import (
     ts_to_datetime,
 )
 from bot import messages
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError, TransientJobError
 from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget, TranscriptReply
 from summarizer.errors import MediaError, MediaTooLargeError
 
@@ -420,7 +420,7 @@ class SlackPlatform:
     @staticmethod
     async def _save(response: httpx.Response, dest: Path, max_bytes: int, limit_mb: int) -> Path:
         if response.status_code == 429 or response.status_code >= 500:
-            raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
+            raise TransientJobError(f"file download: HTTP {response.status_code}")  # retried
         if response.status_code >= 400:
             text = messages.SLACK_DOWNLOAD_FAILED.format(status=response.status_code)
             raise MediaError(text)

@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from adapters.teams import messages as teams_messages
+from bot.errors import TransientJobError
 from summarizer.errors import MediaError, MediaTooLargeError
 
 # Microsoft 365 file hosts (commercial and GCC, dogfood, GCC High, DoD, 21Vianet) and
@@ -154,7 +155,7 @@ async def checked_addresses(hop: Hop) -> list[str]:
     try:
         infos = await loop.getaddrinfo(_host(hop.url), port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:  # DNS trouble: retried by the job
-        raise RuntimeError(f"file download: cannot resolve {_host(hop.url)}") from exc
+        raise TransientJobError(f"file download: cannot resolve {_host(hop.url)}") from exc
     addresses = [str(info[4][0]) for info in infos]
     if not addresses or (not hop.private_ok and not all(map(is_public, addresses))):
         raise DownloadRefusedError()
@@ -213,7 +214,7 @@ async def download(
                 current = hop.url.join(response.headers["location"])
                 continue
             if response.status_code == 429 or response.status_code >= 500:
-                raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
+                raise TransientJobError(f"file download: HTTP {response.status_code}")  # retried
             if response.status_code >= 400:
                 raise MediaError(
                     teams_messages.DOWNLOAD_REFUSED.format(status=response.status_code)

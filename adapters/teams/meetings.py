@@ -30,7 +30,8 @@ from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.vtt import parse_vtt
 from bot.core import BotCore, CommandRequest
-from bot.jobs import JobContext, JobQueue, PermanentJobError, Worker
+from bot.errors import PermanentJobError, TransientJobError
+from bot.jobs import JobContext, JobQueue, Worker
 from bot.ports import ErrorReply, FileRef, Place, RecapReply, ReplyTarget, TextReply
 from bot.storage.models import Job
 from summarizer.errors import InputError
@@ -140,7 +141,7 @@ class MeetingRecaps:
             stored, f"v1/meetings/{quote(meeting_id, safe='')}"
         )
         if response.status_code >= 500 or response.status_code == 429:
-            raise RuntimeError(f"meeting details: HTTP {response.status_code}")  # retried
+            raise TransientJobError(f"meeting details: HTTP {response.status_code}")  # retried
         if response.status_code >= 400:
             raise PermanentJobError(
                 f"Teams has no details for “{title}” (HTTP {response.status_code})."

@@ -30,7 +30,7 @@ from adapters.teams.errors import HistoryUnavailableError, NoConversationError
 from adapters.teams.graph import RECORDING_PATH, GraphClient, GraphError, chat_message
 from adapters.teams.options import TeamsOptions
 from adapters.teams.references import ConversationStore, StoredConversation
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, RecapReply, Reply, ReplyTarget, TranscriptReply
 from summarizer.errors import MediaError
 

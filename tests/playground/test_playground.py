@@ -15,7 +15,7 @@ from adapters.playground.platform import place
 from adapters.playground.store import PlaygroundStore, StoreError
 from bot import messages
 from bot.core import CommandRequest
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError
 from bot.ports import ChatPlatform, FileRef, ReplyTarget, TextReply
 from bot.storage.db import downgrade, upgrade
 from summarizer.errors import MediaError, MediaTooLargeError
