@@ -44,9 +44,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from bot.access import bearer, matches
-from bot.core import BotCore
 from bot.errors import PermanentJobError
+from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import TRANSCRIBE_QUEUE, JobContext
+from bot.services import Services
 from bot.storage.models import Job
 from summarizer.audio import probe
 from summarizer.errors import (
@@ -471,13 +472,17 @@ class _PathEndpoint:
             )
 
 
+async def _nobody_to_tell(job: Job, payload: JobPayload, reason: str, user_facing: bool) -> None:
+    """An API job's failure is its status (GET /v1/jobs/{id}), not a message."""
+
+
 class HttpApi:
     """`/v1` on the core: its summarizer for recaps, its queue and model for transcription."""
 
     def __init__(
         self,
         *,
-        core: BotCore,
+        core: Services,
         upload_dir: Path,
         token: str | None = None,
         access_token: str | None = None,
@@ -496,7 +501,15 @@ class HttpApi:
         self.max_upload_seconds = max_upload_seconds  # MAX_MEDIA_MINUTES, checked at upload
         self.max_json_bytes = max_json_bytes
         self._openapi = openapi_document()
-        core.add_handler(JOB_KIND, self.run_transcription, queue=TRANSCRIBE_QUEUE)
+        core.jobs.add(
+            JobKind(
+                JOB_KIND,
+                JobPayload,  # path, name, recap, received_at: read by run_transcription
+                lambda job, _, context: self.run_transcription(job, context),
+                queue=TRANSCRIBE_QUEUE,
+                on_failure=_nobody_to_tell,  # the client polls GET /v1/jobs/{id}
+            )
+        )
         core.sweepers.append(self.expire_results)  # with the hourly retention sweep
 
     # --- Mountable ---------------------------------------------------------------------
@@ -803,7 +816,7 @@ class HttpApi:
                 last.update(fraction=fraction, at=now)
                 context.progress(job, min(fraction, 0.99))
 
-        return await self.core.transcribe_file(path, on_progress=on_progress)
+        return await self.core.media.transcribe(path, on_progress=on_progress)
 
 
 __all__ = [

@@ -142,8 +142,8 @@ class JobQueue:
         """(Re-)send the jobs a broker worker should run now: never sent (broker down at
         enqueue, or a retry after backoff), whose worker died (lease expired since the last
         send), or sent longer than `resend_after` ago and still not started (a message lost
-        with a broker restart). Only `kinds` (those the broker's workers run: a kind with
-        its own poller, such as Teams meeting recaps, stays out). Returns how many."""
+        with a broker restart). Only `kinds` (those the broker's workers run: every
+        registered kind). Returns how many."""
         if self.dispatcher is None:
             return 0
         now = utcnow()

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 
 from bot.api import JOB_KIND, HttpApi, is_loopback_host, openapi_document
 from bot.app import create_app
-from bot.core import BotCore
-from bot.jobs import JobQueue, Worker
+from bot.inbound import Inbound
+from bot.jobs import Worker
+from bot.main import build_services
 from bot.storage.db import create_db_engine, upgrade
-from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.speech import synthesize
@@ -52,20 +52,22 @@ def sqlite_engine(tmp_path: Path) -> Engine:
     engine.dispose()
 
 
-def _core(engine: Engine, tmp_path: Path, clock: Any = None) -> BotCore:
+def _core(engine: Engine, tmp_path: Path, clock: Any = None) -> Inbound:
     def transcriber():
         from summarizer.transcribe import Transcriber
 
         return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
 
-    return BotCore(
-        repo=Repository(engine),
-        queue=JobQueue(engine),
-        summarizer=Summarizer(),
-        transcriber_factory=transcriber,
-        max_media_bytes=2 * 2**20,
-        work_dir=tmp_path,
-        **({"clock": clock} if clock else {}),
+    return Inbound(
+        build_services(
+            digests=False,
+            engine=engine,
+            summarizer=Summarizer(),
+            transcriber_factory=transcriber,
+            max_media_bytes=2 * 2**20,
+            work_dir=tmp_path,
+            **({"clock": clock} if clock else {}),
+        )
     )
 
 
@@ -74,8 +76,8 @@ def _api(
 ) -> tuple[HttpApi, Worker, Any]:
     core = _core(engine, tmp_path, clock)
     options.setdefault("access_token", ACCESS_TOKEN)
-    api = HttpApi(core=core, upload_dir=tmp_path / "uploads", **options)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    api = HttpApi(core=core.services, upload_dir=tmp_path / "uploads", **options)
+    worker = core.services.worker(worker_id="test")
     return api, worker, create_app(adapters=[api], worker=None)
 
 
@@ -404,9 +406,9 @@ async def _job_error(api: HttpApi, worker: Worker, folder: Path, name: str, cont
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     payload = {"path": str(path), "name": name, "recap": False}
-    job, _ = api.core.queue.enqueue(JOB_KIND, payload, key=f"direct:{path}")
+    job, _ = api.core.services.queue.enqueue(JOB_KIND, payload, key=f"direct:{path}")
     await worker.drain()
-    failed = api.core.queue.get(job.id)
+    failed = api.core.services.queue.get(job.id)
     assert failed.status == "failed" and failed.attempts == 1  # a bad file is not retried
     return failed.error
 
@@ -426,7 +428,7 @@ async def test_unusable_uploads_are_refused_at_once_with_the_jobs_message(
         assert (answer.status_code, answer.json()["error"]) == expected, (name, answer.text)
         assert name in answer.json()["message"]
     # Nothing was kept of a refused upload: no job, no file, no folder.
-    assert api.core.queue.counts() == {}
+    assert api.core.services.queue.counts() == {}
     assert not (tmp_path / "uploads").exists() or not list((tmp_path / "uploads").iterdir())
     assert "damaged" in answers["broken.m4a"].json()["message"]
     assert "empty" in answers["empty.mp3"].json()["message"]
@@ -442,15 +444,15 @@ async def test_job_results_name_the_file_not_where_the_server_kept_it(
 ) -> None:
     api, _, app = _api(sqlite_engine, tmp_path)
     public_id = "ab" * 16
-    api.core.queue.enqueue(
+    api.core.services.queue.enqueue(
         JOB_KIND,
         {"path": "x", "name": "x.ogg", "recap": False},
         key=f"api:transcription:{public_id}",
     )
-    claimed = api.core.queue.claim("test", [JOB_KIND])
+    claimed = api.core.services.queue.claim("test", [JOB_KIND])
     stored_path = str(tmp_path / "data" / "api" / public_id / "x.ogg")  # as results once were
     transcript = {"segments": [{"start": 0, "end": 1, "text": "Hi."}], "source": stored_path}
-    api.core.queue.finish(claimed, "test", {"transcript": transcript, "text": "Hi."})
+    api.core.services.queue.finish(claimed, "test", {"transcript": transcript, "text": "Hi."})
     async with _client(app, headers=ACCESS) as client:
         done = (await client.get(f"/v1/jobs/{public_id}")).json()
     assert done["result"]["transcript"]["source"] == "x.ogg"
@@ -506,7 +508,7 @@ async def test_wrong_methods_and_paths_answer_the_documented_json(sqlite_engine,
 
 def test_api_jobs_use_their_own_kind(sqlite_engine, tmp_path) -> None:
     api, worker, _ = _api(sqlite_engine, tmp_path)
-    assert api.core.handlers[JOB_KIND] == api.run_transcription
+    assert api.core.services.jobs[JOB_KIND] == api.run_transcription
     assert JOB_KIND in worker.handlers
     assert len(JOB_KIND) <= 32  # jobs.kind is VARCHAR(32)
     assert asyncio.iscoroutinefunction(api.run_transcription)

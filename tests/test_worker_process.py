@@ -83,7 +83,7 @@ def test_killed_worker_job_completes_on_another(tmp_path: Path) -> None:
                 )
 
     assert asyncio.run(upload()).status_code == 202
-    engine = runtime.core.repo.engine
+    engine = runtime.core.services.repo.engine
 
     def worker() -> subprocess.Popen:
         return subprocess.Popen(

@@ -27,9 +27,9 @@ from adapters.slack.socket_mode import SocketMode
 from adapters.slack.tasks import Background
 from bot.app import Ingress
 from bot.config import Settings
-from bot.core import BotCore
 from bot.crypto import require_cipher
 from bot.errors import ConfigError
+from bot.inbound import InboundPort
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class SlackAdapter(SlackPlatform):
     """Slack for the core: single-workspace (SLACK_BOT_TOKEN) or OAuth (SLACK_CLIENT_ID),
     over HTTP or Socket Mode (`socket_mode=True`, SLACK_APP_TOKEN)."""
 
-    def __init__(self, *, settings: Settings, core: BotCore, socket_mode: bool = False) -> None:
+    def __init__(self, *, settings: Settings, core: InboundPort, socket_mode: bool = False) -> None:
         self.settings = settings
         self.core = core
         self.signing_secret = _secret(settings.slack_signing_secret)
@@ -71,14 +71,16 @@ class SlackAdapter(SlackPlatform):
             cipher = require_cipher(
                 _secret(settings.encryption_key), purpose="Multi-workspace Slack (OAuth)"
             )
-            self.store = DatabaseInstallationStore(repo=core.repo, cipher=cipher)
+            self.store = DatabaseInstallationStore(repo=core.services.repo, cipher=cipher)
             workspaces = InstalledWorkspaces(
                 store=self.store,
                 client_id=settings.slack_client_id or "",
                 client_secret=_secret(settings.slack_client_secret),
             )
         elif settings.slack_bot_token:
-            workspaces = SingleWorkspace(token=_secret(settings.slack_bot_token), repo=core.repo)
+            workspaces = SingleWorkspace(
+                token=_secret(settings.slack_bot_token), repo=core.services.repo
+            )
         else:
             raise SlackConfigError(
                 "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
@@ -106,7 +108,7 @@ class SlackAdapter(SlackPlatform):
                 client_secret=_secret(self.settings.slack_client_secret),
                 store=self.store,
                 state_store=SignedStateStore(
-                    secret=_secret(self.settings.slack_client_secret), repo=self.core.repo
+                    secret=_secret(self.settings.slack_client_secret), repo=self.core.services.repo
                 ),
             )
         assert isinstance(workspaces, SingleWorkspace)

@@ -38,7 +38,7 @@ from adapters.slack.text import (
     to_plain,
     ts_to_datetime,
 )
-from bot import messages
+from bot import sentences as messages
 from bot.errors import PermanentJobError, TransientJobError
 from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget, TranscriptReply
 from summarizer.errors import MediaError, MediaTooLargeError

@@ -1,4 +1,4 @@
-"""What the bot says on Teams that the core does not (the core's sentences: bot.messages)."""
+"""What the bot says on Teams that the core does not (the core's sentences: bot.sentences)."""
 
 HELP_MEETINGS_ON = (
     "• **Meetings**: add me to a meeting chat and, when the meeting ends, I post a recap "

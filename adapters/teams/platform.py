@@ -78,6 +78,13 @@ async def _connector_call(call: Callable[[], Awaitable[Any]]) -> Any:
 
 class TeamsPlatform:
     name = PLATFORM
+    # What the help leaves out (no `#other-channel` on Teams) and adds (see bot.inbound.HelpNotes).
+    capabilities: frozenset[str] = frozenset()
+    help_notes: tuple[str, ...] = (
+        teams_messages.HELP_MEETINGS_OFF,
+        "",
+        teams_messages.HELP_TEAMS_NOTE,
+    )
 
     def __init__(
         self,

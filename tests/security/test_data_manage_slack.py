@@ -10,7 +10,7 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from bot import messages
+from bot import sentences as messages
 from bot.config import Settings
 from bot.main import build_core
 from bot.storage.models import Channel, StoredMessage
@@ -38,7 +38,7 @@ def _replies(slack: Harness) -> list[str]:
 
 
 def _stored(slack: Harness) -> tuple[list[str], int | None]:
-    with Session(slack.core.repo.engine) as session:
+    with Session(slack.core.services.repo.engine) as session:
         texts = [m.text for m in session.exec(select(StoredMessage)).all()]
         channel = session.exec(select(Channel).where(Channel.external_id == GENERAL)).one()
         return texts, channel.retention_days

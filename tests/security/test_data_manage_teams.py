@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from bot import messages
+from bot import sentences as messages
 from bot.storage.models import Channel, StoredMessage
 from tests.teams.conftest import (  # noqa: F401  (fixtures)
     ANN,
@@ -33,7 +33,7 @@ def _texts(teams: Harness) -> list[str]:
 
 
 def _stored(teams: Harness) -> tuple[list[str], list[int | None]]:
-    with Session(teams.core.repo.engine) as session:
+    with Session(teams.core.services.repo.engine) as session:
         texts = sorted(m.text for m in session.exec(select(StoredMessage)).all())
         days = [c.retention_days for c in session.exec(select(Channel)).all()]
         return texts, days
