@@ -406,9 +406,9 @@ async def _job_error(api: HttpApi, worker: Worker, folder: Path, name: str, cont
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     payload = {"path": str(path), "name": name, "recap": False}
-    job, _ = api.core.services.queue.enqueue(JOB_KIND, payload, key=f"direct:{path}")
+    job, _ = api.core.queue.enqueue(JOB_KIND, payload, key=f"direct:{path}")
     await worker.drain()
-    failed = api.core.services.queue.get(job.id)
+    failed = api.core.queue.get(job.id)
     assert failed.status == "failed" and failed.attempts == 1  # a bad file is not retried
     return failed.error
 
@@ -428,7 +428,7 @@ async def test_unusable_uploads_are_refused_at_once_with_the_jobs_message(
         assert (answer.status_code, answer.json()["error"]) == expected, (name, answer.text)
         assert name in answer.json()["message"]
     # Nothing was kept of a refused upload: no job, no file, no folder.
-    assert api.core.services.queue.counts() == {}
+    assert api.core.queue.counts() == {}
     assert not (tmp_path / "uploads").exists() or not list((tmp_path / "uploads").iterdir())
     assert "damaged" in answers["broken.m4a"].json()["message"]
     assert "empty" in answers["empty.mp3"].json()["message"]
@@ -444,15 +444,15 @@ async def test_job_results_name_the_file_not_where_the_server_kept_it(
 ) -> None:
     api, _, app = _api(sqlite_engine, tmp_path)
     public_id = "ab" * 16
-    api.core.services.queue.enqueue(
+    api.core.queue.enqueue(
         JOB_KIND,
         {"path": "x", "name": "x.ogg", "recap": False},
         key=f"api:transcription:{public_id}",
     )
-    claimed = api.core.services.queue.claim("test", [JOB_KIND])
+    claimed = api.core.queue.claim("test", [JOB_KIND])
     stored_path = str(tmp_path / "data" / "api" / public_id / "x.ogg")  # as results once were
     transcript = {"segments": [{"start": 0, "end": 1, "text": "Hi."}], "source": stored_path}
-    api.core.services.queue.finish(claimed, "test", {"transcript": transcript, "text": "Hi."})
+    api.core.queue.finish(claimed, "test", {"transcript": transcript, "text": "Hi."})
     async with _client(app, headers=ACCESS) as client:
         done = (await client.get(f"/v1/jobs/{public_id}")).json()
     assert done["result"]["transcript"]["source"] == "x.ogg"
@@ -508,7 +508,7 @@ async def test_wrong_methods_and_paths_answer_the_documented_json(sqlite_engine,
 
 def test_api_jobs_use_their_own_kind(sqlite_engine, tmp_path) -> None:
     api, worker, _ = _api(sqlite_engine, tmp_path)
-    assert api.core.services.jobs[JOB_KIND] == api.run_transcription
+    assert api.core.jobs.queue_of(JOB_KIND) == "transcribe"  # the media workers run it
     assert JOB_KIND in worker.handlers
     assert len(JOB_KIND) <= 32  # jobs.kind is VARCHAR(32)
     assert asyncio.iscoroutinefunction(api.run_transcription)

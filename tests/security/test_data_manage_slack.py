@@ -6,6 +6,7 @@ nothing changes. Driven through the real ASGI app against the fake Slack on 127.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session, select
@@ -90,8 +91,10 @@ async def test_admin_users_override(slack: Harness) -> None:
     # ADMIN_USERS as an operator writes it; build_core passes it to the core.
     settings = Settings(_env_file=None, admin_users=f" slack:{ANN}, teams:{CY} ,U0SOMEONE")
     core, _ = build_core(settings.model_copy(update={"database_url": "sqlite://"}))
-    assert core.admin_users == {f"slack:{ANN}", f"teams:{CY}", "U0SOMEONE"}
-    slack.core.admin_users = core.admin_users
+    assert core.services.limits.admin_users == {f"slack:{ANN}", f"teams:{CY}", "U0SOMEONE"}
+    slack.core.services.limits = replace(
+        slack.core.services.limits, admin_users=core.services.limits.admin_users
+    )
     await slack.say(GENERAL, BOB, "to forget")
     await slack.settle()
     await slack.mention(GENERAL, CY, "forget confirm")  # listed for Teams only: refused

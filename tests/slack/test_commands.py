@@ -188,3 +188,18 @@ async def test_when_slack_cannot_say_the_job_checks_the_channel(slack: Harness) 
     [refusal] = slack.fake.responses  # the job asked again, then checked membership
     assert "you're not in <#C0OTHER>" in _text(refusal)
     assert "Salaries" not in json.dumps(slack.fake.responses)
+
+
+async def test_status_says_what_the_bot_does_in_the_channel(slack: Harness) -> None:
+    await slack.mention(GENERAL, ANN, "auto-transcribe off")
+    await slack.settle()
+    message, _ = await slack.mention(GENERAL, ANN, "status")
+    await slack.settle()
+    [answer] = [p for p in slack.fake.posts(GENERAL) if p.get("thread_ts") == message["ts"]]
+    text = _text(answer)
+    assert "Auto-transcription: off" in text and "Digest: none" in text
+    assert "kept until" in text and "the offline engine" in text
+    asked, _ = await slack.mention(GENERAL, ANN, "help")
+    await slack.settle()
+    [help_] = [p for p in slack.fake.posts(GENERAL) if p.get("thread_ts") == asked["ts"]]
+    assert "@balafon status" in _text(help_)
