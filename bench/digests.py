@@ -26,14 +26,13 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import Session
 
-from bot.core import BotCore
-from bot.digest_schedule import parse_schedule
-from bot.digests import DigestService
+from bot.features.digests.schedule import parse_schedule
+from bot.inbound import Inbound
 from bot.jobs import JobQueue, Worker
+from bot.main import build_services
 from bot.ports import HistoryUnavailableError
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.models import Channel, DigestSubscription, StoredMessage, Workspace
-from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
 
 SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -118,17 +117,19 @@ def run(url: str, concurrency: int) -> dict:
     engine = create_db_engine(url)
     platform = StorePlatform()
     queue = JobQueue(engine)
-    core = BotCore(
-        repo=Repository(engine),
-        queue=queue,
-        summarizer=Summarizer(),
-        transcriber_factory=lambda: None,
-        max_media_bytes=1,
-        clock=lambda: SLOT + timedelta(seconds=30),
+    core = Inbound(
+        build_services(
+            engine=engine,
+            summarizer=Summarizer(),
+            transcriber_factory=lambda: None,
+            max_media_bytes=1,
+            clock=lambda: SLOT + timedelta(seconds=30),
+        )
     )
-    core.register(platform)
-    service = DigestService(core)
-    worker = Worker(queue, core.handlers, worker_id="bench", concurrency=concurrency)
+    core.services.register(platform)
+    service = core.services.digests
+    assert service is not None
+    worker = Worker(queue, core.services.jobs, worker_id="bench", concurrency=concurrency)
     subscriptions = service.active_subscriptions()
     started = time.perf_counter()
     for subscription in subscriptions:

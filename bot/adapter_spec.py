@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings
 
 if TYPE_CHECKING:
     from bot.app import Mountable
-    from bot.core import BotCore
+    from bot.inbound import Inbound
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -27,7 +27,7 @@ S = TypeVar("S", bound=BaseSettings)
 class MountContext:
     """What every adapter may need from the core and from how the process runs."""
 
-    core: BotCore
+    core: Inbound
     data_dir: Path
     encryption_key: str = ""  # ENCRYPTION_KEY, for tokens kept at rest
     host: str = "127.0.0.1"  # the address `serve` listens on

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import messages
+from bot import sentences
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def _declared_length(scope: Scope) -> int:
 
 
 async def _refuse(send: Send, limit: int, *, json_body: bool) -> None:
-    text = messages.BODY_TOO_LARGE.format(limit=_megabytes(limit))
+    text = sentences.BODY_TOO_LARGE.format(limit=_megabytes(limit))
     body: bytes
     if json_body:  # the API's problem shape: {"error": code, "message": sentence}
         body = json.dumps({"error": "too_large", "message": text}).encode()

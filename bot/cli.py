@@ -273,7 +273,7 @@ def _try_bind(host: str, port: int) -> OSError | None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.crypto import CryptoError
+    from bot.errors import ConfigError
     from bot.main import browser_url, build_runtime, stop_streams
 
     if problem := _bind_error(args.host, args.port):
@@ -281,7 +281,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         runtime = build_runtime(settings, slack_socket_mode=args.slack_socket_mode, host=args.host)
-    except (ValueError, CryptoError) as exc:  # settings that cannot work: say which
+    except ConfigError as exc:  # settings that cannot work: say which (others: a traceback)
         print(f"balafon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # Transcription threads run Python between their native calls; a 1 ms GIL switch

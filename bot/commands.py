@@ -1,18 +1,27 @@
-"""Parse what people type to the bot (`@balafon recap since Monday`, `/recap 7d #dev`).
+"""The command layer: what people type to the bot (`@balafon recap since Monday`,
+`/recap 7d #dev`) and what an adapter hands the core.
 
-Parsing is shared by every platform: adapters strip the bot's own mention, turn channel
-mentions into `#<channel id>`, and hand the rest of the text here.
+Each feature (bot/features/) declares its commands as `CommandSpec`s: a parser for its
+verbs, a handler, and its help line. This module holds what they share: the request and
+outcome types, the grammar of windows and channel mentions, and `parse_command`, which
+asks each feature's parser in turn. Adapters strip the bot's own mention and turn channel
+mentions into `#<channel id>` first.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot import messages
-from bot.digest_schedule import DigestSchedule, ScheduleError, parse_schedule
+from bot import sentences
+from bot.ports import FileRef, Place, Reply
+
+if TYPE_CHECKING:
+    from bot.inbound import Inbound
 
 _DURATION = re.compile(
     r"^(?:last\s+)?(\d+)\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?)$", re.I
@@ -22,6 +31,7 @@ _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # The hints the bot prints start with its name (`@balafon digest off`); pasted where no
 # mention is needed (a direct message) it arrives as text, and is not part of the command.
 _OWN_NAME = re.compile(r"^\s*@balafon\b[:,]?", re.I)
+HELP_VERBS = frozenset({"help", "?", "hi", "hello"})
 
 
 def without_own_name(text: str) -> str:
@@ -29,22 +39,59 @@ def without_own_name(text: str) -> str:
     return _OWN_NAME.sub("", text, count=1).strip()
 
 
+def slash_text(raw: str) -> str:
+    """`/recap 7d #design` -> `recap 7d #design`; `/recap help` -> `help` (every adapter's
+    slash command is `/recap`)."""
+    first = raw.split()[0].lower() if raw.split() else ""
+    return "help" if first in {"help", "?"} else f"recap {raw}".strip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandRequest:
+    """A command addressed to the bot, already verified and parsed out by an adapter."""
+
+    place: Place  # where it was typed; `thread` set when typed in a thread
+    user_id: str
+    text: str  # the bot's mention removed, channel mentions as "#<id>"
+    event_key: str  # unique per platform event: retries carry the same key
+    message_id: str | None = None  # the message that carried it
+    files: tuple[FileRef, ...] = ()
+    via: str = "mention"  # mention, slash, shortcut, file
+    response_url: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the adapter shows right away: `ack` to the requester only, `reply` in place."""
+
+    ack: str | None = None
+    reply: Reply | None = None
+    job_id: int | None = None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    now: datetime  # aware, in `timezone`
+    timezone: str
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command of a feature. `parse(verb, rest, context)` returns the command, or None
+    when the text is not this command; `handle` answers it; `help` is its line in the help
+    (shown where the platform has every capability in `needs`)."""
+
+    name: str
+    parse: Callable[[str, str, ParseContext], Any | None]
+    handle: Callable[[Inbound, CommandRequest, Any], Awaitable[Outcome]]
+    help: str = ""
+    needs: frozenset[str] = frozenset()
+
+
 class CommandError(ValueError):
     """The command was understood but its arguments were not; the message says how to fix it."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Recap:
-    """Recap the current thread (no window) or a channel window, maybe of another channel."""
-
-    since: datetime | None = None
-    channel: str | None = None  # another channel's id
-    window_text: str | None = None  # as the user wrote it, for the reply's title
-
-
-@dataclass(frozen=True, kw_only=True)
-class Transcribe:
-    pass
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,33 +100,8 @@ class Help:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Digest:
-    """Subscribe the channel (`schedule` set), or `action` "off" / "status"."""
-
-    action: str  # subscribe, off, status
-    schedule: DigestSchedule | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class Unknown:
     text: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Forget:
-    """Delete everything stored for the channel; asks for `forget confirm` first."""
-
-    confirmed: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Retention:
-    """Keep the channel's stored messages and transcripts `days` days (None: forever)."""
-
-    days: int | None
-
-
-Command = Recap | Transcribe | Help | Digest | Forget | Retention | Unknown
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -110,7 +132,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     }
     parsed = dateparser.parse(phrase, languages=["en"], settings=settings) if phrase else None
     if parsed is None:
-        raise CommandError(messages.BAD_WINDOW.format(window=text.strip()))
+        raise CommandError(sentences.BAD_WINDOW.format(window=text.strip()))
     # Back to the caller's zone (dateparser returns pytz zones); a day means its midnight.
     parsed = parsed.astimezone(now.tzinfo)
     if not re.search(r"\d{1,2}:\d{2}|\d\s*(?:am|pm)\b", lowered):
@@ -120,53 +142,39 @@ def parse_since(text: str, now: datetime) -> datetime:
     return parsed
 
 
-def _retention(text: str) -> Retention:
-    if text in {"off", "forever", "none", "keep"}:
-        return Retention(days=None)
-    match = re.fullmatch(r"(\d+)\s*(?:d|days?)?", text)
-    if not match or not 1 <= int(match.group(1)) <= 3650:
-        raise CommandError(messages.BAD_RETENTION)
-    return Retention(days=int(match.group(1)))
+def channel_mention(rest: str) -> tuple[str | None, str]:
+    """`24h #C1` -> ("C1", "24h"): the channel a command names, and the rest of the text."""
+    if match := _CHANNEL.search(rest):
+        return match.group(1), (rest[: match.start()] + rest[match.end() :]).strip()
+    return None, rest
 
 
-def _digest(words: list[str], timezone: str) -> Digest:
-    action = words[0].lower() if words else "status"
-    if action in {"off", "stop", "cancel", "unsubscribe"}:
-        return Digest(action="off")
-    if action in {"status", "show", "info"}:
-        return Digest(action="status")
-    try:
-        return Digest(action="subscribe", schedule=parse_schedule(words, timezone))
-    except ScheduleError as exc:
-        raise CommandError(str(exc)) from exc
+def parse_command(
+    text: str, *, now: datetime, timezone: str = "UTC", specs: Sequence[CommandSpec] | None = None
+) -> Any:
+    """Turn the text addressed to the bot into a command (`Help`, `Unknown`, or the one a
+    feature's parser returns). `now` is aware (any zone)."""
+    if specs is None:
+        from bot.features import COMMANDS  # the features import this module
+
+        specs = COMMANDS
+    return parse_with(text, now=now, timezone=timezone, specs=specs)[1]
 
 
-def parse_command(text: str, *, now: datetime, timezone: str = "UTC") -> Command:
-    """Turn the text addressed to the bot into a command. `now` is aware (any zone)."""
-    local_now = now.astimezone(ZoneInfo(timezone))
+def parse_with(
+    text: str, *, now: datetime, timezone: str, specs: Sequence[CommandSpec]
+) -> tuple[CommandSpec | None, Any]:
+    """(the spec that understood `text`, its command); (None, Help or Unknown) otherwise."""
+    context = ParseContext(now=now.astimezone(ZoneInfo(timezone)), timezone=timezone)
     text = without_own_name(text)
     words = text.split(None, 1)
     if not words:
-        return Help()
+        return None, Help()
     verb, rest = words[0].lower().strip(":,."), (words[1] if len(words) > 1 else "")
-    if verb in {"help", "?", "hi", "hello"}:
-        return Help()
-    if verb in {"transcribe", "transcript"}:
-        return Transcribe()
-    if verb == "forget":
-        return Forget(confirmed=rest.strip().lower() in {"confirm", "confirmed", "yes"})
-    if verb == "retention":
-        return _retention(rest.strip().lower())
-    if verb in {"recap", "summary"} and rest.split()[:1] in (["digest"], ["digests"]):
-        verb, rest = "digest", rest.split(None, 1)[1] if len(rest.split()) > 1 else ""
-    if verb in {"digest", "digests"}:  # also `/recap digest daily 09:00`
-        return _digest(rest.split(), timezone)
-    if verb in {"recap", "summarize", "summarise", "summary", "tldr"}:
-        channel = None
-        if match := _CHANNEL.search(rest):
-            channel = match.group(1)
-            rest = (rest[: match.start()] + rest[match.end() :]).strip()
-        if not rest.strip():
-            return Recap(channel=channel)
-        return Recap(since=parse_since(rest, local_now), channel=channel, window_text=rest.strip())
-    return Unknown(text=text.strip())
+    if verb in HELP_VERBS:
+        return None, Help()
+    for spec in specs:
+        command = spec.parse(verb, rest, context)
+        if command is not None:
+            return spec, command
+    return None, Unknown(text=text.strip())

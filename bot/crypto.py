@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from bot.errors import ConfigError
+
 GENERATE_HINT = (
     'generate one with: python -c "from cryptography.fernet import Fernet; '
     'print(Fernet.generate_key().decode())"'
 )
 
 
-class CryptoError(Exception):
+class CryptoError(ConfigError):
     """A key is missing, malformed, or does not open what was stored."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.errors import TransientJobError
 from summarizer.errors import MediaError, MediaTooLargeError
 
 CHUNK_BYTES = 1 << 16
@@ -50,11 +51,11 @@ async def save_response(
 ) -> Path:
     """Judge a (streamed, not redirecting) response and stream its body to `dest`.
 
-    Raises RuntimeError for 429 and 5xx (the job is retried), MediaError for a refusal
+    Raises TransientJobError for 429 and 5xx (the job is retried), MediaError for a refusal
     or a web page, and MediaTooLargeError past `max_bytes` (see `stream_to_file`).
     """
     if response.status_code == 429 or response.status_code >= 500:
-        raise RuntimeError(f"file download: HTTP {response.status_code}")  # retried
+        raise TransientJobError(f"file download: HTTP {response.status_code}")  # retried
     if response.status_code >= 400:
         raise MediaError(sentences.refused.format(status=response.status_code))
     if response.headers.get("content-type", "").startswith("text/html"):

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import logs
+from bot.errors import PermanentJobError, TransientJobError
 from bot.metrics import observe_job
 from bot.storage.models import Job, utcnow
 
@@ -43,10 +44,6 @@ QUEUES = (DEFAULT_QUEUE, TRANSCRIBE_QUEUE)
 
 # Hands a stored job to an executor that is not polling the table (a broker); may raise.
 Dispatcher = Callable[["Job"], None]
-
-
-class PermanentJobError(Exception):
-    """A failure that retrying cannot fix; its message is shown to the user."""
 
 
 class JobInterrupted(Exception):
@@ -145,8 +142,8 @@ class JobQueue:
         """(Re-)send the jobs a broker worker should run now: never sent (broker down at
         enqueue, or a retry after backoff), whose worker died (lease expired since the last
         send), or sent longer than `resend_after` ago and still not started (a message lost
-        with a broker restart). Only `kinds` (those the broker's workers run: a kind with
-        its own poller, such as Teams meeting recaps, stays out). Returns how many."""
+        with a broker restart). Only `kinds` (those the broker's workers run: every
+        registered kind). Returns how many."""
         if self.dispatcher is None:
             return 0
         now = utcnow()
@@ -448,10 +445,13 @@ class Worker:
                 raise  # cancelled for another reason: let it propagate
         except PermanentJobError as exc:
             observe_job(job.kind, "refused", started)
-            await self._give_up(job, str(exc), True)
+            await self._give_up(job, exc.user_message, True)
         except Exception as exc:
             observe_job(job.kind, "error", started)
-            log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+            if isinstance(exc, TransientJobError):  # expected now and then: no traceback
+                log.warning("job %s (%s) attempt %s: %s", job.id, job.kind, job.attempts, exc)
+            else:
+                log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
             message = f"{type(exc).__name__}: {exc}"
             status = await asyncio.to_thread(
                 self.queue.fail, job, self.worker_id, message, retry=True

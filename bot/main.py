@@ -10,12 +10,13 @@ import argparse
 import asyncio
 import logging
 import threading
-from collections.abc import Collection, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
 from adapters.playground.settings import PlaygroundSettings
@@ -29,16 +30,21 @@ from bot.adapter_spec import AdapterSpec, MountContext, metrics_prefixes
 from bot.api import HttpApi
 from bot.app import Ingress, Mountable, create_app, database_check, model_check
 from bot.config import CoreSettings
-from bot.core import BotCore
-from bot.digests import DigestService
+from bot.features import recap, transcription
+from bot.features.digests.service import DigestService
+from bot.features.media import MediaRunner
+from bot.inbound import Inbound
 from bot.jobs import QUEUES, JobQueue, Worker
 from bot.scheduler import DigestScheduler
+from bot.services import Limits, Services
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
 
 if TYPE_CHECKING:
     from celery import Celery
+
+    from summarizer.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,7 +65,7 @@ class Settings(CoreSettings, SlackSettings, TeamsSettings, PlaygroundSettings):
 @dataclass
 class Runtime:
     settings: Settings
-    core: BotCore
+    core: Inbound
     worker: Worker
     adapters: list[Mountable]
     app: Starlette
@@ -67,42 +73,73 @@ class Runtime:
     access_token: str = ""  # opens the playground (`?token=`) and /v1 (Bearer)
 
 
-def build_core(settings: Settings, *, migrate: bool = True) -> tuple[BotCore, Worker]:
-    engine = create_db_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
-    repo = Repository(engine)
-    queue = JobQueue(engine, lease_seconds=settings.job_lease_seconds)
+def build_services(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    migrate: bool = True,
+    clock: Callable[[], datetime] | None = None,
+    summarizer: Summarizer | None = None,
+    transcriber_factory: Callable[[], Transcriber] | None = None,
+    max_media_bytes: int | None = None,
+    work_dir: Path | None = None,
+    digests: bool = True,
+) -> Services:
+    """The one place `Services` are built, with every core job kind registered. Tests and
+    bench/ override what they fake: `engine` (else DATABASE_URL, migrated), `clock`,
+    `summarizer` (else LLM_MODEL's), `transcriber_factory`, `max_media_bytes` (else
+    MAX_MEDIA_MB), `work_dir` (else DATA_DIR/tmp; the system's temporary folder when no
+    settings are given). Without settings: the defaults, without .env (tests)."""
+    if settings is None:
+        settings = Settings.model_construct()
+    elif work_dir is None:
+        work_dir = Path(settings.data_dir) / "tmp"
+        work_dir.mkdir(parents=True, exist_ok=True)
+    if engine is None:
+        engine = create_db_engine(settings.database_url)
+        if migrate:
+            upgrade(engine)
     transcriber_config = settings.transcriber_config()
 
-    def transcriber():
+    def transcriber() -> Transcriber:
         from summarizer.transcribe import Transcriber
 
         return Transcriber(config=transcriber_config)
 
-    work_dir = Path(settings.data_dir) / "tmp"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    core = BotCore(
-        repo=repo,
-        queue=queue,
-        summarizer=Summarizer(llm=settings.llm_config()),
-        transcriber_factory=transcriber,
-        max_media_bytes=transcriber_config.max_bytes,
-        default_timezone=settings.default_timezone,
-        work_dir=work_dir,
-        media_workers=settings.transcribe_concurrency,
-        admin_users=settings.admin_user_ids(),
+    services = Services(
+        repo=Repository(engine),
+        queue=JobQueue(engine, lease_seconds=settings.job_lease_seconds),
+        summarizer=summarizer or Summarizer(llm=settings.llm_config()),
+        media=MediaRunner(
+            transcriber_factory or transcriber, workers=settings.transcribe_concurrency
+        ),
+        limits=Limits(
+            max_media_bytes=max_media_bytes or transcriber_config.max_bytes,
+            default_timezone=settings.default_timezone,
+            admin_users=frozenset(settings.admin_user_ids()),
+            work_dir=work_dir,
+            retention_days=settings.retention_days,
+        ),
+        clock=clock or (lambda: datetime.now(UTC)),
     )
-    DigestService(
-        core,
-        post_when_quiet=settings.digest_post_when_quiet,
-        retention_days=settings.retention_days,
-    )
-    worker = Worker(queue, core.handlers, on_failure=core.on_job_failed)
-    return core, worker
+    services.jobs.add(recap.job_kind(services))
+    services.jobs.add(transcription.job_kind(services))
+    if digests:
+        DigestService(
+            services,
+            post_when_quiet=settings.digest_post_when_quiet,
+            retention_days=settings.retention_days,
+        )
+    return services
 
 
-def attach_executor(settings: Settings, core: BotCore) -> Celery | None:
+def build_core(settings: Settings, *, migrate: bool = True) -> tuple[Inbound, Worker]:
+    """The services, the inbound side adapters call, and a worker for every kind."""
+    services = build_services(settings, migrate=migrate)
+    return Inbound(services), services.worker()
+
+
+def attach_executor(settings: Settings, core: Inbound) -> Celery | None:
     """With JOB_EXECUTOR=celery, jobs enqueued by this process go to the broker too (the
     database row comes first either way); returns the Celery app, else None."""
     if settings.job_executor != "celery":
@@ -110,13 +147,13 @@ def attach_executor(settings: Settings, core: BotCore) -> Celery | None:
     from bot.celery_jobs import CeleryDispatcher, celery_app
 
     app = celery_app(settings.celery_broker_url)
-    core.queue.dispatcher = CeleryDispatcher(app, core.queue_of)
+    core.services.queue.dispatcher = CeleryDispatcher(app, core.services.jobs.queue_of)
     return app
 
 
 def build_adapters(
     settings: Settings,
-    core: BotCore,
+    core: Inbound,
     *,
     slack_socket_mode: bool = False,
     host: str = "127.0.0.1",
@@ -159,19 +196,21 @@ def build_runtime(
         settings, core, slack_socket_mode=slack_socket_mode, host=host, access_token=access_token
     )
     api = HttpApi(
-        core=core,
+        core=core.services,
         upload_dir=Path(settings.data_dir) / "api",
         token=settings.api_token.get_secret_value() if settings.api_token else None,
         access_token=access_token,
         result_hours=settings.api_result_hours,
         max_upload_seconds=settings.max_media_minutes * 60.0,
     )
-    assert core.digests is not None
-    scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
+    assert core.services.digests is not None
+    scheduler = DigestScheduler(
+        core.services.digests, grace_seconds=settings.digest_grace_minutes * 60
+    )
     # Acks first: a job starts once the requests in flight are answered (or after 2 s).
     ingress = Ingress()
     worker.wrap = ingress.deferring
-    readiness = [database_check(core.repo.engine)]
+    readiness = [database_check(core.services.repo.engine)]
     runs_worker = settings.serve_runs_worker
     if broker := attach_executor(settings, core):
         from bot.celery_jobs import broker_check
@@ -187,7 +226,7 @@ def build_runtime(
         adapters=parts,
         worker=worker if runs_worker else None,
         readiness=readiness,
-        metrics_engine=core.repo.engine,
+        metrics_engine=core.services.repo.engine,
         admin_token=settings.admin_token.get_secret_value() if settings.admin_token else None,
         metrics_token=(
             settings.metrics_token.get_secret_value() if settings.metrics_token else None
@@ -202,7 +241,7 @@ def build_runtime(
         worker=worker,
         adapters=adapters,
         app=app,
-        playground="playground" in core.platforms,
+        playground="playground" in core.services.platforms,
         access_token=access_token,
     )
 
@@ -236,13 +275,13 @@ def add_adapter_commands(commands: argparse._SubParsersAction) -> None:
 
 def _worker_core(
     settings: Settings, queues: Collection[str], concurrency: int | None
-) -> tuple[BotCore, Worker, list[Mountable]]:
+) -> tuple[Inbound, Worker, list[Mountable]]:
     """The core of a `balafon worker` process: the platforms are set up as in `serve` (they
     post the results) and every job kind is known, but only `queues`' kinds are taken."""
     core, worker = build_core(settings)
     adapters = build_adapters(settings, core, serving=False)
-    HttpApi(core=core, upload_dir=Path(settings.data_dir) / "api")  # its job kind
-    worker.kinds = lambda: core.kinds_on(queues)
+    HttpApi(core=core.services, upload_dir=Path(settings.data_dir) / "api")  # its job kind
+    worker.kinds = lambda: core.services.jobs.kinds_on(queues)
     worker.concurrency = concurrency or settings.worker_concurrency
     return core, worker, adapters
 
@@ -293,8 +332,8 @@ def run_celery_worker(
             await adapter.startup()
         resend = timedelta(seconds=settings.celery_resend_seconds)
         # Every kind the Celery workers run, whichever queue this process takes.
-        kinds = core.kinds_on(QUEUES)
-        background.add(loop.create_task(resend_loop(core.queue, kinds, resend, stop)))
+        kinds = core.services.jobs.kinds_on(QUEUES)
+        background.add(loop.create_task(resend_loop(core.services.queue, kinds, resend, stop)))
 
     on_loop(start())
     register_task(app, worker, loop)
@@ -322,12 +361,14 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     attach_executor(settings, core)
     # Its results expire with the sweeps this process runs.
     HttpApi(
-        core=core,
+        core=core.services,
         upload_dir=Path(settings.data_dir) / "api",
         result_hours=settings.api_result_hours,
     )
-    assert core.digests is not None
-    scheduler = DigestScheduler(core.digests, grace_seconds=settings.digest_grace_minutes * 60)
+    assert core.services.digests is not None
+    scheduler = DigestScheduler(
+        core.services.digests, grace_seconds=settings.digest_grace_minutes * 60
+    )
     await scheduler.startup()
     try:
         log.info("scheduler %s started", scheduler.lease.holder)

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import messages
+from bot import sentences
 from bot.storage.models import utcnow
 from bot.storage.status import StatusQueries
 
@@ -140,7 +140,7 @@ def metrics_endpoint(engine: Engine, token: str | None = None) -> Callable[[Requ
     async def metrics(request: Request) -> Response:
         if token and not bearer_matches(request.headers.get("authorization", ""), token):
             return PlainTextResponse(
-                messages.METRICS_TOKEN_NEEDED,
+                sentences.METRICS_TOKEN_NEEDED,
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="balafon metrics"'},
             )

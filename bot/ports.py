@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError
 from summarizer.types import ActionItem, Recap, Transcript
 
 

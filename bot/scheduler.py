@@ -20,7 +20,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from bot.digests import DigestService, schedule_of
+from bot.features.digests.service import DigestService, schedule_of
 from bot.jobs import default_worker_id
 from bot.storage.models import SchedulerLease, utcnow
 
@@ -50,7 +50,7 @@ def purge_expired(service_key: str = "default") -> None:
 def sweep(service: DigestService) -> dict[str, int]:
     """Delete what has expired now: channels' retention (messages, transcripts, recaps,
     jobs), then each of the core's sweepers (API results); empties SQLite's WAL after."""
-    core = service.core
+    core = service.services
     now = core.clock()
     counts = core.repo.purge_expired(now, service.retention_days)
     for sweeper in core.sweepers:

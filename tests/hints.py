@@ -1,7 +1,7 @@
 """Every command the bot suggests, and a check that the core understood one.
 
 A hint is a code span (`…`) in a sentence the bot prints: the core's sentences
-(bot/messages.py, bot/commands.py, bot/digest_schedule.py), and each platform's own. The
+(bot/sentences.py, bot/commands.py, bot/features/), and each platform's own. The
 platform tests (tests/*/test_hints.py) paste each one in a channel through the platform's
 real inbound path and check, with `Recorder`, that the core got a command it understood.
 """
@@ -18,9 +18,9 @@ from types import ModuleType
 from typing import Any
 
 from adapters.slack import sentences as slack_sentences
-from bot import messages
+from bot import sentences as messages
 from bot.commands import CommandError, parse_command
-from bot.core import BotCore, CommandRequest, Outcome
+from bot.inbound import CommandRequest, Inbound, Outcome
 
 ROOT = Path(__file__).parents[1]
 _SPAN = re.compile(r"`([^`\n]+)`")
@@ -81,7 +81,8 @@ def core_hints() -> list[str]:
     """What every platform may print: the core's sentences, but not Slack's own."""
     texts = module_texts(messages)
     texts += literal_texts(ROOT / "bot" / "commands.py")
-    texts += literal_texts(ROOT / "bot" / "digest_schedule.py")
+    for feature in sorted((ROOT / "bot" / "features").rglob("*.py")):  # help lines, errors
+        texts += literal_texts(feature)
     return spans(texts)
 
 
@@ -93,7 +94,7 @@ def slack_texts() -> list[str]:
 class Recorder:
     """Wraps the core's `handle_command` (calling it as ever) to see what reached it."""
 
-    core: BotCore
+    core: Inbound
     seen: list[tuple[CommandRequest, Outcome]] = field(default_factory=list)
 
     def __post_init__(self) -> None:

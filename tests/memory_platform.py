@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import BotCore
-from bot.digests import DigestService
-from bot.jobs import JobQueue, Worker
+from bot.inbound import Inbound
+from bot.jobs import Worker
+from bot.main import build_services
 from bot.ports import ChatMessage, FileRef, HistoryUnavailableError, Place, Reply, ReplyTarget
-from bot.storage.repo import Repository
 from summarizer.errors import MediaTooLargeError
 from summarizer.pipeline import Summarizer
 
@@ -94,19 +93,15 @@ class MemoryPlatform:
 
 def memory_bot(
     engine, *, clock, platform: MemoryPlatform | None = None, transcriber_factory=None
-) -> tuple[BotCore, Worker, MemoryPlatform]:
+) -> tuple[Inbound, Worker, MemoryPlatform]:
     """The core on `engine` with a memory platform, digests, and a worker to drain."""
     platform = platform or MemoryPlatform()
-    queue = JobQueue(engine)
-    core = BotCore(
-        repo=Repository(engine),
-        queue=queue,
+    services = build_services(
+        engine=engine,
+        clock=clock,
         summarizer=Summarizer(),
         transcriber_factory=transcriber_factory or (lambda: pytest.fail("no transcription")),
         max_media_bytes=10_000,
-        clock=clock,
     )
-    core.register(platform)
-    DigestService(core)
-    worker = Worker(queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
-    return core, worker, platform
+    services.register(platform)
+    return Inbound(services), services.worker(worker_id="test"), platform

@@ -19,11 +19,11 @@ from sqlalchemy.engine import Engine
 from bot.api import JOB_KIND, HttpApi, openapi_document
 from bot.api.schemas import SegmentIn
 from bot.app import create_app
-from bot.core import BotCore
 from bot.http import is_loopback_host
-from bot.jobs import JobQueue, Worker
+from bot.inbound import Inbound
+from bot.jobs import Worker
+from bot.main import build_services
 from bot.storage.db import create_db_engine
-from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
@@ -49,20 +49,22 @@ def sqlite_engine(tmp_path: Path) -> Engine:
     engine.dispose()
 
 
-def _core(engine: Engine, tmp_path: Path, clock: Any = None) -> BotCore:
+def _core(engine: Engine, tmp_path: Path, clock: Any = None) -> Inbound:
     def transcriber():
         from summarizer.transcribe import Transcriber
 
         return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
 
-    return BotCore(
-        repo=Repository(engine),
-        queue=JobQueue(engine),
-        summarizer=Summarizer(),
-        transcriber_factory=transcriber,
-        max_media_bytes=2 * 2**20,
-        work_dir=tmp_path,
-        **({"clock": clock} if clock else {}),
+    return Inbound(
+        build_services(
+            digests=False,
+            engine=engine,
+            summarizer=Summarizer(),
+            transcriber_factory=transcriber,
+            max_media_bytes=2 * 2**20,
+            work_dir=tmp_path,
+            **({"clock": clock} if clock else {}),
+        )
     )
 
 
@@ -71,8 +73,8 @@ def _api(
 ) -> tuple[HttpApi, Worker, Any]:
     core = _core(engine, tmp_path, clock)
     options.setdefault("access_token", ACCESS_TOKEN)
-    api = HttpApi(core=core, upload_dir=tmp_path / "uploads", **options)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    api = HttpApi(core=core.services, upload_dir=tmp_path / "uploads", **options)
+    worker = core.services.worker(worker_id="test")
     return api, worker, create_app(adapters=[api], worker=None)
 
 
@@ -513,7 +515,7 @@ async def test_wrong_methods_and_paths_answer_the_documented_json(sqlite_engine,
 
 def test_api_jobs_use_their_own_kind(sqlite_engine, tmp_path) -> None:
     api, worker, _ = _api(sqlite_engine, tmp_path)
-    assert api.core.handlers[JOB_KIND] == api.run_transcription
+    assert api.core.jobs.queue_of(JOB_KIND) == "transcribe"  # the media workers run it
     assert JOB_KIND in worker.handlers
     assert len(JOB_KIND) <= 32  # jobs.kind is VARCHAR(32)
     assert asyncio.iscoroutinefunction(api.run_transcription)

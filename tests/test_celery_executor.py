@@ -67,7 +67,7 @@ class Cluster:
             job_lease_seconds=3,
         )
         self.runtime: Runtime = build_runtime(settings)
-        self.engine = self.runtime.core.repo.engine
+        self.engine = self.runtime.core.services.repo.engine
         self.workers: list[subprocess.Popen] = []
         self.loop = asyncio.new_event_loop()
         for adapter in self.runtime.adapters:

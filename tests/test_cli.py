@@ -88,7 +88,7 @@ def test_errors_read_the_same_for_conversations_recordings_and_chat(
 ) -> None:
     """One style: "<file>: <clause>." in the CLI; the same clause after "I couldn't
     transcribe “<file>”:" in chat."""
-    from bot import messages
+    from bot import sentences as messages
 
     for name in ("empty.txt", "empty.mp3"):
         path = tmp_path / name

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import messages
-from bot.core import CommandRequest
+from bot import sentences as messages
+from bot.inbound import CommandRequest
 from bot.ports import (
     ChatMessage,
     ErrorReply,
@@ -139,7 +139,7 @@ async def test_immediate_replies_for_help_unknown_and_bad_windows(bot) -> None:
     assert "didn't understand" in unknown.reply.text
     bad = await core.handle_command(_request("recap since banana", "Ev3"))
     assert isinstance(bad.reply, ErrorReply) and "24h" in bad.reply.text
-    assert core.queue.counts() == {}
+    assert core.services.queue.counts() == {}
 
 
 @pytest.mark.anyio
@@ -179,20 +179,20 @@ async def test_failed_job_tells_the_user_once(bot, monkeypatch) -> None:
     def broken(conversation):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(core.summarizer, "recap", broken)
+    monkeypatch.setattr(core.services.summarizer, "recap", broken)
     job = (await core.handle_command(_request("recap 1h", "Ev1"))).job_id
     for _ in range(3):
         await worker.drain()
-        core.queue.engine.dispose()
+        core.services.queue.engine.dispose()
         from sqlalchemy import update
         from sqlmodel import Session
 
         from bot.storage.models import Job
 
-        with Session(core.queue.engine) as session:
+        with Session(core.services.queue.engine) as session:
             session.execute(update(Job).values(run_after=NOW - timedelta(days=1)))
             session.commit()
-    assert core.queue.get(job).status == "failed"
+    assert core.services.queue.get(job).status == "failed"
     errors = [p.reply for p in platform.posts.values() if isinstance(p.reply, ErrorReply)]
     assert len(errors) == 1 and f"#{job}" in errors[0].text
     assert "disk full" not in errors[0].text
@@ -322,17 +322,17 @@ async def test_a_missing_channel_is_said_at_once_and_a_slow_lookup_leaves_it_to_
 ) -> None:
     core, worker, _ = memory_bot(engine, clock=lambda: NOW)
     directory = _Directory()
-    core.register(directory)  # replaces the plain memory platform (same name)
+    core.services.register(directory)  # replaces the plain memory platform (same name)
     missing = await core.handle_command(_request("recap 7d #nope", "Ev-n"))
     assert isinstance(missing.reply, ErrorReply) and missing.ack is None and not missing.job_id
     assert "no channel #nope" in missing.reply.text
-    assert core.queue.counts() == {}
+    assert core.services.queue.counts() == {}
     by_name = await core.handle_command(_request("recap 7d #dev", "Ev-d"))
-    job = core.queue.get(by_name.job_id)
+    job = core.services.queue.get(by_name.job_id)
     assert by_name.ack == ANOTHER_CHANNEL_ACK and job.payload["source"]["channel"] == "C2"
 
     # The platform is too slow to answer before the ack: queued, and the job asks again.
-    monkeypatch.setattr("bot.core.CHANNEL_LOOKUP_SECONDS", 0.05)
+    monkeypatch.setattr("bot.features.recap.CHANNEL_LOOKUP_SECONDS", 0.05)
     directory.delay = 0.2
     slow = await core.handle_command(_request("recap 7d #gone", "Ev-s"))
     assert slow.ack == ANOTHER_CHANNEL_ACK

@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from sqlmodel import Session, select
 
-from bot import messages
-from bot.core import CommandRequest
-from bot.digest_schedule import latest_slot, next_slot, parse_schedule
+from bot import sentences as messages
+from bot.features.digests.schedule import latest_slot, next_slot, parse_schedule
+from bot.inbound import CommandRequest
 from bot.ports import ChatMessage, Place, RecapReply
 from bot.scheduler import DigestScheduler
 from bot.storage.models import DigestRun, Job
@@ -33,7 +33,7 @@ class Clock:
 def bot(engine):
     clock = Clock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
     core, worker, platform = memory_bot(engine, clock=clock)
-    service = core.digests
+    service = core.services.digests
     return core, service, worker, platform, clock
 
 
@@ -186,7 +186,7 @@ async def test_quiet_channel_gets_no_post(bot) -> None:
     service.fire(subscription.id)
     await worker.drain()
     assert platform.posts == {}
-    with Session(core.repo.engine) as session:
+    with Session(core.services.repo.engine) as session:
         [run] = session.exec(select(DigestRun)).all()
     assert run.status == "quiet"
 
@@ -210,7 +210,7 @@ async def test_restart_mid_run_posts_once(bot) -> None:
     await worker.drain()
     assert len(_digests(platform)) == 1
     # The process died after posting but before the job was marked done: it runs again.
-    with Session(core.repo.engine) as session:
+    with Session(core.services.repo.engine) as session:
         row = session.get(Job, job.id)
         row.status, row.run_after = "queued", clock.now - timedelta(seconds=1)
         run = session.exec(select(DigestRun)).one()
@@ -219,7 +219,7 @@ async def test_restart_mid_run_posts_once(bot) -> None:
         session.commit()
     assert await worker.drain() == 1
     assert len(_digests(platform)) == 1
-    with Session(core.repo.engine) as session:
+    with Session(core.services.repo.engine) as session:
         assert session.exec(select(DigestRun)).one().status == "posted"
 
 
@@ -272,7 +272,7 @@ async def test_scheduler_fires_at_local_time_after_dst_change(bot) -> None:
             assert scheduler.leader
             await asyncio.sleep(3.5)
             await scheduler.stop()
-            with Session(core.repo.engine) as session:
+            with Session(core.services.repo.engine) as session:
                 return list(session.exec(select(Job).where(Job.kind == "digest")).all())
 
         jobs = await scenario()
@@ -301,7 +301,7 @@ async def test_missed_days_give_one_catch_up_and_two_schedulers_one_job(bot) -> 
         clock.now = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
         leaders = await run_for(1.5, "b", "c")
         assert sorted(leaders) == [False, True]  # one leader among two schedulers
-        jobs = await _wait_for_jobs(core.repo.engine, 1, timeout=2)
+        jobs = await _wait_for_jobs(core.services.repo.engine, 1, timeout=2)
     assert [j.payload["slot"] for j in jobs] == ["2026-11-25T09:00:00+01:00"]
 
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot import messages
-from bot.core import CommandRequest
+from bot import sentences as messages
 from bot.export import export_text
+from bot.inbound import CommandRequest
 from bot.ports import ChatMessage, Place
 from bot.storage.models import ActionItemRecord, RecapRecord, StoredMessage
 from tests.memory_platform import memory_bot
@@ -59,18 +59,18 @@ async def test_forget_asks_then_deletes_only_this_channel(bot) -> None:
         await _ask(core, "recap 24h", key, channel)
     await _ask(core, "digest daily 09:00", "d1")
     await worker.drain()
-    assert _count(core.repo.engine, ActionItemRecord) == 2
+    assert _count(core.services.repo.engine, ActionItemRecord) == 2
 
     assert (await _ask(core, "forget", "f1")).text == messages.FORGET_CONFIRM
-    assert _count(core.repo.engine, StoredMessage) == 2  # nothing deleted yet
+    assert _count(core.services.repo.engine, StoredMessage) == 2  # nothing deleted yet
     done = (await _ask(core, "forget confirm", "f2")).text
     assert "1 messages" in done and "1 recaps" in done and "1 action items" in done
-    with Session(core.repo.engine) as session:
+    with Session(core.services.repo.engine) as session:
         assert [m.external_id for m in session.exec(select(StoredMessage)).all()] == ["b"]
         assert [a.task for a in session.exec(select(ActionItemRecord)).all()] == [
             "Order the new laptops"
         ]
-    assert core.digests.active_subscriptions() == []
+    assert core.services.digests.active_subscriptions() == []
 
 
 @pytest.mark.anyio
@@ -81,13 +81,13 @@ async def test_retention_deletes_what_is_older_than_the_channel_keeps(bot) -> No
     await _say(core, platform, "C2", "keep", "I'll keep this forever.", 400)
     assert "30 days" in (await _ask(core, "retention 30", "k1")).text
     assert "24h" not in (await _ask(core, "retention banana", "k2")).text
-    counts = core.repo.purge_expired(NOW, None)
+    counts = core.services.repo.purge_expired(NOW, None)
     assert counts["messages"] == 1
-    with Session(core.repo.engine) as session:
+    with Session(core.services.repo.engine) as session:
         left = sorted(m.external_id for m in session.exec(select(StoredMessage)).all())
     assert left == ["keep", "new"]
     # A server-wide default applies to channels without their own setting.
-    assert core.repo.purge_expired(NOW, 365)["messages"] == 1
+    assert core.services.repo.purge_expired(NOW, 365)["messages"] == 1
 
 
 @pytest.mark.anyio
@@ -98,7 +98,7 @@ async def test_export_jsonl_and_csv(bot) -> None:
     await worker.drain()
     [item] = [
         json.loads(line)
-        for line in export_text(core.repo.engine, "action-items", "jsonl").splitlines()
+        for line in export_text(core.services.repo.engine, "action-items", "jsonl").splitlines()
     ]
     assert (item["platform"], item["channel"], item["task"], item["owner_id"], item["due"]) == (
         "memory",
@@ -107,8 +107,13 @@ async def test_export_jsonl_and_csv(bot) -> None:
         "U1",
         "2026-11-27",
     )
-    [recap] = list(csv.DictReader(io.StringIO(export_text(core.repo.engine, "recaps", "csv"))))
+    [recap] = list(
+        csv.DictReader(io.StringIO(export_text(core.services.repo.engine, "recaps", "csv")))
+    )
     assert recap["engine"] == "offline" and recap["action_items"] == "1"
-    assert _count(core.repo.engine, RecapRecord) == 1
+    assert _count(core.services.repo.engine, RecapRecord) == 1
     later = NOW + timedelta(days=1)
-    assert export_text(core.repo.engine, "recaps", "jsonl", since=later + timedelta(days=400)) == ""
+    assert (
+        export_text(core.services.repo.engine, "recaps", "jsonl", since=later + timedelta(days=400))
+        == ""
+    )

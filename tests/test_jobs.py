@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.jobs import JobQueue, PermanentJobError, Worker
+from bot.errors import PermanentJobError
+from bot.jobs import JobQueue, Worker
 from bot.storage.models import Job, utcnow
 
 

@@ -82,7 +82,7 @@ async def test_killed_worker_job_completes_on_another(tmp_path: Path) -> None:
                 )
 
     assert (await upload()).status_code == 202
-    engine = runtime.core.repo.engine
+    engine = runtime.core.services.repo.engine
 
     def worker() -> subprocess.Popen:
         return subprocess.Popen(

@@ -18,7 +18,8 @@ from adapters.playground.platform import PlaygroundPlatform
 from adapters.playground.replies import dump
 from adapters.playground.store import BOT_ID, BOT_NAME, PlaygroundStore, StoreError
 from adapters.playground.web import Web
-from bot.core import BotCore
+from bot.errors import ConfigError
+from bot.inbound import InboundPort
 from bot.ports import TextReply
 
 PEOPLE = ("Ann", "Bob", "Cy")
@@ -36,11 +37,13 @@ WELCOME = """\
 • `@balafon help` shows everything I understand."""
 
 
-def worker_platform(core: BotCore, files_dir: Path) -> PlaygroundPlatform:
+def worker_platform(core: InboundPort, files_dir: Path) -> PlaygroundPlatform:
     """What a `balafon worker` process needs of the playground to run its jobs: posting to
     its tables and reading its uploads. No page, and no seeding of a playground that no web
     process serves."""
-    return PlaygroundPlatform(store=PlaygroundStore(core.repo.engine), files_dir=Path(files_dir))
+    return PlaygroundPlatform(
+        store=PlaygroundStore(core.services.repo.engine), files_dir=Path(files_dir)
+    )
 
 
 class PlaygroundAdapter(PlaygroundPlatform):
@@ -48,10 +51,12 @@ class PlaygroundAdapter(PlaygroundPlatform):
     `access_token` (then hold its cookie) and programs that send it as a Bearer token;
     uploads are limited to the core's maximum media size."""
 
-    def __init__(self, *, core: BotCore, files_dir: Path, access_token: str) -> None:
-        super().__init__(store=PlaygroundStore(core.repo.engine), files_dir=Path(files_dir))
+    def __init__(self, *, core: InboundPort, files_dir: Path, access_token: str) -> None:
+        super().__init__(
+            store=PlaygroundStore(core.services.repo.engine), files_dir=Path(files_dir)
+        )
         if not access_token:
-            raise ValueError("the playground needs an access token")
+            raise ConfigError("the playground needs an access token")
         self.core = core
         self.access_token = access_token
         self.closing = False

@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 
 from adapters.playground.platform import PlaygroundPlatform, place
 from adapters.playground.store import PlaygroundStore, StoredFile, StoredMessage, StoreError
-from bot.core import BotCore, CommandRequest, Outcome, is_media
+from bot.commands import slash_text
+from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command
 from bot.ports import FileRef, ReplyTarget
 
 T = TypeVar("T")
 SLASH_COMMAND = "/recap"
 MAX_TEXT = 10_000
 _BOT_MENTION = re.compile(r"(?<![\w@])@balafon\b[:,]?", re.IGNORECASE)
-_TRANSCRIBE = re.compile(r"^\s*(transcribe|transcript)\b", re.IGNORECASE)
 
 
 def addresses_bot(text: str) -> bool:
@@ -38,12 +38,6 @@ def addresses_bot(text: str) -> bool:
 def command_text(text: str) -> str:
     """The text for the core: the bot's mention removed."""
     return " ".join(_BOT_MENTION.sub(" ", text).split())
-
-
-def slash_text(raw: str) -> str:
-    """`/recap 7d #design` -> `recap 7d #design`, as the Slack adapter translates it."""
-    first = raw.split()[0].lower() if raw.split() else ""
-    return "help" if first in {"help", "?"} else f"recap {raw}".strip()
 
 
 def file_key(channel: str, file_id: str) -> str:
@@ -74,7 +68,7 @@ class Said:
 
 
 class Inbound:
-    def __init__(self, *, core: BotCore, platform: PlaygroundPlatform) -> None:
+    def __init__(self, *, core: InboundPort, platform: PlaygroundPlatform) -> None:
         self.core = core
         self.platform = platform
         self.store: PlaygroundStore = platform.store
@@ -128,10 +122,14 @@ class Inbound:
         if kind == "message":
             await self._record(message_id)
             return Said(message_id)
-        files: tuple[FileRef, ...] = ()
-        if thread is not None and _TRANSCRIBE.match(command_text(text)):
+
+        async def thread_files() -> tuple[FileRef, ...]:
             root = await self._db(self.store.message, thread)  # the recording is up there
-            files = tuple(file_ref(f) for f in root.files) if root else ()
+            return tuple(file_ref(f) for f in root.files) if root else ()
+
+        files = await files_for_command(
+            command_text(text), (), str(thread) if thread else None, thread_files
+        )
         return await self._mention(channel, user, text, message_id, thread, files, timezone)
 
     async def _slash(
@@ -177,9 +175,7 @@ class Inbound:
         files: tuple[FileRef, ...],
         timezone: str | None,
     ) -> Said:
-        for file in files:
-            if is_media(file):  # auto-transcription must not take this file a second time
-                await self.core.claim(file_key(channel, file.id))
+        await self.core.claim_media(files, lambda file_id: file_key(channel, file_id))
         key = f"playground:{message_id}"
         request = CommandRequest(
             place=place(channel, thread),

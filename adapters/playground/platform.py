@@ -14,7 +14,7 @@ from pathlib import Path
 
 from adapters.playground import replies
 from adapters.playground.store import BOT_ID, BOT_NAME, PlaygroundStore, StoredMessage, slug
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget
 from summarizer.errors import MediaError, MediaTooLargeError
 

@@ -27,7 +27,7 @@ def mount(settings: PlaygroundSettings, context: MountContext) -> Mountable | No
         if settings.playground_enabled is not False:
             from adapters.playground.adapter import worker_platform
 
-            context.core.register(worker_platform(context.core, files_dir))
+            context.core.services.register(worker_platform(context.core, files_dir))
         return None
     if not enabled(settings, context.host):
         return None
@@ -36,7 +36,7 @@ def mount(settings: PlaygroundSettings, context: MountContext) -> Mountable | No
     playground = PlaygroundAdapter(
         core=context.core, files_dir=files_dir, access_token=context.access_token
     )
-    context.core.register(playground)
+    context.core.services.register(playground)
     return playground
 
 

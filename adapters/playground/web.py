@@ -131,7 +131,7 @@ class Web:
 
     def body_limits(self) -> dict[str, int]:
         """Bodies read at most (bot/body_limit.py): uploads a recording, the rest JSON."""
-        uploads = self.adapter.core.max_media_bytes + FORM_OVERHEAD
+        uploads = self.adapter.core.services.max_media_bytes + FORM_OVERHEAD
         return {f"{API}/uploads": uploads, BASE: MAX_JSON}
 
     # --- guards -----------------------------------------------------------------------
@@ -203,7 +203,7 @@ class Web:
         return {
             "users": [{**p, "color": render.color(p["id"])} for p in people],
             "channels": channels,
-            "max_upload_bytes": self.adapter.core.max_media_bytes,
+            "max_upload_bytes": self.adapter.core.services.max_media_bytes,
         }
 
     async def page(self, _: Request) -> Response:
@@ -298,7 +298,7 @@ class Web:
     # --- files ------------------------------------------------------------------------
 
     async def upload(self, request: Request) -> Response:
-        limit = self.adapter.core.max_media_bytes
+        limit = self.adapter.core.services.max_media_bytes
         too_large = f"That file is over the {megabytes(limit)} limit for recordings."
         try:
             form = await read_form(request, limit + FORM_OVERHEAD)
@@ -354,14 +354,16 @@ class Web:
         stored = await asyncio.to_thread(self.store.file, file_id)
         if stored is not None:
             return await self._answer(stored.message_id, None, 200)
-        if not await self.adapter.core.claim(f"playground:upload:{key}"):
+        if not await self.adapter.core.claim_event(f"playground:upload:{key}"):
             return problem(409, "conflict", "That file is already being sent.")
         return None
 
     async def _release(self, key: str) -> None:
         """A refused upload may be sent again with the same key."""
         if key:
-            await asyncio.to_thread(self.adapter.core.repo.forget_event, f"playground:upload:{key}")
+            await asyncio.to_thread(
+                self.adapter.core.services.repo.forget_event, f"playground:upload:{key}"
+            )
 
     async def file(self, request: Request) -> Response:
         stored = await asyncio.to_thread(self.store.file, request.path_params["id"])

@@ -27,15 +27,16 @@ from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketMode
 from adapters.slack.tasks import Background
 from bot.app import Ingress
-from bot.core import BotCore
 from bot.crypto import require_cipher
+from bot.errors import ConfigError
+from bot.inbound import InboundPort
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 20  # Slack publishes no maximum; a message is at most 40,000 characters
 
 
-class SlackConfigError(ValueError):
+class SlackConfigError(ConfigError):
     """The Slack settings do not describe a way to run; the message says what to set."""
 
 
@@ -51,7 +52,7 @@ class SlackAdapter(SlackPlatform):
         self,
         *,
         settings: SlackSettings,
-        core: BotCore,
+        core: InboundPort,
         socket_mode: bool = False,
         encryption_key: str = "",
     ) -> None:
@@ -76,14 +77,16 @@ class SlackAdapter(SlackPlatform):
             if not settings.slack_client_secret:
                 raise SlackConfigError("SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not.")
             cipher = require_cipher(encryption_key, purpose="Multi-workspace Slack (OAuth)")
-            self.store = DatabaseInstallationStore(repo=core.repo, cipher=cipher)
+            self.store = DatabaseInstallationStore(repo=core.services.repo, cipher=cipher)
             workspaces = InstalledWorkspaces(
                 store=self.store,
                 client_id=settings.slack_client_id or "",
                 client_secret=_secret(settings.slack_client_secret),
             )
         elif settings.slack_bot_token:
-            workspaces = SingleWorkspace(token=_secret(settings.slack_bot_token), repo=core.repo)
+            workspaces = SingleWorkspace(
+                token=_secret(settings.slack_bot_token), repo=core.services.repo
+            )
         else:
             raise SlackConfigError(
                 "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
@@ -111,7 +114,7 @@ class SlackAdapter(SlackPlatform):
                 client_secret=_secret(self.settings.slack_client_secret),
                 store=self.store,
                 state_store=SignedStateStore(
-                    secret=_secret(self.settings.slack_client_secret), repo=self.core.repo
+                    secret=_secret(self.settings.slack_client_secret), repo=self.core.services.repo
                 ),
             )
         assert isinstance(workspaces, SingleWorkspace)

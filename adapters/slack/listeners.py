@@ -22,7 +22,8 @@ from adapters.slack import blocks
 from adapters.slack.platform import CONVERSATION_SUBTYPES, SlackPlatform, file_ref
 from adapters.slack.tasks import Background
 from adapters.slack.text import addresses, command_text
-from bot.core import BotCore, CommandRequest, Outcome, is_media
+from bot.commands import slash_text
+from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command, is_media
 from bot.ports import FileRef, Place, ReplyTarget, TextReply
 
 PLATFORM = "slack"
@@ -33,7 +34,6 @@ _NEEDS_TIMEZONE = re.compile(
     r"mon|tue|wed|thu|fri|sat|sun)",
     re.IGNORECASE,
 )
-_TRANSCRIBE = re.compile(r"^\s*(transcribe|transcript)\b", re.IGNORECASE)
 LOOKUP_TIMEOUT = 1.0  # seconds of Web API time a listener may spend before the ack
 
 
@@ -58,7 +58,9 @@ def _is_self(raw: dict[str, Any], context: AsyncBoltContext) -> bool:
 
 
 class Listeners:
-    def __init__(self, *, core: BotCore, platform: SlackPlatform, background: Background) -> None:
+    def __init__(
+        self, *, core: InboundPort, platform: SlackPlatform, background: Background
+    ) -> None:
         self.core = core
         self.platform = platform
         self.background = background
@@ -138,11 +140,8 @@ class Listeners:
         files: tuple[FileRef, ...] = tuple(
             file_ref(f) for f in event.get("files") or [] if f.get("id")
         )
-        if not files and thread and _TRANSCRIBE.match(text):
-            files = await self._thread_files(place)
-        for file in files:
-            if is_media(file):  # auto-transcription must not take this file a second time
-                await self.core.claim(file_key(team, channel, file.id))
+        files = await files_for_command(text, files, thread, lambda: self._thread_files(place))
+        await self.core.claim_media(files, lambda file_id: file_key(team, channel, file_id))
         user = event.get("user")
         request = CommandRequest(
             place=place,
@@ -279,8 +278,7 @@ class Listeners:
     ) -> None:
         team = command.get("team_id") or context.team_id or ""
         raw = (command.get("text") or "").strip()
-        first = raw.split()[0].lower() if raw else ""
-        text = "help" if first in {"help", "?"} else f"recap {command_text(raw, None)}".strip()
+        text = slash_text(command_text(raw, None))
         user = command["user_id"]
         request = CommandRequest(
             place=Place(platform=PLATFORM, workspace=team, channel=command["channel_id"]),

@@ -1,4 +1,4 @@
-"""What the bot says on Slack that the core does not (the core's sentences: bot.messages)."""
+"""What the bot says on Slack that the core does not (the core's sentences: bot.sentences)."""
 
 NOT_IN_CHANNEL = (
     "I'm not a member of <#{channel}>, so I can't read it. "

@@ -23,7 +23,7 @@ def mount(settings: SlackSettings, context: MountContext) -> Mountable | None:
         socket_mode=context.slack_socket_mode,
         encryption_key=context.encryption_key,
     )
-    context.core.register(slack)
+    context.core.services.register(slack)
     return slack
 
 

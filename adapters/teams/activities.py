@@ -31,7 +31,8 @@ MAX_KEY = 64
 _SAFE_KEY = re.compile(r"[A-Za-z0-9:@._\-]+")
 
 
-def digest(value: str, size: int = 32) -> str:
+def content_hash(value: str, size: int = 32) -> str:
+    """A short, stable hash of `value` (hex SHA-256, `size` characters)."""
     return hashlib.sha256(value.encode()).hexdigest()[:size]
 
 
@@ -39,7 +40,7 @@ def channel_key(conversation_id: str) -> str:
     """The core's channel id for a conversation: short, stable, unique per conversation."""
     if len(conversation_id) <= MAX_KEY and _SAFE_KEY.fullmatch(conversation_id):
         return conversation_id
-    return "h:" + digest(conversation_id, 40)
+    return "h:" + content_hash(conversation_id, 40)
 
 
 def split_thread(conversation_id: str) -> tuple[str, str | None]:
@@ -245,12 +246,12 @@ def file_refs(activity: Activity) -> tuple[FileRef, ...]:
         if kind == FILE_DOWNLOAD_INFO:
             url = content.get("downloadUrl")
             name = attachment.name or f"file.{content.get('fileType') or 'bin'}"
-            ident = content.get("uniqueId") or digest(url or name)
+            ident = content.get("uniqueId") or content_hash(url or name)
         elif kind.startswith(("audio/", "video/")):
             url = attachment.content_url
             suffix = mimetypes.guess_extension(kind.split(";")[0]) or ""
             name = attachment.name or f"recording{suffix}"
-            ident = digest(url or name)
+            ident = content_hash(url or name)
         else:
             continue  # the message's own HTML, cards, images
         if not _web_link(url):
@@ -273,7 +274,7 @@ def chat_message(activity: Activity, conversation: Conversation) -> ChatMessage:
     author_id, author_name = author_of(activity)
     thread = conversation.thread if conversation.thread != activity.id else None
     return ChatMessage(
-        id=activity.id or digest(activity.text or ""),
+        id=activity.id or content_hash(activity.text or ""),
         author_id=author_id,
         author_name=author_name,
         text=to_plain(activity.text),

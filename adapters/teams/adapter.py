@@ -31,8 +31,8 @@ from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import ConversationStore
 from adapters.teams.settings import TeamsSettings
-from bot.core import BotCore
 from bot.http import is_loopback_host
+from bot.inbound import InboundPort
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,9 @@ class TeamsAdapter(TeamsPlatform):
     def __init__(
         self,
         *,
-        core: BotCore,
+        core: InboundPort,
         settings: TeamsSettings | None = None,
         options: TeamsOptions | None = None,
-        run_meeting_worker: bool = True,
         listen_host: str | None = None,
     ) -> None:
         """`listen_host`: the address `balafon serve` listens on (anonymous mode is
@@ -117,7 +116,7 @@ class TeamsAdapter(TeamsPlatform):
             )
         super().__init__(
             bot_adapter=self.cloud,
-            references=ConversationStore(core.repo.engine),
+            references=ConversationStore(core.services.repo.engine),
             options=options,
             tokens=tokens,
             graph=graph,
@@ -128,8 +127,9 @@ class TeamsAdapter(TeamsPlatform):
             if graph is not None
             else None
         )
-        self.run_meeting_worker = run_meeting_worker
         self.bot = TeamsBot(core=core, platform=self, meetings=self.meetings)
+        if self.meetings is not None:  # the help says meeting recaps are on
+            self.help_notes = (sentences.HELP_MEETINGS_ON, *self.help_notes[1:])
 
     # --- Mountable --------------------------------------------------------------------
 
@@ -142,12 +142,8 @@ class TeamsAdapter(TeamsPlatform):
 
     async def startup(self) -> None:
         await self.auth.start()
-        if self.meetings is not None and self.run_meeting_worker:
-            await self.meetings.start()
 
     async def shutdown(self) -> None:
-        if self.meetings is not None:
-            await self.meetings.stop()
         self.auth.stop()
         await self.close()
 

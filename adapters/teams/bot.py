@@ -29,9 +29,8 @@ from adapters.teams.activities import (
 )
 from adapters.teams.meetings import MeetingRecaps
 from adapters.teams.platform import TeamsPlatform
-from bot import messages
-from bot.core import BotCore, CommandRequest, Outcome, is_media
-from bot.ports import ChatMessage, Reply, TextReply
+from bot.inbound import CommandRequest, InboundPort, Outcome, is_media
+from bot.ports import ChatMessage
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def file_key(conversation: Conversation, file_id: str) -> str:
 
 class TeamsBot(TeamsActivityHandler):
     def __init__(
-        self, *, core: BotCore, platform: TeamsPlatform, meetings: MeetingRecaps | None = None
+        self, *, core: InboundPort, platform: TeamsPlatform, meetings: MeetingRecaps | None = None
     ) -> None:
         super().__init__()
         self.core = core
@@ -86,8 +85,7 @@ class TeamsBot(TeamsActivityHandler):
         media = [f for f in message.files if is_media(f)]
         if not text and media:
             text = "transcribe"  # a recording sent to the bot, or the bot mentioned on one
-        for file in media:  # auto-transcription must not take these files a second time
-            await self.core.claim(file_key(conversation, file.id))
+        await self.core.claim_media(media, lambda file_id: file_key(conversation, file_id))
         request = CommandRequest(
             place=conversation.place(message.thread),
             user_id=message.author_id or "",
@@ -108,23 +106,11 @@ class TeamsBot(TeamsActivityHandler):
             return
         try:
             if outcome.reply is not None:
-                reply = self.teams_help(outcome.reply)
-                await turn_context.send_activities(cards.render(reply))
+                await turn_context.send_activities(cards.render(outcome.reply))
             elif outcome.ack:
                 await turn_context.send_activity(MessageFactory.text(outcome.ack))
         except Exception:
             log.exception("could not answer activity %s in its turn", turn_context.activity.id)
-
-    def teams_help(self, reply: Reply) -> Reply:
-        """The core's help, with what is different on Teams (meetings; no #channel)."""
-        if not isinstance(reply, TextReply) or messages.HELP not in reply.text:
-            return reply
-        lines = [line for line in messages.HELP.split("\n") if "#other-channel" not in line]
-        meetings = (
-            teams_messages.HELP_MEETINGS_ON if self.meetings else teams_messages.HELP_MEETINGS_OFF
-        )
-        help_text = "\n".join([*lines, meetings, "", teams_messages.HELP_TEAMS_NOTE])
-        return TextReply(text=reply.text.replace(messages.HELP, help_text))
 
     async def _conversation(self, conversation: Conversation, message: ChatMessage) -> None:
         """A message the bot overhears: stored, and its recordings transcribed."""

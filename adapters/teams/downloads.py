@@ -34,6 +34,7 @@ import httpx
 
 from adapters.teams import sentences
 from bot.downloads import DownloadSentences, save_response
+from bot.errors import TransientJobError
 from summarizer.errors import MediaError
 
 # Microsoft 365 file hosts (commercial and GCC, dogfood, GCC High, DoD, 21Vianet) and
@@ -160,7 +161,7 @@ async def checked_addresses(hop: Hop) -> list[str]:
     try:
         infos = await loop.getaddrinfo(_host(hop.url), port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:  # DNS trouble: retried by the job
-        raise RuntimeError(f"file download: cannot resolve {_host(hop.url)}") from exc
+        raise TransientJobError(f"file download: cannot resolve {_host(hop.url)}") from exc
     addresses = [str(info[4][0]) for info in infos]
     if not addresses or (not hop.private_ok and not all(map(is_public, addresses))):
         raise DownloadRefusedError()

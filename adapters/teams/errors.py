@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot import ports
-from bot.jobs import PermanentJobError
+from bot.errors import ConfigError, PermanentJobError
 
 
-class TeamsConfigError(ValueError):
+class TeamsConfigError(ConfigError):
     """The Teams settings cannot work; the message says what to set."""
 
 

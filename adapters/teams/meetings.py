@@ -3,9 +3,10 @@ post a recap into the meeting chat.
 
 Teams tells the bot a meeting ended (the `meetingEnd` event, with the manifest's
 `OnlineMeeting.ReadBasic.Chat` permission); the transcript and recording appear in Graph
-some minutes later. So the work is a durable job of its own kind, run by a worker of this
-adapter (the core's worker only runs the core's kinds): it looks every
-`meeting_poll_seconds` until `meeting_wait_seconds` after the end. A Teams transcript is
+some minutes later. So the work is a durable job of its own kind, registered with the
+core's job registry when the adapter is built and run by the shared workers (in-process
+or Celery): it looks every `meeting_poll_seconds` until `meeting_wait_seconds` after the
+end. A Teams transcript is
 preferred (speaker names, no speech recognition); a recording is handed to the core as a
 `transcribe` job (progress, transcript and recap in the chat, like any shared recording).
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -23,18 +23,22 @@ from botbuilder.core import TurnContext
 from botbuilder.core.teams.teams_activity_extensions import teams_get_meeting_info
 
 from adapters.teams import sentences as teams_messages
-from adapters.teams.activities import conversation_of, digest
+from adapters.teams.activities import content_hash, conversation_of
 from adapters.teams.downloads import GRAPH_REF
 from adapters.teams.graph import GraphClient, GraphError, parse_time
 from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.vtt import parse_vtt
-from bot.core import BotCore, CommandRequest
-from bot.jobs import JobContext, JobQueue, PermanentJobError, Worker
+from bot.commands import CommandRequest
+from bot.errors import PermanentJobError, TransientJobError
+from bot.inbound import InboundPort
+from bot.job_kinds import JobKind, JobPayload
+from bot.jobs import JobContext
 from bot.ports import ErrorReply, FileRef, Place, RecapReply, ReplyTarget, TextReply
 from bot.storage.models import Job
 from summarizer.errors import InputError
 from summarizer.pipeline import transcript_to_conversation
+from summarizer.types import Recap, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -49,42 +53,28 @@ def _fields(details: Any) -> dict[str, Any]:
     return {str(key).lower(): value for key, value in details.items()}
 
 
+class MeetingPayload(JobPayload):
+    place: Place
+    meeting_id: str
+    title: str = "the meeting"
+    ended_at: datetime
+
+
 class MeetingRecaps:
     def __init__(
         self,
         *,
-        core: BotCore,
+        core: InboundPort,
         platform: TeamsPlatform,
         graph: GraphClient,
         options: TeamsOptions,
-        worker_id: str | None = None,
     ) -> None:
         self.core = core
+        self.services = core.services
         self.platform = platform
         self.graph = graph
         self.options = options
-        # A queue object of our own: the core's worker stays bound to the core's queue.
-        self.queue = JobQueue(core.queue.engine)
-        self.worker = Worker(
-            self.queue,
-            {KIND: self.run},
-            on_failure=self.on_failure,
-            worker_id=worker_id,
-            concurrency=4,
-            poll_seconds=30.0,
-        )
-        self._stop: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._stop = asyncio.Event()
-        self._task = asyncio.create_task(self.worker.run(self._stop))
-
-    async def stop(self) -> None:
-        if self._stop is not None and self._task is not None:
-            self._stop.set()
-            await asyncio.wait_for(self._task, timeout=60)
-            self._task = None
+        self.services.jobs.add(JobKind(KIND, MeetingPayload, self.run, on_failure=self.on_failure))
 
     async def meeting_ended(self, turn_context: TurnContext, details: Any) -> None:
         """Queue the recap of the meeting whose chat sent the `meetingEnd` event."""
@@ -96,31 +86,27 @@ class MeetingRecaps:
         if not meeting_id:
             log.warning("meetingEnd without a meeting id in %s", conversation.key)
             return
-        ended = parse_time(value.get("endtime")) or activity.timestamp or datetime.now(UTC)
-        payload = {
-            "place": asdict(conversation.place()),
-            "meeting_id": meeting_id,
-            "title": value.get("title") or conversation.name or "the meeting",
-            "ended_at": (ended if ended.tzinfo else ended.replace(tzinfo=UTC)).isoformat(),
-        }
-        key = f"teams:meeting:{digest(conversation.tenant + meeting_id, 48)}"
-        await asyncio.to_thread(self.queue.enqueue, KIND, payload, key=key)
+        ended = parse_time(value.get("endtime")) or activity.timestamp or self.services.clock()
+        payload = MeetingPayload(
+            place=conversation.place(),
+            meeting_id=meeting_id,
+            title=value.get("title") or conversation.name or "the meeting",
+            ended_at=ended if ended.tzinfo else ended.replace(tzinfo=UTC),
+        )
+        key = f"teams:meeting:{content_hash(conversation.tenant + meeting_id, 48)}"
+        await asyncio.to_thread(self.services.queue.enqueue, KIND, payload.stored(), key=key)
 
     # --- the job ----------------------------------------------------------------------
 
-    async def run(self, job: Job, context: JobContext) -> None:
-        payload = job.payload
-        place = Place(**payload["place"])
-        title = payload["title"]
-        organizer, meeting, people = await self._meeting(place, payload["meeting_id"], title)
-        deadline = datetime.fromisoformat(payload["ended_at"]) + timedelta(
-            seconds=self.options.meeting_wait_seconds
-        )
+    async def run(self, job: Job, payload: MeetingPayload, context: JobContext) -> None:
+        place, title = payload.place, payload.title
+        organizer, meeting, people = await self._meeting(place, payload.meeting_id, title)
+        deadline = payload.ended_at + timedelta(seconds=self.options.meeting_wait_seconds)
         while True:
             if await self._recap(job, place, organizer, meeting, people, title):
                 return
-            if datetime.now(UTC) >= deadline:
-                await self.core.deliver(
+            if self.services.clock() >= deadline:
+                await self.services.delivery.deliver(
                     f"job:{job.id}:nothing",
                     self.platform,
                     ReplyTarget(place=place),
@@ -140,7 +126,7 @@ class MeetingRecaps:
             stored, f"v1/meetings/{quote(meeting_id, safe='')}"
         )
         if response.status_code >= 500 or response.status_code == 429:
-            raise RuntimeError(f"meeting details: HTTP {response.status_code}")  # retried
+            raise TransientJobError(f"meeting details: HTTP {response.status_code}")  # retried
         if response.status_code >= 400:
             raise PermanentJobError(
                 f"Teams has no details for “{title}” (HTTP {response.status_code})."
@@ -201,7 +187,7 @@ class MeetingRecaps:
             latest = max(recordings, key=lambda r: r.get("createdDateTime") or "")
             name = "".join(c for c in title if c not in '\\/:*?"<>|').strip() or "meeting"
             file = FileRef(
-                id=digest(latest["id"]),
+                id=content_hash(latest["id"]),
                 name=f"{name[:80]}.mp4",
                 mimetype="video/mp4",
                 # A reference only the bot makes (file links from activities are http(s)).
@@ -230,16 +216,16 @@ class MeetingRecaps:
             message.author_id = people.get(message.author)
         target = ReplyTarget(place=place)
         try:
-            recap = await asyncio.to_thread(self.core.summarizer.recap, conversation)
+            recap = await self.services.summarize(conversation)  # counted in the metrics
         except InputError:
-            await self.core.deliver(
+            await self.services.delivery.deliver(
                 f"job:{job.id}:empty",
                 self.platform,
                 target,
                 TextReply(text=teams_messages.MEETING_NOTHING.format(title=title)),
             )
             return
-        await self.core.deliver(
+        await self.services.delivery.deliver(
             f"job:{job.id}:recap",
             self.platform,
             target,
@@ -247,15 +233,17 @@ class MeetingRecaps:
         )
         await asyncio.to_thread(self._save, place, transcript, recap, job, meta)
 
-    def _save(self, place: Place, transcript: Any, recap: Any, job: Job, meta: dict) -> None:
-        repo = self.core.repo
+    def _save(
+        self, place: Place, transcript: Transcript, recap: Recap, job: Job, meta: dict
+    ) -> None:
+        repo = self.services.repo
         workspace = repo.workspace(place.platform, place.workspace)
         channel = repo.channel(workspace.id, place.channel)
         repo.save_transcript(
             channel,
             for_job=job.id,  # nothing is stored once `forget` deleted the job
             source_message_id=None,
-            file_id=digest(meta["id"]),
+            file_id=content_hash(meta["id"]),
             file_name="Teams meeting transcript",
             language=transcript.language,
             duration_seconds=transcript.duration,
@@ -263,9 +251,10 @@ class MeetingRecaps:
         )
         repo.save_recap(channel, recap, job_id=job.id)
 
-    async def on_failure(self, job: Job, reason: str, *, user_facing: bool) -> None:
-        payload = job.payload
-        title = payload.get("title", "the meeting")
+    async def on_failure(
+        self, job: Job, payload: MeetingPayload, reason: str, user_facing: bool
+    ) -> None:
+        title = payload.title
         text = (
             reason
             if user_facing
@@ -274,10 +263,10 @@ class MeetingRecaps:
             )
         )
         try:
-            await self.core.deliver(
+            await self.services.delivery.deliver(
                 f"job:{job.id}:failed",
                 self.platform,
-                ReplyTarget(place=Place(**payload["place"])),
+                ReplyTarget(place=payload.place),
                 ErrorReply(text=text),
             )
         except Exception:

@@ -30,7 +30,7 @@ from adapters.teams.errors import HistoryUnavailableError, NoConversationError
 from adapters.teams.graph import RECORDING_PATH, GraphClient, GraphError, chat_message
 from adapters.teams.options import TeamsOptions
 from adapters.teams.references import ConversationStore, StoredConversation
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, RecapReply, Reply, ReplyTarget, TranscriptReply
 from summarizer.errors import MediaError
 
@@ -78,6 +78,13 @@ async def _connector_call(call: Callable[[], Awaitable[Any]]) -> Any:
 
 class TeamsPlatform:
     name = PLATFORM
+    # What the help leaves out (no `#other-channel` on Teams) and adds (see bot.inbound.HelpNotes).
+    capabilities: frozenset[str] = frozenset()
+    help_notes: tuple[str, ...] = (
+        sentences.HELP_MEETINGS_OFF,
+        "",
+        sentences.HELP_TEAMS_NOTE,
+    )
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""What the bot says on Teams that the core does not (the core's sentences: bot.messages).
+"""What the bot says on Teams that the core does not (the core's sentences: bot.sentences).
 Text conversion (HTML to plain text, making people's words inert) is adapters/teams/text.py."""
 
 HELP_MEETINGS_ON = (

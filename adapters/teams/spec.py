@@ -22,7 +22,7 @@ def mount(settings: TeamsSettings, context: MountContext) -> Mountable | None:
         core=context.core,
         listen_host=context.host if context.serving else None,
     )
-    context.core.register(teams)
+    context.core.services.register(teams)
     return teams
 
 

@@ -37,7 +37,6 @@ from bot.api.schemas import (
     TranscriptRecapRequest,
 )
 from bot.api.transcriptions import ApiTranscriptions
-from bot.core import BotCore
 from bot.http import (
     FORM_OVERHEAD,
     BodyTooLargeError,
@@ -48,6 +47,7 @@ from bot.http import (
     safe_filename,
     save_upload,
 )
+from bot.services import Services
 from summarizer.audio import probe
 from summarizer.errors import (
     InputError,
@@ -68,7 +68,7 @@ class HttpApi:
     def __init__(
         self,
         *,
-        core: BotCore,
+        core: Services,
         upload_dir: Path,
         token: str | None = None,
         access_token: str | None = None,

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.api.schemas import TranscriptionResult
-from bot.core import BotCore
-from bot.jobs import TRANSCRIBE_QUEUE, JobContext, PermanentJobError
+from bot.errors import PermanentJobError
+from bot.job_kinds import JobKind, JobPayload
+from bot.jobs import TRANSCRIBE_QUEUE, JobContext
+from bot.services import Services
 from bot.storage.models import Job
 from summarizer.errors import InputError, MediaError, explain
 from summarizer.pipeline import transcript_to_conversation
@@ -25,28 +27,51 @@ KEY_PREFIX = "api:transcription:"
 PUBLIC_ID = re.compile(r"[0-9a-f]{32}")  # a job's id in URLs, and its upload folder's name
 
 
+class TranscriptionPayload(JobPayload):
+    """An upload to transcribe (and recap when asked)."""
+
+    path: str  # the upload on this server's disk, in a folder of its own
+    name: str = ""  # the file name the client gave, shown instead of the path
+    recap: bool = False
+    received_at: str | None = None  # ISO time of the upload: what "by Friday" resolves from
+
+
+async def _nobody_to_tell(
+    job: Job, payload: TranscriptionPayload, reason: str, user_facing: bool
+) -> None:
+    """An API job's failure is its status (GET /v1/jobs/{id}), not a message."""
+
+
 class ApiTranscriptions:
     """Registers the job kind with the core, and its expiry with the retention sweep."""
 
-    def __init__(self, *, core: BotCore, upload_dir: Path, result_hours: float) -> None:
+    def __init__(self, *, core: Services, upload_dir: Path, result_hours: float) -> None:
         self.core = core
         self.upload_dir = upload_dir
         self.result_hours = result_hours  # API_RESULT_HOURS
-        core.add_handler(JOB_KIND, self.run, queue=TRANSCRIBE_QUEUE)
+        core.jobs.add(
+            JobKind(
+                JOB_KIND,
+                TranscriptionPayload,
+                self.run,
+                queue=TRANSCRIBE_QUEUE,
+                on_failure=_nobody_to_tell,  # the client polls GET /v1/jobs/{id}
+            )
+        )
         core.sweepers.append(self.expire_results)  # with the hourly retention sweep
 
     # --- queueing and polling ----------------------------------------------------------
 
     async def enqueue(self, public_id: str, path: Path, name: str, *, recap: bool) -> None:
-        payload = {
-            "path": str(path),
-            "name": name,
-            "recap": recap,
+        payload = TranscriptionPayload(
+            path=str(path),
+            name=name,
+            recap=recap,
             # What the recap dates the recording at ("by Friday"): the time of the upload.
-            "received_at": self.core.clock().isoformat(),
-        }
+            received_at=self.core.clock().isoformat(),
+        )
         await asyncio.to_thread(
-            self.core.queue.enqueue, JOB_KIND, payload, key=KEY_PREFIX + public_id
+            self.core.queue.enqueue, JOB_KIND, payload.stored(), key=KEY_PREFIX + public_id
         )
 
     def find(self, public_id: str) -> Job | None:
@@ -57,8 +82,10 @@ class ApiTranscriptions:
 
     # --- the job -----------------------------------------------------------------------
 
-    async def run(self, job: Job, context: JobContext) -> dict[str, Any]:
-        path = Path(job.payload["path"])
+    async def run(
+        self, job: Job, payload: TranscriptionPayload, context: JobContext
+    ) -> dict[str, Any]:
+        path = Path(payload.path)
         if not path.exists():
             raise PermanentJobError("The uploaded file is gone; upload it again.")
         try:
@@ -67,10 +94,10 @@ class ApiTranscriptions:
             shutil.rmtree(path.parent, ignore_errors=True)
             raise PermanentJobError(explain(exc)) from exc
         # The uploaded file's name (what recap titles show), not its path on this server.
-        transcript.source = str(job.payload.get("name") or path.name)
+        transcript.source = payload.name or path.name
         recap = None
-        if job.payload.get("recap"):
-            received = job.payload.get("received_at")
+        if payload.recap:
+            received = payload.received_at
             spoken = transcript_to_conversation(
                 transcript, recorded_at=datetime.fromisoformat(received) if received else None
             )
@@ -91,7 +118,7 @@ class ApiTranscriptions:
                 last.update(fraction=fraction, at=now)
                 context.progress(job, min(fraction, 0.99))
 
-        return await self.core.transcribe_file(path, on_progress=on_progress)
+        return await self.core.media.transcribe(path, on_progress=on_progress)
 
     # --- expiry ------------------------------------------------------------------------
 

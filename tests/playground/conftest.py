@@ -22,11 +22,11 @@ from adapters.playground import PlaygroundAdapter
 from bot.access import COOKIE, cookie_value
 from bot.api import HttpApi
 from bot.app import create_app
-from bot.core import BotCore
-from bot.digests import DigestService
-from bot.jobs import JobQueue, Worker
+from bot.features.digests.service import DigestService
+from bot.inbound import Inbound
+from bot.jobs import Worker
+from bot.main import build_services
 from bot.storage.db import create_db_engine
-from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
@@ -53,25 +53,26 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def make_core(engine: Engine, work_dir: Path, *, max_media_bytes: int = 5 * 2**20) -> BotCore:
+def make_core(engine: Engine, work_dir: Path, *, max_media_bytes: int = 5 * 2**20) -> Inbound:
     def transcriber():
         from summarizer.transcribe import Transcriber
 
         return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
 
-    return BotCore(
-        repo=Repository(engine),
-        queue=JobQueue(engine),
-        summarizer=Summarizer(),
-        transcriber_factory=transcriber,
-        max_media_bytes=max_media_bytes,
-        work_dir=work_dir,
+    return Inbound(
+        build_services(
+            engine=engine,
+            summarizer=Summarizer(),
+            transcriber_factory=transcriber,
+            max_media_bytes=max_media_bytes,
+            work_dir=work_dir,
+        )
     )
 
 
 @dataclass
 class Stack:
-    core: BotCore
+    core: Inbound
     playground: PlaygroundAdapter
     api: HttpApi
     worker: Worker
@@ -85,14 +86,13 @@ def make_stack(
     work = tmp_path / "work"
     work.mkdir(parents=True, exist_ok=True)
     core = make_core(engine, work, max_media_bytes=max_media_bytes)
-    digests = DigestService(core)  # as build_core does: `digest daily 09:00` works
+    digests = core.services.digests  # as build_core does: `digest daily 09:00` works
+    assert digests is not None
     playground.setdefault("access_token", ACCESS_TOKEN)
     adapter = PlaygroundAdapter(core=core, files_dir=tmp_path / "files", **playground)
-    core.register(adapter)
-    api = HttpApi(core=core, upload_dir=tmp_path / "api", access_token=ACCESS_TOKEN)
-    worker = Worker(
-        core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test", poll_seconds=0.2
-    )
+    core.services.register(adapter)
+    api = HttpApi(core=core.services, upload_dir=tmp_path / "api", access_token=ACCESS_TOKEN)
+    worker = core.services.worker(worker_id="test", poll_seconds=0.2)
     app = create_app(adapters=[adapter, api], worker=worker)
     return Stack(core=core, playground=adapter, api=api, worker=worker, app=app, digests=digests)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.digest_schedule import next_slot
-from bot.digests import schedule_of
+from bot.features.digests.schedule import next_slot
+from bot.features.digests.service import schedule_of
 from tests.playground.conftest import Stack
 from tests.speech import synthesize
 

@@ -13,9 +13,9 @@ import pytest
 from adapters.playground import PlaygroundAdapter
 from adapters.playground.platform import place
 from adapters.playground.store import PlaygroundStore, StoreError
-from bot import messages
-from bot.core import CommandRequest
-from bot.jobs import PermanentJobError
+from bot import sentences as messages
+from bot.errors import PermanentJobError
+from bot.inbound import CommandRequest
 from bot.ports import ChatPlatform, FileRef, ReplyTarget, TextReply
 from bot.storage.db import downgrade, upgrade
 from summarizer.errors import MediaError, MediaTooLargeError
@@ -63,7 +63,7 @@ async def test_first_start_shows_people_channels_and_a_welcome(stack: Stack, cli
     state = json.loads(page.text.split('id="state">', 1)[1].split("</script>", 1)[0])
     assert [u["name"] for u in state["users"]] == ["Ann", "Bob", "Cy"]
     assert [c["id"] for c in state["channels"]] == ["general", "design"]
-    assert state["max_upload_bytes"] == stack.core.max_media_bytes
+    assert state["max_upload_bytes"] == stack.core.services.max_media_bytes
     [welcome] = await view(client, "ann")
     assert "Welcome to the balafon playground" in welcome["html"]
     assert (await client.get("/playground/static/app.js")).status_code == 200
@@ -178,8 +178,10 @@ async def test_history_comes_from_the_store_with_edits_and_deletes(stack: Stack,
     assert "This message was deleted" in gone.json()["message"]["html"]
 
     # The core's store followed both (the recap sees the edit and not the deleted message).
-    workspace = stack.core.repo.workspace("playground", "local")
-    stored = stack.core.repo.messages(stack.core.repo.channel(workspace.id, "general"))
+    workspace = stack.core.services.repo.workspace("playground", "local")
+    stored = stack.core.services.repo.messages(
+        stack.core.services.repo.channel(workspace.id, "general")
+    )
     assert [m.text for m in stored] == ["I'll update the status page tomorrow."]
 
     # A restart (a new adapter over the same database) finds everything where it was.
@@ -224,7 +226,9 @@ async def test_uploads_transcribe_media_only_and_respect_the_limit(
     assert page.status_code == 201 and page.json()["open_thread"] is None  # nothing to transcribe
     assert recording.status_code == 201
     assert recording.json()["open_thread"] == recording.json()["message"]["id"]
-    assert stack.core.queue.counts() == {"queued": 1}  # one transcription job, for the audio
+    assert stack.core.services.queue.counts() == {
+        "queued": 1
+    }  # one transcription job, for the audio
     assert too_big.status_code == 413 and "limit" in too_big.json()["message"]
     # An uploaded page is never served as a page on our origin.
     assert served.headers["content-type"] == "application/octet-stream"
@@ -252,7 +256,7 @@ async def test_the_same_attachment_sent_twice_is_shared_and_transcribed_once(
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json()["message"]["id"] == first.json()["message"]["id"]
     assert len([m for m in await view(client, "ann") if "call.ogg" in m["html"]]) == 1
-    assert stack.core.queue.counts() == {"queued": 1}  # one transcription
+    assert stack.core.services.queue.counts() == {"queued": 1}  # one transcription
     assert len(list(stack.playground.files_dir.iterdir())) == 1
     odd = await client.post(
         "/playground/api/uploads",
@@ -442,7 +446,7 @@ async def test_a_channel_that_does_not_exist_is_said_at_once(stack: Stack, clien
     assert not any(messages.WORKING_RECAP[:20] in m["html"] for m in await view(client, "ann"))
     [answer] = [m for m in await view(client, "bob") if "no channel #nope" in m["html"]]
     assert answer["thread"] == asked["open_thread"] == asked["message"]["id"]
-    assert stack.core.queue.counts() == {} and await stack.worker.drain() == 0
+    assert stack.core.services.queue.counts() == {} and await stack.worker.drain() == 0
     # A channel that exists, named in any case, is found.
     await say(client, "bob", "I will draw the new logo by Monday.", channel="design")
     await say(client, "cy", "/recap 24h #Design")

@@ -43,7 +43,7 @@ async def test_serve_mounts_the_playground_on_loopback_and_the_api_everywhere(
     opened = build_runtime(_settings(tmp_path, playground_enabled=True), host="0.0.0.0")
     guarded = build_runtime(_settings(tmp_path, api_token="s3cret"), host="0.0.0.0")
     assert [r.playground for r in (local, public, opened, guarded)] == [True, False, True, False]
-    assert "playground" in local.core.platforms
+    assert "playground" in local.core.services.platforms
     # A new access token per start; ACCESS_TOKEN, when set, is shared.
     assert len({r.access_token for r in (local, public, opened, guarded)}) == 4
     shared = build_runtime(_settings(tmp_path, access_token="shared-token"), host="127.0.0.1")

@@ -13,7 +13,6 @@ from aiohttp import web
 
 from adapters.slack import SlackAdapter
 from bot.app import create_app
-from bot.jobs import Worker
 from tests.slack.conftest import Harness, make_core, make_settings
 from tests.slack.fake_slack import FakeSlack
 
@@ -72,10 +71,10 @@ async def start_harness(
     if lease_seconds is not None:
         from datetime import timedelta
 
-        core.queue.lease = timedelta(seconds=lease_seconds)
+        core.services.queue.lease = timedelta(seconds=lease_seconds)
     adapter = SlackAdapter(settings=make_settings(fake, tmp_path, **settings), core=core)
-    core.register(adapter)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="w1")
+    core.services.register(adapter)
+    worker = core.services.worker(worker_id="w1")
     app = create_app(adapters=[adapter], worker=None)
     harness = Harness(fake=fake, adapter=adapter, core=core, worker=worker, app=app)
     return harness, app.router.lifespan_context(app)

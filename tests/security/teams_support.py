@@ -13,7 +13,6 @@ from aiohttp import web
 
 from adapters.teams import TeamsAdapter
 from bot.app import create_app
-from bot.jobs import Worker
 from bot.storage.db import create_db_engine
 from tests.db import migrated_sqlite
 from tests.teams.conftest import Harness, make_core, make_options
@@ -59,11 +58,9 @@ async def teams_app(
     """What tests/teams' `teams` fixture builds, with options decided at run time."""
     engine = create_db_engine(migrated_sqlite(tmp_path / "teams-security.db"))
     core = make_core(engine, tmp_path)
-    adapter = TeamsAdapter(
-        core=core, options=make_options(fake, tls, **overrides), run_meeting_worker=False
-    )
-    core.register(adapter)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    adapter = TeamsAdapter(core=core, options=make_options(fake, tls, **overrides))
+    core.services.register(adapter)
+    worker = core.services.worker(worker_id="test")
     app = create_app(adapters=[adapter], worker=None)
     try:
         async with app.router.lifespan_context(app):

@@ -77,7 +77,7 @@ def _client(runtime: Runtime, **kwargs: Any) -> httpx.AsyncClient:
 
 
 def _jobs(runtime: Runtime) -> list[Job]:
-    with Session(runtime.core.repo.engine) as session:
+    with Session(runtime.core.services.repo.engine) as session:
         return list(session.exec(select(Job)).all())
 
 
@@ -89,7 +89,7 @@ def _files(runtime: Runtime) -> list[Path]:
 
 
 def _posted(runtime: Runtime) -> list[str]:
-    store = PlaygroundStore(runtime.core.repo.engine)
+    store = PlaygroundStore(runtime.core.services.repo.engine)
     return [row.text for row in store.channel_messages("general", "ann") if row.kind != "bot"]
 
 

@@ -31,12 +31,10 @@ from sqlmodel import Session, select
 from adapters.slack import SlackAdapter
 from bot.api import JOB_KIND, HttpApi
 from bot.app import create_app
-from bot.core import BotCore
-from bot.digests import DigestService
-from bot.jobs import JobQueue, Worker
+from bot.inbound import Inbound
+from bot.main import build_services
 from bot.scheduler import sweep
 from bot.storage.models import Job
-from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
 from summarizer.types import Segment, Transcript
 from tests.security.data_support import files_with as _files
@@ -96,20 +94,20 @@ async def bot(
     engine: Engine, fake: Any, tmp_path: Path
 ) -> AsyncIterator[tuple[Harness, httpx.AsyncClient, Clock]]:
     clock = Clock()
-    core = BotCore(
-        repo=Repository(engine),
-        queue=JobQueue(engine),
-        summarizer=Summarizer(),
-        transcriber_factory=NameTranscriber,
-        max_media_bytes=5 * 2**20,
-        work_dir=tmp_path,
-        clock=clock,
+    core = Inbound(
+        build_services(
+            engine=engine,
+            summarizer=Summarizer(),
+            transcriber_factory=NameTranscriber,
+            max_media_bytes=5 * 2**20,
+            work_dir=tmp_path,
+            clock=clock,
+        )
     )
-    DigestService(core)
     adapter = SlackAdapter(settings=make_settings(fake, tmp_path), core=core)
-    core.register(adapter)
-    api = HttpApi(core=core, upload_dir=tmp_path / "api", token=TOKEN, result_hours=24)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    core.services.register(adapter)
+    api = HttpApi(core=core.services, upload_dir=tmp_path / "api", token=TOKEN, result_hours=24)
+    worker = core.services.worker(worker_id="test")
     app = create_app(adapters=[adapter, api], worker=None)
     async with app.router.lifespan_context(app):
         harness = Harness(fake=fake, adapter=adapter, core=core, worker=worker, app=app)
@@ -136,7 +134,7 @@ async def _share(slack: Harness, name: str) -> dict[str, Any]:
 
 async def test_forget_leaves_no_copy_in_any_table_or_file(bot, tmp_path: Path) -> None:
     slack, api, clock = bot
-    engine = slack.core.repo.engine
+    engine = slack.core.services.repo.engine
     slack.fake.add_user(ANN, "Ann", admin=True)  # she may forget (item 8)
     await slack.say(GENERAL, ANN, f"I will send the {MARK} contract to legal by Friday.")
     await _share(slack, f"{MARK}-standup.m4a")  # transcribed: transcript, recap, items
@@ -172,28 +170,31 @@ async def test_forget_leaves_no_copy_in_any_table_or_file(bot, tmp_path: Path) -
     assert await slack.worker.drain() == 0
     assert len(slack.fake.posts(GENERAL)) == posts_after
     assert queued["id"] not in {c.args["file"] for c in slack.fake.called("files.download")}
-    assert slack.core.digests is not None and slack.core.digests.active_subscriptions() == []
+    assert (
+        slack.core.services.digests is not None
+        and slack.core.services.digests.active_subscriptions() == []
+    )
 
     # The API's result is no channel's: kept until API_RESULT_HOURS, then swept with its file.
     job_url = upload.json()["url"]
     assert (await api.get(job_url)).json()["result"]["text"].count(API_MARK) == 1
     assert _where(engine, API_MARK) == ["jobs.payload", "jobs.result"]
-    assert sweep(slack.core.digests)["api_results"] == 0  # not yet
+    assert sweep(slack.core.services.digests)["api_results"] == 0  # not yet
     clock.ahead = timedelta(hours=24, minutes=1)
-    assert sweep(slack.core.digests)["api_results"] == 1
+    assert sweep(slack.core.services.digests)["api_results"] == 1
     gone = await api.get(job_url)
     assert gone.status_code == 410 and gone.json()["error"] == "expired"
     assert _where(engine, API_MARK) == []
     assert _raw(engine, API_MARK) == []
     assert _files(tmp_path, API_MARK) == []
-    assert sweep(slack.core.digests)["api_results"] == 0  # once
+    assert sweep(slack.core.services.digests)["api_results"] == 0  # once
 
 
 async def test_retention_sweeps_jobs_and_expired_uploads(bot, tmp_path: Path) -> None:
     """RETENTION_DAYS / `retention N` cover jobs too; a failed API job's upload, left on
     disk, goes API_RESULT_HOURS after it failed."""
     slack, api, clock = bot
-    engine = slack.core.repo.engine
+    engine = slack.core.services.repo.engine
     slack.fake.add_user(ANN, "Ann", admin=True)
     await _share(slack, f"{MARK}-retro.m4a")
     await slack.settle()
@@ -212,12 +213,12 @@ async def test_retention_sweeps_jobs_and_expired_uploads(bot, tmp_path: Path) ->
     assert _files(tmp_path / "api", API_MARK)
 
     clock.ahead = timedelta(days=1)
-    counts = sweep(slack.core.digests)
+    counts = sweep(slack.core.services.digests)
     assert counts["jobs"] == 0 and counts["api_results"] == 1
     assert _files(tmp_path / "api", API_MARK) == []  # … until API_RESULT_HOURS
     assert (await api.get(upload.json()["url"])).status_code == 410
     clock.ahead = timedelta(days=2, minutes=1)
-    assert sweep(slack.core.digests)["jobs"] >= 1
+    assert sweep(slack.core.services.digests)["jobs"] >= 1
     assert _where(engine, MARK) == [] and _raw(engine, MARK) == []
 
 
@@ -225,7 +226,7 @@ async def test_a_job_running_when_the_channel_is_forgotten_stores_and_posts_noth
     bot,
 ) -> None:
     slack, _, _ = bot
-    engine = slack.core.repo.engine
+    engine = slack.core.services.repo.engine
     slack.fake.add_user(ANN, "Ann", admin=True)
     NameTranscriber.started.clear()
     NameTranscriber.gate = threading.Event()

@@ -6,11 +6,12 @@ nothing changes. Driven through the real ASGI app against the fake Slack on 127.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session, select
 
-from bot import messages
+from bot import sentences as messages
 from bot.main import Settings, build_core
 from bot.storage.models import Channel, StoredMessage
 from tests.slack.conftest import (  # noqa: F401  (fixtures)
@@ -36,7 +37,7 @@ def _replies(slack: Harness) -> list[str]:
 
 
 def _stored(slack: Harness) -> tuple[list[str], int | None]:
-    with Session(slack.core.repo.engine) as session:
+    with Session(slack.core.services.repo.engine) as session:
         texts = [m.text for m in session.exec(select(StoredMessage)).all()]
         channel = session.exec(select(Channel).where(Channel.external_id == GENERAL)).one()
         return texts, channel.retention_days
@@ -88,8 +89,10 @@ async def test_admin_users_override(slack: Harness) -> None:
     # ADMIN_USERS as an operator writes it; build_core passes it to the core.
     settings = Settings(_env_file=None, admin_users=f" slack:{ANN}, teams:{CY} ,U0SOMEONE")
     core, _ = build_core(settings.model_copy(update={"database_url": "sqlite://"}))
-    assert core.admin_users == {f"slack:{ANN}", f"teams:{CY}", "U0SOMEONE"}
-    slack.core.admin_users = core.admin_users
+    assert core.services.limits.admin_users == {f"slack:{ANN}", f"teams:{CY}", "U0SOMEONE"}
+    slack.core.services.limits = replace(
+        slack.core.services.limits, admin_users=core.services.limits.admin_users
+    )
     await slack.say(GENERAL, BOB, "to forget")
     await slack.settle()
     await slack.mention(GENERAL, CY, "forget confirm")  # listed for Teams only: refused

@@ -6,10 +6,12 @@ Driven through the real ASGI app against the fake Microsoft cloud on 127.0.0.1."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlmodel import Session, select
 
-from bot import messages
+from bot import sentences as messages
 from bot.storage.models import Channel, StoredMessage
 from tests.teams.conftest import (  # noqa: F401  (fixtures)
     ANN,
@@ -32,7 +34,7 @@ def _texts(teams: Harness) -> list[str]:
 
 
 def _stored(teams: Harness) -> tuple[list[str], list[int | None]]:
-    with Session(teams.core.repo.engine) as session:
+    with Session(teams.core.services.repo.engine) as session:
         texts = sorted(m.text for m in session.exec(select(StoredMessage)).all())
         days = [c.retention_days for c in session.exec(select(Channel)).all()]
         return texts, days
@@ -66,12 +68,14 @@ async def test_group_chats_need_admin_users_and_personal_chats_are_their_persons
     assert REFUSAL in _texts(teams)[-1]
     assert _stored(teams)[0] == ["Group chat secret."]
 
-    teams.core.admin_users = frozenset({f"teams:{ANN.aad}"})  # ADMIN_USERS=teams:<id>
+    teams.core.services.limits = replace(
+        teams.core.services.limits, admin_users=frozenset({f"teams:{ANN.aad}"})
+    )  # ADMIN_USERS=teams:<id>
     await teams.say(teams.chat_message("forget confirm", mention_bot=True, user=ANN))
     await teams.settle()
     assert "Done: I deleted 1 messages" in _texts(teams)[-1]
 
-    teams.core.admin_users = frozenset()
+    teams.core.services.limits = replace(teams.core.services.limits, admin_users=frozenset())
     await teams.say(teams.personal_message("retention 3", user=BOB))
     await teams.settle()
     assert "3 days" in _texts(teams)[-1]

@@ -19,11 +19,9 @@ from sqlalchemy.engine import Engine
 from bot.api import HttpApi
 from bot.app import create_app
 from bot.cli import run
-from bot.core import BotCore
-from bot.jobs import JobQueue, Worker
-from bot.main import Settings
+from bot.inbound import Inbound
+from bot.main import Settings, build_services
 from bot.storage.db import create_db_engine
-from bot.storage.repo import Repository
 from summarizer import audio, media_gate
 from summarizer.audio import ALLOWED_FORMATS, probe
 from summarizer.config import TranscriberConfig
@@ -146,16 +144,18 @@ def sqlite_engine(tmp_path: Path) -> Engine:
 async def test_api_upload_of_a_playlist_fails_without_a_transcript(
     sqlite_engine: Engine, tmp_path: Path, secret: Path
 ) -> None:
-    core = BotCore(
-        repo=Repository(sqlite_engine),
-        queue=JobQueue(sqlite_engine),
-        summarizer=Summarizer(),
-        transcriber_factory=_transcriber,
-        max_media_bytes=2 * 2**20,
-        work_dir=tmp_path,
+    core = Inbound(
+        build_services(
+            digests=False,
+            engine=sqlite_engine,
+            summarizer=Summarizer(),
+            transcriber_factory=_transcriber,
+            max_media_bytes=2 * 2**20,
+            work_dir=tmp_path,
+        )
     )
-    api = HttpApi(core=core, upload_dir=tmp_path / "uploads", token=TOKEN)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    api = HttpApi(core=core.services, upload_dir=tmp_path / "uploads", token=TOKEN)
+    worker = core.services.worker(worker_id="test")
     app = create_app(adapters=[api], worker=None)
     body = hls_playlist(tmp_path / "meeting.m3u8", f"file:{secret}").read_bytes()
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
@@ -174,7 +174,7 @@ async def test_api_upload_of_a_playlist_fails_without_a_transcript(
         assert not watch.opened()
     refusal = accepted.json()
     assert refusal["error"] == "unsupported_media_type" and REFUSED in refusal["message"]
-    assert core.queue.counts() == {}
+    assert core.services.queue.counts() == {}
     assert not list((tmp_path / "uploads").glob("*/*"))
     assert not mentions_secret(accepted.text)
 

@@ -45,4 +45,4 @@ async def test_a_shared_playlist_is_refused_in_its_thread(slack: Harness, tmp_pa
     assert not slack.fake.called("files.completeUploadExternal")
     everything = json.dumps([c.args for c in slack.fake.calls], ensure_ascii=False)
     assert not mentions_secret(everything + "".join(map(repr, slack.fake.uploads.values())))
-    assert slack.core.queue.counts() == {"done": 1}
+    assert slack.core.services.queue.counts() == {"done": 1}

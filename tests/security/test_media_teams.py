@@ -52,4 +52,4 @@ async def test_a_playlist_sent_to_the_bot_is_refused(teams: Harness, tmp_path: P
     assert "not a recording we can read" in progress.text
     sent = json.dumps([s.activity | {"updates": s.updates} for s in teams.fake.sent])
     assert not mentions_secret(sent)
-    assert teams.core.queue.counts() == {"done": 1}
+    assert teams.core.services.queue.counts() == {"done": 1}

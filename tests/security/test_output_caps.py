@@ -84,7 +84,7 @@ def llm(server: FakeOpenAI) -> LLMConfig:
 @pytest.fixture
 async def slack(fake, sqlite_engine, tmp_path: Path, openai) -> AsyncIterator[Harness]:
     harness, lifespan = await start_harness(fake, sqlite_engine, tmp_path)
-    harness.core.summarizer = Summarizer(llm=llm(openai))
+    harness.core.services.summarizer = Summarizer(llm=llm(openai))
     async with lifespan:
         try:
             yield harness
@@ -119,7 +119,7 @@ async def test_a_flooding_model_gets_one_short_recap_in_the_thread(slack: Harnes
     assert "t" * limits.MAX_ITEM_CHARS not in text  # each item's text was shortened
     assert "too long to show in full" in text  # and the reader is told
     # What is stored (for digests and exports) is the capped recap too.
-    with Session(slack.core.repo.engine) as session:
+    with Session(slack.core.services.repo.engine) as session:
         [record] = session.exec(select(RecapRecord)).all()
         assert len(record.recap["summary"]) <= limits.MAX_SUMMARY_CHARS
         assert len(session.exec(select(ActionItemRecord)).all()) <= limits.MAX_ITEMS

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import Worker
 from bot.ports import Place, ReplyTarget, TextReply, TranscriptReply
 from summarizer.types import Segment, Transcript
 from tests.security.slack_support import start_harness
@@ -52,7 +51,7 @@ async def slack(fake, sqlite_engine, tmp_path: Path) -> AsyncIterator[Harness]:
 
 def crash_when_recording(slack: Harness, suffix: str) -> list[str]:
     """Make the next record of a delivery whose key ends with `suffix` kill the worker."""
-    repo = slack.core.repo
+    repo = slack.core.services.repo
     real = repo.record_delivery
     crashed: list[str] = []
 
@@ -69,7 +68,7 @@ def crash_when_recording(slack: Harness, suffix: str) -> list[str]:
 async def restart_worker(slack: Harness) -> None:
     """A new worker (as after a restart) takes the job once the dead one's lease is out."""
     await asyncio.sleep(0.4)
-    worker = Worker(slack.core.queue, slack.core.handlers, on_failure=slack.core.on_job_failed)
+    worker = slack.core.services.worker()
     assert await worker.drain() == 1
     await slack.adapter.settle()
 
@@ -96,7 +95,7 @@ async def test_a_recap_accepted_before_a_crash_is_not_posted_again(slack: Harnes
     assert crashed and len(bot_replies(slack, thread)) == 1  # Slack accepted the post
     [first] = bot_replies(slack, thread)
     assert first["metadata"]["event_payload"]["key"] == crashed[0]
-    assert slack.core.queue.get(1).status == "running"  # died mid-run
+    assert slack.core.services.queue.get(1).status == "running"  # died mid-run
 
     await restart_worker(slack)
 
@@ -106,8 +105,8 @@ async def test_a_recap_accepted_before_a_crash_is_not_posted_again(slack: Harnes
         c for c in slack.fake.called("conversations.replies") if c.args.get("include_all_metadata")
     ]
     assert lookups and all(c.args["ts"] == thread for c in lookups)
-    assert slack.core.repo.delivery(crashed[0]).message_id == first["ts"]
-    assert slack.core.queue.get(1).status == "done"
+    assert slack.core.services.repo.delivery(crashed[0]).message_id == first["ts"]
+    assert slack.core.services.queue.get(1).status == "done"
 
 
 async def test_a_top_level_post_is_found_in_the_channel(slack: Harness) -> None:

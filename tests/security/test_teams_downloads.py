@@ -137,7 +137,7 @@ async def test_the_tenant_and_channel_come_from_what_the_bot_trusts(
     assert response.status_code == 403
     assert len(teams.fake.sent) == before  # nothing answered
     assert await teams.adapter.references.get(other, channel_key(PERSONAL)) is None
-    assert teams.core.queue.counts() == {}
+    assert teams.core.services.queue.counts() == {}
     assert graph_token_calls(teams.fake) == []
 
 
@@ -215,7 +215,7 @@ async def test_links_to_internal_addresses_are_refused_and_nothing_is_fetched(
     assert internal.requests == []
     assert "refused to fetch" in status
     assert SECRET.decode() not in status
-    assert teams.core.queue.counts() == {"done": 1}  # answered, not retried
+    assert teams.core.services.queue.counts() == {"done": 1}  # answered, not retried
 
 
 async def test_redirects_on_allowed_hosts_are_followed_without_the_bot_token(

@@ -20,12 +20,10 @@ from sqlalchemy.engine import Engine
 
 from adapters.slack import SlackAdapter
 from bot.app import create_app
-from bot.core import BotCore
-from bot.digests import DigestService
-from bot.jobs import JobQueue, Worker
-from bot.main import Settings
+from bot.inbound import Inbound
+from bot.jobs import Worker
+from bot.main import Settings, build_services
 from bot.storage.db import create_db_engine
-from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
@@ -73,7 +71,7 @@ class Harness:
     """Speaks Slack to the app: events, slash commands and shortcuts, all signed."""
 
     def __init__(
-        self, *, fake: FakeSlack, adapter: SlackAdapter, core: BotCore, worker: Worker, app: Any
+        self, *, fake: FakeSlack, adapter: SlackAdapter, core: Inbound, worker: Worker, app: Any
     ) -> None:
         self.fake, self.adapter, self.core, self.worker, self.app = fake, adapter, core, worker, app
         self.http = httpx.AsyncClient(
@@ -182,22 +180,22 @@ def make_settings(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings
     return Settings(_env_file=None, **values)
 
 
-def make_core(engine: Engine, tmp_path: Path, *, max_media_bytes: int = 5 * 2**20) -> BotCore:
+def make_core(engine: Engine, tmp_path: Path, *, max_media_bytes: int = 5 * 2**20) -> Inbound:
     def transcriber():
         from summarizer.transcribe import Transcriber
 
         # beam 1 and one thread: quick on a 2-core machine, and these clips are short.
         return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
 
-    core = BotCore(
-        repo=Repository(engine),
-        queue=JobQueue(engine),
-        summarizer=Summarizer(),
-        transcriber_factory=transcriber,
-        max_media_bytes=max_media_bytes,
-        work_dir=tmp_path,
+    core = Inbound(
+        build_services(
+            engine=engine,
+            summarizer=Summarizer(),
+            transcriber_factory=transcriber,
+            max_media_bytes=max_media_bytes,
+            work_dir=tmp_path,
+        )
     )
-    DigestService(core)
     return core
 
 
@@ -214,8 +212,8 @@ async def slack(
     overrides = dict(marker.kwargs) if marker else {}
     core = make_core(engine, tmp_path, max_media_bytes=overrides.pop("max_media_bytes", 5 * 2**20))
     adapter = SlackAdapter(settings=make_settings(fake, tmp_path, **overrides), core=core)
-    core.register(adapter)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    core.services.register(adapter)
+    worker = core.services.worker(worker_id="test")
     app = create_app(adapters=[adapter], worker=None)
     async with app.router.lifespan_context(app):
         harness = Harness(fake=fake, adapter=adapter, core=core, worker=worker, app=app)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot import messages
+from bot import sentences as messages
 from tests.slack.conftest import ANN, BOB, CY, GENERAL, OTHER, Harness
 
 # A recap of another channel is answered privately where it was asked.
@@ -55,7 +55,7 @@ async def test_slash_help_and_bad_windows_answer_at_once(slack: Harness) -> None
     bad = await slack.slash("since banana")
     assert "couldn't read the time window" in json.dumps(bad.json())
     await slack.settle()
-    assert slack.core.queue.counts() == {} and not slack.fake.posts()
+    assert slack.core.services.queue.counts() == {} and not slack.fake.posts()
 
 
 async def test_cross_channel_recap_is_refused_to_non_members(slack: Harness) -> None:
@@ -122,9 +122,13 @@ async def test_auto_transcribe_setting_is_per_channel(slack: Harness) -> None:
     [answer] = slack.fake.posts(GENERAL)
     assert "Auto-transcription is off here" in answer["text"]
     assert answer["thread_ts"] == message["ts"]
-    channel = slack.core.repo.channel(slack.core.repo.workspace("slack", "T0BALAFON").id, GENERAL)
+    channel = slack.core.services.repo.channel(
+        slack.core.services.repo.workspace("slack", "T0BALAFON").id, GENERAL
+    )
     assert channel.auto_transcribe is False
-    other = slack.core.repo.channel(slack.core.repo.workspace("slack", "T0BALAFON").id, OTHER)
+    other = slack.core.services.repo.channel(
+        slack.core.services.repo.workspace("slack", "T0BALAFON").id, OTHER
+    )
     assert other.auto_transcribe is True
 
 
@@ -134,11 +138,11 @@ async def test_digest_subscription_uses_the_requesters_time_zone(slack: Harness)
     await slack.settle()
     text = json.dumps(slack.fake.posts() + slack.fake.responses) + json.dumps(response.json())
     assert "every weekday at 17:30 (Europe/Paris)" in text
-    [subscription] = slack.core.digests.active_subscriptions()
+    [subscription] = slack.core.services.digests.active_subscriptions()
     assert (subscription.channel_external_id, subscription.timezone) == (GENERAL, "Europe/Paris")
     off = await slack.slash("digest off", user=ANN)
     await slack.settle()
-    assert slack.core.digests.active_subscriptions() == []
+    assert slack.core.services.digests.active_subscriptions() == []
     assert off.status_code == 200
 
 
@@ -154,9 +158,9 @@ async def test_a_channel_that_does_not_exist_is_said_at_once(slack: Harness) -> 
         assert body["response_type"] == "ephemeral"
         assert f"no channel {shown} that I can see" in _text(body)
         assert "Working on a recap" not in _text(body)
-    assert slack.core.queue.counts() == {}  # nothing was queued
+    assert slack.core.services.queue.counts() == {}  # nothing was queued
     await slack.settle()
-    assert slack.core.queue.counts() == {} and not slack.fake.responses
+    assert slack.core.services.queue.counts() == {} and not slack.fake.responses
     [reply] = slack.fake.posts(GENERAL)  # the mention is answered in its thread
     assert "no channel #nope" in _text(reply)
     assert not slack.fake.called("chat.postEphemeral")  # no "Working on a recap…"
@@ -184,3 +188,18 @@ async def test_when_slack_cannot_say_the_job_checks_the_channel(slack: Harness) 
     [refusal] = slack.fake.responses  # the job asked again, then checked membership
     assert "you're not in <#C0OTHER>" in _text(refusal)
     assert "Salaries" not in json.dumps(slack.fake.responses)
+
+
+async def test_status_says_what_the_bot_does_in_the_channel(slack: Harness) -> None:
+    await slack.mention(GENERAL, ANN, "auto-transcribe off")
+    await slack.settle()
+    message, _ = await slack.mention(GENERAL, ANN, "status")
+    await slack.settle()
+    [answer] = [p for p in slack.fake.posts(GENERAL) if p.get("thread_ts") == message["ts"]]
+    text = _text(answer)
+    assert "Auto-transcription: off" in text and "Digest: none" in text
+    assert "kept until" in text and "the offline engine" in text
+    asked, _ = await slack.mention(GENERAL, ANN, "help")
+    await slack.settle()
+    [help_] = [p for p in slack.fake.posts(GENERAL) if p.get("thread_ts") == asked["ts"]]
+    assert "@balafon status" in _text(help_)

@@ -78,7 +78,7 @@ async def test_a_retried_event_gets_exactly_one_reply(slack: Harness, engine) ->
 
     assert len(slack.thread_replies(GENERAL, thread)) == 1
     assert len(slack.fake.called("chat.postEphemeral")) == 1
-    assert slack.core.queue.counts() == {"done": 1}
+    assert slack.core.services.queue.counts() == {"done": 1}
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ async def test_unsigned_or_stale_requests_are_refused(slack: Harness, headers) -
     assert response.status_code == 401
     await slack.settle()
     assert not slack.fake.posts() and not slack.fake.called("chat.postEphemeral")
-    assert slack.core.queue.counts() == {}
+    assert slack.core.services.queue.counts() == {}
 
 
 async def test_url_verification_answers_the_challenge(slack: Harness) -> None:
@@ -133,7 +133,7 @@ async def test_rate_limited_post_is_retried_after_retry_after(slack: Harness) ->
     assert [c.status for c in attempts] == [429, 200]
     assert attempts[1].at - attempts[0].at >= 1.0  # waited as told
     assert len(slack.thread_replies(GENERAL, thread)) == 1
-    assert slack.core.queue.counts() == {"done": 1}
+    assert slack.core.services.queue.counts() == {"done": 1}
 
 
 async def test_server_errors_from_slack_are_retried(slack: Harness) -> None:
@@ -225,7 +225,7 @@ async def test_only_conversation_is_stored(slack: Harness) -> None:
     assert (await slack.send(slack.envelope("message.json", bot_post))).status_code == 200
     await slack.settle()
 
-    with Session(slack.core.repo.engine) as session:
+    with Session(slack.core.services.repo.engine) as session:
         stored = session.exec(select(StoredMessage)).all()
     # Mentions became names (owners are matched by name); the author keeps her Slack id.
     assert [(m.author_id, m.author_name, m.text) for m in stored] == [

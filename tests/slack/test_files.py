@@ -70,7 +70,7 @@ async def test_shared_recording_is_transcribed_and_recapped_in_its_thread(
     recap_text = _text(recap)
     assert "Action items" in recap_text and "budget report" in recap_text.lower()
     assert "Decisions" in recap_text and "release" in recap_text.lower()
-    assert slack.core.queue.counts() == {"done": 1}
+    assert slack.core.services.queue.counts() == {"done": 1}
 
 
 async def test_long_transcripts_are_uploaded_as_a_file(slack: Harness) -> None:
@@ -100,7 +100,7 @@ async def test_corrupt_audio_gets_a_clear_reply(slack: Harness) -> None:
     final = _updates(slack, bot_message["ts"])[-1]
     assert final.startswith(":warning: I couldn't transcribe “call.mp3”")
     assert "Downloading" in progress["text"]
-    assert slack.core.queue.counts() == {"done": 1}
+    assert slack.core.services.queue.counts() == {"done": 1}
 
 
 @pytest.mark.settings(max_media_bytes=4000)
@@ -151,7 +151,7 @@ async def test_auto_transcription_can_be_turned_off_per_channel(slack: Harness) 
     await _share(slack, file)
     await _file_shared_event(slack, file)
     await slack.settle()
-    assert slack.core.queue.counts() == {}
+    assert slack.core.services.queue.counts() == {}
     assert len(slack.fake.posts()) == 1  # only the answer to the setting
 
 
@@ -165,7 +165,7 @@ async def test_file_shared_alone_starts_one_transcription(slack: Harness) -> Non
     assert slack.fake.called("files.info")
     [progress] = slack.thread_replies(GENERAL, message["ts"])
     assert "voice.ogg" in progress["text"]
-    assert slack.core.queue.counts() == {"done": 1}
+    assert slack.core.services.queue.counts() == {"done": 1}
 
 
 async def test_transcribe_in_a_thread_finds_the_recording_on_its_first_message(
@@ -176,7 +176,7 @@ async def test_transcribe_in_a_thread_finds_the_recording_on_its_first_message(
     message = await _share(slack, file)
     await slack.mention(GENERAL, ANN, "transcribe", thread_ts=message["ts"])
     await slack.settle()
-    assert slack.core.queue.counts() == {"done": 1}
+    assert slack.core.services.queue.counts() == {"done": 1}
     replies = slack.thread_replies(GENERAL, message["ts"])
     assert any("call.m4a" in r["text"] for r in replies)
 
@@ -187,4 +187,4 @@ async def test_transcribe_on_a_document_says_it_is_not_media(slack: Harness) -> 
     await slack.settle()
     [reply] = slack.thread_replies(GENERAL, message["ts"])
     assert "isn't an audio or video file" in reply["text"]
-    assert slack.core.queue.counts() == {}
+    assert slack.core.services.queue.counts() == {}

@@ -18,7 +18,6 @@ from adapters.slack.listeners import SHORTCUT_CALLBACK_ID, SLASH_COMMAND
 from bot.app import create_app
 from bot.cli import run
 from bot.crypto import MissingEncryptionKeyError, TokenCipher
-from bot.jobs import Worker
 from bot.main import Settings
 from tests.slack.conftest import ANN, GENERAL, Harness, make_core, make_settings, payload
 from tests.slack.fake_slack import APP_TOKEN, BOT_USER, FakeSlack
@@ -48,7 +47,7 @@ async def test_oauth_install_keeps_tokens_encrypted_and_uses_them(
     core = make_core(sqlite_engine, tmp_path)
     settings = _oauth_settings(fake, tmp_path, encryption_key=key)
     adapter = SlackAdapter(settings=settings, core=core, encryption_key=key)
-    core.register(adapter)
+    core.services.register(adapter)
     app = create_app(adapters=[adapter], worker=None)
     fake.oauth_codes["code-1"] = {
         "access_token": NEW_TOKEN,
@@ -81,13 +80,13 @@ async def test_oauth_install_keeps_tokens_encrypted_and_uses_them(
         replay = await http.get("/slack/oauth_redirect", params={"code": "code-1", "state": state})
         assert replay.status_code != 200  # a state is good once
 
-        row = core.repo.find_workspace("slack", NEW_TEAM)
+        row = core.services.repo.find_workspace("slack", NEW_TEAM)
         assert row.bot_token and NEW_TOKEN not in row.bot_token  # never in clear text
         assert TokenCipher(key).decrypt(row.bot_token) == NEW_TOKEN
         assert (row.bot_user_id, row.installed_by, row.name) == (NEW_BOT, "U0ADMIN", "New Team")
 
         # An event from the new workspace is answered with that workspace's token.
-        worker = Worker(core.queue, core.handlers, worker_id="test")
+        worker = core.services.worker(worker_id="test")
         harness = Harness(fake=fake, adapter=adapter, core=core, worker=worker, app=app)
         mention = fake.add_message("C0NEWGEN", ANN, f"<@{NEW_BOT}> help")
         envelope = payload("app_mention.json")
@@ -103,7 +102,7 @@ async def test_oauth_install_keeps_tokens_encrypted_and_uses_them(
         uninstalled = {**envelope, "event_id": "EvNEW2", "event": {"type": "app_uninstalled"}}
         assert (await harness.send(uninstalled)).status_code == 200
         await harness.settle()
-        row = core.repo.find_workspace("slack", NEW_TEAM)
+        row = core.services.repo.find_workspace("slack", NEW_TEAM)
         assert row.bot_token is None and row.uninstalled_at is not None
         again = {**envelope, "event_id": "EvNEW3"}
         await harness.send(again)
@@ -136,10 +135,10 @@ async def test_socket_mode_receives_events_and_acks_them(
     settings = make_settings(fake, tmp_path, slack_signing_secret=None, slack_app_token=APP_TOKEN)
     core = make_core(sqlite_engine, tmp_path)
     adapter = SlackAdapter(settings=settings, core=core, socket_mode=True)
-    core.register(adapter)
+    core.services.register(adapter)
     app = create_app(adapters=[adapter], worker=None)
     async with app.router.lifespan_context(app):
-        worker = Worker(core.queue, core.handlers, worker_id="test")
+        worker = core.services.worker(worker_id="test")
         harness = Harness(fake=fake, adapter=adapter, core=core, worker=worker, app=app)
         mention = fake.add_message(GENERAL, ANN, f"<@{BOT_USER}> help")
         envelope = payload("app_mention.json")

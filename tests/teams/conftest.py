@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 
 from adapters.teams import TeamsAdapter, TeamsOptions
 from bot.app import create_app
-from bot.core import BotCore
-from bot.jobs import JobQueue, Worker
+from bot.inbound import Inbound
+from bot.jobs import Worker
+from bot.main import build_services
 from bot.storage.db import create_db_engine
-from bot.storage.repo import Repository
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
@@ -114,19 +114,21 @@ def make_options(fake: FakeMicrosoft, tls: Tls, **overrides: Any) -> TeamsOption
     return TeamsOptions(**values)
 
 
-def make_core(engine: Engine, tmp_path: Path, *, max_media_bytes: int = 5 * 2**20) -> BotCore:
+def make_core(engine: Engine, tmp_path: Path, *, max_media_bytes: int = 5 * 2**20) -> Inbound:
     def transcriber():
         from summarizer.transcribe import Transcriber
 
         return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
 
-    return BotCore(
-        repo=Repository(engine),
-        queue=JobQueue(engine),
-        summarizer=Summarizer(),
-        transcriber_factory=transcriber,
-        max_media_bytes=max_media_bytes,
-        work_dir=tmp_path,
+    return Inbound(
+        build_services(
+            digests=False,
+            engine=engine,
+            summarizer=Summarizer(),
+            transcriber_factory=transcriber,
+            max_media_bytes=max_media_bytes,
+            work_dir=tmp_path,
+        )
     )
 
 
@@ -187,7 +189,7 @@ class Harness:
         fake: FakeMicrosoft,
         key: SigningKey,
         adapter: TeamsAdapter,
-        core: BotCore,
+        core: Inbound,
         worker: Worker,
         app: Any,
     ) -> None:
@@ -299,13 +301,8 @@ class Harness:
         return activity
 
     async def settle(self) -> None:
-        """Run every queued job (the core's and the meeting recaps') until none is left."""
-        while True:
-            ran = await self.worker.drain()
-            if self.adapter.meetings is not None:
-                ran += await self.adapter.meetings.worker.drain()
-            if not ran:
-                return
+        """Run every queued job (meeting recaps too: one registry) until none is left."""
+        await self.worker.drain()
 
     def replies(self, conversation: str, thread: str | None = None) -> list[Sent]:
         wanted = f"{conversation};messageid={thread}" if thread else conversation
@@ -323,11 +320,9 @@ async def _harness(
     overrides = dict(marker.kwargs) if marker else {}
     max_media_bytes = overrides.pop("max_media_bytes", 5 * 2**20)
     core = make_core(engine, tmp_path, max_media_bytes=max_media_bytes)
-    adapter = TeamsAdapter(
-        core=core, options=make_options(fake, tls, **overrides), run_meeting_worker=False
-    )
-    core.register(adapter)
-    worker = Worker(core.queue, core.handlers, on_failure=core.on_job_failed, worker_id="test")
+    adapter = TeamsAdapter(core=core, options=make_options(fake, tls, **overrides))
+    core.services.register(adapter)
+    worker = core.services.worker(worker_id="test")
     app = create_app(adapters=[adapter], worker=None)
     async with app.router.lifespan_context(app):
         harness = Harness(fake=fake, key=key, adapter=adapter, core=core, worker=worker, app=app)

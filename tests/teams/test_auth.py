@@ -24,10 +24,10 @@ pytestmark = pytest.mark.anyio
 
 def _nothing_processed(teams: Harness) -> None:
     assert teams.fake.sent == []
-    with Session(teams.core.repo.engine) as session:
+    with Session(teams.core.services.repo.engine) as session:
         assert session.exec(select(ProcessedEvent)).all() == []
         assert session.exec(select(StoredMessage)).all() == []
-    assert teams.core.queue.counts() == {}
+    assert teams.core.services.queue.counts() == {}
 
 
 async def test_a_valid_token_is_answered_and_the_reply_reaches_the_connector(

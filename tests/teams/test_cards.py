@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 from adapters.teams import cards
-from bot import messages
+from bot.features import help_text
 from bot.ports import ErrorReply, ProgressReply, RecapReply, TextReply, TranscriptReply
 from summarizer.types import ActionItem, Decision, OpenQuestion, Recap, Segment, Transcript
 
@@ -90,7 +90,7 @@ def test_text_from_people_is_inert() -> None:
 
 
 def test_core_text_becomes_card_markdown() -> None:
-    [activity] = cards.render(TextReply(text=messages.HELP))
+    [activity] = cards.render(TextReply(text=help_text()))
     text = _text(cards.card_of(activity))
     assert text.startswith("**Here's what I can do**")
     [error] = cards.render(ErrorReply(text="No <#C9> here"))

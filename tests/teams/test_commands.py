@@ -17,12 +17,11 @@ from adapters.teams import TeamsOptions
 from adapters.teams.bot import TeamsBot
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.references import ConversationStore
-from bot.core import BotCore
-from bot.digests import DigestService
+from bot.inbound import Inbound
 from bot.jobs import JobQueue, Worker
+from bot.main import build_services
 from bot.ports import ChatMessage, Place, ProgressReply, ReplyTarget
 from bot.storage.db import create_db_engine
-from bot.storage.repo import Repository
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
 
@@ -44,13 +43,14 @@ class Bot:
     def __init__(self, tmp_path: Path) -> None:
         engine = create_db_engine(migrated_sqlite(tmp_path / "unit.db"))
         queue = JobQueue(engine)
-        self.core = BotCore(
-            repo=Repository(engine),
-            queue=queue,
-            summarizer=Summarizer(),
-            transcriber_factory=lambda: pytest.fail("no transcription expected"),
-            max_media_bytes=10_000,
-            clock=lambda: NOW,
+        self.core = Inbound(
+            build_services(
+                engine=engine,
+                summarizer=Summarizer(),
+                transcriber_factory=lambda: pytest.fail("no transcription expected"),
+                max_media_bytes=10_000,
+                clock=lambda: NOW,
+            )
         )
         self.adapter = TestAdapter()
         store = ConversationStore(engine)
@@ -60,11 +60,12 @@ class Bot:
             options=TeamsOptions(allow_anonymous=True),
             tokens=None,
         )
-        self.core.register(self.platform)
-        DigestService(self.core)
+        self.core.services.register(self.platform)
         self.bot = TeamsBot(core=self.core, platform=self.platform)
         self.adapter.logic = self.bot.on_turn
-        self.worker = Worker(queue, self.core.handlers, on_failure=self.core.on_job_failed)
+        self.worker = Worker(
+            queue, self.core.services.jobs, on_failure=self.core.services.jobs.on_failure
+        )
         self._ids = iter(range(1_763_900_000_100, 1_763_900_099_999))
         self.history: list[ChatMessage] = []
 
@@ -141,7 +142,7 @@ async def test_recap_since_monday_uses_the_senders_time_zone_and_posts_a_card(
     )
     [ack] = teams_bot.sent()
     assert ack.text.startswith("Working on a recap")
-    [job] = [teams_bot.core.queue.get(1)]
+    [job] = [teams_bot.core.services.queue.get(1)]
     # Monday 00:00 in Europe/Berlin (the sender's zone), not in UTC.
     since = datetime.fromisoformat(job.payload["since"])
     assert since == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
@@ -161,7 +162,7 @@ async def test_the_same_activity_twice_gets_one_answer(teams_bot: Bot) -> None:
     await teams_bot.adapter.receive_activity(activity)
     await teams_bot.adapter.receive_activity(copy.deepcopy(activity))
     assert len(teams_bot.sent()) == 1
-    assert teams_bot.core.queue.counts() == {"queued": 1}
+    assert teams_bot.core.services.queue.counts() == {"queued": 1}
 
 
 async def test_a_command_posted_in_a_channel_recaps_the_channel_into_its_own_thread(
@@ -169,14 +170,14 @@ async def test_a_command_posted_in_a_channel_recaps_the_channel_into_its_own_thr
 ) -> None:
     activity = teams_bot.activity("recap 7d", conversation=CHANNEL, kind="channel")
     await teams_bot.adapter.receive_activity(activity)
-    job = teams_bot.core.queue.get(1)
+    job = teams_bot.core.services.queue.get(1)
     assert job.payload["source"]["thread"] is None  # the channel, not a one-message thread
     assert job.payload["source"]["channel"] == CHANNEL
     assert job.payload["reply"]["place"]["thread"] == activity.id
     # ... and a command inside a thread recaps that thread.
     reply = teams_bot.activity("recap", conversation=CHANNEL, kind="channel", root=activity.id)
     await teams_bot.adapter.receive_activity(reply)
-    assert teams_bot.core.queue.get(2).payload["source"]["thread"] == activity.id
+    assert teams_bot.core.services.queue.get(2).payload["source"]["thread"] == activity.id
 
 
 async def test_transcribe_without_a_file_explains_what_to_do(teams_bot: Bot) -> None:
@@ -193,9 +194,9 @@ async def test_messages_not_addressed_to_the_bot_are_stored_silently(teams_bot: 
     )
     await teams_bot.adapter.receive_activity(activity)
     assert teams_bot.sent() == []
-    workspace = teams_bot.core.repo.workspace("teams", TENANT)
-    channel = teams_bot.core.repo.channel(workspace.id, CHAT)
-    [row] = teams_bot.core.repo.messages(channel)
+    workspace = teams_bot.core.services.repo.workspace("teams", TENANT)
+    channel = teams_bot.core.services.repo.channel(workspace.id, CHAT)
+    [row] = teams_bot.core.services.repo.messages(channel)
     assert row.text == "We decided to keep the old logo." and row.author_name == "Ann Lee"
 
 
@@ -232,5 +233,5 @@ async def test_digest_subscription_in_the_senders_time_zone(teams_bot: Bot) -> N
     )
     [reply] = teams_bot.sent()
     assert "every day at 09:00 (Europe/Berlin)" in _text(reply)
-    [subscription] = teams_bot.core.digests.active_subscriptions()
+    [subscription] = teams_bot.core.services.digests.active_subscriptions()
     assert (subscription.platform, subscription.timezone) == ("teams", "Europe/Berlin")

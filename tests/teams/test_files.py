@@ -65,7 +65,7 @@ async def test_a_recording_sent_to_the_bot_is_transcribed_and_recapped(
     # The SharePoint link is pre-authorised: it never saw the bot's token.
     [download] = teams.fake.called("GET", "/sharepoint/")
     assert "Authorization" not in download.headers
-    assert teams.core.queue.counts() == {"done": 1}
+    assert teams.core.services.queue.counts() == {"done": 1}
 
 
 async def test_inline_audio_is_fetched_with_the_bot_token_and_corrupt_media_is_reported(
@@ -80,7 +80,7 @@ async def test_inline_audio_is_fetched_with_the_bot_token_and_corrupt_media_is_r
     _, progress = teams.replies(PERSONAL)
     assert progress.text.startswith("⚠️ I couldn't transcribe “voice.ogg”")
     assert progress.card["body"][0]["color"] == "Attention"
-    assert teams.core.queue.counts() == {"done": 1}  # a clear answer, not a retry loop
+    assert teams.core.services.queue.counts() == {"done": 1}  # a clear answer, not a retry loop
 
 
 @pytest.mark.teams_options(max_media_bytes=2**20)
@@ -111,7 +111,7 @@ async def test_recordings_overheard_in_a_channel_are_transcribed_once(teams: Har
     # The same file arriving again in another message (a reply quoting it) is not new.
     await teams.say(teams.channel_message("see above", attachments=[file], thread=shared["id"]))
     await teams.settle()
-    assert teams.core.queue.counts() == {"done": 1}
+    assert teams.core.services.queue.counts() == {"done": 1}
     assert len(teams.fake.called("GET", "/connector/v3/attachments/")) == 1
     [progress] = teams.replies(CHANNEL, shared["id"])
     assert "couldn't transcribe “clip.webm”" in progress.text

@@ -85,7 +85,7 @@ async def test_the_transcript_is_recapped_into_the_meeting_chat(teams: Harness) 
     assert content.query["$format"] == "text/vtt"
     assert content.headers["Authorization"] == f"Bearer graph-token-{GRAPH_ID}-{TENANT}"
     assert len(teams.fake.called("GET", f"/graph/v1.0/{BASE}/transcripts")) >= 2  # it polled
-    assert teams.core.queue.counts() == {"done": 1}
+    assert teams.core.services.queue.counts() == {"done": 1}
 
 
 async def test_a_recording_is_handed_to_transcription(teams: Harness) -> None:
@@ -111,7 +111,9 @@ async def test_a_recording_is_handed_to_transcription(teams: Harness) -> None:
     # ... and reported on it in the meeting chat (this "recording" is not decodable).
     replies = teams.replies(MEETING_CHAT)
     assert any("couldn't transcribe “Sprint planning.mp4”" in r.text for r in replies)
-    assert teams.core.queue.counts() == {"done": 2}  # the meeting job and the transcription
+    assert teams.core.services.queue.counts() == {
+        "done": 2
+    }  # the meeting job and the transcription
 
 
 @pytest.mark.teams_options(meeting_wait_seconds=0.0)
@@ -139,4 +141,4 @@ async def test_without_graph_a_meeting_end_does_nothing(teams: Harness) -> None:
     _meeting(teams)
     assert (await teams.send(_ended(teams))).status_code == 200
     await teams.settle()
-    assert teams.fake.sent == [] and teams.core.queue.counts() == {}
+    assert teams.fake.sent == [] and teams.core.services.queue.counts() == {}

@@ -155,7 +155,7 @@ async def test_a_redelivered_activity_gets_one_reply(teams: Harness) -> None:
     await teams.settle()
     _ack, recap = teams.replies(CHANNEL, root)
     assert "Thread recap" in recap.text
-    assert teams.core.queue.counts() == {"done": 1}
+    assert teams.core.services.queue.counts() == {"done": 1}
 
 
 async def test_text_from_people_cannot_ping_anyone_or_address_the_bot(teams: Harness) -> None:
@@ -200,7 +200,7 @@ async def test_overheard_messages_are_stored_with_edits_and_deletes(teams: Harne
     await teams.say(edit)
     [lunch] = [m for m in teams.fake.sent] or [None]
     assert lunch is None  # nothing is said in the channel
-    with Session(teams.core.repo.engine) as session:
+    with Session(teams.core.services.repo.engine) as session:
         rows = session.exec(select(StoredMessage).order_by(StoredMessage.sent_at)).all()
     assert [(r.author_id, r.text, r.thread_id) for r in rows] == [
         (ANN.aad, "I will draft the customer survey by Friday.", None),
@@ -214,7 +214,7 @@ async def test_overheard_messages_are_stored_with_edits_and_deletes(teams: Harne
         thread=first["id"],
     )
     await teams.say(delete)
-    with Session(teams.core.repo.engine) as session:
+    with Session(teams.core.services.repo.engine) as session:
         assert [r.text for r in session.exec(select(StoredMessage)).all()] == [
             "I will draft the customer survey by Friday."
         ]

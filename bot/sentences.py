@@ -2,28 +2,8 @@
 
 # Every `command` the bot suggests is written as it works when pasted in a channel (with
 # the mention); in a direct message the mention may be left out (tests/hints.py checks).
-HELP = """\
-*Here's what I can do* (in a channel, mention me first, as below)
-• `@balafon recap` in a thread — recap the thread: summary, decisions, action items, \
-open questions.
-• `@balafon recap` in a channel — recap the last 24 hours; or a window: \
-`@balafon recap 7d`, `@balafon recap since Monday`, `@balafon recap since 2026-11-01`.
-• `@balafon recap 24h #other-channel` — recap another channel you are a member of \
-(only you see it).
-• `@balafon transcribe` on a message with an audio or video file — transcript, recap and \
-action items.
-• Share audio or video in a channel where I am a member and I transcribe it for you \
-(`@balafon auto-transcribe off` stops that in a channel, `@balafon auto-transcribe on` \
-turns it back on).
-• `@balafon digest daily 09:00` (or `@balafon digest weekdays 17:30 Europe/Paris`, \
-`@balafon digest weekly mon 09:00`) — a scheduled digest of this channel; \
-`@balafon digest status`, `@balafon digest off`.
-• `@balafon retention 30` — delete this channel's stored messages and transcripts after \
-30 days (`@balafon retention off` keeps them); `@balafon forget` — delete everything \
-stored for this channel.
-• `@balafon help` — this message."""
 
-UNKNOWN = "I didn't understand “{text}”.\n\n" + HELP
+UNKNOWN = "I didn't understand “{text}”.\n\n{help}"
 WORKING_RECAP = "Working on a recap… it will be posted {where}."
 # Where the recap goes, for WORKING_RECAP (an ephemeral ack cannot be edited on Slack).
 RECAP_IN_THREAD = "in this thread"
@@ -101,3 +81,22 @@ RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say
 # HTTP refusals made before any handler runs (bot/body_limit.py).
 BODY_TOO_LARGE = "The request body is over the {limit} limit for this address."
 METRICS_TOKEN_NEEDED = "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>."
+
+# `@balafon status`
+STATUS = (
+    "*In this channel*\n"
+    "• Auto-transcription: {auto}\n"
+    "• Digest: {digest}\n"
+    "• Retention: {retention}\n"
+    "• Recaps by: {engine}"
+)
+STATUS_AUTO_ON = "on (I transcribe audio and video shared here)"
+STATUS_AUTO_OFF = "off (`@balafon auto-transcribe on` turns it on)"
+STATUS_NO_DIGEST = "none (`@balafon digest daily 09:00` starts one)"
+STATUS_RETENTION_DAYS = "{days} days"
+STATUS_RETENTION_DEFAULT = "{days} days (the server's default)"
+STATUS_RETENTION_FOREVER = "kept until `@balafon forget`"
+STATUS_OFFLINE = "the offline engine (nothing leaves this server)"
+STATUS_LLM = "the language model {model}"
+HELP_HEADER = "*Here's what I can do* (in a channel, mention me first, as below)"
+HELP_HELP = "• `@balafon help` — this message."

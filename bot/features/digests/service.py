@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import messages
-from bot.commands import Digest
-from bot.digest_schedule import DigestSchedule, latest_slot, next_slot
+from bot import sentences
+from bot.conversations import to_conversation
+from bot.features.digests import DigestCommand
+from bot.features.digests.schedule import DigestSchedule, latest_slot, next_slot
+from bot.job_kinds import JobKind, JobPayload, Replying
 from bot.jobs import Job, JobContext
 from bot.metrics import DIGESTS
 from bot.ports import OpenItem, Place, RecapReply, ReplyTarget, TextReply
@@ -31,7 +34,10 @@ from bot.storage.models import (
     RecapRecord,
     utcnow,
 )
-from summarizer.types import ActionItem, Conversation, Message
+from summarizer.types import ActionItem
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -53,34 +59,44 @@ def _format_slot(slot: datetime) -> str:
     return f"{slot:%a %d %b, %H:%M}"
 
 
+class DigestPayload(JobPayload):
+    """One slot of one subscription; `reply` (the channel) is told if it fails for good
+    (rows stored before it was added have none)."""
+
+    subscription_id: int
+    slot: datetime
+    platform: str | None = None
+    reply: ReplyTarget | None = None
+
+
 class DigestService:
     """Subscriptions and digest jobs. `on_change` tells the scheduler to re-read one."""
 
     def __init__(
         self,
-        core: Any,  # bot.core.BotCore (imported lazily there; this module is imported by it)
+        services: Services,
         *,
         post_when_quiet: bool = False,
         on_change: Callable[[int], None] | None = None,
         retention_days: int | None = None,
     ) -> None:
-        self.core = core
-        self.engine = core.repo.engine
+        self.services = services
+        self.engine = services.repo.engine
         self.post_when_quiet = post_when_quiet
         self.retention_days = retention_days  # default for channels without their own
         self.on_change = on_change
-        core.add_handler(KIND, self.run)
-        core.digests = self
+        services.jobs.add(JobKind(KIND, DigestPayload, self.run, on_failure=self.on_failure))
+        services.digests = self
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
     # --- commands -----------------------------------------------------------------------
 
-    async def command(self, place: Place, user_id: str, command: Digest) -> str:
+    async def command(self, place: Place, user_id: str, command: DigestCommand) -> str:
         """Answer `digest daily 09:00` / `digest off` / `digest status` in a channel."""
-        channel = await self.core._channel(Place(**{**place.__dict__, "thread": None}))
-        now = self.core.clock()
+        channel = await self.services.conversations.channel(replace(place, thread=None))
+        now = self.services.clock()
         if command.action == "subscribe":
             assert command.schedule is not None
             subscription = await asyncio.to_thread(
@@ -88,20 +104,20 @@ class DigestService:
             )
             self.changed(subscription.id)
             first = next_slot(command.schedule, now)
-            return messages.DIGEST_ON.format(
+            return sentences.DIGEST_ON.format(
                 when=command.schedule.describe(), first=_format_slot(first)
             )
         subscription = await asyncio.to_thread(self.find, channel.id)
         if command.action == "off":
             if subscription is None or not subscription.active:
-                return messages.DIGEST_NONE
+                return sentences.DIGEST_NONE
             await asyncio.to_thread(self._deactivate, subscription.id)
             self.changed(subscription.id)
-            return messages.DIGEST_OFF
+            return sentences.DIGEST_OFF
         if subscription is None or not subscription.active:
-            return messages.DIGEST_NONE
+            return sentences.DIGEST_NONE
         schedule = schedule_of(subscription)
-        return messages.DIGEST_STATUS.format(
+        return sentences.DIGEST_STATUS.format(
             when=schedule.describe(), next=_format_slot(next_slot(schedule, now))
         )
 
@@ -173,13 +189,20 @@ class DigestService:
         subscription = self.get(subscription_id)
         if subscription is None or not subscription.active:
             return None
-        now = now or self.core.clock()
+        now = now or self.services.clock()
         slot = latest_slot(schedule_of(subscription), now)
         if slot is None:
             return None
-        job, created = self.core.queue.enqueue(
+        place = place_of(subscription)
+        payload = DigestPayload(
+            subscription_id=subscription_id,
+            slot=slot,
+            platform=place.platform,
+            reply=ReplyTarget(place=place),
+        )
+        job, created = self.services.queue.enqueue(
             KIND,
-            {"subscription_id": subscription_id, "slot": slot.isoformat()},
+            payload.stored(),
             key=f"digest:{subscription_id}:{slot.isoformat()}",
             workspace_id=subscription.workspace_id,
         )
@@ -260,57 +283,49 @@ class DigestService:
             for row, reported in rows
         ]
 
-    async def run(self, job: Job, context: JobContext) -> dict[str, Any] | None:
-        subscription = await asyncio.to_thread(self.get, job.payload["subscription_id"])
+    async def run(
+        self, job: Job, payload: DigestPayload, context: JobContext
+    ) -> dict[str, Any] | None:
+        subscription = await asyncio.to_thread(self.get, payload.subscription_id)
         if subscription is None or not subscription.active:
             return {"status": "cancelled"}
-        slot = datetime.fromisoformat(job.payload["slot"])
+        slot = payload.slot
         run, finished = await asyncio.to_thread(self._start_run, subscription, slot)
         if finished:
             return {"status": run.status}
-        core = self.core
-        platform = core.platforms[subscription.platform]
-        place = Place(
-            platform=subscription.platform,
-            workspace=subscription.workspace_external_id,
-            channel=subscription.channel_external_id,
-        )
+        services = self.services
+        deliver = services.delivery.deliver
+        platform = services.platforms[subscription.platform]
+        place = place_of(subscription)
         target = ReplyTarget(place=place)
-        chat = [
-            m
-            for m in await core._gather(platform, place, run.window_start, run.window_end)
-            if not m.from_bot and m.text.strip()
-        ]
+        gathered = await services.conversations.gather(
+            platform, place, run.window_start, run.window_end
+        )
         key = f"digest:{subscription.id}:{slot.isoformat()}"
-        if not chat:
+        conversation = to_conversation(gathered)
+        if not conversation.messages:
             message_id = None
             if subscription.post_when_quiet:
-                text = messages.DIGEST_QUIET.format(since=_format_slot(run.window_start))
-                message_id = await core.deliver(key, platform, target, TextReply(text=text))
+                text = sentences.DIGEST_QUIET.format(since=_format_slot(run.window_start))
+                message_id = await deliver(key, platform, target, TextReply(text=text))
             await asyncio.to_thread(self._finish_run, run, "quiet", message_id)
             DIGESTS.labels("quiet").inc()
             return {"status": "quiet"}
-        conversation = Conversation(
-            messages=[
-                Message(author=m.author_name, author_id=m.author_id, text=m.text, at=m.at, ref=m.id)
-                for m in chat
-            ]
-        )
-        recap = await core.summarize(conversation)
+        recap = await services.summarize(conversation)
         still_open = await asyncio.to_thread(self._still_open, subscription, run.window_start)
-        links = await core._links(platform, place, recap)
+        links = await services.conversations.links(platform, place, recap)
         local = run.window_start.astimezone(schedule_of(subscription).trigger().timezone)
         reply = RecapReply(
             recap=recap,
-            title=messages.DIGEST_TITLE.format(channel=place.channel, since=_format_slot(local)),
+            title=sentences.DIGEST_TITLE.format(channel=place.channel, since=_format_slot(local)),
             links=links,
             still_open=tuple(still_open),
             as_of=slot,
         )
-        message_id = await core.deliver(key, platform, target, reply)
-        channel = await core._channel(place)
+        message_id = await deliver(key, platform, target, reply)
+        channel = await services.conversations.channel(place)
         await asyncio.to_thread(
-            core.repo.save_recap,
+            services.repo.save_recap,
             channel,
             recap,
             window_start=run.window_start,
@@ -320,3 +335,23 @@ class DigestService:
         await asyncio.to_thread(self._finish_run, run, "posted", message_id)
         DIGESTS.labels("posted").inc()
         return {"status": "posted", "message_id": message_id}
+
+    async def on_failure(
+        self, job: Job, payload: DigestPayload, reason: str, user_facing: bool
+    ) -> None:
+        """Tell the channel (the subscription's, also for rows stored without `reply`)."""
+        subscription = await asyncio.to_thread(self.get, payload.subscription_id)
+        if subscription is None:
+            return
+        told = Replying(
+            platform=subscription.platform, reply=ReplyTarget(place=place_of(subscription))
+        )
+        await self.services.delivery.tell_failure(job, told, reason, user_facing)
+
+
+def place_of(subscription: DigestSubscription) -> Place:
+    return Place(
+        platform=subscription.platform,
+        workspace=subscription.workspace_external_id,
+        channel=subscription.channel_external_id,
+    )

@@ -1,0 +1,135 @@
+"""Conversations as the pipeline reads them: the stored channel of a place, messages
+gathered for a window (store first, platform history back-filled), links back to the
+messages a recap cites, and conversion to the summarizer's types."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot.ports import ChatMessage, ChatPlatform, HistoryUnavailableError, Place
+from bot.storage.models import Channel
+from bot.storage.repo import Repository
+from summarizer.types import Conversation, Message, Recap
+
+log = logging.getLogger(__name__)
+MAX_LINKS = 30
+
+
+def to_conversation(chat: Iterable[ChatMessage]) -> Conversation:
+    """People's messages with text, as the summarizer's conversation."""
+    return Conversation(
+        messages=[
+            Message(author=m.author_name, author_id=m.author_id, text=m.text, at=m.at, ref=m.id)
+            for m in chat
+            if not m.from_bot and m.text.strip()
+        ]
+    )
+
+
+class Conversations:
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        # Channel windows this process has filled from platform history: channel id -> since.
+        self._synced_since: dict[int, datetime] = {}
+
+    async def channel(self, place: Place) -> Channel:
+        """The stored channel of `place` (created on first sight)."""
+
+        def lookup() -> Channel:
+            workspace = self.repo.workspace(place.platform, place.workspace)
+            return self.repo.channel(workspace.id, place.channel)
+
+        return await asyncio.to_thread(lookup)
+
+    def forget_window(self, channel_id: int) -> None:
+        """The channel was emptied: the next window is filled from history again."""
+        self._synced_since.pop(channel_id, None)
+
+    async def record(self, place: Place, message: ChatMessage) -> None:
+        if message.from_bot or not message.text.strip():
+            return
+        channel = await self.channel(place)
+        await asyncio.to_thread(
+            self.repo.upsert_message,
+            channel,
+            external_id=message.id,
+            thread_id=message.thread,
+            author_id=message.author_id,
+            author_name=message.author_name,
+            text=message.text,
+            sent_at=message.at,
+        )
+
+    async def gather(
+        self, platform: ChatPlatform, source: Place, since: datetime | None, until: datetime
+    ) -> list[ChatMessage]:
+        """Thread: from the platform. Channel window: from the store, after filling it from
+        platform history once per process and channel (edits and deletes applied). A
+        platform that cannot read history (Teams without Graph) is answered from the store.
+        """
+        channel = await self.channel(source)
+        try:
+            if source.thread is not None:
+                return await platform.fetch_messages(source)
+            synced = self._synced_since.get(channel.id)
+            if synced is None or since is None or since < synced:
+                await self._fill_from_history(platform, source, channel, since, until)
+                if since is not None:
+                    self._synced_since[channel.id] = min(since, synced or since)
+        except HistoryUnavailableError:
+            log.info("no platform history for %s; recapping stored messages", source)
+        rows = await asyncio.to_thread(
+            self.repo.messages, channel, since=since, until=until, thread=source.thread
+        )
+        return [
+            ChatMessage(
+                id=row.external_id,
+                author_id=row.author_id,
+                author_name=row.author_name,
+                text=row.text,
+                at=row.sent_at,
+                thread=row.thread_id,
+            )
+            for row in rows
+        ]
+
+    async def _fill_from_history(
+        self,
+        platform: ChatPlatform,
+        source: Place,
+        channel: Channel,
+        since: datetime | None,
+        until: datetime,
+    ) -> None:
+        fetched = await platform.fetch_messages(source, oldest=since, latest=until)
+        stored = await asyncio.to_thread(self.repo.messages, channel, since=since, until=until)
+        live = {m.id for m in fetched}
+        for row in stored:
+            if row.external_id not in live:  # deleted while we were not listening
+                await asyncio.to_thread(self.repo.delete_message, channel, row.external_id)
+        for message in fetched:
+            await self.record(source, message)
+
+    @staticmethod
+    async def links(platform: ChatPlatform, source: Place, recap: Recap) -> dict[str, str]:
+        """Permalinks of the messages the recap's items cite (at most MAX_LINKS)."""
+        refs = {
+            ref
+            for group in (recap.action_items, recap.decisions, recap.open_questions)
+            for ref in (item.ref for item in group)
+            if ref
+        }
+        links: dict[str, str] = {}
+        for ref in sorted(refs)[:MAX_LINKS]:
+            try:
+                if url := await platform.permalink(source, ref):
+                    links[ref] = url
+            except Exception:  # a missing link must not cost the user the recap
+                log.warning("no permalink for %s", ref, exc_info=True)
+        return links
+
+
+__all__ = ["Conversations", "to_conversation"]

@@ -1,0 +1,34 @@
+"""The bot's features, each one module (or package) exporting its commands (`COMMANDS`:
+parser, handler, help line) and, where it has jobs, `job_kind(services)`.
+
+Adding a command: a `CommandSpec` in its feature's `COMMANDS`; the help and the parser
+pick it up from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from bot import sentences
+from bot.commands import CommandSpec
+from bot.features import digests, governance, recap, status, transcription
+
+# In the order of the help (and tried in this order by the parser).
+COMMANDS: tuple[CommandSpec, ...] = (
+    *recap.COMMANDS,
+    *transcription.COMMANDS,
+    *digests.COMMANDS,
+    *governance.COMMANDS,
+    *status.COMMANDS,
+)
+# What a platform can do that some commands need (`ChatPlatform.capabilities`).
+ALL_CAPABILITIES = frozenset(need for spec in COMMANDS for need in spec.needs)
+
+
+def help_text(capabilities: Collection[str] = ALL_CAPABILITIES, notes: tuple[str, ...] = ()) -> str:
+    """The help: the features' lines the platform supports, then its own `notes`."""
+    lines = [spec.help for spec in COMMANDS if spec.help and spec.needs.issubset(capabilities)]
+    return "\n".join([sentences.HELP_HEADER, *lines, sentences.HELP_HELP, *notes])
+
+
+__all__ = ["ALL_CAPABILITIES", "COMMANDS", "help_text"]
