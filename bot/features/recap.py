@@ -32,7 +32,7 @@ DEFAULT_WINDOW = timedelta(hours=24)
 # How long a command may wait for the platform to say whether a channel it names exists
 # (the platform's acknowledgement waits too: Slack allows 3 s in all).
 CHANNEL_LOOKUP_SECONDS = 1.0
-VERBS = frozenset({"recap", "summarize", "summarise", "summary", "tldr"})
+VERBS = frozenset({"recap", "summarize", "summarise", "summary", "tldr"})  # as people type them
 
 
 @dataclass(frozen=True, kw_only=True)
