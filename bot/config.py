@@ -31,7 +31,7 @@ class CoreSettings(BaseSettings):
     data_dir: str = "./data"
     encryption_key: SecretStr | None = None  # Fernet key for tokens at rest
 
-    # Summarisation: empty LLM_MODEL = the offline engine
+    # Summarization: empty LLM_MODEL = the offline engine
     llm_model: str = ""
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None

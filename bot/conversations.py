@@ -8,8 +8,10 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from bot.ports import ChatMessage, ChatPlatform, HistoryUnavailableError, Place
+from bot.storage.base import row_id
 from bot.storage.models import Channel
 from bot.storage.repo import Repository
 from summarizer.types import Conversation, Message, Recap
@@ -35,14 +37,41 @@ class Conversations:
         # Channel windows this process has filled from platform history: channel id -> since.
         self._synced_since: dict[int, datetime] = {}
 
-    async def channel(self, place: Place) -> Channel:
-        """The stored channel of `place` (created on first sight)."""
+    # Reads use `get_channel`; `get_or_create_channel` is for where a message, command or
+    # result arrives; `update_channel` writes a setting.
 
-        def lookup() -> Channel:
-            workspace = self.repo.workspace(place.platform, place.workspace)
-            return self.repo.channel(workspace.id, place.channel)
+    async def get_channel(self, place: Place) -> Channel | None:
+        """The stored channel of `place`, if the bot has ever stored one (never writes)."""
+
+        def lookup() -> Channel | None:
+            workspace = self.repo.get_workspace(place.platform, place.workspace)
+            if workspace is None:
+                return None
+            return self.repo.get_channel(row_id(workspace), place.channel)
 
         return await asyncio.to_thread(lookup)
+
+    async def get_or_create_channel(self, place: Place) -> Channel:
+        """The stored channel of `place`, created on first sight."""
+
+        def lookup() -> Channel:
+            workspace = self.repo.get_or_create_workspace(place.platform, place.workspace)
+            return self.repo.get_or_create_channel(row_id(workspace), place.channel)
+
+        return await asyncio.to_thread(lookup)
+
+    async def update_channel(self, place: Place, **fields: Any) -> Channel:
+        """Change the settings of `place`'s channel (auto-transcribe, retention…)."""
+
+        def write() -> Channel:
+            workspace = self.repo.get_or_create_workspace(place.platform, place.workspace)
+            return self.repo.update_channel(row_id(workspace), place.channel, **fields)
+
+        return await asyncio.to_thread(write)
+
+    async def channel(self, place: Place) -> Channel:
+        """Deprecated: `get_or_create_channel` (kept until the digests move)."""
+        return await self.get_or_create_channel(place)
 
     def forget_window(self, channel_id: int) -> None:
         """The channel was emptied: the next window is filled from history again."""
@@ -51,7 +80,7 @@ class Conversations:
     async def record(self, place: Place, message: ChatMessage) -> None:
         if message.from_bot or not message.text.strip():
             return
-        channel = await self.channel(place)
+        channel = await self.get_or_create_channel(place)
         await asyncio.to_thread(
             self.repo.upsert_message,
             channel,
@@ -70,15 +99,16 @@ class Conversations:
         platform history once per process and channel (edits and deletes applied). A
         platform that cannot read history (Teams without Graph) is answered from the store.
         """
-        channel = await self.channel(source)
+        channel = await self.get_or_create_channel(source)
+        channel_id = row_id(channel)
         try:
             if source.thread is not None:
                 return await platform.fetch_messages(source)
-            synced = self._synced_since.get(channel.id)
+            synced = self._synced_since.get(channel_id)
             if synced is None or since is None or since < synced:
                 await self._fill_from_history(platform, source, channel, since, until)
                 if since is not None:
-                    self._synced_since[channel.id] = min(since, synced or since)
+                    self._synced_since[channel_id] = min(since, synced or since)
         except HistoryUnavailableError:
             log.info("no platform history for %s; recapping stored messages", source)
         rows = await asyncio.to_thread(

@@ -18,6 +18,7 @@ from bot.ports import (
     ReplyTarget,
     TextReply,
 )
+from bot.storage.base import row_id
 from bot.storage.models import Job
 from bot.storage.repo import Repository
 
@@ -106,7 +107,7 @@ class Delivery:
             await self.deliver(
                 f"job:{job.id}:failed", platform, payload.reply, ErrorReply(text=text)
             )
-            await self.answered(job.id, platform, payload.reply)
+            await self.answered(row_id(job), platform, payload.reply)
         except Exception:
             log.exception("could not tell the user that job %s failed", job.id)
 

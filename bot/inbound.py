@@ -145,7 +145,7 @@ class Inbound:
         if not await self.claim_event(request.event_key):
             return Outcome(duplicate=True)
         try:
-            channel = await self.services.conversations.channel(request.place)
+            channel = await self.services.conversations.get_or_create_channel(request.place)
             if not channel.auto_transcribe:
                 return Outcome()
             return await enqueue(self, request, quiet=True)
@@ -157,20 +157,21 @@ class Inbound:
         await self.services.conversations.record(place, message)
 
     async def record_edit(self, place: Place, message: ChatMessage) -> None:
-        channel = await self.services.conversations.channel(place)
-        found = await asyncio.to_thread(
+        channel = await self.services.conversations.get_channel(place)
+        found = channel is not None and await asyncio.to_thread(
             self.services.repo.edit_message,
             channel,
             message.id,
             message.text,
             self.services.clock(),
         )
-        if not found:
+        if not found:  # a message we never stored: record it as it is now
             await self.record_message(place, message)
 
     async def record_delete(self, place: Place, message_id: str) -> None:
-        channel = await self.services.conversations.channel(place)
-        await asyncio.to_thread(self.services.repo.delete_message, channel, message_id)
+        channel = await self.services.conversations.get_channel(place)
+        if channel is not None:  # else nothing of that channel is stored
+            await asyncio.to_thread(self.services.repo.delete_message, channel, message_id)
 
     async def deliver(
         self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply

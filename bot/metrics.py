@@ -96,7 +96,7 @@ def observe_job(kind: str, result: str, started: float) -> None:
 
 
 def observe_recap(recap: Any) -> None:
-    """Token counts and fallbacks of a recap the summariser made."""
+    """Token counts and fallbacks of a recap the summarizer made."""
     if recap.input_tokens:
         LLM_TOKENS.labels("input").inc(recap.input_tokens)
     if recap.output_tokens:

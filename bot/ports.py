@@ -51,7 +51,7 @@ class ChatMessage:
     at: datetime
     thread: str | None = None
     files: tuple[FileRef, ...] = ()
-    from_bot: bool = False  # the bot's own posts are never summarised
+    from_bot: bool = False  # the bot's own posts are never summarized
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,6 +40,13 @@ def test_status_says_what_the_bot_does_in_the_channel(engine) -> None:
     assert _say(core, "status", "Ev4").duplicate  # a retried event: answered once
 
 
+def test_status_of_a_channel_never_seen_stores_nothing(engine) -> None:
+    core, _, _ = memory_bot(engine, clock=lambda: NOW)
+    answer = _say(core, "status", "Ev1").reply
+    assert isinstance(answer, TextReply) and sentences.STATUS_AUTO_ON in answer.text
+    assert asyncio.run(core.services.conversations.get_channel(HERE)) is None  # a read
+
+
 def test_help_lists_status_and_drops_what_a_platform_cannot_do() -> None:
     assert "`@balafon status`" in help_text()
     assert "#other-channel" in help_text()

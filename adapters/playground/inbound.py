@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from adapters.playground.platform import PlaygroundPlatform, place
-from adapters.playground.store import PlaygroundStore, StoredFile, StoredMessage, StoreError
+from adapters.playground.store import ChatLine, PlaygroundStore, StoredFile, StoreError
 from bot.commands import slash_text
 from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command
 from bot.ports import FileRef, ReplyTarget
@@ -266,7 +266,7 @@ class Inbound:
 
     # --- edits and deletes ------------------------------------------------------------
 
-    async def _own(self, user: str, message_id: int) -> StoredMessage:
+    async def _own(self, user: str, message_id: int) -> ChatLine:
         row = await self._db(self.store.message, message_id)
         if row is None or row.deleted_at is not None:
             raise StoreError("That message does not exist any more.")
@@ -284,7 +284,8 @@ class Inbound:
         await self._db(self.store.edit, message_id, text)
         self.platform.changes.notify()
         edited = await self._db(self.store.message, message_id)
-        await self.core.record_edit(place(row.channel_id), self.platform.chat_message(edited))
+        if edited is not None:  # else forgotten for good meanwhile: nothing left to record
+            await self.core.record_edit(place(row.channel_id), self.platform.chat_message(edited))
 
     async def delete(self, *, user: str, message_id: int) -> None:
         row = await self._own(user, message_id)

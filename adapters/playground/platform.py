@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.playground import replies
-from adapters.playground.store import BOT_ID, BOT_NAME, PlaygroundStore, StoredMessage, slug
+from adapters.playground.store import BOT_ID, BOT_NAME, ChatLine, PlaygroundStore, slug
 from bot.errors import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget
 from summarizer.errors import MediaError, MediaTooLargeError
@@ -108,7 +108,7 @@ class PlaygroundPlatform:
     # --- reading ----------------------------------------------------------------------
 
     @staticmethod
-    def chat_message(row: StoredMessage) -> ChatMessage:
+    def chat_message(row: ChatLine) -> ChatMessage:
         return ChatMessage(
             id=str(row.id),
             author_id=row.author_id,

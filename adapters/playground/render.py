@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from adapters.playground import replies
-from adapters.playground.store import StoredFile, StoredMessage
+from adapters.playground.store import ChatLine, StoredFile
 from bot.outline import ItemKind, OutlineItem, build_outline
 from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
 from summarizer.pipeline import format_timestamp
@@ -219,7 +219,7 @@ def _file(file: StoredFile) -> str:
     return f'<figure class="file"><a href="{url}" download>{caption}</a></figure>'
 
 
-def message_html(message: StoredMessage) -> str:
+def message_html(message: ChatLine) -> str:
     author_key = message.author_id or message.author_name
     classes = ["msg", message.kind]
     if message.visible_to:
@@ -257,7 +257,7 @@ def message_html(message: StoredMessage) -> str:
     )
 
 
-def message_json(message: StoredMessage) -> dict[str, Any]:
+def message_json(message: ChatLine) -> dict[str, Any]:
     """What the page needs to place a message: ids, thread, author, and its HTML."""
     return {
         "id": message.id,

@@ -55,7 +55,10 @@ class StoredFile:
 
 
 @dataclass(frozen=True, kw_only=True)
-class StoredMessage:
+class ChatLine:
+    """One message of the playground's chat as the adapter shows it (a `PlaygroundMessage`
+    row with its files); not to be confused with the core's `bot.storage.models.StoredMessage`."""
+
     id: int
     channel_id: str
     thread_id: int | None
@@ -296,7 +299,7 @@ class PlaygroundStore(Store):
         session.exec(delete(PlaygroundFile).where(where))
         return gone
 
-    def message(self, message_id: int) -> StoredMessage | None:
+    def message(self, message_id: int) -> ChatLine | None:
         found = self._messages(col(PlaygroundMessage.id) == message_id)
         return found[0] if found else None
 
@@ -305,7 +308,7 @@ class PlaygroundStore(Store):
             row = session.get(PlaygroundFile, file_id)
             return _file(row) if row else None
 
-    def channel_messages(self, channel_id: str, viewer: str | None) -> list[StoredMessage]:
+    def channel_messages(self, channel_id: str, viewer: str | None) -> list[ChatLine]:
         """The channel as `viewer` sees it (their ephemeral messages included), oldest first."""
         newest = self._messages(
             col(PlaygroundMessage.channel_id) == channel_id,
@@ -322,7 +325,7 @@ class PlaygroundStore(Store):
         thread_id: int | None = None,
         oldest: datetime | None = None,
         latest: datetime | None = None,
-    ) -> list[StoredMessage]:
+    ) -> list[ChatLine]:
         """What everyone sees (no ephemeral or deleted messages): the core's history."""
         conditions: list[ColumnElement[bool]] = [
             col(PlaygroundMessage.channel_id) == channel_id,
@@ -353,7 +356,7 @@ class PlaygroundStore(Store):
 
     def _messages(
         self, *conditions: ColumnElement[bool], newest_first: bool = False, limit: int | None = None
-    ) -> list[StoredMessage]:
+    ) -> list[ChatLine]:
         order = col(PlaygroundMessage.id).desc() if newest_first else col(PlaygroundMessage.id)
         query = select(PlaygroundMessage).where(*conditions).order_by(order).limit(limit)
         with self._session() as session:
@@ -413,8 +416,8 @@ class PlaygroundStore(Store):
             session.commit()
 
 
-def _message(row: PlaygroundMessage, files: tuple[StoredFile, ...]) -> StoredMessage:
-    return StoredMessage(
+def _message(row: PlaygroundMessage, files: tuple[StoredFile, ...]) -> ChatLine:
+    return ChatLine(
         id=row_id(row),
         channel_id=row.channel_id,
         thread_id=row.thread_id,

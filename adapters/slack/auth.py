@@ -73,7 +73,7 @@ class SingleWorkspace:
                 )
                 if team_id := found.get("team_id"):
                     await asyncio.to_thread(
-                        self._repo.workspace,
+                        self._repo.update_workspace,
                         PLATFORM,
                         team_id,
                         name=found.get("team"),

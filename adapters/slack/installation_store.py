@@ -67,7 +67,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                 installation.is_enterprise_install,
             )
             await asyncio.to_thread(
-                self.repo.workspace, PLATFORM, key, installed_by=installation.user_id
+                self.repo.update_workspace, PLATFORM, key, installed_by=installation.user_id
             )
 
     async def async_save_bot(self, bot: Bot) -> None:
@@ -88,7 +88,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
             "installed_at": _epoch_to_datetime(bot.installed_at) or datetime.now(UTC),
             "uninstalled_at": None,
         }
-        await asyncio.to_thread(self.repo.workspace, PLATFORM, key, **fields)
+        await asyncio.to_thread(self.repo.update_workspace, PLATFORM, key, **fields)
         self._cache.pop(key, None)
 
     # --- find -------------------------------------------------------------------------
@@ -126,10 +126,10 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         cached = self._cache.get(key)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        row = await asyncio.to_thread(self.repo.find_workspace, PLATFORM, key)
+        row = await asyncio.to_thread(self.repo.get_workspace, PLATFORM, key)
         if row is None and team_id and enterprise_id and not is_enterprise_install:
             # A workspace of an organisation where the app was installed org-wide.
-            row = await asyncio.to_thread(self.repo.find_workspace, PLATFORM, enterprise_id)
+            row = await asyncio.to_thread(self.repo.get_workspace, PLATFORM, enterprise_id)
         bot = self._bot(row) if row is not None else None
         self._cache[key] = (time.monotonic() + self.cache_seconds, bot)
         return bot
@@ -150,7 +150,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         if bot is None:
             return None
         key = self._key(enterprise_id, team_id, is_enterprise_install)
-        row = await asyncio.to_thread(self.repo.find_workspace, PLATFORM, key)
+        row = await asyncio.to_thread(self.repo.get_workspace, PLATFORM, key)
         installer = row.installed_by if row is not None else None
         if user_id is not None and user_id != installer:
             return None  # we keep no user tokens, so only the installer's record exists
@@ -174,10 +174,10 @@ class DatabaseInstallationStore(AsyncInstallationStore):
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         key = self._key(enterprise_id, team_id, None)
-        if await asyncio.to_thread(self.repo.find_workspace, PLATFORM, key) is None:
+        if await asyncio.to_thread(self.repo.get_workspace, PLATFORM, key) is None:
             return
         await asyncio.to_thread(
-            self.repo.workspace,
+            self.repo.update_workspace,
             PLATFORM,
             key,
             bot_token=None,

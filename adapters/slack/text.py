@@ -1,6 +1,6 @@
 """Slack message markup in and out: `<@U1>`, `<#C1|name>`, `<!here>`, `&amp;`, timestamps.
 
-Incoming text becomes plain text for the summariser (mentions as `@Display Name`, so owners
+Incoming text becomes plain text for the summarizer (mentions as `@Display Name`, so owners
 can be matched by name); commands keep channel ids (`#C123`) for the parser.
 """
 

@@ -17,7 +17,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ActivityEventNames
 
 from adapters.teams import cards
-from adapters.teams import sentences as teams_messages
+from adapters.teams import sentences as teams_sentences
 from adapters.teams.activities import (
     Conversation,
     addresses_bot,
@@ -158,7 +158,7 @@ class TeamsBot(TeamsActivityHandler):
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         """The reference is stored (on_turn); greet in a 1:1 chat, stay quiet elsewhere."""
         if conversation_of(turn_context.activity).is_personal:
-            await turn_context.send_activity(MessageFactory.text(teams_messages.WELCOME))
+            await turn_context.send_activity(MessageFactory.text(teams_sentences.WELCOME))
 
     async def on_teams_meeting_end_event(self, meeting: Any, turn_context: TurnContext) -> None:
         if self.meetings is None:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from botbuilder.core import TurnContext
 from botbuilder.core.teams.teams_activity_extensions import teams_get_meeting_info
 
-from adapters.teams import sentences as teams_messages
+from adapters.teams import sentences as teams_sentences
 from adapters.teams.activities import content_hash, conversation_of
 from adapters.teams.downloads import GRAPH_REF
 from adapters.teams.graph import GraphClient, GraphError, parse_time
@@ -35,7 +35,7 @@ from bot.inbound import InboundPort
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import JobContext
 from bot.ports import ErrorReply, FileRef, Place, RecapReply, ReplyTarget, TextReply
-from bot.storage.models import Job
+from bot.storage.models import Channel, Job
 from summarizer.errors import InputError
 from summarizer.pipeline import transcript_to_conversation
 from summarizer.types import Recap, Transcript
@@ -110,7 +110,7 @@ class MeetingRecaps:
                     f"job:{job.id}:nothing",
                     self.platform,
                     ReplyTarget(place=place),
-                    TextReply(text=teams_messages.MEETING_NOTHING.format(title=title)),
+                    TextReply(text=teams_sentences.MEETING_NOTHING.format(title=title)),
                 )
                 return
             if not await asyncio.to_thread(context.progress, job):
@@ -154,7 +154,7 @@ class MeetingRecaps:
     def _forbidden(self, exc: GraphError, title: str) -> None:
         if exc.status in (401, 403):
             raise PermanentJobError(
-                teams_messages.MEETING_FORBIDDEN.format(title=title, status=exc.status)
+                teams_sentences.MEETING_FORBIDDEN.format(title=title, status=exc.status)
             ) from exc
         if exc.status != 404:  # 404: not there yet
             raise exc
@@ -222,23 +222,22 @@ class MeetingRecaps:
                 f"job:{job.id}:empty",
                 self.platform,
                 target,
-                TextReply(text=teams_messages.MEETING_NOTHING.format(title=title)),
+                TextReply(text=teams_sentences.MEETING_NOTHING.format(title=title)),
             )
             return
         await self.services.delivery.deliver(
             f"job:{job.id}:recap",
             self.platform,
             target,
-            RecapReply(recap=recap, title=teams_messages.MEETING_RECAP_TITLE.format(title=title)),
+            RecapReply(recap=recap, title=teams_sentences.MEETING_RECAP_TITLE.format(title=title)),
         )
-        await asyncio.to_thread(self._save, place, transcript, recap, job, meta)
+        channel = await self.services.conversations.get_or_create_channel(place)
+        await asyncio.to_thread(self._save, channel, transcript, recap, job, meta)
 
     def _save(
-        self, place: Place, transcript: Transcript, recap: Recap, job: Job, meta: dict
+        self, channel: Channel, transcript: Transcript, recap: Recap, job: Job, meta: dict
     ) -> None:
         repo = self.services.repo
-        workspace = repo.workspace(place.platform, place.workspace)
-        channel = repo.channel(workspace.id, place.channel)
         repo.save_transcript(
             channel,
             for_job=job.id,  # nothing is stored once `forget` deleted the job
@@ -258,7 +257,7 @@ class MeetingRecaps:
         text = (
             reason
             if user_facing
-            else teams_messages.MEETING_FAILED.format(
+            else teams_sentences.MEETING_FAILED.format(
                 title=title, reason="it kept failing; an administrator can look it up"
             )
         )

@@ -1,7 +1,7 @@
 """Teams message text in and out.
 
 In: activity text and Graph message bodies are HTML-ish (`<at>Name</at>` mentions, `<p>`,
-entities); the summariser wants plain text with mentions as `@Name`, and the command parser
+entities); the summarizer wants plain text with mentions as `@Name`, and the command parser
 wants the text without the bot's own mention. Out: text that came from people is made
 inert before it goes into a card: no `<at>` tag (Teams would turn it into a ping when a
 mention entity of the same name exists), no Markdown link, no `@channel`-style word.

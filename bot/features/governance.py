@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot import sentences
 from bot.commands import CommandError, CommandRequest, CommandSpec, Outcome, ParseContext
 from bot.ports import ErrorReply, TextReply
+from bot.storage.base import row_id
 
 if TYPE_CHECKING:
     from bot.inbound import Inbound
@@ -60,14 +61,8 @@ async def _govern(
     if not await inbound.may_manage(place, request.user_id):
         who = sentences.MANAGERS.get(place.platform, sentences.MANAGERS_DEFAULT)
         return Outcome(reply=ErrorReply(text=sentences.NOT_A_MANAGER.format(who=who)))
-    channel = await services.conversations.channel(place)
     if isinstance(command, Retention):
-        await asyncio.to_thread(
-            services.repo.channel,
-            channel.workspace_id,
-            channel.external_id,
-            retention_days=command.days,
-        )
+        await services.conversations.update_channel(place, retention_days=command.days)
         text = (
             sentences.RETENTION_SET.format(days=command.days)
             if command.days
@@ -76,14 +71,16 @@ async def _govern(
         return Outcome(reply=TextReply(text=text))
     if not command.confirmed:
         return Outcome(reply=TextReply(text=sentences.FORGET_CONFIRM))
+    channel = await services.conversations.get_or_create_channel(place)
+    channel_id = row_id(channel)
     digests = services.digests
-    subscription = await asyncio.to_thread(digests.find, channel.id) if digests else None
+    subscription = await asyncio.to_thread(digests.find, channel_id) if digests else None
     counts = await asyncio.to_thread(services.repo.forget_channel, channel)
     platform = services.platforms.get(place.platform)
     if platform is not None:
         await platform.forget(place)  # what the adapter keeps itself (playground files)
     await asyncio.to_thread(services.repo.checkpoint)  # no old pages left in SQLite's WAL
-    services.conversations.forget_window(channel.id)
+    services.conversations.forget_window(channel_id)
     if digests is not None and subscription is not None:
         digests.changed(subscription.id)  # the scheduler drops its job
     return Outcome(reply=TextReply(text=sentences.FORGOTTEN.format(**counts)))

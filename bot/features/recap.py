@@ -20,6 +20,7 @@ from bot.conversations import to_conversation
 from bot.job_kinds import JobKind, Replying
 from bot.jobs import JobContext
 from bot.ports import ErrorReply, Place, RecapReply, ReplyTarget, TextReply
+from bot.storage.base import row_id
 from bot.storage.models import Job
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ DEFAULT_WINDOW = timedelta(hours=24)
 # How long a command may wait for the platform to say whether a channel it names exists
 # (the platform's acknowledgement waits too: Slack allows 3 s in all).
 CHANNEL_LOOKUP_SECONDS = 1.0
-VERBS = frozenset({"recap", "summarize", "summarise", "summary", "tldr"})
+VERBS = frozenset({"recap", "summarize", "summarise", "summary", "tldr"})  # as people type them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,13 +118,13 @@ def job_kind(services: Services) -> JobKind[RecapPayload]:
 
     async def run(job: Job, payload: RecapPayload, context: JobContext) -> None:
         platform = services.platforms[payload.platform]
-        source, target = payload.source, payload.reply
+        source, target, job_id = payload.source, payload.reply, row_id(job)
         if target.place.channel != source.channel:
             found = await find_channel(services, source, source.channel, timeout=None)
             if found is None:  # a name the command could not check in time
                 text = sentences.NO_SUCH_CHANNEL.format(channel=source.channel)
                 await delivery.deliver(
-                    f"job:{job.id}:refused", platform, target, ErrorReply(text=text)
+                    f"job:{job_id}:refused", platform, target, ErrorReply(text=text)
                 )
                 return
             source = replace(source, channel=found)
@@ -131,27 +132,27 @@ def job_kind(services: Services) -> JobKind[RecapPayload]:
             source, payload.requested_by
         ):
             text = sentences.NOT_A_MEMBER.format(channel=source.channel)
-            await delivery.deliver(f"job:{job.id}:refused", platform, target, ErrorReply(text=text))
-            await delivery.answered(job.id, platform, target)
+            await delivery.deliver(f"job:{job_id}:refused", platform, target, ErrorReply(text=text))
+            await delivery.answered(job_id, platform, target)
             return
         chat = await conversations.gather(platform, source, payload.since, payload.until)
         conversation = to_conversation(chat)
         if not conversation.messages:
             where = "in this thread" if source.thread else "in that window"
             text = sentences.NOTHING_TO_RECAP.format(where=where)
-            await delivery.deliver(f"job:{job.id}:empty", platform, target, TextReply(text=text))
-            await delivery.answered(job.id, platform, target)
+            await delivery.deliver(f"job:{job_id}:empty", platform, target, TextReply(text=text))
+            await delivery.answered(job_id, platform, target)
             return
         await asyncio.to_thread(context.progress, job, 0.3)  # a database write: off the loop
         recap = await services.summarize(conversation)
         links = await conversations.links(platform, source, recap)
         title = recap_title(source, payload.window_text)
-        if await asyncio.to_thread(services.queue.get, job.id) is None:
+        if await asyncio.to_thread(services.queue.get, job_id) is None:
             return  # the channel was forgotten while it ran: post and keep nothing
         reply = RecapReply(recap=recap, title=title, links=links)
-        await delivery.deliver(f"job:{job.id}:recap", platform, target, reply)
-        await delivery.answered(job.id, platform, target)
-        channel = await conversations.channel(source)
+        await delivery.deliver(f"job:{job_id}:recap", platform, target, reply)
+        await delivery.answered(job_id, platform, target)
+        channel = await conversations.get_or_create_channel(source)
         await asyncio.to_thread(
             services.repo.save_recap,
             channel,
@@ -159,7 +160,7 @@ def job_kind(services: Services) -> JobKind[RecapPayload]:
             thread_id=source.thread,
             window_start=payload.since,
             window_end=payload.until,
-            job_id=job.id,
+            job_id=job_id,
         )
 
     return JobKind(KIND, RecapPayload, run)

@@ -11,6 +11,8 @@ from bot import sentences
 from bot.commands import CommandRequest, CommandSpec, Outcome, ParseContext
 from bot.features.digests.service import next_slot, schedule_of
 from bot.ports import TextReply
+from bot.storage.base import row_id
+from bot.storage.models import Channel
 
 if TYPE_CHECKING:
     from bot.inbound import Inbound
@@ -27,10 +29,13 @@ def parse(verb: str, rest: str, context: ParseContext) -> Status | None:
 
 async def handle(inbound: Inbound, request: CommandRequest, command: Status) -> Outcome:
     services = inbound.services
-    channel = await services.conversations.channel(replace(request.place, thread=None))
+    place = replace(request.place, thread=None)
+    # A read: a channel never stored reads as a new row would, and gets no row for asking.
+    stored = await services.conversations.get_channel(place)
+    channel = stored or Channel(workspace_id=0, external_id=place.channel)
     digest = sentences.STATUS_NO_DIGEST
-    if services.digests is not None:
-        subscription = await asyncio.to_thread(services.digests.find, channel.id)
+    if services.digests is not None and stored is not None:
+        subscription = await asyncio.to_thread(services.digests.find, row_id(stored))
         if subscription is not None and subscription.active:
             schedule = schedule_of(subscription)
             digest = sentences.DIGEST_STATUS.format(

@@ -28,6 +28,7 @@ from bot.ports import (
     TextReply,
     TranscriptReply,
 )
+from bot.storage.base import row_id
 from bot.storage.models import Job
 from summarizer.errors import InputError, MediaError
 from summarizer.pipeline import format_timestamp, transcript_to_conversation
@@ -86,13 +87,8 @@ async def handle_auto(
     inbound: Inbound, request: CommandRequest, command: AutoTranscribe
 ) -> Outcome:
     async def update() -> Outcome:
-        place, repo = request.place, inbound.services.repo
-
-        def write() -> None:
-            workspace = repo.workspace(place.platform, place.workspace)
-            repo.channel(workspace.id, place.channel, auto_transcribe=command.enabled)
-
-        await asyncio.to_thread(write)
+        conversations = inbound.services.conversations
+        await conversations.update_channel(request.place, auto_transcribe=command.enabled)
         on = command.enabled
         text = sentences.AUTO_TRANSCRIBE_ON if on else sentences.AUTO_TRANSCRIBE_OFF
         return Outcome(reply=TextReply(text=text))
@@ -140,7 +136,7 @@ class _Transcription:
         platform = self.services.platforms[payload.platform]
         for file in payload.files:
             await self.file(job, payload, context, platform, file)
-        await self.delivery.answered(job.id, platform, payload.reply)
+        await self.delivery.answered(row_id(job), platform, payload.reply)
 
     async def file(
         self,
@@ -177,7 +173,7 @@ class _Transcription:
             text = sentences.MEDIA_FAILED.format(name=file.name, reason=exc)
             await platform.update(target, progress_id, ErrorReply(text=text))
             return
-        channel = await services.conversations.channel(payload.source)
+        channel = await services.conversations.get_or_create_channel(payload.source)
         saved = await asyncio.to_thread(
             services.repo.save_transcript,
             channel,

@@ -178,9 +178,9 @@ async def test_history_comes_from_the_store_with_edits_and_deletes(stack: Stack,
     assert "This message was deleted" in gone.json()["message"]["html"]
 
     # The core's store followed both (the recap sees the edit and not the deleted message).
-    workspace = stack.core.services.repo.workspace("playground", "local")
+    workspace = stack.core.services.repo.get_workspace("playground", "local")
     stored = stack.core.services.repo.messages(
-        stack.core.services.repo.channel(workspace.id, "general")
+        stack.core.services.repo.get_channel(workspace.id, "general")
     )
     assert [m.text for m in stored] == ["I'll update the status page tomorrow."]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from adapters.playground import render, replies
-from adapters.playground.store import StoredFile, StoredMessage
+from adapters.playground.store import ChatLine, StoredFile
 from bot.ports import (
     ErrorReply,
     OpenItem,
@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 EVIL = '<img src=x onerror="alert(1)"> @channel'
 
 
-def _message(**fields: object) -> StoredMessage:
+def _message(**fields: object) -> ChatLine:
     values = {
         "id": 7,
         "channel_id": "general",
@@ -36,7 +36,7 @@ def _message(**fields: object) -> StoredMessage:
         "deleted_at": None,
         **fields,
     }
-    return StoredMessage(**values)
+    return ChatLine(**values)
 
 
 def test_what_people_type_is_escaped_with_mentions_and_channels_marked() -> None:

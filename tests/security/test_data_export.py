@@ -55,7 +55,7 @@ def database(tmp_path: Path) -> Path:
     db = tmp_path / "balafon.db"
     engine = create_db_engine(migrated_sqlite(db))
     repo = Repository(engine)
-    channel = repo.channel(repo.workspace("slack", "T1").id, "C1")
+    channel = repo.get_or_create_channel(repo.get_or_create_workspace("slack", "T1").id, "C1")
     for payload in PAYLOADS:
         recap = Recap(
             summary=payload,

@@ -122,13 +122,11 @@ async def test_auto_transcribe_setting_is_per_channel(slack: Harness) -> None:
     [answer] = slack.fake.posts(GENERAL)
     assert "Auto-transcription is off here" in answer["text"]
     assert answer["thread_ts"] == message["ts"]
-    channel = slack.core.services.repo.channel(
-        slack.core.services.repo.workspace("slack", "T0BALAFON").id, GENERAL
-    )
+    repo = slack.core.services.repo
+    workspace = repo.get_workspace("slack", "T0BALAFON")
+    channel = repo.get_channel(workspace.id, GENERAL)
     assert channel.auto_transcribe is False
-    other = slack.core.services.repo.channel(
-        slack.core.services.repo.workspace("slack", "T0BALAFON").id, OTHER
-    )
+    other = repo.get_or_create_channel(workspace.id, OTHER)  # as on first sight
     assert other.auto_transcribe is True
 
 

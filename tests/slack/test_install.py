@@ -80,7 +80,7 @@ async def test_oauth_install_keeps_tokens_encrypted_and_uses_them(
         replay = await http.get("/slack/oauth_redirect", params={"code": "code-1", "state": state})
         assert replay.status_code != 200  # a state is good once
 
-        row = core.services.repo.find_workspace("slack", NEW_TEAM)
+        row = core.services.repo.get_workspace("slack", NEW_TEAM)
         assert row.bot_token and NEW_TOKEN not in row.bot_token  # never in clear text
         assert TokenCipher(key).decrypt(row.bot_token) == NEW_TOKEN
         assert (row.bot_user_id, row.installed_by, row.name) == (NEW_BOT, "U0ADMIN", "New Team")
@@ -102,7 +102,7 @@ async def test_oauth_install_keeps_tokens_encrypted_and_uses_them(
         uninstalled = {**envelope, "event_id": "EvNEW2", "event": {"type": "app_uninstalled"}}
         assert (await harness.send(uninstalled)).status_code == 200
         await harness.settle()
-        row = core.services.repo.find_workspace("slack", NEW_TEAM)
+        row = core.services.repo.get_workspace("slack", NEW_TEAM)
         assert row.bot_token is None and row.uninstalled_at is not None
         again = {**envelope, "event_id": "EvNEW3"}
         await harness.send(again)

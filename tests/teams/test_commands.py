@@ -194,8 +194,8 @@ async def test_messages_not_addressed_to_the_bot_are_stored_silently(teams_bot: 
     )
     await teams_bot.adapter.receive_activity(activity)
     assert teams_bot.sent() == []
-    workspace = teams_bot.core.services.repo.workspace("teams", TENANT)
-    channel = teams_bot.core.services.repo.channel(workspace.id, CHAT)
+    workspace = teams_bot.core.services.repo.get_workspace("teams", TENANT)
+    channel = teams_bot.core.services.repo.get_channel(workspace.id, CHAT)
     [row] = teams_bot.core.services.repo.messages(channel)
     assert row.text == "We decided to keep the old logo." and row.author_name == "Ann Lee"
 
