@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
 from bot import logs
 from bot.errors import PermanentJobError, TransientJobError
 from bot.metrics import observe_job
+from bot.storage.base import row_id
+from bot.storage.jobs import JobStore
 from bot.storage.models import Job, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,11 +55,18 @@ def default_worker_id() -> str:
 
 
 class JobQueue:
+    """The queue's behaviour over `JobStore`: lease length, retry backoff, waking
+    in-process workers, and handing jobs to a broker when one is attached."""
+
     def __init__(self, engine: Engine, *, lease_seconds: float = 120.0) -> None:
-        self.engine = engine
+        self.store = JobStore(engine)
         self.lease = timedelta(seconds=lease_seconds)
         self._wakeup: asyncio.Event | None = None
         self.dispatcher: Dispatcher | None = None  # set by the Celery executor
+
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
 
     def bind_wakeup(self, event: asyncio.Event) -> None:
         """In-process workers wait on `event`; enqueue sets it so they start at once."""
@@ -76,23 +82,19 @@ class JobQueue:
         max_attempts: int = 3,
     ) -> tuple[Job, bool]:
         """Store a job unless one with the same idempotency key exists; (job, created)."""
-        job = Job(
-            kind=kind,
-            payload=payload,
-            idempotency_key=key,
-            workspace_id=workspace_id,
-            max_attempts=max_attempts,
-            # Marked as sent in the same write: no second round trip before the ack.
-            dispatched_at=utcnow() if self.dispatcher is not None else None,
+        job, created = self.store.insert(
+            Job(
+                kind=kind,
+                payload=payload,
+                idempotency_key=key,
+                workspace_id=workspace_id,
+                max_attempts=max_attempts,
+                # Marked as sent in the same write: no second round trip before the ack.
+                dispatched_at=utcnow() if self.dispatcher is not None else None,
+            )
         )
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add(job)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                existing = session.exec(select(Job).where(Job.idempotency_key == key)).one()
-                return existing, False
+        if not created:
+            return job, False
         if self._wakeup is not None:
             self._wakeup.set()
         if self.dispatcher is not None:
@@ -103,18 +105,9 @@ class JobQueue:
         """Re-send `job`, unless another process did since we read `previous` (its
         `dispatched_at`); False when it did, or when the broker refused."""
         now = utcnow()
-        with Session(self.engine) as session:
-            # Mark first, conditionally: of two processes re-sending the same job, one does.
-            sent_before = col(Job.dispatched_at)
-            result = session.execute(
-                update(Job)
-                .where(col(Job.id) == job.id)
-                .where(sent_before.is_(None) if previous is None else sent_before == previous)
-                .values(dispatched_at=now)
-            )
-            session.commit()
-            if result.rowcount != 1:
-                return False
+        # Mark first, conditionally: of two processes re-sending the same job, one does.
+        if not self.store.mark_sent(row_id(job), previous, now):
+            return False
         job.dispatched_at = now
         return self._send(job)
 
@@ -126,13 +119,7 @@ class JobQueue:
             self.dispatcher(job)
         except Exception as exc:
             log.warning("job %s not sent to the broker (%s); it will be re-sent", job.id, exc)
-            with Session(self.engine) as session:
-                session.execute(
-                    update(Job)
-                    .where(col(Job.id) == job.id, col(Job.dispatched_at) == job.dispatched_at)
-                    .values(dispatched_at=None)
-                )
-                session.commit()
+            self.store.unmark_sent(row_id(job), job.dispatched_at)
             return False
         return True
 
@@ -146,157 +133,69 @@ class JobQueue:
         registered kind). Returns how many."""
         if self.dispatcher is None:
             return 0
-        now = utcnow()
-        sent = col(Job.dispatched_at)
-        due = (
-            self._claimable(now)
-            & col(Job.kind).in_(list(kinds))
-            & or_(
-                sent.is_(None),
-                sent < now - resend_after,
-                (col(Job.status) == "running") & (sent < col(Job.lease_expires_at)),
-            )
-        )
-        with Session(self.engine, expire_on_commit=False) as session:
-            jobs = session.exec(select(Job).where(due).order_by(col(Job.id)).limit(limit)).all()
+        jobs = self.store.due_for_dispatch(utcnow(), resend_after, kinds, limit)
         return sum(self._dispatch(job, job.dispatched_at) for job in jobs)
 
     def get(self, job_id: int) -> Job | None:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return session.get(Job, job_id)
-
-    def _claimable(self, now: datetime):
-        return or_(
-            (col(Job.status) == "queued") & (col(Job.run_after) <= now),
-            (col(Job.status) == "running") & (col(Job.lease_expires_at) < now),
-        )
+        return self.store.get(job_id)
 
     def claim(self, worker_id: str, kinds: Collection[str] | None = None) -> Job | None:
         """Take the oldest runnable job (queued, or running with an expired lease)."""
         now = utcnow()
-        with Session(self.engine, expire_on_commit=False) as session:
-            query = select(Job.id).where(self._claimable(now)).order_by(col(Job.id)).limit(10)
-            if kinds is not None:
-                query = query.where(col(Job.kind).in_(list(kinds)))
-            for job_id in session.exec(query).all():
-                if job := self._take(session, job_id, worker_id, now):
-                    return job
-        return None
+        return self.store.claim(worker_id, now, now + self.lease, kinds)
 
     def claim_id(self, job_id: int, worker_id: str, kinds: Collection[str]) -> Job | None:
         """Take job `job_id` if it is runnable now and of one of `kinds` (a broker message
         names it); None when it is done, not due yet, or held by another worker."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            return self._take(session, job_id, worker_id, utcnow(), kinds)
-
-    def _take(
-        self,
-        session: Session,
-        job_id: int,
-        worker_id: str,
-        now: datetime,
-        kinds: Collection[str] | None = None,
-    ) -> Job | None:
-        condition = self._claimable(now)
-        if kinds is not None:
-            condition &= col(Job.kind).in_(list(kinds))
-        result = session.execute(
-            update(Job)
-            .where(col(Job.id) == job_id, condition)
-            .values(
-                status="running",
-                worker_id=worker_id,
-                attempts=Job.attempts + 1,
-                lease_expires_at=now + self.lease,
-                updated_at=now,
-            )
-        )
-        session.commit()
-        if result.rowcount != 1:  # another worker took it between select and update
-            return None
-        return session.get(Job, job_id, populate_existing=True)
+        now = utcnow()
+        return self.store.claim_id(job_id, worker_id, now, now + self.lease, kinds)
 
     def heartbeat(self, job: Job, worker_id: str, progress: float | None = None) -> bool:
         """Renew the lease; False when the job was taken over (this worker must stop)."""
         now = utcnow()
-        values: dict[str, Any] = {"lease_expires_at": now + self.lease, "updated_at": now}
-        if progress is not None:
-            values["progress"] = progress
-        with Session(self.engine) as session:
-            result = session.execute(
-                update(Job)
-                .where(col(Job.id) == job.id, col(Job.worker_id) == worker_id)
-                .where(col(Job.status) == "running")
-                .values(**values)
-            )
-            session.commit()
-            return result.rowcount == 1
+        return self.store.renew(row_id(job), worker_id, now, now + self.lease, progress)
 
     def release(self, job: Job, worker_id: str) -> bool:
         """Hand a job this worker holds back to the queue, runnable at once by any worker:
         its worker is stopping, so the interrupted attempt does not count. False when it
         was not held by `worker_id` any more (finished, or taken over)."""
-        now = utcnow()
-        with Session(self.engine) as session:
-            result = session.execute(
-                update(Job)
-                .where(col(Job.id) == job.id, col(Job.worker_id) == worker_id)
-                .where(col(Job.status) == "running")
-                .values(
-                    status="queued",
-                    worker_id=None,
-                    lease_expires_at=None,
-                    attempts=Job.attempts - 1,
-                    run_after=now,
-                    updated_at=now,
-                    dispatched_at=None,  # the broker executor sends it again
-                )
-            )
-            session.commit()
-            return result.rowcount == 1
+        return self.store.hand_back(row_id(job), worker_id, utcnow())
 
     def finish(self, job: Job, worker_id: str, result: dict[str, Any] | None = None) -> None:
-        self._set(
-            job,
+        now = utcnow()
+        self.store.record(
+            row_id(job),
             worker_id,
+            now,
             status="done",
             error=None,
-            finished_at=utcnow(),
+            finished_at=now,
             progress=1.0,
             result=result,
         )
 
     def fail(self, job: Job, worker_id: str, error: str, *, retry: bool) -> str:
         """Record a failure; requeue with backoff while attempts remain. Returns the status."""
+        now = utcnow()
         if retry and job.attempts < job.max_attempts:
             delay = timedelta(seconds=min(300, 5 * 2 ** (job.attempts - 1)))
-            self._set(
-                job,
+            self.store.record(
+                row_id(job),
                 worker_id,
+                now,
                 status="queued",
                 error=error,
-                run_after=utcnow() + delay,
+                run_after=now + delay,
                 dispatched_at=None,  # the broker executor sends it again once it is due
             )
             return "queued"
-        self._set(job, worker_id, status="failed", error=error, finished_at=utcnow())
+        self.store.record(
+            row_id(job), worker_id, now, status="failed", error=error, finished_at=now
+        )
         return "failed"
 
-    def _set(self, job: Job, worker_id: str, **values: Any) -> None:
-        with Session(self.engine) as session:
-            session.execute(
-                update(Job)
-                .where(col(Job.id) == job.id, col(Job.worker_id) == worker_id)
-                .values(updated_at=utcnow(), lease_expires_at=None, **values)
-            )
-            session.commit()
-
     def counts(self) -> dict[str, int]:
-        from sqlalchemy import func
-
-        with Session(self.engine) as session:
-            rows = session.exec(select(Job.status, func.count()).group_by(Job.status)).all()
-        return {status: count for status, count in rows}
+        return self.store.counts()
 
 
 @dataclass(frozen=True)
@@ -380,7 +279,12 @@ class Worker:
                     continue
                 task = asyncio.create_task(self._run_job(job))
                 running.add(task)
-                task.add_done_callback(lambda t: (running.discard(t), slots.release()))
+
+                def done(task: asyncio.Task[None]) -> None:
+                    running.discard(task)
+                    slots.release()
+
+                task.add_done_callback(done)
             if running:
                 await self._stop_jobs(running)
         finally:
@@ -439,7 +343,7 @@ class Worker:
             result = await handler(job, context)
         except (asyncio.CancelledError, JobInterrupted):
             if await asyncio.to_thread(self.queue.release, job, self.worker_id):
-                self.handed_back.append(job.id)
+                self.handed_back.append(row_id(job))
                 log.info("job %s (%s) handed back to the queue: stopping", job.id, job.kind)
             if not self._stopping.is_set():
                 raise  # cancelled for another reason: let it propagate

@@ -16,13 +16,13 @@ from datetime import timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlalchemy.engine import Engine
 
 from bot.features.digests.service import DigestService, schedule_of
 from bot.jobs import default_worker_id
-from bot.storage.models import SchedulerLease, utcnow
+from bot.storage.base import row_id
+from bot.storage.leases import LeaseStore
+from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,49 +62,20 @@ def sweep(service: DigestService) -> dict[str, int]:
 
 
 class Lease:
-    """A named, expiring lock row: whoever holds it is the leader until it expires."""
+    """A named, expiring lock: whoever holds it is the leader until it expires."""
 
-    def __init__(self, engine, name: str, holder: str, ttl_seconds: float) -> None:
-        self.engine, self.name, self.holder = engine, name, holder
+    def __init__(self, engine: Engine, name: str, holder: str, ttl_seconds: float) -> None:
+        self.store = LeaseStore(engine)
+        self.name, self.holder = name, holder
         self.ttl = timedelta(seconds=ttl_seconds)
 
     def acquire(self) -> bool:
         """Take or renew the lease; False while someone else holds an unexpired one."""
         now = utcnow()
-        with Session(self.engine) as session:
-            result = session.execute(
-                update(SchedulerLease)
-                .where(col(SchedulerLease.name) == self.name)
-                .where(
-                    or_(
-                        col(SchedulerLease.holder) == self.holder,
-                        col(SchedulerLease.expires_at) < now,
-                    )
-                )
-                .values(holder=self.holder, expires_at=now + self.ttl)
-            )
-            session.commit()
-            if result.rowcount == 1:
-                return True
-            session.add(
-                SchedulerLease(name=self.name, holder=self.holder, expires_at=now + self.ttl)
-            )
-            try:
-                session.commit()
-            except IntegrityError:  # held by another process
-                return False
-            return True
+        return self.store.acquire(self.name, self.holder, now, now + self.ttl)
 
     def release(self) -> None:
-        with Session(self.engine) as session:
-            session.execute(
-                update(SchedulerLease)
-                .where(
-                    col(SchedulerLease.name) == self.name, col(SchedulerLease.holder) == self.holder
-                )
-                .values(expires_at=utcnow() - timedelta(seconds=1))
-            )
-            session.commit()
+        self.store.release(self.name, self.holder, utcnow())
 
 
 class DigestScheduler:
@@ -193,7 +164,7 @@ class DigestScheduler:
         """Make the scheduler's jobs match the active subscriptions."""
         if self.scheduler is None:
             return
-        active = {s.id: s for s in self.service.active_subscriptions()}
+        active = {row_id(s): s for s in self.service.active_subscriptions()}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("digest-") and int(job.id.split("-", 1)[1]) not in active:
                 job.remove()

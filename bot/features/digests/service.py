@@ -16,8 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Engine
 
 from bot import sentences
 from bot.conversations import to_conversation
@@ -27,13 +26,9 @@ from bot.job_kinds import JobKind, JobPayload, Replying
 from bot.jobs import Job, JobContext
 from bot.metrics import DIGESTS
 from bot.ports import OpenItem, Place, RecapReply, ReplyTarget, TextReply
-from bot.storage.models import (
-    ActionItemRecord,
-    DigestRun,
-    DigestSubscription,
-    RecapRecord,
-    utcnow,
-)
+from bot.storage.base import row_id
+from bot.storage.digests import DigestStore
+from bot.storage.models import Channel, DigestRun, DigestSubscription
 from summarizer.types import ActionItem
 
 if TYPE_CHECKING:
@@ -81,15 +76,17 @@ class DigestService:
         retention_days: int | None = None,
     ) -> None:
         self.services = services
-        self.engine = services.repo.engine
+        self.store = DigestStore(services.repo.engine)
         self.post_when_quiet = post_when_quiet
         self.retention_days = retention_days  # default for channels without their own
         self.on_change = on_change
         services.jobs.add(JobKind(KIND, DigestPayload, self.run, on_failure=self.on_failure))
         services.digests = self
 
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+    @property
+    def engine(self) -> Engine:
+        """The database (the scheduler keeps its own jobs and lease there)."""
+        return self.store.engine
 
     # --- commands -----------------------------------------------------------------------
 
@@ -99,20 +96,20 @@ class DigestService:
         now = self.services.clock()
         if command.action == "subscribe":
             assert command.schedule is not None
-            subscription = await asyncio.to_thread(
+            subscribed = await asyncio.to_thread(
                 self._upsert, channel, place, user_id, command.schedule
             )
-            self.changed(subscription.id)
+            self.changed(row_id(subscribed))
             first = next_slot(command.schedule, now)
             return sentences.DIGEST_ON.format(
                 when=command.schedule.describe(), first=_format_slot(first)
             )
-        subscription = await asyncio.to_thread(self.find, channel.id)
+        subscription = await asyncio.to_thread(self.find, row_id(channel))
         if command.action == "off":
             if subscription is None or not subscription.active:
                 return sentences.DIGEST_NONE
-            await asyncio.to_thread(self._deactivate, subscription.id)
-            self.changed(subscription.id)
+            await asyncio.to_thread(self.store.deactivate, row_id(subscription))
+            self.changed(row_id(subscription))
             return sentences.DIGEST_OFF
         if subscription is None or not subscription.active:
             return sentences.DIGEST_NONE
@@ -126,61 +123,34 @@ class DigestService:
             self.on_change(subscription_id)
 
     def find(self, channel_id: int) -> DigestSubscription | None:
-        with self._session() as session:
-            return session.exec(
-                select(DigestSubscription).where(DigestSubscription.channel_id == channel_id)
-            ).first()
+        return self.store.subscription(channel_id)
 
     def get(self, subscription_id: int) -> DigestSubscription | None:
-        with self._session() as session:
-            return session.get(DigestSubscription, subscription_id)
+        return self.store.get(subscription_id)
 
     def active_subscriptions(self) -> list[DigestSubscription]:
-        with self._session() as session:
-            return list(
-                session.exec(select(DigestSubscription).where(col(DigestSubscription.active))).all()
-            )
+        return self.store.active()
 
     def _upsert(
-        self, channel: Any, place: Place, user_id: str, schedule: DigestSchedule
+        self, channel: Channel, place: Place, user_id: str, schedule: DigestSchedule
     ) -> DigestSubscription:
-        fields = {
-            "cadence": schedule.cadence,
-            "weekday": schedule.weekday,
-            "hour": schedule.hour,
-            "minute": schedule.minute,
-            "timezone": schedule.timezone,
-            "active": True,
-            "created_by": user_id,
-        }
-        with self._session() as session:
-            row = session.exec(
-                select(DigestSubscription).where(DigestSubscription.channel_id == channel.id)
-            ).first()
-            if row is None:
-                row = DigestSubscription(
-                    workspace_id=channel.workspace_id,
-                    channel_id=channel.id,
-                    platform=place.platform,
-                    workspace_external_id=place.workspace,
-                    channel_external_id=place.channel,
-                    post_when_quiet=self.post_when_quiet,
-                    **fields,
-                )
-            else:
-                for name, value in fields.items():
-                    setattr(row, name, value)
-            session.add(row)
-            session.commit()
-            return row
-
-    def _deactivate(self, subscription_id: int) -> None:
-        with self._session() as session:
-            row = session.get(DigestSubscription, subscription_id)
-            if row is not None:
-                row.active = False
-                session.add(row)
-                session.commit()
+        return self.store.subscribe(
+            DigestSubscription(
+                workspace_id=channel.workspace_id,
+                channel_id=row_id(channel),
+                platform=place.platform,
+                workspace_external_id=place.workspace,
+                channel_external_id=place.channel,
+                post_when_quiet=self.post_when_quiet,
+                cadence=schedule.cadence,
+                weekday=schedule.weekday,
+                hour=schedule.hour,
+                minute=schedule.minute,
+                timezone=schedule.timezone,
+                active=True,
+                created_by=user_id,
+            )
+        )
 
     # --- firing -------------------------------------------------------------------------
 
@@ -215,59 +185,17 @@ class DigestService:
     def _start_run(
         self, subscription: DigestSubscription, slot: datetime
     ) -> tuple[DigestRun, bool]:
-        """The run row of this slot, created with its window; (run, finished already)."""
-        with self._session() as session:
-            run = session.exec(
-                select(DigestRun).where(
-                    DigestRun.subscription_id == subscription.id, DigestRun.slot == slot
-                )
-            ).first()
-            if run is not None:
-                return run, run.status != "running"
-            previous = session.exec(
-                select(DigestRun)
-                .where(
-                    DigestRun.subscription_id == subscription.id,
-                    col(DigestRun.status).in_(["posted", "quiet"]),
-                    DigestRun.slot < slot,
-                )
-                .order_by(col(DigestRun.slot).desc())
-            ).first()
-            since = previous.window_end if previous else slot - schedule_of(subscription).period
-            run = DigestRun(
-                subscription_id=subscription.id, slot=slot, window_start=since, window_end=slot
-            )
-            session.add(run)
-            try:
-                session.commit()
-            except IntegrityError:  # another worker started the same slot
-                session.rollback()
-                return self._start_run(subscription, slot)
-            return run, False
-
-    def _finish_run(self, run: DigestRun, status: str, message_id: str | None) -> None:
-        with self._session() as session:
-            row = session.get(DigestRun, run.id)
-            row.status, row.message_id, row.finished_at = status, message_id, utcnow()
-            session.add(row)
-            session.commit()
+        """The run row of this slot, created with its window; (run, finished already). A
+        first digest covers one period."""
+        first_since = slot - schedule_of(subscription).period
+        return self.store.start_run(row_id(subscription), slot, first_since)
 
     def _still_open(self, subscription: DigestSubscription, before: datetime) -> list[OpenItem]:
         """Open items that earlier digests of this channel reported (windows ending by
         `before`), oldest first, with the time they were first reported."""
-        with self._session() as session:
-            rows = session.exec(
-                select(ActionItemRecord, RecapRecord.window_end)
-                .join(RecapRecord, col(RecapRecord.id) == col(ActionItemRecord.recap_id))
-                .where(
-                    ActionItemRecord.workspace_id == subscription.workspace_id,
-                    ActionItemRecord.channel_id == subscription.channel_id,
-                    ActionItemRecord.status == "open",
-                    col(RecapRecord.window_end) <= before,
-                )
-                .order_by(col(RecapRecord.window_end))
-                .limit(MAX_STILL_OPEN)
-            ).all()
+        rows = self.store.reported_open_items(
+            subscription.workspace_id, subscription.channel_id, before, MAX_STILL_OPEN
+        )
         return [
             OpenItem(
                 item=ActionItem(
@@ -308,7 +236,7 @@ class DigestService:
             if subscription.post_when_quiet:
                 text = sentences.DIGEST_QUIET.format(since=_format_slot(run.window_start))
                 message_id = await deliver(key, platform, target, TextReply(text=text))
-            await asyncio.to_thread(self._finish_run, run, "quiet", message_id)
+            await asyncio.to_thread(self.store.finish_run, row_id(run), "quiet", message_id)
             DIGESTS.labels("quiet").inc()
             return {"status": "quiet"}
         recap = await services.summarize(conversation)
@@ -332,7 +260,7 @@ class DigestService:
             window_end=run.window_end,
             job_id=job.id,
         )
-        await asyncio.to_thread(self._finish_run, run, "posted", message_id)
+        await asyncio.to_thread(self.store.finish_run, row_id(run), "posted", message_id)
         DIGESTS.labels("posted").inc()
         return {"status": "posted", "message_id": message_id}
 
