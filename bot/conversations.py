@@ -69,10 +69,6 @@ class Conversations:
 
         return await asyncio.to_thread(write)
 
-    async def channel(self, place: Place) -> Channel:
-        """Deprecated: `get_or_create_channel` (kept until the digests move)."""
-        return await self.get_or_create_channel(place)
-
     def forget_window(self, channel_id: int) -> None:
         """The channel was emptied: the next window is filled from history again."""
         self._synced_since.pop(channel_id, None)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -57,7 +58,8 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def literal_texts(path: Path) -> list[str]:
+@cache
+def literal_texts(path: Path) -> tuple[str, ...]:
     """The string literals of a module that are not docstrings (its error sentences)."""
     tree = ast.parse(path.read_text())
     docstrings = {
@@ -68,22 +70,28 @@ def literal_texts(path: Path) -> list[str]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    return [
+    return tuple(
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and id(node) not in docstrings
-    ]
+    )
 
 
 def core_hints() -> list[str]:
     """What every platform may print: the core's sentences, but not Slack's own."""
-    texts = module_texts(messages)
+    texts = list(module_texts(messages))
     texts += literal_texts(ROOT / "bot" / "commands.py")
     for feature in sorted((ROOT / "bot" / "features").rglob("*.py")):  # help lines, errors
         texts += literal_texts(feature)
     return spans(texts)
+
+
+# Parsed once, while the tests are collected: CPython 3.11.7's `ast.parse` can raise
+# "AST constructor recursion depth mismatch" later in a test process whose Teams tests ran
+# botbuilder turns first (seen only in tests; the product never parses Python).
+core_hints()
 
 
 def slack_texts() -> list[str]:

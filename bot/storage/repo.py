@@ -145,24 +145,6 @@ class Repository(Governance):
             Channel, {"workspace_id": workspace_id, "external_id": external_id}, fields
         )
 
-    # Old names, kept until their call sites move to the ones above.
-
-    def workspace(self, platform: str, external_id: str, **fields: Any) -> Workspace:
-        """Deprecated: `get_or_create_workspace`, or `update_workspace` with `fields`."""
-        if fields:
-            return self.update_workspace(platform, external_id, **fields)
-        return self.get_or_create_workspace(platform, external_id)
-
-    def find_workspace(self, platform: str, external_id: str) -> Workspace | None:
-        """Deprecated: `get_workspace`."""
-        return self.get_workspace(platform, external_id)
-
-    def channel(self, workspace_id: int, external_id: str, **fields: Any) -> Channel:
-        """Deprecated: `get_or_create_channel`, or `update_channel` with `fields`."""
-        if fields:
-            return self.update_channel(workspace_id, external_id, **fields)
-        return self.get_or_create_channel(workspace_id, external_id)
-
     # --- messages ----------------------------------------------------------------------
 
     def upsert_message(self, channel: Channel, **fields: Any) -> StoredMessage:

@@ -92,7 +92,9 @@ class DigestService:
 
     async def command(self, place: Place, user_id: str, command: DigestCommand) -> str:
         """Answer `digest daily 09:00` / `digest off` / `digest status` in a channel."""
-        channel = await self.services.conversations.channel(replace(place, thread=None))
+        channel = await self.services.conversations.get_or_create_channel(
+            replace(place, thread=None)
+        )
         now = self.services.clock()
         if command.action == "subscribe":
             assert command.schedule is not None
@@ -251,7 +253,7 @@ class DigestService:
             as_of=slot,
         )
         message_id = await deliver(key, platform, target, reply)
-        channel = await services.conversations.channel(place)
+        channel = await services.conversations.get_or_create_channel(place)
         await asyncio.to_thread(
             services.repo.save_recap,
             channel,
