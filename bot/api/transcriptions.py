@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.api.schemas import TranscriptionResult
 from bot.errors import PermanentJobError
+from bot.features.media import ProgressThrottle
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import TRANSCRIBE_QUEUE, JobContext
 from bot.services import Services
@@ -110,12 +110,10 @@ class ApiTranscriptions:
         return result.model_dump(mode="json")
 
     async def _transcribe(self, job: Job, context: JobContext, path: Path) -> Transcript:
-        last = {"fraction": 0.0, "at": 0.0}
+        throttle = ProgressThrottle(step=0.05, seconds=2.0)  # a poll sees it move
 
         def on_progress(fraction: float) -> None:  # on the transcription thread
-            now = time.monotonic()
-            if fraction - last["fraction"] >= 0.05 or now - last["at"] >= 2:
-                last.update(fraction=fraction, at=now)
+            if throttle.due(fraction):
                 context.progress(job, min(fraction, 0.99))
 
         return await self.core.media.transcribe(path, on_progress=on_progress)
