@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,6 +26,7 @@ from bot.body_limit import BodyLimit, collect_limits
 from bot.jobs import Worker
 from bot.logs import RequestIds
 from bot.metrics import RequestMetrics, metrics_endpoint
+from bot.storage.db import ping
 from summarizer.config import TranscriberConfig
 
 log = logging.getLogger(__name__)
@@ -201,12 +201,8 @@ def model_check(config: TranscriberConfig) -> Callable[[], Awaitable[None]]:
     return model
 
 
-def database_check(engine) -> Callable[[], Awaitable[None]]:
+def database_check(engine: Engine) -> Callable[[], Awaitable[None]]:
     async def database() -> None:
-        def ping() -> None:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-
-        await asyncio.to_thread(ping)
+        await asyncio.to_thread(ping, engine)
 
     return database

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -37,6 +37,12 @@ def create_db_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the database answers (the readiness check)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def checkpoint(engine: Engine) -> None:
