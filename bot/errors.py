@@ -7,6 +7,8 @@
   to the person who asked.
 - `TransientJobError`: a job failed in a way a later attempt may not (a platform's 5xx,
   a 429); the worker retries it with backoff.
+- `NotYet`: what a job needs is not there yet (a meeting's transcript): the job goes back
+  to the queue for `delay` seconds, freeing its worker, and the attempt does not count.
 """
 
 from __future__ import annotations
@@ -37,10 +39,19 @@ class TransientJobError(JobError):
     """A failure a later attempt may not meet: the job is retried with backoff."""
 
 
+class NotYet(BalafonError):
+    """Run this job again in `delay` seconds (not a failure: no attempt is counted)."""
+
+    def __init__(self, delay: float, reason: str = "") -> None:
+        super().__init__(reason or f"not yet: again in {delay:g} s")
+        self.delay = delay
+
+
 __all__ = [
     "BalafonError",
     "ConfigError",
     "JobError",
+    "NotYet",
     "PermanentJobError",
     "TransientJobError",
 ]

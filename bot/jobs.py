@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from bot import logs
-from bot.errors import PermanentJobError, TransientJobError
+from bot.errors import NotYet, PermanentJobError, TransientJobError
 from bot.metrics import observe_job
 from bot.storage.base import row_id
 from bot.storage.jobs import JobStore
@@ -160,6 +160,12 @@ class JobQueue:
         its worker is stopping, so the interrupted attempt does not count. False when it
         was not held by `worker_id` any more (finished, or taken over)."""
         return self.store.hand_back(row_id(job), worker_id, utcnow())
+
+    def snooze(self, job: Job, worker_id: str, seconds: float) -> bool:
+        """Put a job this worker holds back to sleep for `seconds` (what it waits for is
+        not there yet), freeing the worker; the attempt does not count."""
+        now = utcnow()
+        return self.store.hand_back(row_id(job), worker_id, now, now + timedelta(seconds=seconds))
 
     def finish(self, job: Job, worker_id: str, result: dict[str, Any] | None = None) -> None:
         now = utcnow()
@@ -347,6 +353,9 @@ class Worker:
                 log.info("job %s (%s) handed back to the queue: stopping", job.id, job.kind)
             if not self._stopping.is_set():
                 raise  # cancelled for another reason: let it propagate
+        except NotYet as exc:
+            observe_job(job.kind, "snoozed", started)
+            await asyncio.to_thread(self.queue.snooze, job, self.worker_id, exc.delay)
         except PermanentJobError as exc:
             observe_job(job.kind, "refused", started)
             await self._give_up(job, exc.user_message, True)

@@ -98,5 +98,10 @@ STATUS_RETENTION_DEFAULT = "{days} days (the server's default)"
 STATUS_RETENTION_FOREVER = "kept until `@balafon forget`"
 STATUS_OFFLINE = "the offline engine (nothing leaves this server)"
 STATUS_LLM = "the language model {model}"
+STATUS_LLM_BROKEN = (
+    "the offline engine, because the language model {model} could not be set up "
+    "(the server's log says why)"
+)
+STATUS_DIGESTS_OFF = "none (scheduled digests are not enabled on this server)"
 HELP_HEADER = "*Here's what I can do* (in a channel, mention me first, as below)"
 HELP_HELP = "• `@balafon help` — this message."

@@ -71,6 +71,12 @@ class Summarizer:
     def engine(self) -> str:
         return self._llm_engine.name if self._llm_engine else "offline"
 
+    @property
+    def llm_setup_error(self) -> str | None:
+        """Why the configured LLM could not be set up (recaps fall back to the offline
+        engine), else None."""
+        return self._llm_engine.setup_error if self._llm_engine else None
+
     def recap(self, conversation: Conversation) -> Recap:
         if not any(m.text.strip() for m in conversation.messages):
             raise InputError("the conversation is empty: there is nothing to summarise.")

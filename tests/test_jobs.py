@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.errors import PermanentJobError
+from bot.errors import NotYet, PermanentJobError
 from bot.jobs import JobQueue, Worker
 from bot.storage.models import Job, utcnow
 
@@ -94,6 +94,41 @@ async def test_worker_runs_retries_and_reports_failures(engine) -> None:
     assert calls == ["ok:1", "ok:2"]
     assert failures == [(bad_job.id, "That file is not audio.", True)]
     assert queue.counts() == {"done": 2, "failed": 1}
+
+
+@pytest.mark.anyio
+async def test_a_job_that_waits_frees_its_worker_and_counts_no_attempt(engine) -> None:
+    """`NotYet`: what the job needs is not there yet (a meeting's transcript). It goes back
+    to the queue for a while instead of sleeping on a worker, so other jobs run meanwhile,
+    and waiting many times never uses up its attempts."""
+    queue = JobQueue(engine)
+    ran: list[str] = []
+    tries = {"waiting": 0}
+
+    async def waiting(job, ctx) -> None:
+        tries["waiting"] += 1
+        if tries["waiting"] < 4:
+            raise NotYet(0.05)
+        ran.append("waiting")
+
+    async def quick(job, ctx) -> None:
+        ran.append("quick")
+
+    worker = Worker(queue, {"waiting": waiting, "quick": quick}, worker_id="w")
+    slow, _ = queue.enqueue("waiting", {}, key="m", max_attempts=2)
+    queue.enqueue("quick", {}, key="r")
+    assert await worker.drain() == 2  # both ran once; the first is asleep, not failed
+    assert ran == ["quick"]
+    asleep = queue.get(slow.id)
+    assert asleep.status == "queued" and asleep.attempts == 0 and asleep.worker_id is None
+    assert queue.claim("other") is None  # not before its time
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        await worker.drain()
+        if ran == ["quick", "waiting"]:
+            break
+    assert ran == ["quick", "waiting"] and tries["waiting"] == 4
+    assert queue.get(slow.id).status == "done"  # 4 runs, max_attempts 2: none counted
 
 
 @pytest.mark.anyio

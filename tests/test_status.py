@@ -3,48 +3,83 @@ job payloads stored before they were typed."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from bot import sentences
+from bot.commands import Outcome
 from bot.features import help_text
 from bot.features.recap import RecapPayload
 from bot.features.transcription import TranscribePayload
-from bot.inbound import CommandRequest
+from bot.inbound import CommandRequest, Inbound
+from bot.main import build_services
 from bot.ports import FileRef, Place, ReplyTarget, TextReply
-from tests.memory_platform import memory_bot
+from bot.storage.db import create_db_engine
+from summarizer.config import LLMConfig
+from summarizer.pipeline import Summarizer
+from tests.db import migrated_sqlite
+from tests.memory_platform import MemoryPlatform, memory_bot
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 HERE = Place(platform="memory", workspace="T1", channel="C1")
 
 
-def _say(core, text: str, key: str):
+async def _say(core: Inbound, text: str, key: str) -> Outcome:
     request = CommandRequest(place=HERE, user_id="U-Ann", text=text, event_key=key)
-    return asyncio.run(core.handle_command(request))
+    return await core.handle_command(request)
 
 
-def test_status_says_what_the_bot_does_in_the_channel(engine) -> None:
+@pytest.mark.anyio
+async def test_status_says_what_the_bot_does_in_the_channel(engine) -> None:
     core, _, _ = memory_bot(engine, clock=lambda: NOW)
-    first = _say(core, "status", "Ev1").reply
+    first = (await _say(core, "status", "Ev1")).reply
     assert isinstance(first, TextReply)
     assert sentences.STATUS_AUTO_ON in first.text
     assert sentences.STATUS_NO_DIGEST in first.text
     assert sentences.STATUS_RETENTION_FOREVER in first.text
     assert sentences.STATUS_OFFLINE in first.text
-    _say(core, "auto-transcribe off", "Ev2")
-    _say(core, "digest daily 09:00", "Ev3")
-    then = _say(core, "@balafon status", "Ev4").reply
+    await _say(core, "auto-transcribe off", "Ev2")
+    await _say(core, "digest daily 09:00", "Ev3")
+    then = (await _say(core, "@balafon status", "Ev4")).reply
+    assert isinstance(then, TextReply)
     assert sentences.STATUS_AUTO_OFF in then.text
     assert "every day at 09:00" in then.text or "daily" in then.text.lower()
     assert sentences.STATUS_NO_DIGEST not in then.text
-    assert _say(core, "status", "Ev4").duplicate  # a retried event: answered once
+    assert (await _say(core, "status", "Ev4")).duplicate  # a retried event: answered once
 
 
-def test_status_of_a_channel_never_seen_stores_nothing(engine) -> None:
+@pytest.mark.anyio
+async def test_status_of_a_channel_never_seen_stores_nothing(engine) -> None:
     core, _, _ = memory_bot(engine, clock=lambda: NOW)
-    answer = _say(core, "status", "Ev1").reply
+    answer = (await _say(core, "status", "Ev1")).reply
     assert isinstance(answer, TextReply) and sentences.STATUS_AUTO_ON in answer.text
-    assert asyncio.run(core.services.conversations.get_channel(HERE)) is None  # a read
+    assert await core.services.conversations.get_channel(HERE) is None  # a read
+
+
+@pytest.mark.anyio
+async def test_status_says_when_digests_are_off_and_when_the_llm_cannot_be_used(
+    tmp_path,
+) -> None:
+    """A server without digests does not offer `digest daily 09:00`; an LLM that could not
+    be set up means every recap comes from the offline engine, and status says so."""
+    broken = Summarizer(llm=LLMConfig(model="no-such-provider:model-x"))
+    assert broken.llm_setup_error
+    services = build_services(
+        engine=create_db_engine(migrated_sqlite(tmp_path / "status.db")),
+        clock=lambda: NOW,
+        summarizer=broken,
+        transcriber_factory=lambda: pytest.fail("no transcription"),
+        max_media_bytes=10_000,
+        digests=False,
+    )
+    services.register(MemoryPlatform())
+    answer = (await _say(Inbound(services), "status", "Ev1")).reply
+    assert isinstance(answer, TextReply)
+    assert sentences.STATUS_DIGESTS_OFF in answer.text
+    assert sentences.STATUS_NO_DIGEST not in answer.text
+    model = broken.engine
+    assert sentences.STATUS_LLM_BROKEN.format(model=model) in answer.text
 
 
 def test_help_lists_status_and_drops_what_a_platform_cannot_do() -> None:

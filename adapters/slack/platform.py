@@ -30,7 +30,7 @@ from adapters.slack.text import (
     ts_to_datetime,
 )
 from bot.downloads import DownloadSentences, save_response
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place
 from summarizer.errors import MediaError
 

@@ -16,7 +16,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack import blocks, sentences
 from adapters.slack.connection import SlackConnection, retry_handlers
 from adapters.slack.text import datetime_to_ts
-from bot.jobs import PermanentJobError
+from bot.errors import PermanentJobError, TransientJobError
 from bot.ports import Place, Reply, ReplyTarget, TranscriptReply
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,10 @@ class SlackPosting(SlackConnection):
         hook = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
         for payload in payloads:
             answer = await hook.send(response_type=response_type, replace_original=False, **payload)
-            if answer.status_code >= 400:
-                raise RuntimeError(f"response_url: HTTP {answer.status_code} {answer.body}")
+            if answer.status_code == 429 or answer.status_code >= 500:
+                raise TransientJobError(f"response_url: HTTP {answer.status_code}")  # retried
+            if answer.status_code >= 400:  # expired or used up: it never comes back
+                raise PermanentJobError(sentences.RESPONSE_URL_GONE)
 
     async def _upload(
         self, client: AsyncWebClient, place: Place, reply: TranscriptReply, text: str

@@ -5,10 +5,11 @@ Teams tells the bot a meeting ended (the `meetingEnd` event, with the manifest's
 `OnlineMeeting.ReadBasic.Chat` permission); the transcript and recording appear in Graph
 some minutes later. So the work is a durable job of its own kind, registered with the
 core's job registry when the adapter is built and run by the shared workers (in-process
-or Celery): it looks every `meeting_poll_seconds` until `meeting_wait_seconds` after the
-end. A Teams transcript is
-preferred (speaker names, no speech recognition); a recording is handed to the core as a
-`transcribe` job (progress, transcript and recap in the chat, like any shared recording).
+or Celery): it looks once per run and, until `meeting_wait_seconds` after the end, goes back
+to the queue for `meeting_poll_seconds` (`NotYet`), so waiting holds no worker. A Teams
+transcript is preferred (speaker names, no speech recognition); a recording is handed to
+the core as a `transcribe` job (progress, transcript and recap in the chat, like any shared
+recording).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from adapters.teams.options import TeamsOptions
 from adapters.teams.platform import TeamsPlatform
 from adapters.teams.vtt import parse_vtt
 from bot.commands import CommandRequest
-from bot.errors import PermanentJobError, TransientJobError
+from bot.errors import NotYet, PermanentJobError, TransientJobError
 from bot.inbound import InboundPort
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import JobContext
@@ -102,20 +103,18 @@ class MeetingRecaps:
         place, title = payload.place, payload.title
         organizer, meeting, people = await self._meeting(place, payload.meeting_id, title)
         deadline = payload.ended_at + timedelta(seconds=self.options.meeting_wait_seconds)
-        while True:
-            if await self._recap(job, place, organizer, meeting, people, title):
-                return
-            if self.services.clock() >= deadline:
-                await self.services.delivery.deliver(
-                    f"job:{job.id}:nothing",
-                    self.platform,
-                    ReplyTarget(place=place),
-                    TextReply(text=teams_sentences.MEETING_NOTHING.format(title=title)),
-                )
-                return
-            if not await asyncio.to_thread(context.progress, job):
-                return  # another worker took the job over
-            await asyncio.sleep(self.options.meeting_poll_seconds)
+        if await self._recap(job, place, organizer, meeting, people, title):
+            return
+        if self.services.clock() < deadline:
+            # Teams publishes transcripts and recordings minutes after the meeting: look
+            # again later, leaving the worker to other jobs meanwhile.
+            raise NotYet(self.options.meeting_poll_seconds, "no transcript or recording yet")
+        await self.services.delivery.deliver(
+            f"job:{job.id}:nothing",
+            self.platform,
+            ReplyTarget(place=place),
+            TextReply(text=teams_sentences.MEETING_NOTHING.format(title=title)),
+        )
 
     async def _meeting(
         self, place: Place, meeting_id: str, title: str

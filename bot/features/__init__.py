@@ -21,7 +21,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     *governance.COMMANDS,
     *status.COMMANDS,
 )
-# What a platform can do that some commands need (`ChatPlatform.capabilities`).
+# What a platform can do that some help lines need (`capabilities`, bot.inbound.HelpNotes).
 ALL_CAPABILITIES = frozenset(need for spec in COMMANDS for need in spec.needs)
 
 

@@ -33,7 +33,7 @@ async def handle(inbound: Inbound, request: CommandRequest, command: Status) -> 
     # A read: a channel never stored reads as a new row would, and gets no row for asking.
     stored = await services.conversations.get_channel(place)
     channel = stored or Channel(workspace_id=0, external_id=place.channel)
-    digest = sentences.STATUS_NO_DIGEST
+    digest = sentences.STATUS_NO_DIGEST if services.digests else sentences.STATUS_DIGESTS_OFF
     if services.digests is not None and stored is not None:
         subscription = await asyncio.to_thread(services.digests.find, row_id(stored))
         if subscription is not None and subscription.active:
@@ -50,13 +50,17 @@ async def handle(inbound: Inbound, request: CommandRequest, command: Status) -> 
     else:
         retention = sentences.STATUS_RETENTION_FOREVER
     engine = services.summarizer.engine
+    if engine == "offline":
+        engine_text = sentences.STATUS_OFFLINE
+    elif services.summarizer.llm_setup_error:  # every recap falls back: say what they get
+        engine_text = sentences.STATUS_LLM_BROKEN.format(model=engine)
+    else:
+        engine_text = sentences.STATUS_LLM.format(model=engine)
     text = sentences.STATUS.format(
         auto=sentences.STATUS_AUTO_ON if channel.auto_transcribe else sentences.STATUS_AUTO_OFF,
         digest=digest,
         retention=retention,
-        engine=sentences.STATUS_OFFLINE
-        if engine == "offline"
-        else sentences.STATUS_LLM.format(model=engine),
+        engine=engine_text,
     )
     return await inbound.answer(request, TextReply(text=text))
 

@@ -121,9 +121,11 @@ class JobStore(Store):
             values["progress"] = progress
         return self._update_held(job_id, worker_id, values)
 
-    def hand_back(self, job_id: int, worker_id: str, now: datetime) -> bool:
-        """Queue a running job `worker_id` holds again, runnable at once and not counting
-        the interrupted attempt; False when it holds it no more."""
+    def hand_back(
+        self, job_id: int, worker_id: str, now: datetime, run_after: datetime | None = None
+    ) -> bool:
+        """Queue a running job `worker_id` holds again, runnable at `run_after` (at once by
+        default) and not counting the attempt; False when it holds it no more."""
         return self._update_held(
             job_id,
             worker_id,
@@ -132,7 +134,7 @@ class JobStore(Store):
                 "worker_id": None,
                 "lease_expires_at": None,
                 "attempts": col(Job.attempts) - 1,
-                "run_after": now,
+                "run_after": run_after or now,
                 "updated_at": now,
                 "dispatched_at": None,  # the broker executor sends it again
             },

@@ -63,6 +63,11 @@ class LLMEngine:
         self._caller = ModelCaller(self._model, config) if self._model is not None else None
 
     @property
+    def setup_error(self) -> str | None:
+        """Why the model could not be set up (every recap then falls back), else None."""
+        return self._setup_error
+
+    @property
     def name(self) -> str:
         """The model string from the settings (or the given model's own name)."""
         if self._config.model:

@@ -4,9 +4,11 @@ with JWTs signed by a key the test generated, talking to a fake Microsoft cloud 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from adapters.teams import TeamsAdapter, TeamsOptions
 from bot.app import create_app
@@ -23,6 +26,7 @@ from bot.inbound import Inbound
 from bot.jobs import Worker
 from bot.main import build_services
 from bot.storage.db import create_db_engine
+from bot.storage.models import Job
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
@@ -300,9 +304,23 @@ class Harness:
         assert response.status_code == 200, response.text
         return activity
 
-    async def settle(self) -> None:
-        """Run every queued job (meeting recaps too: one registry) until none is left."""
-        await self.worker.drain()
+    async def settle(self, *, within: float = 5.0) -> None:
+        """Run every queued job (meeting recaps too: one registry) until none is left; a
+        job that went back to the queue for a moment (`NotYet`: a meeting's transcript is
+        not there yet) is waited for, up to `within` seconds."""
+        deadline = time.monotonic() + within
+        while True:
+            await self.worker.drain()
+            if not self._sleeping() or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.02)
+
+    def _sleeping(self) -> bool:
+        """A queued job is due within a second (a snooze, not a retry's backoff)."""
+        soon = datetime.now(UTC) + timedelta(seconds=1)
+        with Session(self.core.services.repo.engine) as session:
+            due = select(Job).where(Job.status == "queued", col(Job.run_after) <= soon)
+            return session.exec(due).first() is not None
 
     def replies(self, conversation: str, thread: str | None = None) -> list[Sent]:
         wanted = f"{conversation};messageid={thread}" if thread else conversation
