@@ -77,6 +77,10 @@ MANAGERS = {
 MANAGERS_DEFAULT = "the people who manage this channel"
 RETENTION_SET = "I'll keep this channel's messages and transcripts for {days} days."
 RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say `@balafon forget`."
+RETENTION_OFF_DEFAULT = (
+    "This channel no longer has a retention of its own: the server's default applies, so I "
+    "keep its messages and transcripts for {days} days."
+)
 
 # HTTP refusals made before any handler runs (bot/body_limit.py).
 BODY_TOO_LARGE = "The request body is over the {limit} limit for this address."

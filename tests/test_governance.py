@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -88,6 +89,18 @@ async def test_retention_deletes_what_is_older_than_the_channel_keeps(bot) -> No
     assert left == ["keep", "new"]
     # A server-wide default applies to channels without their own setting.
     assert core.services.repo.purge_expired(NOW, 365)["messages"] == 1
+
+
+@pytest.mark.anyio
+async def test_retention_off_says_which_retention_still_applies(bot) -> None:
+    """`retention off` drops the channel's own setting; with RETENTION_DAYS set the
+    server's default still applies, and the reply must not promise "until forget"."""
+    core, _, _ = bot
+    assert (await _ask(core, "retention off", "k1")).text == messages.RETENTION_OFF
+    core.services.limits = dataclasses.replace(core.services.limits, retention_days=90)
+    text = (await _ask(core, "retention off", "k2")).text
+    assert text == messages.RETENTION_OFF_DEFAULT.format(days=90)
+    assert "forget" not in text
 
 
 @pytest.mark.anyio

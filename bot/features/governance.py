@@ -63,11 +63,13 @@ async def _govern(
         return Outcome(reply=ErrorReply(text=sentences.NOT_A_MANAGER.format(who=who)))
     if isinstance(command, Retention):
         await services.conversations.update_channel(place, retention_days=command.days)
-        text = (
-            sentences.RETENTION_SET.format(days=command.days)
-            if command.days
-            else sentences.RETENTION_OFF
-        )
+        default_days = services.limits.retention_days  # RETENTION_DAYS still applies
+        if command.days:
+            text = sentences.RETENTION_SET.format(days=command.days)
+        elif default_days:
+            text = sentences.RETENTION_OFF_DEFAULT.format(days=default_days)
+        else:
+            text = sentences.RETENTION_OFF
         return Outcome(reply=TextReply(text=text))
     if not command.confirmed:
         return Outcome(reply=TextReply(text=sentences.FORGET_CONFIRM))
