@@ -126,6 +126,7 @@ def job_kind(services: Services) -> JobKind[RecapPayload]:
                 await delivery.deliver(
                     f"job:{job_id}:refused", platform, target, ErrorReply(text=text)
                 )
+                await delivery.answered(job_id, platform, target)  # the ack can go
                 return
             source = replace(source, channel=found)
         if target.place.channel != source.channel and not await platform.is_member(
