@@ -14,38 +14,10 @@ from collections.abc import Sequence
 
 from summarizer.extractive import extractive_summary
 from summarizer.text import Sentence, clean_clause, content_words
+from summarizer.threads import asides
 from summarizer.types import ActionItem, Decision
 
-_I = re.IGNORECASE
-# A message that opens with one of these is an aside, all of it.
-_ASIDE_OPENER = re.compile(
-    r"^\W*(?:(?:random|side|unrelated|personal)\s+(?:note|thought|question)|sidenote|"
-    r"(?:totally\s+|completely\s+)?unrelated|off[- ]topic|fun fact|btw|by the way|"
-    r"in other news|on a personal note)\b",
-    _I,
-)
-# A sentence with one of these is an aside or small talk, wherever it is said.
-_ASIDE_ANYWHERE = re.compile(
-    r"\b(?:btw|by the way|off[- ]topic|haha+|lol|lmao|congrats|congratulations|"
-    r"kids?|son|daughter|wife|husband|baby|dog|cat|puppy|vacation|birthday|anniversary|"
-    r"wedding|lunch|coffee|dinner|breakfast|beers?|football|soccer|basketball|movie|netflix|"
-    r"gym|weather|cake)\b",
-    _I,
-)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I'll|I've|I'd|me|my|mine|myself)\b")
-
-
-def asides(sentences: Sequence[Sentence]) -> set[int]:
-    """Positions of the sentences that are asides or personal chatter."""
-    found: set[int] = set()
-    aside_message: int | None = None
-    for position, sentence in enumerate(sentences):
-        first_of_message = position == 0 or sentences[position - 1].index != sentence.index
-        if first_of_message:
-            aside_message = sentence.index if _ASIDE_OPENER.match(sentence.raw) else None
-        if aside_message == sentence.index or _ASIDE_ANYWHERE.search(sentence.raw):
-            found.add(position)
-    return found
 
 
 def _repeats(sentence: Sentence, items: Sequence[str]) -> bool:

@@ -19,6 +19,7 @@ from summarizer.threads import (
     REPLY_WINDOW,
     agreed_proposal,
     answers,
+    is_aside,
     referent,
     replies,
     settle_request,
@@ -125,6 +126,10 @@ def _item(
 ) -> ActionItem | None:
     due, phrase = find_due(task, sentence.at)
     task = _first_clause(task)
+    if phrase:  # "tomorrow morning", "on Friday afternoon": the time of day goes too
+        task = re.sub(
+            rf"(\b{re.escape(phrase)})\s+(?:morning|afternoon|evening|night)\b", r"\1", task
+        )
     if phrase and task.rstrip(" .!?").endswith(phrase):
         task = task.rstrip(" .!?")[: -len(phrase)]
         task = re.sub(
@@ -284,10 +289,14 @@ def _open_question_from(
     marked = _OPEN_MARKER.match(text)
     if not marked and not text.endswith("?"):
         return None
-    if len(content_words(text)) < 2 or len(words(text)) < 4:
+    if len(content_words(text)) < 2 or len(words(text)) < 4 or is_aside(sentence):
         return None
+    following = [reply for _, reply in replies(sentences, position)]
+    asked = next((i for i, r in enumerate(following) if r.text.rstrip().endswith("?")), None)
+    following = following[:asked]  # what comes after the next question answers that one
+    first = following[0].index if following else None
     if not marked and any(
-        answers(text, reply.text, participants) for _, reply in replies(sentences, position)
+        answers(sentence, reply, participants, adjacent=reply.index == first) for reply in following
     ):
         return None
     body = marked.group(1) if marked else text

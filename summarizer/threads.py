@@ -84,6 +84,41 @@ DONE = re.compile(
 _FUTURE = re.compile(r"\b(?:i'll|i will|we'll|we will|i'm going to|i am going to)\b", _I)
 
 
+# A message that opens with one of these is an aside, all of it.
+_ASIDE_OPENER = re.compile(
+    r"^\W*(?:(?:random|side|unrelated|personal)\s+(?:note|thought|question)|sidenote|"
+    r"(?:totally\s+|completely\s+)?unrelated|off[- ]topic|fun fact|btw|by the way|"
+    r"in other news|on a personal note)\b",
+    _I,
+)
+# A sentence with one of these is an aside or small talk, wherever it is said.
+_ASIDE_ANYWHERE = re.compile(
+    r"\b(?:btw|by the way|off[- ]topic|haha+|lol|lmao|congrats|congratulations|"
+    r"kids?|son|daughter|wife|husband|baby|dog|cat|puppy|vacation|birthday|anniversary|"
+    r"wedding|lunch|coffee|dinner|breakfast|beers?|football|soccer|basketball|movie|netflix|"
+    r"gym|weather|cake)\b",
+    _I,
+)
+
+
+def asides(sentences: Sequence[Sentence]) -> set[int]:
+    """Positions of the sentences that are asides or personal chatter."""
+    found: set[int] = set()
+    aside_message: int | None = None
+    for position, sentence in enumerate(sentences):
+        first_of_message = position == 0 or sentences[position - 1].index != sentence.index
+        if first_of_message:
+            aside_message = sentence.index if _ASIDE_OPENER.match(sentence.raw) else None
+        if aside_message == sentence.index or _ASIDE_ANYWHERE.search(sentence.raw):
+            found.add(position)
+    return found
+
+
+def is_aside(sentence: Sentence) -> bool:
+    """Whether a sentence, read alone, is an aside or small talk."""
+    return bool(_ASIDE_OPENER.match(sentence.raw) or _ASIDE_ANYWHERE.search(sentence.raw))
+
+
 def replies(sentences: Sequence[Sentence], position: int) -> list[tuple[int, Sentence]]:
     """The sentences others wrote in the next few messages, with their positions."""
     sentence = sentences[position]
@@ -182,6 +217,10 @@ _YES_NO = re.compile(
     r"we aren't|we will|we won't|they do|they don't|that's right)\b",
     _I,
 )
+_YES_NO_QUESTION = frozenset(
+    "do does did is are was were can could should shall will would have has may might must "
+    "any anyone anybody".split()
+)
 _WHO_ANSWER = re.compile(r"^\W*(?:\w+\s+(?:does|do|did|will|is|has|owns|can)\b|i\b|me\b)", _I)
 _TIME = re.compile(
     r"\b(?:\d{1,2}(?::\d\d)?\s*(?:am|pm)|noon|midnight|morning|afternoon|evening|tonight|"
@@ -190,23 +229,28 @@ _TIME = re.compile(
 )
 
 
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in content_words(text)}
+def _terms(text: str) -> set[str]:
+    return {w.removesuffix("s") for w in content_words(text)}
 
 
-def answers(question: str, reply: str, participants: Sequence[str]) -> bool:
-    """Whether `reply` (by someone else) answers `question`: it is no question itself,
-    no "good point" or "not sure", and it says yes or no, names the person or time
-    asked for, or talks about what was asked (shares a content word)."""
-    if reply.rstrip().endswith("?") or _NON_ANSWER.search(reply):
+def answers(
+    question: Sentence, reply: Sentence, participants: Sequence[str], *, adjacent: bool
+) -> bool:
+    """Whether `reply` (by someone else) answers `question`: it is no question, aside,
+    "good point" or "not sure" itself, and it says yes or no, names the person or time
+    asked for, or talks about what was asked (a content word in common when it comes
+    right after the question, two further on)."""
+    text = reply.raw or reply.text
+    if text.rstrip().endswith("?") or _NON_ANSWER.search(text) or is_aside(reply):
         return False
-    kind = (words(question) or [""])[0]
-    if _YES_NO.match(reply) or _stems(question) & _stems(reply):
+    kind = (words(question.text) or [""])[0]
+    shared = len(_terms(question.text) & _terms(text))
+    if (kind in _YES_NO_QUESTION and _YES_NO.match(text)) or shared >= (1 if adjacent else 2):
         return True
     if kind == "who":
-        return bool(_WHO_ANSWER.match(reply) or mentioned_participants(reply, participants))
+        return bool(_WHO_ANSWER.match(text) or mentioned_participants(text, participants))
     if kind == "when":
-        return bool(_TIME.search(reply) or find_due(reply, None)[1])
+        return bool(_TIME.search(text) or find_due(text, None)[1])
     return False
 
 

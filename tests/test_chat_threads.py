@@ -267,3 +267,22 @@ def test_request_answered_with_a_future_commitment_stays_an_item() -> None:
 )
 def test_pronoun_is_resolved_from_context_when_unambiguous(lines, expected) -> None:
     assert _items(_recap(*lines)) == expected
+
+
+def test_aside_question_is_not_an_open_question() -> None:
+    recap = _recap(
+        ("Jon", "Off-topic: anyone up for the climbing gym on Thursday?"),
+        ("Eve", "Btw, is the canteen open during the holidays?"),
+    )
+    assert recap.open_questions == []
+
+
+def test_a_reply_to_a_later_question_does_not_answer_an_earlier_one() -> None:
+    recap = _recap(
+        ("Aisha", "What salary band are we offering for this role?"),
+        ("Priya", "Let's book the interview room first. Any objections?"),
+        ("Tom", "No objections."),
+    )
+    assert [q.text for q in recap.open_questions] == [
+        "What salary band are we offering for this role?"
+    ]
