@@ -238,16 +238,32 @@ def _request(
         return None
     if owner in response.declined or owner is None:
         owner = response.owner
+    source = sentence
+    if response.acceptance is not None and (said := _spelled_out(response.acceptance, task)):
+        task, source = said, response.acceptance  # the item cites where it was promised
     others = [p for p in participants if p != sentence.author]
     if owner is None and match.group("who"):
         return None  # "who can take the demo?" that nobody took: an open question
     if owner is None and match.group("task") and len(others) == 1:
         owner = others[0] if others[0] not in response.declined else None
-    item = _item(task, owner, sentence, ids, 0.75 if owner else 0.5)
+    item = _item(task, owner, source, ids, 0.75 if owner else 0.5)
+    if item is None and source is not sentence:
+        item = _item(task, owner, sentence, ids, 0.75 if owner else 0.5)
     if item is not None:
         consumed |= response.consumed
         item.due = item.due or response.due
     return item
+
+
+def _spelled_out(acceptance: Sentence, task: str) -> str | None:
+    """The acceptance's own wording of the task when it says all the request did and
+    more ("can you own the login bug?" / "I will fix the login bug"), else None."""
+    match = _COMMITMENT.search(acceptance.text)
+    verb = _task_verb(match.group(1)) if match else None
+    if verb is None or _PRONOUNS & set(words(verb[0])):
+        return None
+    said = set(content_words(verb[0]))
+    return verb[0] if set(content_words(task)) <= said else None
 
 
 def _answers_a_request(sentences: Sequence[Sentence], position: int) -> bool:

@@ -166,6 +166,7 @@ class Response:
     done: bool = False  # reported as already done: no item
     due: date | None = None  # a due date the acceptance gave
     consumed: set[int] = field(default_factory=set)  # replies that are part of this item
+    acceptance: Sentence | None = None  # the reply that took the request on, if consumed
 
 
 def settle_request(
@@ -195,6 +196,7 @@ def settle_request(
             response.owner = reply.author
             if not _POSITIVE.search(reply.text) or takes_up(reply.text, task):
                 response.consumed.add(later)
+                response.acceptance = reply
                 response.due, _ = find_due(reply.text, reply.at)
             return response
     return response

@@ -60,6 +60,13 @@ def _items(recap: Recap) -> list[tuple[str | None, str, date | None]]:
             ],
             [("Lena", "Book the meeting room for the offsite", TOMORROW)],
         ),
+        (  # the acceptance says what the request did, and how: its wording
+            [
+                ("Ann", "Bob, can you own the login bug?"),
+                ("Bob", "Yes, I will fix the login bug by Wednesday."),
+            ],
+            [("Bob", "Fix the login bug", date(2026, 11, 18))],
+        ),
         (  # the acceptance adds a second, different task: two items
             [
                 ("Ann", "Bob, can you review the API spec by Friday?"),
