@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
 from summarizer.text import Sentence, content_words, is_filler, sanitize_text, words
@@ -70,12 +71,16 @@ def rank_sentences(sentences: list[Sentence], count: int) -> list[Sentence]:
 
 
 def extractive_summary(
-    sentences: list[Sentence], *, skip: AbstractSet[int] = frozenset()
+    sentences: list[Sentence],
+    *,
+    skip: AbstractSet[int] = frozenset(),
+    phrase: Callable[[Sentence], str] | None = None,
 ) -> tuple[str, list[Sentence]]:
     """A short summary paragraph and the key-point sentences, both in conversation order.
 
     Sentences at the positions in `skip` (already reported as action items or decisions)
-    are left out unless nothing else is left.
+    are left out unless nothing else is left. `phrase` says how a picked sentence reads
+    in the summary (as written by default).
     """
     summary_count = _budget(len(sentences), 1, 3)
     key_count = _budget(len(sentences), 2, 6)
@@ -86,7 +91,7 @@ def extractive_summary(
     order = {id(s): i for i, s in enumerate(sentences)}
     summary = sorted(ranked[:summary_count], key=lambda s: order[id(s)])
     key_points = sorted(ranked[summary_count:], key=lambda s: order[id(s)])
-    text = " ".join(_as_sentence(s.text) for s in summary)
+    text = " ".join(_as_sentence(phrase(s) if phrase else s.text) for s in summary)
     return sanitize_text(text), key_points
 
 

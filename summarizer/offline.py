@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from summarizer.chat_summary import chat_summary
 from summarizer.dates import find_due
 from summarizer.extractive import extractive_summary
 from summarizer.items import dedupe_similar, tidy_action_items
@@ -71,8 +72,9 @@ def offline_recap(conversation: Conversation, *, model: MeetingModel | bool | No
     chosen = default_model() if model is True else (model or None)
     if chosen is not None and is_meeting(conversation, sentences):
         return _meeting_recap(chosen, conversation, sentences, found)
-    summary, key_sentences = extractive_summary(sentences, skip=found.used)
-    key_points = [_key_point(s, participants) for s in key_sentences]
+    summary, key_points = chat_summary(
+        sentences, found.used, found.actions, found.decisions, participants
+    )
     return Recap(
         summary=summary or "Nothing substantial was said.",
         key_points=key_points,

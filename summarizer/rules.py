@@ -15,6 +15,15 @@ from summarizer.dates import find_due
 from summarizer.items import dedupe_similar, tidy_action_items
 from summarizer.participants import match_participant, mentioned_participants
 from summarizer.text import Sentence, clean_clause, content_words, words
+from summarizer.threads import (
+    REPLY_WINDOW,
+    agreed_proposal,
+    answers,
+    is_aside,
+    referent,
+    replies,
+    settle_request,
+)
 from summarizer.types import ActionItem, Decision, OpenQuestion
 from summarizer.vocabulary import HEDGES, LEADING_ADVERBS, TASK_VERBS
 
@@ -55,9 +64,17 @@ _REQUEST = re.compile(
     r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will)\s+"
     r"(?:you|someone|somebody|anyone|anybody)\s+"
     r"(?:please\s+)?(?P<task>.+?)\??$"
-    r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?please\s+(?P<task2>.+)$",
+    r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?please\s+(?P<task2>.+)$"
+    # "Who can take the demo?": a request once someone takes it, else a question.
+    r"|^(?P<who>who|anyone|anybody|someone|somebody)\s+(?:can|could|would|wants to|is able to|"
+    r"has time to|is free to)\s+(?:please\s+)?(?P<task3>.+?)\?$",
     _IGNORE_CASE,
 )
+# "I can do the onsite interview" answering a request or a question: an offer.
+_OFFER = re.compile(r"\bI can (?!not\b)(.+)", _IGNORE_CASE)
+# Chat requests also hand out duties ("can you cover the interview?"); the shared TASK_VERBS
+# stay as they are (the meeting model's features read them).
+_VERBS = TASK_VERBS | {"cover", "own"}
 _THIRD_PERSON = re.compile(
     r"^@?(?P<name>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)?)\s+"
     r"(?:will|is going to|to|should|needs to|can)\s+"
@@ -66,16 +83,6 @@ _THIRD_PERSON = re.compile(
 _GROUP = re.compile(
     r"\b(?:we need to|we have to|we must|we should|someone needs to|someone should|"
     r"let's|let us)\s+(.+)",
-    _IGNORE_CASE,
-)
-_ACCEPT = re.compile(
-    r"^\s*(?:sure|ok(?:ay)?|will do|on it|yes|yep|yeah|done|no problem|np|of course|"
-    r"absolutely|i can|i'll|i will|can do|got it|sounds good)\b",
-    _IGNORE_CASE,
-)
-_UNSURE = re.compile(
-    r"\b(?:not sure|don't know|do not know|no idea|unclear|tbd|to be decided|good question|"
-    r"need to check|let me check|will check|not yet)\b",
     _IGNORE_CASE,
 )
 _PRONOUNS = frozenset("it that this them those these one".split())
@@ -97,7 +104,7 @@ def _first_clause(task: str) -> str:
     return " ".join(tokens[:_MAX_TASK_WORDS]) if len(tokens) > _MAX_TASK_WORDS else task
 
 
-def _task_verb(task: str) -> tuple[str, bool] | None:
+def _task_verb(task: str, verbs: frozenset[str] = _VERBS) -> tuple[str, bool] | None:
     """The task from its verb on, and whether it was hedged ("try to..."); None when the
     clause does not start with a task verb (after adverbs such as "just")."""
     tokens = task.split()
@@ -105,18 +112,8 @@ def _task_verb(task: str) -> tuple[str, bool] | None:
     while tokens and tokens[0].casefold().strip(",") in LEADING_ADVERBS | HEDGES | {"to"}:
         hedged = hedged or tokens[0].casefold() in HEDGES
         tokens = tokens[1:]
-    if tokens and tokens[0].casefold() in TASK_VERBS:
+    if tokens and tokens[0].casefold() in verbs:
         return " ".join(tokens), hedged
-    return None
-
-
-def _accepted_by(sentence: Sentence, sentences: Sequence[Sentence], position: int) -> str | None:
-    """Whoever answers a request with "sure", "on it"... in the next few messages."""
-    for later in sentences[position + 1 : position + 6]:
-        if later.index - sentence.index > 3:
-            break
-        if later.author and later.author != sentence.author and _ACCEPT.match(later.raw):
-            return later.author
     return None
 
 
@@ -129,6 +126,10 @@ def _item(
 ) -> ActionItem | None:
     due, phrase = find_due(task, sentence.at)
     task = _first_clause(task)
+    if phrase:  # "tomorrow morning", "on Friday afternoon": the time of day goes too
+        task = re.sub(
+            rf"(\b{re.escape(phrase)})\s+(?:morning|afternoon|evening|night)\b", r"\1", task
+        )
     if phrase and task.rstrip(" .!?").endswith(phrase):
         task = task.rstrip(" .!?")[: -len(phrase)]
         task = re.sub(
@@ -155,7 +156,10 @@ def _action_from(
     position: int,
     participants: Sequence[str],
     ids: dict[str, str],
+    consumed: set[int],
 ) -> ActionItem | None:
+    """The action item a sentence states, if any; replies that are part of it (the
+    acceptance of a request) go into `consumed`."""
     text = sentence.text.strip()
     author = sentence.author or None
     if match := _MARKER.match(text):
@@ -168,27 +172,22 @@ def _action_from(
                 body = third.group("task")
         return _item(body, owner, sentence, ids, 0.9)
     if match := _REQUEST.match(text.rstrip()):
-        name = match.group("name") or match.group("name2")
-        verb = _task_verb(match.group("task") or match.group("task2"))
-        if verb is None:
-            return None  # "can you hear me?", "please note..."
-        task = verb[0]
-        owner = match_participant(name, participants) if name else None
-        if name and owner is None and name.casefold() not in {"you", "hey", "hi", "and", "so"}:
-            task = f"{name} {task}" if match.group("task2") is None else task
-        others = [p for p in participants if p != author]
-        if owner is None:
-            owner = _accepted_by(sentence, sentences, position)
-        if owner is None and len(others) == 1 and match.group("task"):
-            owner = others[0]
-        return _item(task, owner, sentence, ids, 0.75 if owner else 0.5)
+        return _request(match, sentence, sentences, position, participants, ids, consumed)
     if text.endswith("?"):
         return None
     if match := _COMMITMENT.search(text):
         verb = _task_verb(match.group(1))
         if verb is None or _NOT_A_TASK.match(verb[0]):
             return None
-        return _item(verb[0], author, sentence, ids, 0.6 if verb[1] else 0.8)
+        task = verb[0]
+        if (antecedent := referent(task, sentences, position)) is not None:
+            task = " ".join([task.split()[0], antecedent, *task.split()[2:]])
+        return _item(task, author, sentence, ids, 0.6 if verb[1] else 0.8)
+    if (match := _OFFER.search(text)) and _answers_a_request(sentences, position):
+        verb = _task_verb(match.group(1), _VERBS | {"do", "take"})
+        if verb is not None:
+            return _item(verb[0], author, sentence, ids, 0.7)
+        return None
     if match := _YOU.match(text):
         owner = (
             match_participant(match.group("name"), participants) if match.group("name") else None
@@ -213,6 +212,71 @@ def _action_from(
     return None
 
 
+def _request(
+    match: re.Match[str],
+    sentence: Sentence,
+    sentences: Sequence[Sentence],
+    position: int,
+    participants: Sequence[str],
+    ids: dict[str, str],
+    consumed: set[int],
+) -> ActionItem | None:
+    """A request ("Kofi, can you chase legal?") and what its replies made of it: one
+    item, owned by whoever accepted it (never by one who declined), due by either
+    message's date; no item when a reply says it is already done."""
+    name = match.group("name") or match.group("name2")
+    verb = _task_verb(match.group("task") or match.group("task2") or match.group("task3"))
+    if verb is None:
+        return None  # "can you hear me?", "please note..."
+    task = verb[0]
+    owner = match_participant(name, participants) if name else None
+    if name and owner is None and name.casefold() not in {"you", "hey", "hi", "and", "so"}:
+        task = f"{name} {task}" if match.group("task2") is None else task
+    response = settle_request(sentences, position, task, owner)
+    if response.done:
+        consumed |= response.consumed
+        return None
+    if owner in response.declined or owner is None:
+        owner = response.owner
+    source = sentence
+    if response.acceptance is not None and (said := _spelled_out(response.acceptance, task)):
+        task, source = said, response.acceptance  # the item cites where it was promised
+    others = [p for p in participants if p != sentence.author]
+    if owner is None and match.group("who"):
+        return None  # "who can take the demo?" that nobody took: an open question
+    if owner is None and match.group("task") and len(others) == 1:
+        owner = others[0] if others[0] not in response.declined else None
+    item = _item(task, owner, source, ids, 0.75 if owner else 0.5)
+    if item is None and source is not sentence:
+        item = _item(task, owner, sentence, ids, 0.75 if owner else 0.5)
+    if item is not None:
+        consumed |= response.consumed
+        item.due = item.due or response.due
+    return item
+
+
+def _spelled_out(acceptance: Sentence, task: str) -> str | None:
+    """The acceptance's own wording of the task when it says all the request did and
+    more ("can you own the login bug?" / "I will fix the login bug"), else None."""
+    match = _COMMITMENT.search(acceptance.text)
+    verb = _task_verb(match.group(1)) if match else None
+    if verb is None or _PRONOUNS & set(words(verb[0])):
+        return None
+    said = set(content_words(verb[0]))
+    return verb[0] if set(content_words(task)) <= said else None
+
+
+def _answers_a_request(sentences: Sequence[Sentence], position: int) -> bool:
+    """Whether an earlier message by someone else, in reach, asked something."""
+    here = sentences[position]
+    return any(
+        earlier.author != here.author
+        and here.index - earlier.index <= REPLY_WINDOW
+        and earlier.text.rstrip().endswith("?")
+        for earlier in sentences[max(0, position - 10) : position]
+    )
+
+
 def _decision_from(sentence: Sentence) -> Decision | None:
     text = sentence.text.strip()
     if text.endswith("?"):
@@ -233,22 +297,24 @@ def _decision_from(sentence: Sentence) -> Decision | None:
 
 
 def _open_question_from(
-    sentence: Sentence, sentences: Sequence[Sentence], position: int
+    sentence: Sentence, sentences: Sequence[Sentence], position: int, participants: Sequence[str]
 ) -> OpenQuestion | None:
+    """A question that nobody answered in the next few messages: acknowledgements ("good
+    point"), "not sure yet" and talk about something else leave it open."""
     text = sentence.text.strip()
     marked = _OPEN_MARKER.match(text)
     if not marked and not text.endswith("?"):
         return None
-    if len(content_words(text)) < 2 or len(words(text)) < 4:
+    if len(content_words(text)) < 2 or len(words(text)) < 4 or is_aside(sentence):
         return None
-    if not marked:
-        replies = [
-            s
-            for s in sentences[position + 1 : position + 8]
-            if s.author != sentence.author and s.index - sentence.index <= 3
-        ]
-        if replies and not any(_UNSURE.search(s.text) for s in replies[:2]):
-            return None
+    following = [reply for _, reply in replies(sentences, position)]
+    asked = next((i for i, r in enumerate(following) if r.text.rstrip().endswith("?")), None)
+    following = following[:asked]  # what comes after the next question answers that one
+    first = following[0].index if following else None
+    if not marked and any(
+        answers(sentence, reply, participants, adjacent=reply.index == first) for reply in following
+    ):
+        return None
     body = marked.group(1) if marked else text
     return OpenQuestion(
         text=clean_clause(body) + "?", asked_by=sentence.author or None, ref=sentence.ref
@@ -269,12 +335,21 @@ def extract(
 ) -> Extraction:
     """Action items, decisions and open questions, in conversation order."""
     found = Extraction()
+    consumed: set[int] = set()  # replies already read as part of an earlier item
     for position, sentence in enumerate(sentences):
+        if position in consumed:
+            found.used.add(position)
+            continue
         if decision := _decision_from(sentence):
             found.decisions.append(decision)
-        elif action := _action_from(sentence, sentences, position, participants, participant_ids):
+        elif agreed := agreed_proposal(sentences, position):
+            found.decisions.append(Decision(text=agreed[0], ref=sentence.ref))
+            consumed |= agreed[1]
+        elif action := _action_from(
+            sentence, sentences, position, participants, participant_ids, consumed
+        ):
             found.actions.append(action)
-        elif question := _open_question_from(sentence, sentences, position):
+        elif question := _open_question_from(sentence, sentences, position, participants):
             found.questions.append(question)
         else:
             continue
