@@ -249,6 +249,8 @@ def answers(
     shared = len(_terms(question.text) & _terms(text))
     if (kind in _YES_NO_QUESTION and _YES_NO.match(text)) or shared >= (1 if adjacent else 2):
         return True
+    if not adjacent:  # a name or a time further on answers something else
+        return False
     if kind == "who":
         return bool(_WHO_ANSWER.match(text) or mentioned_participants(text, participants))
     if kind == "when":

@@ -162,6 +162,16 @@ def test_i_can_without_a_request_is_no_item() -> None:
             ("Bob", "Hmm, good question."),
             ("Cid", "Depends, let me think about it."),
         ],
+        [  # a commitment further on is about something else, not a "who" answer
+            ("Ann", "Who owns the customer email announcing the change?"),
+            ("Bob", "Not sure yet, we need to ask marketing."),
+            ("Cid", "I will update the status page before the release."),
+        ],
+        [
+            ("Ann", "When do we tell the customers?"),
+            ("Bob", "Not decided yet."),
+            ("Cid", "The demo is tomorrow morning."),
+        ],
     ],
 )
 def test_unanswered_question_stays_open(lines) -> None:
