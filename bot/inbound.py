@@ -44,6 +44,14 @@ class HelpNotes(Protocol):
     help_notes: tuple[str, ...]
 
 
+@runtime_checkable
+class NamesManagers(Protocol):
+    """A platform that says who manages a channel there (its `can_manage`'s rule), for
+    "only … can change this"."""
+
+    managers: str
+
+
 class InboundPort(Protocol):
     """The calls an adapter makes into the core."""
 
@@ -219,6 +227,13 @@ class Inbound:
         self, place: Place, reference: str, *, timeout: float | None
     ) -> str | None:
         return await find_channel(self.services, place, reference, timeout=timeout)
+
+    def managers_of(self, platform_name: str) -> str:
+        """Who may manage a channel on that platform, in words."""
+        platform = self.services.platforms.get(platform_name)
+        if isinstance(platform, NamesManagers):
+            return platform.managers
+        return sentences.MANAGERS_DEFAULT
 
     async def may_manage(self, place: Place, user_id: str) -> bool:
         """Whether `user_id` may change what is kept of the channel: ADMIN_USERS, else

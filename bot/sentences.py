@@ -69,11 +69,7 @@ NOT_A_MANAGER = (
     "so I changed nothing. Ask one of them (or the server's operator, who can list people "
     "in ADMIN_USERS)."
 )
-# Who manages a channel, by platform (see each platform's `can_manage`).
-MANAGERS = {
-    "slack": "workspace admins and owners",
-    "teams": "the team's owners",
-}
+# Who manages a channel where the platform does not say (`bot.inbound.NamesManagers`).
 MANAGERS_DEFAULT = "the people who manage this channel"
 RETENTION_SET = "I'll keep this channel's messages and transcripts for {days} days."
 RETENTION_OFF = "I'll keep this channel's messages and transcripts until you say `@balafon forget`."

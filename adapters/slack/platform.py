@@ -63,6 +63,7 @@ class SlackPlatform(SlackPosting):
     """Talks to Slack for the core: posts, edits, history, files, permalinks, membership."""
 
     name = "slack"
+    managers = sentences.MANAGERS
 
     # --- people -----------------------------------------------------------------------
 

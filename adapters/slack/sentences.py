@@ -1,5 +1,6 @@
 """What the bot says on Slack that the core does not (the core's sentences: bot.sentences)."""
 
+MANAGERS = "workspace admins and owners"  # who may `forget` / set `retention` (can_manage)
 NOT_IN_CHANNEL = (
     "I'm not a member of <#{channel}>, so I can't read it. "
     "Invite me with `/invite @balafon` and ask again."

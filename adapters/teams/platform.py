@@ -78,6 +78,7 @@ async def _connector_call(call: Callable[[], Awaitable[Any]]) -> Any:
 
 class TeamsPlatform:
     name = PLATFORM
+    managers = sentences.MANAGERS
     # What the help leaves out (no `#other-channel` on Teams) and adds (see bot.inbound.HelpNotes).
     capabilities: frozenset[str] = frozenset()
     help_notes: tuple[str, ...] = (

@@ -1,6 +1,8 @@
 """What the bot says on Teams that the core does not (the core's sentences: bot.sentences).
 Text conversion (HTML to plain text, making people's words inert) is adapters/teams/text.py."""
 
+MANAGERS = "the team's owners"  # who may `forget` / set `retention` (can_manage)
+
 HELP_MEETINGS_ON = (
     "• **Meetings**: add me to a meeting chat and, when the meeting ends, I post a recap "
     "of its transcript (or of its recording) there."

@@ -59,7 +59,7 @@ async def _govern(
     services = inbound.services
     place = replace(request.place, thread=None)
     if not await inbound.may_manage(place, request.user_id):
-        who = sentences.MANAGERS.get(place.platform, sentences.MANAGERS_DEFAULT)
+        who = inbound.managers_of(place.platform)
         return Outcome(reply=ErrorReply(text=sentences.NOT_A_MANAGER.format(who=who)))
     if isinstance(command, Retention):
         await services.conversations.update_channel(place, retention_days=command.days)

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from sqlmodel import Session, select
 
+from adapters.slack import sentences as slack_sentences
 from bot import sentences as messages
 from bot.main import Settings, build_core
 from bot.storage.models import Channel, StoredMessage
@@ -26,7 +27,7 @@ from tests.slack.conftest import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.anyio
-REFUSAL = messages.NOT_A_MANAGER.format(who=messages.MANAGERS["slack"])
+REFUSAL = messages.NOT_A_MANAGER.format(who=slack_sentences.MANAGERS)
 
 
 def _replies(slack: Harness) -> list[str]:

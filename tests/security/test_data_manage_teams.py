@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from sqlmodel import Session, select
 
+from adapters.teams import sentences as teams_sentences
 from bot import sentences as messages
 from bot.storage.models import Channel, StoredMessage
 from tests.teams.conftest import (  # noqa: F401  (fixtures)
@@ -26,7 +27,7 @@ from tests.teams.conftest import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.anyio
-REFUSAL = messages.NOT_A_MANAGER.format(who=messages.MANAGERS["teams"])
+REFUSAL = messages.NOT_A_MANAGER.format(who=teams_sentences.MANAGERS)
 
 
 def _texts(teams: Harness) -> list[str]:
