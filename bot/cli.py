@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.cli_pipeline import EXIT_USAGE, run_pipeline_command
 from bot.jobs import QUEUES
 from bot.logs import configure as configure_logging
+from summarizer import threadsafe_ast
 from summarizer.quiet import disable_library_telemetry
 
 if TYPE_CHECKING:
@@ -334,6 +335,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def run(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
     disable_library_telemetry()  # before any command imports onnxruntime and the like
+    threadsafe_ast.install()  # threads parse behind our back (numpy headers, inspect)
     args = _parser().parse_args(argv)
     if settings is None:
         from bot.main import Settings  # the composed settings (core and adapters)

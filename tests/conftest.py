@@ -10,7 +10,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.storage.db import create_db_engine
+from summarizer import threadsafe_ast
 from tests.db import drop_templates, migrated_sqlite, postgres_schema
+
+# As `balafon` does at start: the test process parses Python on several threads at once
+# (pytest's rewriting, numpy's .npz headers, inspect), which CPython 3.11.7 cannot.
+threadsafe_ast.install()
 
 
 @pytest.fixture

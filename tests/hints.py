@@ -88,9 +88,8 @@ def core_hints() -> list[str]:
     return spans(texts)
 
 
-# Parsed once, while the tests are collected: CPython 3.11.7's `ast.parse` can raise
-# "AST constructor recursion depth mismatch" later in a test process whose Teams tests ran
-# botbuilder turns first (seen only in tests; the product never parses Python).
+# Parsed once, while the tests are collected (no other thread parses then; see
+# summarizer/threadsafe_ast.py for why that matters on CPython 3.11.7).
 core_hints()
 
 

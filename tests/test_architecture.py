@@ -79,9 +79,8 @@ def _reaches() -> list[str]:
 
 SAMPLE = "from bot.jobs import _lease\nfrom bot import jobs\njobs._claim()\nself._x = 1\n"
 SAMPLE_MODULES = {"bot.jobs": Path("bot/jobs.py"), "bot": Path("bot/__init__.py")}
-# Parsed while the tests are collected, before any test runs: in a process whose Teams
-# tests ran botbuilder turns, CPython 3.11.7's `ast.parse` can raise "AST constructor
-# recursion depth mismatch" (tests/hints.py does the same).
+# Parsed while the tests are collected, before any other thread parses (see
+# summarizer/threadsafe_ast.py; tests/hints.py does the same).
 LONG = _long_modules()
 REACHES = _reaches()
 SAMPLE_REACHES = private_reaches("bot.x", SAMPLE, SAMPLE_MODULES)
