@@ -1,24 +1,27 @@
-"""Serialise `ast.parse` on CPython versions whose AST conversion is not thread-safe.
+"""Make `ast.parse` safe on CPython versions whose AST conversion shares its depth counter.
 
 Before 3.11.8 (and in 3.12.0) the depth counter of the AST-to-object conversion is one per
-interpreter, not per call (CPython gh-106905). When a garbage collection during one thread's
-parse runs a finalizer that lets another thread in, and that thread parses too, one of them
-fails with "SystemError: AST constructor recursion depth mismatch". Parsing happens behind
-our back in every process: numpy reads each `.npz` array header (the meeting model) with
-`ast.literal_eval`, `inspect.signature` parses builtins' text signatures, pytest rewrites
-imported test modules. Transcription, recaps and the web loop run on different threads, so
-on those versions `install()` makes `ast.parse` take a lock.
+interpreter, not per call (CPython gh-106905). A garbage collection during a conversion runs
+finalizers, which may parse again on the same thread (a finalizer's warning turned into an
+unraisable error: 3.11's traceback formatting parses the failing line) or let another
+thread in that parses; either way one parse fails with "SystemError: AST constructor
+recursion depth mismatch". Parsing happens behind our back in every process: numpy reads
+each `.npz` array header (the meeting model) with `ast.literal_eval`, `inspect.signature`
+parses builtins' text signatures, pytest rewrites imported test modules. So on those
+versions `install()` makes `ast.parse` run one at a time with the collector paused (the
+conversion itself runs no Python code, so nothing else can then interleave).
 """
 
 from __future__ import annotations
 
 import ast
+import gc
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-_LOCK = threading.RLock()  # re-entrant: a finalizer run during a parse may parse again
+_LOCK = threading.RLock()  # re-entrant, should anything still parse while a parse runs
 
 
 def affected(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> bool:
@@ -27,11 +30,17 @@ def affected(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> bool:
 
 
 def serialized(parse: Callable[..., Any]) -> Callable[..., Any]:
-    """`parse` behind the process-wide lock."""
+    """`parse` behind the process-wide lock, with no garbage collection while it runs."""
 
     def parse_one_at_a_time(*args: Any, **kwargs: Any) -> Any:
         with _LOCK:
-            return parse(*args, **kwargs)
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                return parse(*args, **kwargs)
+            finally:
+                if collecting:
+                    gc.enable()
 
     parse_one_at_a_time.__wrapped__ = parse  # type: ignore[attr-defined]
     parse_one_at_a_time.__doc__ = parse.__doc__

@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -58,8 +57,7 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-@cache
-def literal_texts(path: Path) -> tuple[str, ...]:
+def literal_texts(path: Path) -> list[str]:
     """The string literals of a module that are not docstrings (its error sentences)."""
     tree = ast.parse(path.read_text())
     docstrings = {
@@ -70,27 +68,22 @@ def literal_texts(path: Path) -> tuple[str, ...]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    return tuple(
+    return [
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and id(node) not in docstrings
-    )
+    ]
 
 
 def core_hints() -> list[str]:
     """What every platform may print: the core's sentences, but not Slack's own."""
-    texts = list(module_texts(messages))
+    texts = module_texts(messages)
     texts += literal_texts(ROOT / "bot" / "commands.py")
     for feature in sorted((ROOT / "bot" / "features").rglob("*.py")):  # help lines, errors
         texts += literal_texts(feature)
     return spans(texts)
-
-
-# Parsed once, while the tests are collected (no other thread parses then; see
-# summarizer/threadsafe_ast.py for why that matters on CPython 3.11.7).
-core_hints()
 
 
 def slack_texts() -> list[str]:

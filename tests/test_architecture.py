@@ -58,44 +58,31 @@ def private_reaches(module: str, source: str, modules: dict[str, Path]) -> list[
     return found
 
 
-def _long_modules() -> dict[str, int]:
-    return {
+def test_no_module_is_over_450_lines() -> None:
+    long = {
         name: n
         for name, path in _modules().items()
         if (n := len(path.read_text().splitlines())) > MAX_LINES
         and ".migrations." not in f".{name}."
     }
+    assert long == {}, f"split these by concern: {long}"
 
 
-def _reaches() -> list[str]:
+def test_no_module_reaches_into_another_modules_private_names() -> None:
     modules = _modules()
-    return [
+    reaches = [
         reach
         for name, path in modules.items()
         if name != COMPOSITION_ROOT
         for reach in private_reaches(name, path.read_text(), modules)
     ]
-
-
-SAMPLE = "from bot.jobs import _lease\nfrom bot import jobs\njobs._claim()\nself._x = 1\n"
-SAMPLE_MODULES = {"bot.jobs": Path("bot/jobs.py"), "bot": Path("bot/__init__.py")}
-# Parsed while the tests are collected, before any other thread parses (see
-# summarizer/threadsafe_ast.py; tests/hints.py does the same).
-LONG = _long_modules()
-REACHES = _reaches()
-SAMPLE_REACHES = private_reaches("bot.x", SAMPLE, SAMPLE_MODULES)
-
-
-def test_no_module_is_over_450_lines() -> None:
-    assert LONG == {}, f"split these by concern: {LONG}"
-
-
-def test_no_module_reaches_into_another_modules_private_names() -> None:
-    assert REACHES == []
+    assert reaches == []
 
 
 def test_the_private_name_check_sees_both_kinds_of_reach() -> None:
-    assert SAMPLE_REACHES == [
+    modules = {"bot.jobs": Path("bot/jobs.py"), "bot": Path("bot/__init__.py")}
+    source = "from bot.jobs import _lease\nfrom bot import jobs\njobs._claim()\nself._x = 1\n"
+    assert private_reaches("bot.x", source, modules) == [
         "bot.x:1 imports bot.jobs._lease",
         "bot.x:3 reads jobs._claim",
     ]

@@ -12,8 +12,8 @@ import pytest
 from summarizer import threadsafe_ast
 
 ROOT = Path(__file__).resolve().parent.parent
-# Threads parse while a garbage collection runs finalizers that let the others in: the
-# situation of a bot whose media threads load numpy files while the loop imports modules.
+# Threads parse while a garbage collection runs finalizers that parse too and let the others
+# in: a bot whose media threads load numpy files while the loop imports modules.
 STRESS = """
 import ast, gc, sys, threading, time
 sys.path.insert(0, {root!r})
@@ -25,7 +25,10 @@ errors, stop = [], False
 
 class Litter:
     def __init__(self): self.me = self  # a cycle: only a collection frees it
-    def __del__(self): time.sleep(0.0005)  # lets another thread run mid-parse
+    def __del__(self):
+        time.sleep(0.0005)  # lets another thread run mid-parse
+        try: ast.literal_eval(HEADER)  # and parses on this one (a finalizer's traceback does)
+        except SystemError as exc: errors.append(str(exc))
 
 def litter():
     while not stop:
