@@ -5,28 +5,16 @@ realistic threads that exercise all of the chat rules together (issue 15, part 3
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from summarizer.conversation_formats import load_conversation
 from summarizer.offline import offline_recap
-from summarizer.types import Conversation, Message, Recap
+from summarizer.types import Recap
+from tests.chat import recap_lines
 
 FIXTURES = Path(__file__).parent / "fixtures"
-MONDAY = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
-
-
-def _recap(*lines: tuple[str, str]) -> Recap:
-    return offline_recap(
-        Conversation(
-            messages=[
-                Message(author=author, text=text, at=MONDAY, ref=f"m{i}")
-                for i, (author, text) in enumerate(lines)
-            ]
-        )
-    )
 
 
 _ASIDES = [
@@ -42,7 +30,7 @@ _ASIDES = [
 
 
 def test_asides_and_chatter_stay_out_of_the_summary() -> None:
-    recap = _recap(*_ASIDES)
+    recap = recap_lines(*_ASIDES)
     shown = " ".join([recap.summary, *recap.key_points]).casefold()
     for aside in ("coffee", "football", "parking", "birthday"):
         assert aside not in shown
@@ -73,7 +61,7 @@ def _lines(recap: Recap) -> list[str]:
     ],
 )
 def test_first_person_lines_say_who_said_them(lines) -> None:
-    recap = _recap(*lines)
+    recap = recap_lines(*lines)
     first_person = [s for s in _lines(recap) if _FIRST_PERSON.search(s.split(": ", 1)[-1])]
     assert first_person
     for line in first_person:
@@ -81,7 +69,7 @@ def test_first_person_lines_say_who_said_them(lines) -> None:
 
 
 def test_key_points_do_not_repeat_the_action_items() -> None:
-    recap = _recap(
+    recap = recap_lines(
         ("Ann", "Action: Bob to update the onboarding checklist for contractors by Friday."),
         ("Cid", "The onboarding checklist for contractors still lists the old VPN client."),
         ("Bob", "The new VPN client needs a different certificate on every laptop."),

@@ -5,29 +5,17 @@ tests/test_chat_summary.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from summarizer.offline import offline_recap
-from summarizer.types import Conversation, Message, Recap
+from summarizer.types import Recap
+from tests.chat import recap_lines
 
 FIXTURES = Path(__file__).parent / "fixtures"
-MONDAY = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 TODAY, TOMORROW = date(2026, 11, 16), date(2026, 11, 17)
 THURSDAY, FRIDAY = date(2026, 11, 19), date(2026, 11, 20)
-
-
-def _recap(*lines: tuple[str, str]) -> Recap:
-    return offline_recap(
-        Conversation(
-            messages=[
-                Message(author=author, text=text, at=MONDAY, ref=f"m{i}")
-                for i, (author, text) in enumerate(lines)
-            ]
-        )
-    )
 
 
 def _items(recap: Recap) -> list[tuple[str | None, str, date | None]]:
@@ -80,7 +68,7 @@ def _items(recap: Recap) -> list[tuple[str | None, str, date | None]]:
     ],
 )
 def test_request_and_acceptance_are_one_item(lines, expected) -> None:
-    assert _items(_recap(*lines)) == expected
+    assert _items(recap_lines(*lines)) == expected
 
 
 # "I can do X" answering a request is the speaker's item; a decline is nobody's item.
@@ -127,11 +115,11 @@ def test_request_and_acceptance_are_one_item(lines, expected) -> None:
     ],
 )
 def test_offers_take_requests_and_declines_do_not(lines, expected) -> None:
-    assert _items(_recap(*lines)) == expected
+    assert _items(recap_lines(*lines)) == expected
 
 
 def test_i_can_without_a_request_is_no_item() -> None:
-    recap = _recap(
+    recap = recap_lines(
         ("Ann", "I can do pretty much anything with the new dashboard."),
         ("Bob", "Nice, I can see the load graphs too."),
     )
@@ -175,7 +163,7 @@ def test_i_can_without_a_request_is_no_item() -> None:
     ],
 )
 def test_unanswered_question_stays_open(lines) -> None:
-    recap = _recap(*lines)
+    recap = recap_lines(*lines)
     assert [q.text for q in recap.open_questions] == [lines[0][1]]
 
 
@@ -192,7 +180,7 @@ def test_unanswered_question_stays_open(lines) -> None:
     ],
 )
 def test_answered_question_is_not_open(lines) -> None:
-    assert _recap(*lines).open_questions == []
+    assert recap_lines(*lines).open_questions == []
 
 
 # A proposal that others agree to is a decision.
@@ -221,7 +209,7 @@ def test_answered_question_is_not_open(lines) -> None:
     ],
 )
 def test_agreed_proposal_is_a_decision(lines, decision) -> None:
-    assert [d.text for d in _recap(*lines).decisions] == [decision]
+    assert [d.text for d in recap_lines(*lines).decisions] == [decision]
 
 
 @pytest.mark.parametrize(
@@ -236,7 +224,7 @@ def test_agreed_proposal_is_a_decision(lines, decision) -> None:
     ],
 )
 def test_proposal_without_agreement_is_no_decision(lines) -> None:
-    assert _recap(*lines).decisions == []
+    assert recap_lines(*lines).decisions == []
 
 
 # Past-tense reports are no items, and a request already done is none either.
@@ -250,11 +238,11 @@ def test_proposal_without_agreement_is_no_decision(lines) -> None:
     ],
 )
 def test_past_tense_reports_are_no_items(lines) -> None:
-    assert _recap(*lines).action_items == []
+    assert recap_lines(*lines).action_items == []
 
 
 def test_request_answered_with_a_future_commitment_stays_an_item() -> None:
-    recap = _recap(
+    recap = recap_lines(
         ("Ann", "Can you restart the pods?"), ("Bob", "Sure, I'll restart them after lunch.")
     )
     assert _items(recap) == [("Bob", "Restart the pods", None)]
@@ -283,11 +271,11 @@ def test_request_answered_with_a_future_commitment_stays_an_item() -> None:
     ],
 )
 def test_pronoun_is_resolved_from_context_when_unambiguous(lines, expected) -> None:
-    assert _items(_recap(*lines)) == expected
+    assert _items(recap_lines(*lines)) == expected
 
 
 def test_aside_question_is_not_an_open_question() -> None:
-    recap = _recap(
+    recap = recap_lines(
         ("Jon", "Off-topic: anyone up for the climbing gym on Thursday?"),
         ("Eve", "Btw, is the canteen open during the holidays?"),
     )
@@ -295,7 +283,7 @@ def test_aside_question_is_not_an_open_question() -> None:
 
 
 def test_a_reply_to_a_later_question_does_not_answer_an_earlier_one() -> None:
-    recap = _recap(
+    recap = recap_lines(
         ("Aisha", "What salary band are we offering for this role?"),
         ("Priya", "Let's book the interview room first. Any objections?"),
         ("Tom", "No objections."),

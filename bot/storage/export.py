@@ -5,38 +5,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TypeVar
 
 from sqlmodel import col, select
 
 from bot.storage.base import Store
 from bot.storage.models import ActionItemRecord, Channel, RecapRecord, Workspace
 
+R = TypeVar("R", RecapRecord, ActionItemRecord)
+
 
 class ExportQueries(Store):
     def recaps(
         self, since: datetime | None = None
     ) -> Iterator[tuple[RecapRecord, Workspace, Channel]]:
-        with self._session() as session:
-            query = (
-                select(RecapRecord, Workspace, Channel)
-                .join(Channel, col(Channel.id) == col(RecapRecord.channel_id))
-                .join(Workspace, col(Workspace.id) == col(RecapRecord.workspace_id))
-                .order_by(col(RecapRecord.id))
-            )
-            if since is not None:
-                query = query.where(col(RecapRecord.created_at) >= since)
-            yield from session.exec(query).yield_per(500)
+        return self._records(RecapRecord, since)
 
     def action_items(
         self, since: datetime | None = None
     ) -> Iterator[tuple[ActionItemRecord, Workspace, Channel]]:
+        return self._records(ActionItemRecord, since)
+
+    def _records(
+        self, record: type[R], since: datetime | None
+    ) -> Iterator[tuple[R, Workspace, Channel]]:
         with self._session() as session:
             query = (
-                select(ActionItemRecord, Workspace, Channel)
-                .join(Channel, col(Channel.id) == col(ActionItemRecord.channel_id))
-                .join(Workspace, col(Workspace.id) == col(ActionItemRecord.workspace_id))
-                .order_by(col(ActionItemRecord.id))
+                select(record, Workspace, Channel)
+                .join(Channel, col(Channel.id) == col(record.channel_id))
+                .join(Workspace, col(Workspace.id) == col(record.workspace_id))
+                .order_by(col(record.id))
             )
             if since is not None:
-                query = query.where(col(ActionItemRecord.created_at) >= since)
+                query = query.where(col(record.created_at) >= since)
             yield from session.exec(query).yield_per(500)
