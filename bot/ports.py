@@ -61,6 +61,9 @@ class FileRef:
     mimetype: str | None = None
     size: int | None = None
     url: str | None = None  # private download URL, fetched with the bot's credentials
+    # When the recording was made or shared, as the platform says (Slack's `created`, the
+    # Teams message time, the upload time): segments are dated from it.
+    created: datetime | None = None
 
 
 # --- replies -------------------------------------------------------------------------

@@ -135,9 +135,49 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
     return path
 
 
-def _espeak(text: str, wav: Path) -> None:
+# Distinct espeak-ng voices for several-speaker recordings: (voice, words per minute, pitch).
+VOICES: tuple[tuple[str, int, int], ...] = (
+    ("en-us+m3", 150, 35),
+    ("en-gb+f2", 165, 70),
+    ("en-us+m7", 140, 20),
+    ("en-gb+f4", 155, 85),
+)
+
+
+def synthesize_dialogue(
+    turns: list[tuple[int, str]], path: Path, fmt: str = "wav", *, gap_seconds: float = 0.6
+) -> tuple[Path, list[tuple[float, float, int]]]:
+    """Speak `turns` ((speaker index into VOICES, text), in order) into one recording with
+    `gap_seconds` of silence between turns. Returns the file and the reference turns
+    (start, end, speaker index) in seconds, for measuring diarization."""
+    require_espeak()
+    path = Path(path)
+    wav = path.with_name(path.stem + ".dialogue.wav") if fmt != "wav" else path
+    parts: list[np.ndarray] = []
+    reference: list[tuple[float, float, int]] = []
+    rate, at = 22050, 0.0
+    for i, (speaker, text) in enumerate(turns):
+        part_path = path.with_name(f"{path.stem}.turn{i}.wav")
+        _espeak(text, part_path, voice=VOICES[speaker % len(VOICES)])
+        samples, rate = read_wav(part_path)
+        part_path.unlink()
+        if parts:
+            parts.append(np.zeros(round(gap_seconds * rate), dtype=np.int16))
+            at += gap_seconds
+        reference.append((round(at, 3), round(at + samples.size / rate, 3), speaker))
+        at += samples.size / rate
+        parts.append(samples)
+    write_wav(wav, np.concatenate(parts), rate)
+    if fmt != "wav":
+        encode(wav, path, fmt)
+        wav.unlink()
+    return path, reference
+
+
+def _espeak(text: str, wav: Path, *, voice: tuple[str, int, int] = ("en-us", 150, 50)) -> None:
+    name, speed, pitch = voice
     subprocess.run(
-        [ESPEAK, "-v", "en-us", "-s", "150", "-w", str(wav), text],
+        [ESPEAK, "-v", name, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text],
         check=True,
         capture_output=True,
         timeout=60,

@@ -68,14 +68,24 @@ class MediaRunner:
             return self._transcriber
 
     async def transcribe(
-        self, path: Path, *, on_progress: Callable[[float], None] | None = None
+        self,
+        path: Path,
+        *,
+        on_progress: Callable[[float], None] | None = None,
+        language: str | None = None,
+        speakers: int | None = None,
     ) -> Transcript:
         """Transcribe on the media threads, counting the real-time factor; `on_progress`
-        runs on the transcription thread."""
+        runs on the transcription thread. `language` overrides the configured one (a
+        channel's setting); `speakers` is how many people took part, when the platform
+        knows (a hint for telling voices apart)."""
 
         def work() -> Transcript:
             started = time.perf_counter()
-            transcript = self.transcriber().transcribe(path, on_progress=on_progress)
+            transcriber = self.transcriber()
+            if language:
+                transcriber = transcriber.with_options(language=language)
+            transcript = transcriber.transcribe(path, on_progress=on_progress)
             if transcript.duration:
                 TRANSCRIPTION_RTF.observe((time.perf_counter() - started) / transcript.duration)
             return transcript

@@ -167,6 +167,28 @@ class TranscriptRecord(SQLModel, table=True):
     duration_seconds: float = 0.0
     transcript: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _aware(default_factory=utcnow)
+    # When the recording started (its segments enter channel history from here) and the
+    # thread it was shared in (None: the channel itself).
+    recorded_at: datetime | None = _aware(default=None, nullable=True)
+    thread_id: str | None = Field(default=None, max_length=64, index=True)
+    # Speaker label -> {"name": display name, "user_id": platform id}, named by people.
+    speakers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class VoiceProfile(SQLModel, table=True):
+    """A named person's voice in a workspace (only with VOICE_PROFILES=true): the mean
+    speaker embedding of the recordings where someone named them."""
+
+    __tablename__ = "voice_profiles"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    user_id: str = Field(max_length=64)
+    name: str
+    embedding: list[float] = Field(sa_column=Column(JSON, nullable=False))
+    samples: int = 1  # recordings averaged into `embedding`
+    updated_at: datetime = _aware(default_factory=utcnow)
 
 
 class RecapRecord(SQLModel, table=True):
