@@ -71,6 +71,9 @@ class Transcript(BaseModel):
     source: str | None = None
     # What a reader should know: "Only the first 1:02 of 3:00 could be read; …".
     notes: list[str] = Field(default_factory=list)
+    # Speaker label -> voice embedding (diarization's centroid). Never serialised: a voice
+    # is kept only where a workspace opted in to voice profiles.
+    voices: dict[str, list[float]] = Field(default_factory=dict, exclude=True)
 
     @property
     def text(self) -> str:
