@@ -1,6 +1,7 @@
 """Conversations as the pipeline reads them: the stored channel of a place, messages
-gathered for a window (store first, platform history back-filled), links back to the
-messages a recap cites, and conversion to the summarizer's types."""
+gathered for a window (store first, platform history back-filled) with the segments of
+recordings shared there, links back to the messages a recap cites, and conversion to the
+summarizer's types."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.ports import ChatMessage, ChatPlatform, HistoryUnavailableError, Place
+from bot.recordings import FILE_PREFIX, latest_per_file, linkable_message, segment_messages
 from bot.storage.base import row_id
 from bot.storage.models import Channel
 from bot.storage.repo import Repository
@@ -96,6 +98,37 @@ class Conversations:
         platform that cannot read history (Teams without Graph) is answered from the store.
         """
         channel = await self.get_or_create_channel(source)
+        chat = await self._chat(platform, source, channel, since, until)
+        spoken = await self.recordings(channel, since, until, thread=source.thread)
+        return sorted([*chat, *spoken], key=lambda m: m.at) if spoken else chat
+
+    async def recordings(
+        self,
+        channel: Channel,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        thread: str | None = None,
+    ) -> list[ChatMessage]:
+        """Segments of the recordings shared in the channel (or thread) that fall inside the
+        window, as messages at recorded_at + segment start (bot/recordings.py)."""
+        records = await asyncio.to_thread(
+            self.repo.transcripts, channel, since=since, until=until, thread=thread
+        )
+        return [
+            message
+            for record in latest_per_file(records)
+            for message in segment_messages(record, since=since, until=until)
+        ]
+
+    async def _chat(
+        self,
+        platform: ChatPlatform,
+        source: Place,
+        channel: Channel,
+        since: datetime | None,
+        until: datetime,
+    ) -> list[ChatMessage]:
         channel_id = row_id(channel)
         try:
             if source.thread is not None:
@@ -150,8 +183,11 @@ class Conversations:
         }
         links: dict[str, str] = {}
         for ref in sorted(refs)[:MAX_LINKS]:
+            message = linkable_message(ref)  # a moment of a recording: its message
+            if message.startswith(FILE_PREFIX):
+                continue  # shared by no message (a meeting): nothing to link to
             try:
-                if url := await platform.permalink(source, ref):
+                if url := await platform.permalink(source, message):
                     links[ref] = url
             except Exception:  # a missing link must not cost the user the recap
                 log.warning("no permalink for %s", ref, exc_info=True)

@@ -31,6 +31,7 @@ from bot.ports import (
     TextReply,
 )
 from bot.services import Services
+from bot.storage.base import row_id
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class InboundPort(Protocol):
     async def record_edit(self, place: Place, message: ChatMessage) -> None: ...
 
     async def record_delete(self, place: Place, message_id: str) -> None: ...
+
+    async def record_file_deleted(self, place: Place, file_id: str) -> None: ...
 
     async def deliver(
         self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply
@@ -180,6 +183,17 @@ class Inbound:
         channel = await self.services.conversations.get_channel(place)
         if channel is not None:  # else nothing of that channel is stored
             await asyncio.to_thread(self.services.repo.delete_message, channel, message_id)
+
+    async def record_file_deleted(self, place: Place, file_id: str) -> None:
+        """A shared file was deleted or taken off its message: its transcripts go, so the
+        next recap leaves its recording out (`place.channel` is not needed)."""
+        workspace = await asyncio.to_thread(
+            self.services.repo.get_workspace, place.platform, place.workspace
+        )
+        if workspace is not None:
+            await asyncio.to_thread(
+                self.services.repo.delete_file_transcripts, row_id(workspace), file_id
+            )
 
     async def deliver(
         self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply

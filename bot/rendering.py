@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.outline import ItemKind, OutlineItem, RecapOutline
+from bot.recordings import parse_recording_ref, source_label
 
 
 def split_text(text: str, limit: int) -> Iterator[str]:
@@ -30,6 +31,8 @@ def split_text(text: str, limit: int) -> Iterator[str]:
 
 
 def _cite(ref: str | None) -> str:
+    if parse_recording_ref(ref):
+        return f" _({source_label(ref)})_"
     return f" _({ref})_" if ref else ""
 
 

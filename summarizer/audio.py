@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import av
 import av.error
@@ -25,6 +26,7 @@ from av.container import InputContainer
 from summarizer.errors import (
     CorruptMediaError,
     EmptyMediaError,
+    MediaError,
     MediaTooLargeError,
     UnsupportedMediaError,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioBlock",
     "MediaInfo",
+    "creation_time",
     "damage_note",
     "iter_audio",
     "load_audio",
@@ -74,6 +77,9 @@ class MediaInfo:
     audio_codec: str | None = None
     sample_rate: int | None = None
     channels: int | None = None
+    # The container's `creation_time` tag (mp4/mov/mkv/webm from phones and recorders): when
+    # the recording started, as the device says. None when absent or not a real date.
+    created: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +137,37 @@ def probe(
             audio_codec=codec.name,
             sample_rate=codec.sample_rate or None,
             channels=codec.channels or None,
+            created=_creation_tag(container),
         )
+
+
+def creation_time(path: str | os.PathLike[str]) -> datetime | None:
+    """The container's `creation_time` tag (see `MediaInfo.created`); reads the header only.
+    None too for a file that cannot be opened: it is then simply not dated by its tag."""
+    try:
+        with open_container(path) as container:
+            return _creation_tag(container)
+    except MediaError:
+        return None
+
+
+# Before this, a tag is a placeholder (encoders write 1904 or 1970 for "unknown").
+_EARLIEST_TAG = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _creation_tag(container: InputContainer) -> datetime | None:
+    tags = [container.metadata, *(s.metadata for s in container.streams)]
+    for value in (t.get("creation_time") for t in tags):
+        if not value:
+            continue
+        try:
+            stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        if stamp >= _EARLIEST_TAG:
+            return stamp.astimezone(UTC)
+    return None
 
 
 def iter_audio(

@@ -56,7 +56,9 @@ def _zone(name: str | None) -> str | None:
 
 
 def file_ref(file: StoredFile) -> FileRef:
-    return FileRef(id=file.id, name=file.name, mimetype=file.mimetype, size=file.size)
+    return FileRef(
+        id=file.id, name=file.name, mimetype=file.mimetype, size=file.size, created=file.created
+    )
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,8 @@ class PlaygroundPlatform:
             at=row.created_at,
             thread=str(row.thread_id) if row.thread_id else None,
             files=tuple(
-                FileRef(id=f.id, name=f.name, mimetype=f.mimetype, size=f.size) for f in row.files
+                FileRef(id=f.id, name=f.name, mimetype=f.mimetype, size=f.size, created=f.created)
+                for f in row.files
             ),
             from_bot=row.from_bot,
         )

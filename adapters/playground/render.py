@@ -19,6 +19,7 @@ from adapters.playground import replies
 from adapters.playground.store import ChatLine, StoredFile
 from bot.outline import ItemKind, OutlineItem, build_outline
 from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
+from bot.recordings import parse_recording_ref, source_label
 from summarizer.pipeline import format_timestamp
 
 API = "/playground/api"
@@ -84,10 +85,13 @@ def _source(ref: str | None, links: dict[str, str]) -> str:
     if not ref:
         return ""
     url = links.get(ref)
+    label = escape(source_label(ref))
     if url and _PERMALINK.fullmatch(url):
-        return f' <a class="source" href="{escape(url)}" data-goto>source</a>'
+        return f' <a class="source" href="{escape(url)}" data-goto>{label}</a>'
     if ref.startswith("t="):
         return f' <span class="source">at {escape(ref[2:])}</span>'
+    if parse_recording_ref(ref):  # a moment of a recording with no permalink
+        return f' <span class="source">{label}</span>'
     return ""
 
 

@@ -52,6 +52,7 @@ class StoredFile:
     name: str
     mimetype: str | None
     size: int
+    created: datetime | None = None  # upload time: the recording's end, for its dates
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +87,7 @@ def _file(row: PlaygroundFile) -> StoredFile:
         name=row.name,
         mimetype=row.mimetype,
         size=row.size,
+        created=row.created_at,
     )
 
 

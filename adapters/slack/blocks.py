@@ -21,6 +21,7 @@ from bot.ports import (
     TextReply,
     TranscriptReply,
 )
+from bot.recordings import parse_recording_ref, source_label
 from bot.rendering import outline_markdown, split_text
 from summarizer.pipeline import format_timestamp
 
@@ -80,10 +81,12 @@ def _owner(item: OutlineItem) -> str:
 def _source(ref: str | None, links: dict[str, str]) -> str:
     if not ref:
         return ""
-    if link := _link(links.get(ref), "source"):
+    if link := _link(links.get(ref), source_label(ref)):
         return f" · {link}"
     if ref.startswith("t="):
         return f" · at {escape(ref[2:])}"
+    if parse_recording_ref(ref):  # a moment of a recording with no permalink
+        return f" · {escape(source_label(ref))}"
     return ""
 
 

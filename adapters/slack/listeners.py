@@ -77,6 +77,9 @@ class Listeners:
         async def file_shared(event: dict, body: dict, context: AsyncBoltContext) -> None:
             await self.on_file_shared(event, body, context)
 
+        async def file_deleted(event: dict, body: dict, context: AsyncBoltContext) -> None:
+            await self.on_file_deleted(event, body, context)
+
         async def slash_command(ack: AsyncAck, command: dict, context: AsyncBoltContext) -> None:
             await self.on_slash(ack, command, context)
 
@@ -91,6 +94,7 @@ class Listeners:
         app.event("app_mention")(app_mention)
         app.event("message")(message)
         app.event("file_shared")(file_shared)
+        app.event("file_deleted")(file_deleted)
         app.command(SLASH_COMMAND)(slash_command)
         app.shortcut(SHORTCUT_CALLBACK_ID)(message_shortcut)
         app.event(re.compile(".*"))(other_event)
@@ -181,12 +185,14 @@ class Listeners:
         place = Place(platform=PLATFORM, workspace=team, channel=event.get("channel", ""))
         if subtype == "message_changed":
             changed = event.get("message") or {}
+            await self._files_gone(place, event.get("previous_message"), changed)
             if changed.get("subtype") == "tombstone":  # a deleted thread root
                 await self.core.record_delete(place, changed["ts"])
             elif not _is_self(changed, context) and changed.get("ts"):
                 self.background.spawn(self._record(team, place, changed, edit=True), what="edit")
             return
         if subtype == "message_deleted":
+            await self._files_gone(place, event.get("previous_message"), {})
             await self.core.record_delete(place, event["deleted_ts"])
             return
         if subtype not in CONVERSATION_SUBTYPES or _is_self(event, context) or "ts" not in event:
@@ -200,6 +206,23 @@ class Listeners:
             return  # a command: its app_mention event handles it
         await self._auto_transcribe(team, event)
         self.background.spawn(self._record(team, place, event), what="store message")
+
+    async def _files_gone(
+        self, place: Place, before: dict[str, Any] | None, after: dict[str, Any]
+    ) -> None:
+        """Files a message no longer carries (deleted with it, or edited off it): their
+        transcripts leave the channel's history."""
+        kept = {f.get("id") for f in after.get("files") or [] if f.get("mode") != "tombstone"}
+        for raw in (before or {}).get("files") or []:
+            if raw.get("id") and raw["id"] not in kept:
+                await self.core.record_file_deleted(place, raw["id"])
+
+    async def on_file_deleted(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        if file_id := event.get("file_id"):
+            place = Place(platform=PLATFORM, workspace=_team(body, context), channel="")
+            await self.core.record_file_deleted(place, file_id)
 
     async def _record(
         self, team: str, place: Place, raw: dict[str, Any], *, edit: bool = False

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +50,15 @@ DOWNLOAD_SENTENCES = DownloadSentences(
 
 
 def file_ref(raw: dict[str, Any]) -> FileRef:
+    created = raw.get("created")
     return FileRef(
         id=raw["id"],
         name=raw.get("name") or raw.get("title") or raw["id"],
         mimetype=raw.get("mimetype"),
         size=raw.get("size"),
         url=raw.get("url_private_download") or raw.get("url_private"),
+        # When the file was uploaded (epoch seconds): the recording's end, for its dates.
+        created=datetime.fromtimestamp(created, UTC) if isinstance(created, int | float) else None,
     )
 
 

@@ -258,7 +258,11 @@ def file_refs(activity: Activity) -> tuple[FileRef, ...]:
             continue  # only web links (GRAPH_REF-style references are the bot's own)
         files.append(
             FileRef(
-                id=ident, name=PurePosixPath(name).name, mimetype=_mimetype(name, kind), url=url
+                id=ident,
+                name=PurePosixPath(name).name,
+                mimetype=_mimetype(name, kind),
+                url=url,
+                created=sent_at(activity),  # shared with the message: the recording's end
             )
         )
     return tuple(files)

@@ -19,6 +19,7 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment
 from adapters.teams.text import inert
 from bot.outline import ItemKind, OutlineItem, RecapOutline, build_outline
 from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
+from bot.recordings import parse_recording_ref, source_label
 from bot.rendering import split_text
 from summarizer.pipeline import format_timestamp
 
@@ -76,10 +77,12 @@ def _link(url: str | None, label: str) -> str:
 def _source(ref: str | None, links: Mapping[str, str]) -> str:
     if not ref:
         return ""
-    if link := _link(links.get(ref), "source"):
+    if link := _link(links.get(ref), source_label(ref)):
         return f" · {link}"
     if ref.startswith("t="):
         return f" · at {inert(ref[2:])}"
+    if parse_recording_ref(ref):  # a moment of a recording with no permalink
+        return f" · {inert(source_label(ref))}"
     return ""
 
 

@@ -191,6 +191,8 @@ class MeetingRecaps:
                 mimetype="video/mp4",
                 # A reference only the bot makes (file links from activities are http(s)).
                 url=GRAPH_REF + self.graph.recording_path(organizer, meeting, latest["id"]),
+                # Its end, like every share time (bot/recordings.py): start = end - duration.
+                created=parse_time(latest.get("endDateTime")),
             )
             await self.core.handle_command(
                 CommandRequest(
@@ -231,10 +233,16 @@ class MeetingRecaps:
             RecapReply(recap=recap, title=teams_sentences.MEETING_RECAP_TITLE.format(title=title)),
         )
         channel = await self.services.conversations.get_or_create_channel(place)
-        await asyncio.to_thread(self._save, channel, transcript, recap, job, meta)
+        await asyncio.to_thread(self._save, channel, transcript, recap, job, meta, started)
 
     def _save(
-        self, channel: Channel, transcript: Transcript, recap: Recap, job: Job, meta: dict
+        self,
+        channel: Channel,
+        transcript: Transcript,
+        recap: Recap,
+        job: Job,
+        meta: dict,
+        started: datetime | None,
     ) -> None:
         repo = self.services.repo
         repo.save_transcript(
@@ -246,6 +254,7 @@ class MeetingRecaps:
             language=transcript.language,
             duration_seconds=transcript.duration,
             transcript=transcript.model_dump(mode="json"),
+            recorded_at=started,  # the meeting's start: its segments join the channel's history
         )
         repo.save_recap(channel, recap, job_id=job.id)
 

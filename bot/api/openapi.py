@@ -68,7 +68,14 @@ def openapi_document() -> dict[str, Any]:
             "recap": {
                 "type": "boolean",
                 "default": False,
-                "description": "also recap it (due dates count from the time of the upload)",
+                "description": "also recap it (due dates count from when the recording "
+                "started: `recorded_at`, else the file's creation_time tag, else the upload "
+                "time less the recording's length)",
+            },
+            "recorded_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "when the recording started (ISO 8601, UTC without an offset)",
             },
         },
     }

@@ -14,7 +14,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -242,14 +242,22 @@ class HttpApi:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 return problem(422, "invalid", "Add the recording as the form field `file`.")
-            if unknown := sorted(set(form.keys()) - {"file", "recap"}):
+            if unknown := sorted(set(form.keys()) - {"file", "recap", "recorded_at"}):
                 names = ", ".join(f"`{name}`" for name in unknown)[:200]
                 return problem(
-                    422, "invalid", f"Unknown form fields {names}: send `file` and `recap`."
+                    422,
+                    "invalid",
+                    f"Unknown form fields {names}: send `file`, `recap` and `recorded_at`.",
                 )
             wants_recap = str(form.get("recap") or "false").strip().lower()
             if wants_recap not in {"true", "false"}:
                 return problem(422, "invalid", "`recap` must be true or false.")
+            try:
+                recorded_at = _form_time(form.get("recorded_at"))
+            except ValueError:
+                return problem(
+                    422, "invalid", "`recorded_at` must be a time in ISO 8601 (2026-12-07T09:30Z)."
+                )
             public_id = uuid.uuid4().hex
             name = safe_filename(upload.filename, "recording")
             dest = self.upload_dir / public_id / name
@@ -262,7 +270,9 @@ class HttpApi:
         if (refused := await self._unusable(dest)) is not None:
             shutil.rmtree(dest.parent, ignore_errors=True)
             return refused
-        await self.transcriptions_job.enqueue(public_id, dest, name, recap=wants_recap == "true")
+        await self.transcriptions_job.enqueue(
+            public_id, dest, name, recap=wants_recap == "true", recorded_at=recorded_at
+        )
         url = f"{PREFIX}/jobs/{public_id}"
         body = Accepted(id=public_id, url=url).model_dump(mode="json")
         return JSONResponse(body, status_code=202, headers={"Location": url})
@@ -316,3 +326,14 @@ class HttpApi:
         if result.transcript.source:  # the file's name, never where the server kept it
             result.transcript.source = Path(result.transcript.source).name
         return result
+
+
+def _form_time(value: object) -> datetime | None:
+    """An ISO 8601 form field as an aware time (UTC when it has no offset); None when
+    absent. Raises ValueError for anything else."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)

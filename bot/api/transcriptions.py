@@ -16,8 +16,10 @@ from bot.errors import PermanentJobError
 from bot.features.media import ProgressThrottle
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import TRANSCRIBE_QUEUE, JobContext
+from bot.recordings import recording_start
 from bot.services import Services
 from bot.storage.models import Job
+from summarizer.audio import creation_time
 from summarizer.errors import InputError, MediaError, explain
 from summarizer.pipeline import transcript_to_conversation
 from summarizer.types import Transcript
@@ -33,7 +35,8 @@ class TranscriptionPayload(JobPayload):
     path: str  # the upload on this server's disk, in a folder of its own
     name: str = ""  # the file name the client gave, shown instead of the path
     recap: bool = False
-    received_at: str | None = None  # ISO time of the upload: what "by Friday" resolves from
+    received_at: str | None = None  # ISO time of the upload: the recording's end
+    recorded_at: str | None = None  # ISO time the client says the recording started
 
 
 async def _nobody_to_tell(
@@ -62,13 +65,23 @@ class ApiTranscriptions:
 
     # --- queueing and polling ----------------------------------------------------------
 
-    async def enqueue(self, public_id: str, path: Path, name: str, *, recap: bool) -> None:
+    async def enqueue(
+        self,
+        public_id: str,
+        path: Path,
+        name: str,
+        *,
+        recap: bool,
+        recorded_at: datetime | None = None,
+    ) -> None:
         payload = TranscriptionPayload(
             path=str(path),
             name=name,
             recap=recap,
-            # What the recap dates the recording at ("by Friday"): the time of the upload.
+            # What dates the recording ("by Friday"): its stated start, else (in the job) the
+            # file's creation_time tag, else the upload time less its length.
             received_at=self.core.clock().isoformat(),
+            recorded_at=recorded_at.isoformat() if recorded_at else None,
         )
         await asyncio.to_thread(
             self.core.queue.enqueue, JOB_KIND, payload.stored(), key=KEY_PREFIX + public_id
@@ -97,10 +110,14 @@ class ApiTranscriptions:
         transcript.source = payload.name or path.name
         recap = None
         if payload.recap:
-            received = payload.received_at
-            spoken = transcript_to_conversation(
-                transcript, recorded_at=datetime.fromisoformat(received) if received else None
+            received, given = payload.received_at, payload.recorded_at
+            started = recording_start(
+                shared=datetime.fromisoformat(received) if received else None,
+                duration=transcript.duration,
+                tagged=await asyncio.to_thread(creation_time, path),
+                given=datetime.fromisoformat(given) if given else None,
             )
+            spoken = transcript_to_conversation(transcript, recorded_at=started)
             try:
                 recap = await self.core.summarize(spoken)
             except InputError:  # no speech: the transcript says it all

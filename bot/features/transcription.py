@@ -28,8 +28,10 @@ from bot.ports import (
     TextReply,
     TranscriptReply,
 )
+from bot.recordings import recording_start
 from bot.storage.base import row_id
 from bot.storage.models import Job
+from summarizer.audio import creation_time
 from summarizer.errors import InputError, MediaError
 from summarizer.pipeline import format_timestamp, transcript_to_conversation
 
@@ -169,10 +171,19 @@ class _Transcription:
                 transcript = await self.transcribe(
                     job, context, platform, target, progress_id, file, path
                 )
+                tagged = await asyncio.to_thread(creation_time, path)
         except MediaError as exc:
             text = sentences.MEDIA_FAILED.format(name=file.name, reason=exc)
             await platform.update(target, progress_id, ErrorReply(text=text))
             return
+        # A share time is the recording's end; the job's creation stands in for it when the
+        # platform gave none (bot/recordings.py).
+        recorded_at = recording_start(
+            shared=file.created,
+            duration=transcript.duration,
+            tagged=tagged,
+            fallback=job.created_at,
+        )
         channel = await services.conversations.get_or_create_channel(payload.source)
         saved = await asyncio.to_thread(
             services.repo.save_transcript,
@@ -184,6 +195,8 @@ class _Transcription:
             language=transcript.language,
             duration_seconds=transcript.duration,
             transcript=transcript.model_dump(mode="json"),
+            recorded_at=recorded_at,
+            thread_id=payload.source.thread,
         )
         if saved is None:  # the channel was forgotten meanwhile: keep and post nothing more
             log.info("job %s was cancelled by forget; its transcript is dropped", job.id)
@@ -192,7 +205,8 @@ class _Transcription:
         reply = TranscriptReply(transcript=transcript, filename=f"{stem}-transcript.txt")
         await deliver(f"{key}:transcript", platform, target, reply)
         try:
-            recap = await services.summarize(transcript_to_conversation(transcript))
+            spoken = transcript_to_conversation(transcript, recorded_at=recorded_at)
+            recap = await services.summarize(spoken)
         except InputError:
             text = sentences.NO_SPEECH.format(name=file.name)
             await deliver(f"{key}:recap", platform, target, TextReply(text=text))

@@ -3,7 +3,7 @@ in a thread (`asyncio.to_thread`) so the event loop never waits on the database.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete
@@ -194,7 +194,8 @@ class Repository(Governance):
         return True
 
     def delete_message(self, channel: Channel, external_id: str) -> None:
-        """A deleted message takes what was derived from it: stored copy, items, transcripts."""
+        """A deleted message takes what was derived from it: stored copy, items (also those
+        citing a moment of its recording, `<id>@<seconds>`), transcripts."""
         with self._session() as session:
             for model, column in (
                 (StoredMessage, StoredMessage.external_id),
@@ -208,7 +209,58 @@ class Repository(Governance):
                         col(column) == external_id,
                     )
                 )
+            session.execute(
+                delete(ActionItemRecord).where(
+                    col(ActionItemRecord.workspace_id) == channel.workspace_id,
+                    col(ActionItemRecord.channel_id) == channel.id,
+                    col(ActionItemRecord.source_ref).startswith(f"{external_id}@", autoescape=True),
+                )
+            )
             session.commit()
+
+    def delete_file_transcripts(self, workspace_id: int, file_id: str) -> int:
+        """A file deleted on the platform: its transcripts go, in every channel it was in."""
+        with self._session() as session:
+            result = session.execute(
+                delete(TranscriptRecord).where(
+                    col(TranscriptRecord.workspace_id) == workspace_id,
+                    col(TranscriptRecord.file_id) == file_id,
+                )
+            )
+            session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def transcripts(
+        self,
+        channel: Channel,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        thread: str | None = None,
+    ) -> list[TranscriptRecord]:
+        """Dated transcripts of the channel whose recording may overlap the window (started
+        before `until`; the caller drops segments before `since`), or of one thread."""
+        with self._session() as session:
+            query = select(TranscriptRecord).where(
+                TranscriptRecord.workspace_id == channel.workspace_id,
+                TranscriptRecord.channel_id == channel.id,
+                col(TranscriptRecord.recorded_at).is_not(None),
+            )
+            if until is not None:
+                query = query.where(col(TranscriptRecord.recorded_at) <= until)
+            if thread is not None:
+                query = query.where(
+                    (col(TranscriptRecord.thread_id) == thread)
+                    | (col(TranscriptRecord.source_message_id) == thread)
+                )
+            rows = list(session.exec(query.order_by(col(TranscriptRecord.id))).all())
+        return [
+            row
+            for row in rows
+            if since is None
+            or row.recorded_at is None
+            or row.recorded_at + timedelta(seconds=row.duration_seconds) >= since
+        ]
 
     def messages(
         self,
