@@ -519,3 +519,42 @@ def test_api_jobs_use_their_own_kind(sqlite_engine, tmp_path) -> None:
     assert JOB_KIND in worker.handlers
     assert len(JOB_KIND) <= 32  # jobs.kind is VARCHAR(32)
     assert asyncio.iscoroutinefunction(api.run_transcription)
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_an_uploads_dates_come_from_recorded_at_else_the_files_creation_tag(
+    sqlite_engine, tmp_path
+) -> None:
+    from tests.test_recordings import tag_creation_time
+
+    api, worker, app = _api(
+        sqlite_engine, tmp_path, clock=lambda: datetime(2026, 12, 7, tzinfo=UTC)
+    )
+    said = synthesize(
+        "I will update the screenshots for the store by Wednesday.", tmp_path / "a.m4a", "m4a"
+    )
+    tagged = tag_creation_time(said, tmp_path / "b.m4a", "2026-06-15T09:00:00Z")  # a Monday
+    async with _client(app, headers=ACCESS) as client:
+        bad = await client.post(
+            "/v1/transcriptions",
+            files={"file": ("a.m4a", said.read_bytes(), "audio/mp4")},
+            data={"recap": "true", "recorded_at": "last Monday"},
+        )
+        assert bad.status_code == 422 and "recorded_at" in bad.text
+        ids = []
+        for path, fields in (
+            (said, {"recorded_at": "2026-03-02T09:00:00"}),  # a Monday, UTC without offset
+            (tagged, {}),
+        ):
+            accepted = await client.post(
+                "/v1/transcriptions",
+                files={"file": (path.name, path.read_bytes(), "audio/mp4")},
+                data={"recap": "true", **fields},
+            )
+            assert accepted.status_code == 202, accepted.text
+            ids.append(accepted.json()["id"])
+        assert await worker.drain() == 2
+        results = [(await client.get(f"/v1/jobs/{i}")).json()["result"] for i in ids]
+    dues = [[item["due"] for item in r["recap"]["action_items"]] for r in results]
+    assert dues == [["2026-03-04"], ["2026-06-17"]]  # the Wednesday after each start
