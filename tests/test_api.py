@@ -528,9 +528,8 @@ async def test_an_uploads_dates_come_from_recorded_at_else_the_files_creation_ta
 ) -> None:
     from tests.test_recordings import tag_creation_time
 
-    api, worker, app = _api(
-        sqlite_engine, tmp_path, clock=lambda: datetime(2026, 12, 7, tzinfo=UTC)
-    )
+    monday = datetime(2026, 12, 7, tzinfo=UTC)
+    _, worker, app = _api(sqlite_engine, tmp_path, clock=lambda: monday)
     said = synthesize(
         "I will update the screenshots for the store by Wednesday.", tmp_path / "a.m4a", "m4a"
     )
