@@ -94,6 +94,10 @@ def _recap(
         conversation = load_conversation(path)
         return summarizer.recap(conversation), conversation.title or path.stem
     transcript = _transcribe(settings, path)
+    if recorded_at is None:  # else the start the file's own creation_time tag gives, if any
+        from summarizer.audio import creation_time
+
+        recorded_at = creation_time(path)
     return summarizer.recap_transcript(transcript, recorded_at=recorded_at), path.name
 
 

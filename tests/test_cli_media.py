@@ -62,6 +62,16 @@ def test_recorded_at_resolves_relative_due_dates(standup, settings, capsys) -> N
     assert item["due"] == "2026-11-27"
 
 
+def test_a_recordings_creation_time_tag_dates_it(settings, tmp_path, capsys) -> None:
+    from tests.test_recordings import tag_creation_time
+
+    said = synthesize("I will update the pricing page by Friday.", tmp_path / "a.m4a", "m4a")
+    tagged = tag_creation_time(said, tmp_path / "tagged.m4a", "2026-11-23T10:00:00Z")
+    assert run(["recap", str(tagged), "--format", "json"], settings=settings) == 0
+    [item] = json.loads(capsys.readouterr().out)["action_items"]
+    assert item["due"] == "2026-11-27"  # the Friday after the tag (a Monday)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
