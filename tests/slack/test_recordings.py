@@ -93,13 +93,25 @@ async def test_a_shared_recording_is_in_the_channel_recap_until_its_message_is_d
     assert after and "screenshots for the store" not in " ".join(after).lower()
 
 
-async def test_deleting_the_file_alone_removes_its_transcript(
+async def test_deleting_the_file_or_editing_it_off_its_message_removes_its_transcript(
     slack: Harness, screenshots_clip: bytes
 ) -> None:
-    file = slack.fake.add_file("sync.m4a", screenshots_clip, "audio/mp4", created=int(time.time()))
-    await _share(slack, file, "")
+    now = int(time.time())
+    deleted = slack.fake.add_file("sync.m4a", screenshots_clip, "audio/mp4", created=now)
+    await _share(slack, deleted, "")
+    edited = slack.fake.add_file("call.m4a", screenshots_clip, "audio/mp4", created=now)
+    message = await _share(slack, edited, "Two recordings today")
     await slack.settle()
-    assert len(_records(slack)) == 1
-    envelope = slack.envelope("message.json", {"type": "file_deleted", "file_id": file["id"]})
+    assert sorted(r.file_id for r in _records(slack)) == sorted([deleted["id"], edited["id"]])
+
+    envelope = slack.envelope("message.json", {"type": "file_deleted", "file_id": deleted["id"]})
     assert (await slack.send(envelope)).status_code == 200
+    assert [r.file_id for r in _records(slack)] == [edited["id"]]
+
+    changed = payload("message_changed.json")
+    after = {k: v for k, v in message.items() if k != "files"}
+    changed["event"].update(message=after, previous_message=message, channel=GENERAL)
+    changed["event_id"] = "EvEditedOff"
+    assert (await slack.send(changed)).status_code == 200
+    await slack.settle()
     assert _records(slack) == []
