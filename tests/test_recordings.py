@@ -199,6 +199,25 @@ async def test_a_channel_recap_includes_the_recordings_shared_there(bot) -> None
 
 
 @pytest.mark.anyio
+async def test_a_recording_reaching_into_the_window_counts_from_the_window_on(bot) -> None:
+    core, worker, platform = bot
+    await _store(
+        core,
+        message_id="m1",
+        file_id="F1",
+        recorded_at=NOW - timedelta(hours=24, minutes=5),
+        segments=[
+            (0.0, "I will paint the fence tomorrow.", None),  # before the window
+            (600.0, "I will rename the project by Friday.", None),  # inside it
+        ],
+    )
+    await _ask(core, "recap 24h", "r1")
+    await worker.drain()
+    [reply] = _recaps(platform)
+    assert [(i.task, i.ref) for i in reply.recap.action_items] == [("Rename the project", "m1@600")]
+
+
+@pytest.mark.anyio
 async def test_a_thread_recap_includes_a_recording_shared_in_the_thread(bot) -> None:
     core, worker, platform = bot
     root_at = NOW - timedelta(hours=2)

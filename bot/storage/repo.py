@@ -27,6 +27,9 @@ from bot.storage.models import (
 from summarizer.types import Recap
 
 T = TypeVar("T", bound=SQLModel)
+# Longer than any recording or meeting transcript (MAX_MEDIA_MINUTES is 4 h by default):
+# how far before a window a recording that reaches into it may have started.
+LONGEST_RECORDING = timedelta(days=2)
 
 
 class Repository(Governance):
@@ -248,6 +251,8 @@ class Repository(Governance):
             )
             if until is not None:
                 query = query.where(col(TranscriptRecord.recorded_at) <= until)
+            if since is not None:  # in SQL, what no recording could reach; exactly below
+                query = query.where(col(TranscriptRecord.recorded_at) >= since - LONGEST_RECORDING)
             if thread is not None:
                 query = query.where(
                     (col(TranscriptRecord.thread_id) == thread)
