@@ -13,7 +13,7 @@ import pytest
 
 from bot.storage.models import TranscriptRecord
 from summarizer.dates import find_due
-from tests.slack.conftest import ANN, GENERAL, Harness, payload
+from tests.slack.conftest import ANN, BOB, GENERAL, Harness, payload
 from tests.speech import synthesize
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -31,8 +31,12 @@ def _text(post: dict[str, Any]) -> str:
     return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")
 
 
-async def _share(slack: Harness, file: dict[str, Any], text: str) -> dict[str, Any]:
-    message = slack.fake.add_message(GENERAL, ANN, text, subtype="file_share", files=[file])
+async def _share(
+    slack: Harness, file: dict[str, Any], text: str, thread_ts: str | None = None
+) -> dict[str, Any]:
+    message = slack.fake.add_message(
+        GENERAL, ANN, text, subtype="file_share", files=[file], thread_ts=thread_ts
+    )
     envelope = payload("message_file_share.json")
     envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
     envelope["event_id"] = f"Ev{file['id']}"
@@ -115,3 +119,22 @@ async def test_deleting_the_file_or_editing_it_off_its_message_removes_its_trans
     assert (await slack.send(changed)).status_code == 200
     await slack.settle()
     assert _records(slack) == []
+
+
+async def test_the_shortcut_on_a_thread_recaps_the_recording_shared_in_it(
+    slack: Harness, screenshots_clip: bytes
+) -> None:
+    root = await slack.say(GENERAL, BOB, "How did the design sync go?", minutes_ago=30)
+    file = slack.fake.add_file("sync.m4a", screenshots_clip, "audio/mp4", created=int(time.time()))
+    await _share(slack, file, "Here is the recording", thread_ts=root["ts"])
+    await slack.settle()
+    [record] = _records(slack)
+    assert record.thread_id == root["ts"]
+
+    posted = len(slack.thread_replies(GENERAL, root["ts"]))
+    await slack.shortcut(root["ts"], user=BOB)
+    await slack.settle()
+    recap = _text(slack.thread_replies(GENERAL, root["ts"])[posted])
+    assert "Thread recap" in recap and "screenshots for the store" in recap.lower()
+    assert "|t=0:0" in recap
+    assert recap.lower().count("screenshots for the store") == 1  # not from the bot's posts
