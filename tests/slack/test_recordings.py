@@ -81,7 +81,7 @@ async def test_a_shared_recording_is_in_the_channel_recap_until_its_message_is_d
     )
     assert f"<{permalink}|t=0:0" in text
     # The transcript and recap the bot posted are not summarized again: one item, not three.
-    assert text.lower().count("screenshots for the store") == 1
+    assert text.count("• Update the screenshots for the store") == 1
 
     deleted = payload("message_deleted.json")
     deleted["event"].update(deleted_ts=message["ts"], previous_message={**message}, channel=GENERAL)
