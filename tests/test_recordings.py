@@ -293,7 +293,7 @@ async def test_deletes_forget_and_retention_take_recordings_out_of_recaps(bot) -
     with Session(engine) as session:
         assert sorted(t.file_id for t in session.exec(select(TranscriptRecord))) == ["F3"]
         refs = sorted(a.source_ref or "" for a in session.exec(select(ActionItemRecord)))
-    assert refs == ["m2@5", "m3@5"]  # items citing the deleted message's recording went
+    assert refs == ["m3@5"]  # items citing the deleted recordings went too
     await _ask(core, "recap 24h", "r2")
     await worker.drain()
     text = _recaps(platform)[-1].recap.model_dump_json()

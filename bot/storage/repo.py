@@ -222,16 +222,29 @@ class Repository(Governance):
             session.commit()
 
     def delete_file_transcripts(self, workspace_id: int, file_id: str) -> int:
-        """A file deleted on the platform: its transcripts go, in every channel it was in."""
+        """A file deleted on the platform: its transcripts go, in every channel it was in,
+        with the action items that cite a moment of them (`<message id>@<seconds>`)."""
         with self._session() as session:
-            result = session.execute(
-                delete(TranscriptRecord).where(
-                    col(TranscriptRecord.workspace_id) == workspace_id,
-                    col(TranscriptRecord.file_id) == file_id,
+            rows = session.exec(
+                select(TranscriptRecord).where(
+                    TranscriptRecord.workspace_id == workspace_id,
+                    TranscriptRecord.file_id == file_id,
                 )
-            )
+            ).all()
+            for row in rows:
+                if row.source_message_id:
+                    session.execute(
+                        delete(ActionItemRecord).where(
+                            col(ActionItemRecord.workspace_id) == workspace_id,
+                            col(ActionItemRecord.channel_id) == row.channel_id,
+                            col(ActionItemRecord.source_ref).startswith(
+                                f"{row.source_message_id}@", autoescape=True
+                            ),
+                        )
+                    )
+                session.delete(row)
             session.commit()
-            return int(getattr(result, "rowcount", 0) or 0)
+            return len(rows)
 
     def transcripts(
         self,
