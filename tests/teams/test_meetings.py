@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlmodel import Session, select
 
+from bot.storage.models import TranscriptRecord
 from tests.teams.conftest import ANN, BOB, CY, GRAPH_ID, MEETING_CHAT, TENANT, Harness
 
 pytestmark = pytest.mark.anyio
@@ -86,6 +88,10 @@ async def test_the_transcript_is_recapped_into_the_meeting_chat(teams: Harness) 
     assert content.headers["Authorization"] == f"Bearer graph-token-{GRAPH_ID}-{TENANT}"
     assert len(teams.fake.called("GET", f"/graph/v1.0/{BASE}/transcripts")) >= 2  # it polled
     assert teams.core.services.queue.counts() == {"done": 1}
+    # Kept dated from the meeting's start: the chat's later recaps include what was said.
+    with Session(teams.core.services.repo.engine) as session:
+        [stored] = session.exec(select(TranscriptRecord)).all()
+    assert stored.recorded_at == datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 
 
 async def test_a_recording_is_handed_to_transcription(teams: Harness) -> None:
