@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.storage.base import row_id
 from bot.storage.governance import Governance
+from bot.storage.voices import Voices
 from bot.storage.models import (
     ActionItemRecord,
     Channel,
@@ -29,9 +30,10 @@ from summarizer.types import Recap
 T = TypeVar("T", bound=SQLModel)
 
 
-class Repository(Governance):
+class Repository(Governance, Voices):
     """The core's queries: events, deliveries, workspaces, channels, messages, results,
-    and (from `Governance`) forgetting and retention."""
+    (from `Governance`) forgetting and retention, and (from `Voices`) named speakers
+    and voice profiles."""
 
     # --- events and deliveries ---------------------------------------------------------
 

@@ -1,0 +1,152 @@
+"""Named speakers and voice profiles (part of `Repository`): the transcripts of a thread,
+the names given to their speakers, and each workspace's remembered voices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlmodel import col, select
+
+from bot.storage.base import Store, rowcount
+from bot.storage.models import Channel, Job, TranscriptRecord, VoiceProfile, utcnow
+from summarizer.naming import running_mean
+
+
+@dataclass(frozen=True)
+class ThreadTranscript:
+    """A transcript posted in a thread, with the job that posted it (its deliveries are
+    keyed `job:{job_id}:{file_id}:…`) and where that job answered."""
+
+    record: TranscriptRecord
+    job_id: int
+    reply: dict[str, Any]  # the job payload's reply target, as stored
+
+
+class Voices(Store):
+    def thread_transcripts(
+        self, channel: Channel, thread: str, *, kind: str
+    ) -> list[ThreadTranscript]:
+        """The transcripts `kind` jobs posted in `thread` of `channel` (or made of the
+        recording that started it), oldest first."""
+        found: list[ThreadTranscript] = []
+        with self._session() as session:
+            jobs = session.exec(
+                select(Job.id, Job.payload).where(col(Job.kind) == kind).order_by(col(Job.id))
+            ).all()
+            for job_id, payload in jobs:
+                payload = payload or {}
+                reply = payload.get("reply") or {}
+                where = reply.get("place") or {}
+                in_thread = thread in (where.get("thread"), payload.get("message_id"))
+                if job_id is None or where.get("channel") != channel.external_id or not in_thread:
+                    continue
+                for file in payload.get("files") or []:
+                    record = session.exec(
+                        select(TranscriptRecord)
+                        .where(
+                            col(TranscriptRecord.workspace_id) == channel.workspace_id,
+                            col(TranscriptRecord.channel_id) == channel.id,
+                            col(TranscriptRecord.file_id) == file.get("id"),
+                            col(TranscriptRecord.source_message_id) == payload.get("message_id"),
+                        )
+                        .order_by(col(TranscriptRecord.id).desc())
+                    ).first()
+                    if record is not None:
+                        found.append(ThreadTranscript(record, job_id, reply))
+        return found
+
+    def set_speakers(self, record_id: int, speakers: dict[str, Any]) -> None:
+        with self._session() as session:
+            row = session.get(TranscriptRecord, record_id)
+            if row is not None:
+                row.speakers = dict(speakers)  # a new dict: JSON columns track assignment
+                session.add(row)
+                session.commit()
+
+    # --- voice profiles ----------------------------------------------------------------
+
+    def voice_profiles(self, workspace_id: int) -> list[VoiceProfile]:
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(VoiceProfile).where(col(VoiceProfile.workspace_id) == workspace_id)
+                ).all()
+            )
+
+    def remember_voice(
+        self, workspace_id: int, user_id: str, name: str, voice: list[float]
+    ) -> VoiceProfile:
+        """Add one recording's voice to the person's profile (a running mean)."""
+        with self._session() as session:
+            row = session.exec(
+                select(VoiceProfile).where(
+                    col(VoiceProfile.workspace_id) == workspace_id,
+                    col(VoiceProfile.user_id) == user_id,
+                )
+            ).first()
+            if row is None:
+                row = VoiceProfile(
+                    workspace_id=workspace_id, user_id=user_id, name=name, embedding=list(voice)
+                )
+            else:
+                row.embedding = running_mean(row.embedding, row.samples, voice)
+                row.samples, row.name, row.updated_at = row.samples + 1, name, utcnow()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def forget_voices(self, workspace_id: int, user_id: str | None = None) -> int:
+        """Delete a person's voice profile (`user_id`), or every one of the workspace; and
+        the voices kept with that workspace's transcripts for naming (theirs, or all)."""
+        with self._session() as session:
+            where = [col(VoiceProfile.workspace_id) == workspace_id]
+            if user_id is not None:
+                where.append(col(VoiceProfile.user_id) == user_id)
+            deleted = rowcount(session, delete(VoiceProfile).where(*where))
+            session.commit()
+        self._strip_voices(workspace_id, user_id)
+        return deleted
+
+    def purge_voices(self, *, before: datetime | None) -> int:
+        """Retention: profiles not refreshed since `before`; None: every profile and every
+        kept voice (VOICE_PROFILES turned off)."""
+        with self._session() as session:
+            query = delete(VoiceProfile)
+            if before is not None:
+                query = query.where(col(VoiceProfile.updated_at) < before)
+            deleted = rowcount(session, query)
+            session.commit()
+        if before is None:
+            self._strip_voices(None, None)
+        return deleted
+
+    def _strip_voices(self, workspace_id: int | None, user_id: str | None) -> None:
+        with self._session() as session:
+            query = select(TranscriptRecord.id, TranscriptRecord.speakers)
+            if workspace_id is not None:
+                query = query.where(col(TranscriptRecord.workspace_id) == workspace_id)
+            changed: dict[int, dict[str, Any]] = {}
+            for record_id, stored in session.exec(query).all():
+                speakers = {
+                    label: _without_voice(entry)
+                    if user_id is None or entry.get("user_id") == user_id
+                    else entry
+                    for label, entry in (stored or {}).items()
+                }
+                if record_id is not None and speakers != (stored or {}):
+                    changed[record_id] = speakers
+            for record_id, speakers in changed.items():
+                session.execute(
+                    update(TranscriptRecord)
+                    .where(col(TranscriptRecord.id) == record_id)
+                    .values(speakers=speakers)
+                )
+            session.commit()
+
+
+def _without_voice(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in entry.items() if key != "voice"}

@@ -1,0 +1,242 @@
+"""Naming a recording's speakers through the core (memory platform): `speaker 1 is @kofi`
+in the transcript's thread updates the transcript and recap posts in place, the named
+person owns their "I'll…" items; errors say what to do; voice profiles (opt-in) name a
+known voice by themselves, and `forget my voice` deletes it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.features import speakers as feature
+from bot.inbound import CommandRequest
+from bot.ports import ErrorReply, FileRef, Place, RecapReply, TextReply, TranscriptReply
+from bot.storage.models import TranscriptRecord, VoiceProfile
+from summarizer.types import Segment, Transcript
+from tests.memory_platform import MemoryPlatform, memory_bot
+
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+KOFI_VOICE = [0.9, 0.1, 0.0, 0.1]
+AMA_VOICE = [0.0, 0.2, 0.95, 0.0]
+
+
+class _TwoVoices:
+    """Two diarized speakers with their voices (as the diarizer reports them)."""
+
+    def transcribe(self, path, *, on_progress=None) -> Transcript:
+        return Transcript(
+            segments=[
+                Segment(start=0, end=4, speaker="Speaker 1",
+                        text="I'll update the store screenshots by Wednesday."),
+                Segment(start=4, end=8, speaker="Speaker 2",
+                        text="I will send the invoices to finance."),
+            ],
+            duration=8.0,
+            voices={"Speaker 1": KOFI_VOICE, "Speaker 2": AMA_VOICE},
+        )
+
+
+@pytest.fixture
+def bot(engine, tmp_path: Path):
+    platform = MemoryPlatform()
+    platform.members["C1"] = {"U-Ann", "U-Kofi"}
+    core, worker, _ = memory_bot(
+        engine, clock=lambda: NOW, platform=platform, transcriber_factory=_TwoVoices
+    )
+    recording = tmp_path / "standup.ogg"
+    recording.write_bytes(b"OggS fake")
+    platform.files["f1"] = recording
+    platform.files["f2"] = recording
+    return core, worker, platform
+
+
+def place(thread: str | None = None) -> Place:
+    return Place(platform="memory", workspace="T1", channel="C1", thread=thread)
+
+
+async def transcribe(core, worker, message_id: str = "m1", file_id: str = "f1") -> None:
+    await core.handle_command(
+        CommandRequest(
+            place=place(),
+            user_id="U-Ann",
+            text="transcribe",
+            event_key=f"Ev-{message_id}",
+            message_id=message_id,
+            files=(FileRef(id=file_id, name="standup.ogg", mimetype="audio/ogg", size=9),),
+        )
+    )
+    await worker.drain()
+
+
+async def say(core, worker, text: str, *, user="U-Ann", thread="m1", mentions=None, key="n1"):
+    outcome = await core.handle_command(
+        CommandRequest(
+            place=place(thread),
+            user_id=user,
+            text=text,
+            event_key=key,
+            message_id=f"msg-{key}",
+            mentions=mentions or {},
+        )
+    )
+    await worker.drain()
+    return outcome
+
+
+def posted(platform: MemoryPlatform, kind: type) -> list:
+    return [p for p in platform.posts.values() if isinstance(p.reply, kind)]
+
+
+def answers(platform: MemoryPlatform) -> list[str]:
+    return [p.reply.text for p in platform.posts.values() if isinstance(p.reply, (TextReply, ErrorReply))]
+
+
+def owners(recap: RecapReply) -> dict[str, tuple[str | None, str | None]]:
+    return {item.task: (item.owner, item.owner_id) for item in recap.recap.action_items}
+
+
+def task_owner(recap: RecapReply, word: str) -> tuple[str | None, str | None]:
+    return next(owner for task, owner in owners(recap).items() if word in task)
+
+
+@pytest.mark.anyio
+async def test_naming_updates_transcript_and_recap_in_place(bot) -> None:
+    core, worker, platform = bot
+    await transcribe(core, worker)
+    [transcript_post] = posted(platform, TranscriptReply)
+    [recap_post] = posted(platform, RecapReply)
+    assert transcript_post.target.place.thread == "m1"
+    assert [c.label for c in transcript_post.reply.speakers] == ["Speaker 1", "Speaker 2"]
+    # Nobody is named yet: nobody owns anything.
+    assert set(owners(recap_post.reply).values()) == {(None, None)}
+
+    outcome = await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
+
+    assert outcome.ack == "Naming Speaker 1…"
+    transcript = transcript_post.last
+    assert isinstance(transcript, TranscriptReply)
+    assert [s.speaker for s in transcript.transcript.segments] == ["kofi", "Speaker 2"]
+    assert transcript.speakers[0].user_id == "U-Kofi"
+    recap = recap_post.last
+    assert isinstance(recap, RecapReply)
+    assert task_owner(recap, "screenshots") == ("kofi", "U-Kofi")
+    assert task_owner(recap, "invoices") == (None, None)  # Speaker 2 is still nobody
+    assert "Speaker 1 is kofi: the transcript and recap are updated." in answers(platform)
+    assert len(posted(platform, RecapReply)) == 1  # updated, not posted again
+
+    await say(core, worker, "Speaker 2 = Ama Owusu", key="n2")
+    recap = recap_post.last
+    assert task_owner(recap, "invoices") == ("Ama Owusu", None)  # a name without a user
+    assert task_owner(recap, "screenshots") == ("kofi", "U-Kofi")
+
+
+@pytest.mark.anyio
+async def test_naming_errors_say_what_to_do(bot) -> None:
+    core, worker, platform = bot
+    await transcribe(core, worker)
+
+    await say(core, worker, "speaker 7 is @kofi", mentions={"@kofi": "U-Kofi"}, key="a")
+    await say(core, worker, "speaker 1 is @kofi", user="U-Stranger", key="b")
+    await say(core, worker, "speaker 1 is Kofi", thread="elsewhere", key="c")
+    outcome = await say(core, worker, "speaker 1 is Kofi", thread=None, key="d")
+    await say(core, worker, "speaker 1 is <!channel> @", key="e")
+
+    found = answers(platform)
+    assert "There is no Speaker 7 in this transcript. Its speakers: Speaker 1, Speaker 2." in found
+    assert feature.NOT_A_MEMBER in found
+    assert feature.NO_TRANSCRIPT in found
+    assert isinstance(outcome.reply, ErrorReply) and outcome.reply.text == feature.NOT_IN_THREAD
+    assert "Speaker 1 is channel: the transcript and recap are updated." in found
+    recap = posted(platform, RecapReply)[0].last
+    assert task_owner(recap, "screenshots") == ("channel", None)  # inert text, no mention
+
+
+@pytest.mark.anyio
+async def test_without_voice_profiles_no_voice_is_kept(bot, engine) -> None:
+    core, worker, platform = bot
+    await transcribe(core, worker)
+    await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
+
+    with Session(engine) as session:
+        [record] = session.exec(select(TranscriptRecord)).all()
+        assert record.speakers == {"Speaker 1": {"name": "kofi", "user_id": "U-Kofi"}}
+        assert session.exec(select(VoiceProfile)).all() == []
+
+
+@pytest.mark.anyio
+async def test_voice_profiles_name_a_known_voice_and_forget_it(bot, engine) -> None:
+    core, worker, platform = bot
+    core.services.limits = replace(core.services.limits, voice_profiles=True)
+    await transcribe(core, worker)
+    await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
+    with Session(engine) as session:
+        [profile] = session.exec(select(VoiceProfile)).all()
+        assert (profile.user_id, profile.name, profile.samples) == ("U-Kofi", "kofi", 1)
+        assert profile.embedding == pytest.approx(KOFI_VOICE)
+
+    # A later recording in the workspace: Kofi's voice is named at once, Ama's is not.
+    await transcribe(core, worker, message_id="m2", file_id="f2")
+    transcript = posted(platform, TranscriptReply)[1].reply
+    assert [s.speaker for s in transcript.transcript.segments] == ["kofi", "Speaker 2"]
+    recap = posted(platform, RecapReply)[1].reply
+    assert task_owner(recap, "screenshots") == ("kofi", "U-Kofi")
+    assert task_owner(recap, "invoices") == (None, None)
+
+    # Naming it again (confirming) averages the voice in.
+    await say(core, worker, "speaker 1 is @kofi", thread="m2", mentions={"@kofi": "U-Kofi"},
+              key="n2")
+    with Session(engine) as session:
+        assert session.exec(select(VoiceProfile)).one().samples == 2
+
+    outcome = await say(core, worker, "forget my voice", user="U-Kofi", key="f")
+    assert outcome.reply == TextReply(text=feature.VOICE_FORGOTTEN)
+    with Session(engine) as session:
+        assert session.exec(select(VoiceProfile)).all() == []
+        for record in session.exec(select(TranscriptRecord)).all():
+            assert all("voice" not in entry or entry.get("user_id") != "U-Kofi"
+                       for entry in record.speakers.values())
+            assert "voice" in record.speakers["Speaker 2"]  # nobody's: kept for naming
+    again = await say(core, worker, "forget my voice", user="U-Kofi", key="g")
+    assert again.reply == TextReply(text=feature.NO_VOICE)
+
+
+@pytest.mark.anyio
+async def test_forget_voices_is_for_managers_and_asks_first(bot, engine) -> None:
+    core, worker, platform = bot
+    core.services.limits = replace(core.services.limits, voice_profiles=True)
+    await transcribe(core, worker)
+    await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
+
+    refused = await say(core, worker, "forget voices confirm", key="x")
+    platform.managers["C1"] = {"U-Ann"}
+    asked = await say(core, worker, "forget voices", key="y")
+    done = await say(core, worker, "forget voices confirm", key="z")
+
+    assert isinstance(refused.reply, ErrorReply)
+    assert asked.reply == TextReply(text=feature.VOICES_CONFIRM)
+    assert done.reply == TextReply(text=feature.VOICES_FORGOTTEN.format(count=1))
+    with Session(engine) as session:
+        assert session.exec(select(VoiceProfile)).all() == []
+        [record] = session.exec(select(TranscriptRecord)).all()
+        assert all("voice" not in entry for entry in record.speakers.values())
+
+
+def test_parsing() -> None:
+    from bot.commands import CommandError, parse_command
+
+    now = NOW
+    assert parse_command("speaker 1 is @kofi", now=now) == feature.NameSpeaker(
+        label="Speaker 1", who="@kofi"
+    )
+    assert parse_command("Speaker 2 = @ama", now=now) == feature.NameSpeaker(
+        label="Speaker 2", who="@ama"
+    )
+    assert parse_command("speaker 3: Kofi Mensah", now=now).who == "Kofi Mensah"
+    assert parse_command("forget my voice", now=now) == feature.ForgetVoice()
+    assert parse_command("forget", now=now).__class__.__name__ == "Forget"
+    with pytest.raises(CommandError):
+        parse_command("speaker kofi", now=now)
