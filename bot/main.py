@@ -126,6 +126,7 @@ def build_services(
     services.jobs.add(recap.job_kind(services))
     services.jobs.add(transcription.job_kind(services))
     services.jobs.add(speakers.job_kind(services))
+    services.sweepers.append(speakers.sweeper(services))
     if digests:
         DigestService(
             services,

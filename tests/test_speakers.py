@@ -240,3 +240,30 @@ def test_parsing() -> None:
     assert parse_command("forget", now=now).__class__.__name__ == "Forget"
     with pytest.raises(CommandError):
         parse_command("speaker kofi", now=now)
+
+
+@pytest.mark.anyio
+async def test_retention_sweep_forgets_voices(bot, engine) -> None:
+    from datetime import timedelta
+
+    from bot.scheduler import sweep
+
+    core, worker, platform = bot
+    services = core.services
+    services.limits = replace(services.limits, voice_profiles=True, retention_days=30)
+    await transcribe(core, worker)
+    await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
+    [voices] = [s for s in services.sweepers if s.__qualname__.startswith("sweeper")]
+
+    assert voices(NOW) == {"voice_profiles": 0}  # refreshed today: kept
+    assert voices(NOW + timedelta(days=31)) == {"voice_profiles": 1}
+    await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"}, key="n2")
+
+    # VOICE_PROFILES turned off: the next hourly sweep deletes every voice.
+    services.limits = replace(services.limits, voice_profiles=False)
+    assert services.digests is not None
+    assert sweep(services.digests)["voice_profiles"] == 1
+    with Session(engine) as session:
+        assert session.exec(select(VoiceProfile)).all() == []
+        [record] = session.exec(select(TranscriptRecord)).all()
+        assert all("voice" not in entry for entry in record.speakers.values())

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -289,6 +291,23 @@ def _labels(item: ThreadTranscript) -> list[str]:
 
 def job_kind(services: Services) -> JobKind[NamePayload]:
     return JobKind(KIND, NamePayload, _Naming(services).run)
+
+
+def sweeper(services: Services) -> Callable[[datetime], dict[str, int]]:
+    """For the hourly retention sweep: with VOICE_PROFILES off, no voice stays (profiles
+    and the voices kept with transcripts); on, a profile nobody refreshed by naming its
+    voice for RETENTION_DAYS goes."""
+
+    def sweep(now: datetime) -> dict[str, int]:
+        limits = services.limits
+        if not limits.voice_profiles:
+            return {"voice_profiles": services.repo.purge_voices(before=None)}
+        if limits.retention_days:
+            before = now - timedelta(days=limits.retention_days)
+            return {"voice_profiles": services.repo.purge_voices(before=before)}
+        return {}
+
+    return sweep
 
 
 COMMANDS = (
