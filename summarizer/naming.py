@@ -55,8 +55,8 @@ def apply_names(transcript: Transcript, names: Mapping[str, SpeakerName]) -> Tra
     if not names:
         return transcript
     segments = [
-        segment.model_copy(update={"speaker": names[segment.speaker].name})
-        if segment.speaker in names
+        segment.model_copy(update={"speaker": named.name})
+        if (named := names.get(segment.speaker or "")) is not None
         else segment
         for segment in transcript.segments
     ]

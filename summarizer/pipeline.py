@@ -42,7 +42,7 @@ def transcript_to_conversation(
     messages = [
         Message(
             author=_author(segment.speaker, names),
-            author_id=names[segment.speaker].user_id if segment.speaker in names else None,
+            author_id=_person(segment.speaker, names).user_id,
             text=segment.text.strip(),
             at=recorded_at + timedelta(seconds=segment.start) if recorded_at else None,
             ref=f"t={format_timestamp(segment.start)}",
@@ -60,9 +60,12 @@ def transcript_to_conversation(
 
 
 def _author(speaker: str | None, names: Mapping[str, SpeakerName]) -> str:
-    if speaker in names:
-        return names[speaker].name
-    return speaker or ""
+    return _person(speaker, names).name or speaker or ""
+
+
+def _person(speaker: str | None, names: Mapping[str, SpeakerName]) -> SpeakerName:
+    """Whom a label was named as; nobody (an empty name) when it was not."""
+    return names.get(speaker or "") or SpeakerName("")
 
 
 class Summarizer:

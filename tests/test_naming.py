@@ -71,16 +71,29 @@ def test_the_llm_never_makes_an_unnamed_label_an_owner(server: FakeOpenAI) -> No
         "decisions": [],
         "open_questions": [],
         "action_items": [
-            {"task": "Update the screenshots", "owner": "Kofi Mensah", "due": None,
-             "source": 1, "confidence": 0.9},
-            {"task": "Send the invoices", "owner": "Speaker 2", "due": None,
-             "source": 2, "confidence": 0.9},
+            {
+                "task": "Update the screenshots",
+                "owner": "Kofi Mensah",
+                "due": None,
+                "source": 1,
+                "confidence": 0.9,
+            },
+            {
+                "task": "Send the invoices",
+                "owner": "Speaker 2",
+                "due": None,
+                "source": 2,
+                "confidence": 0.9,
+            },
         ],
     }
     server.enqueue(Reply.json(draft))
     config = LLMConfig(
-        model="openai:test-model", base_url=server.base_url, api_key="test",
-        timeout_seconds=5, max_retries=0,
+        model="openai:test-model",
+        base_url=server.base_url,
+        api_key="test",
+        timeout_seconds=5,
+        max_retries=0,
     )
     names = {"Speaker 1": SpeakerName("Kofi Mensah", "U1")}
     recap = Summarizer(llm=config).recap(transcript_to_conversation(standup(), names=names))

@@ -30,10 +30,15 @@ class _TwoVoices:
     def transcribe(self, path, *, on_progress=None) -> Transcript:
         return Transcript(
             segments=[
-                Segment(start=0, end=4, speaker="Speaker 1",
-                        text="I'll update the store screenshots by Wednesday."),
-                Segment(start=4, end=8, speaker="Speaker 2",
-                        text="I will send the invoices to finance."),
+                Segment(
+                    start=0,
+                    end=4,
+                    speaker="Speaker 1",
+                    text="I'll update the store screenshots by Wednesday.",
+                ),
+                Segment(
+                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
+                ),
             ],
             duration=8.0,
             voices={"Speaker 1": KOFI_VOICE, "Speaker 2": AMA_VOICE},
@@ -92,7 +97,11 @@ def posted(platform: MemoryPlatform, kind: type) -> list:
 
 
 def answers(platform: MemoryPlatform) -> list[str]:
-    return [p.reply.text for p in platform.posts.values() if isinstance(p.reply, (TextReply, ErrorReply))]
+    return [
+        p.reply.text
+        for p in platform.posts.values()
+        if isinstance(p.reply, (TextReply, ErrorReply))
+    ]
 
 
 def owners(recap: RecapReply) -> dict[str, tuple[str | None, str | None]]:
@@ -157,7 +166,7 @@ async def test_naming_errors_say_what_to_do(bot) -> None:
 
 @pytest.mark.anyio
 async def test_without_voice_profiles_no_voice_is_kept(bot, engine) -> None:
-    core, worker, platform = bot
+    core, worker, _platform = bot
     await transcribe(core, worker)
     await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
 
@@ -187,8 +196,9 @@ async def test_voice_profiles_name_a_known_voice_and_forget_it(bot, engine) -> N
     assert task_owner(recap, "invoices") == (None, None)
 
     # Naming it again (confirming) averages the voice in.
-    await say(core, worker, "speaker 1 is @kofi", thread="m2", mentions={"@kofi": "U-Kofi"},
-              key="n2")
+    await say(
+        core, worker, "speaker 1 is @kofi", thread="m2", mentions={"@kofi": "U-Kofi"}, key="n2"
+    )
     with Session(engine) as session:
         assert session.exec(select(VoiceProfile)).one().samples == 2
 
@@ -197,8 +207,10 @@ async def test_voice_profiles_name_a_known_voice_and_forget_it(bot, engine) -> N
     with Session(engine) as session:
         assert session.exec(select(VoiceProfile)).all() == []
         for record in session.exec(select(TranscriptRecord)).all():
-            assert all("voice" not in entry or entry.get("user_id") != "U-Kofi"
-                       for entry in record.speakers.values())
+            assert all(
+                "voice" not in entry or entry.get("user_id") != "U-Kofi"
+                for entry in record.speakers.values()
+            )
             assert "voice" in record.speakers["Speaker 2"]  # nobody's: kept for naming
     again = await say(core, worker, "forget my voice", user="U-Kofi", key="g")
     assert again.reply == TextReply(text=feature.NO_VOICE)
@@ -248,7 +260,7 @@ async def test_retention_sweep_forgets_voices(bot, engine) -> None:
 
     from bot.scheduler import sweep
 
-    core, worker, platform = bot
+    core, worker, _platform = bot
     services = core.services
     services.limits = replace(services.limits, voice_profiles=True, retention_days=30)
     await transcribe(core, worker)

@@ -13,7 +13,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.storage.base import row_id
 from bot.storage.governance import Governance
-from bot.storage.voices import Voices
 from bot.storage.models import (
     ActionItemRecord,
     Channel,
@@ -25,6 +24,7 @@ from bot.storage.models import (
     TranscriptRecord,
     Workspace,
 )
+from bot.storage.voices import Voices
 from summarizer.types import Recap
 
 T = TypeVar("T", bound=SQLModel)

@@ -20,10 +20,15 @@ class _TwoVoices:
     def transcribe(self, path, *, on_progress=None) -> Transcript:
         return Transcript(
             segments=[
-                Segment(start=0, end=4, speaker="Speaker 1",
-                        text="I'll update the store screenshots by Wednesday."),
-                Segment(start=4, end=8, speaker="Speaker 2",
-                        text="I will send the invoices to finance."),
+                Segment(
+                    start=0,
+                    end=4,
+                    speaker="Speaker 1",
+                    text="I'll update the store screenshots by Wednesday.",
+                ),
+                Segment(
+                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
+                ),
             ],
             duration=8.0,
         )

@@ -24,10 +24,15 @@ class _TwoVoices:
     def transcribe(self, path, *, on_progress=None) -> Transcript:
         return Transcript(
             segments=[
-                Segment(start=0, end=4, speaker="Speaker 1",
-                        text="I'll update the store screenshots by Wednesday."),
-                Segment(start=4, end=8, speaker="Speaker 2",
-                        text="I will send the invoices to finance."),
+                Segment(
+                    start=0,
+                    end=4,
+                    speaker="Speaker 1",
+                    text="I'll update the store screenshots by Wednesday.",
+                ),
+                Segment(
+                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
+                ),
             ],
             duration=8.0,
         )
@@ -124,7 +129,9 @@ async def test_naming_by_command_and_by_menu_updates_transcript_and_recap(
     recap_now = _updated(slack, recap["ts"])[-1]
     assert f"<@{BOB}>" in _item_line(recap_now, "screenshots")
     assert "_no owner_" in _item_line(recap_now, "invoices")
-    assert any("Speaker 1 is Bob" in p["text"] for p in slack.thread_replies(GENERAL, message["ts"]))
+    assert any(
+        "Speaker 1 is Bob" in p["text"] for p in slack.thread_replies(GENERAL, message["ts"])
+    )
 
     await _pick(slack, transcript, "Speaker 2", CY)
 
