@@ -56,8 +56,11 @@ NO_LABELS = (
     "when it was made)."
 )
 UNKNOWN_LABEL = "There is no {label} in this transcript. Its speakers: {labels}."
-BAD_NAME = "That name has nothing I can show. Mention the person (`@kofi`) or type a name."
-WHO_IS_ME = "I can't tell your name here: mention yourself instead (`speaker 1 is @you`)."
+BAD_NAME = (
+    "That name has nothing I can show. Mention the person or type a name: "
+    "`@balafon speaker 1 is @kofi`."
+)
+WHO_IS_ME = "I can't tell your name here: mention yourself (`@balafon speaker 1 is @you`)."
 NAMED = "{label} is {name}: the transcript and recap are updated."
 NAMED_NONE = "{label} is {name}."
 VOICE_FORGOTTEN = "Your voice profile is deleted."
