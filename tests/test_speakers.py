@@ -279,3 +279,20 @@ async def test_retention_sweep_forgets_voices(bot, engine) -> None:
         assert session.exec(select(VoiceProfile)).all() == []
         [record] = session.exec(select(TranscriptRecord)).all()
         assert all("voice" not in entry for entry in record.speakers.values())
+
+
+@pytest.mark.anyio
+async def test_export_says_whose_voice_is_kept_without_the_voice(bot, engine) -> None:
+    from bot.export import export_text
+
+    core, worker, _ = bot
+    core.services.limits = replace(core.services.limits, voice_profiles=True)
+    await transcribe(core, worker)
+    await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
+
+    text = export_text(engine, "voice-profiles", "csv")
+
+    header, row, *rest = text.splitlines()
+    assert header == "id,platform,workspace,user_id,name,samples,updated_at"
+    assert row.startswith("1,memory,T1,U-Kofi,kofi,1,") and rest == []
+    assert str(KOFI_VOICE[0]) not in text
