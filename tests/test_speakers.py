@@ -296,3 +296,51 @@ async def test_export_says_whose_voice_is_kept_without_the_voice(bot, engine) ->
     assert header == "id,platform,workspace,user_id,name,samples,updated_at"
     assert row.startswith("1,memory,T1,U-Kofi,kofi,1,") and rest == []
     assert str(KOFI_VOICE[0]) not in text
+
+
+@pytest.mark.anyio
+async def test_stored_items_follow_the_names_and_the_shared_message(bot, engine) -> None:
+    from bot.storage.models import ActionItemRecord, RecapRecord
+
+    core, worker, _ = bot
+    await transcribe(core, worker)
+    await say(core, worker, "speaker 1 is @kofi", mentions={"@kofi": "U-Kofi"})
+
+    with Session(engine) as session:
+        [recap] = session.exec(select(RecapRecord)).all()
+        [transcript] = session.exec(select(TranscriptRecord)).all()
+        assert recap.transcript_id == transcript.id
+        items = {i.task: (i.owner_name, i.owner_id) for i in session.exec(select(ActionItemRecord))}
+    assert next(o for t, o in items.items() if "screenshots" in t) == ("kofi", "U-Kofi")
+    assert next(o for t, o in items.items() if "invoices" in t) == (None, None)
+
+    # The message the recording was shared in is deleted: its transcript, recap and items
+    # go (PostgreSQL would refuse to delete a transcript a recap still points at).
+    await core.record_delete(place(), "m1")
+    with Session(engine) as session:
+        assert session.exec(select(TranscriptRecord)).all() == []
+        assert session.exec(select(RecapRecord)).all() == []
+        assert session.exec(select(ActionItemRecord)).all() == []
+
+
+@pytest.mark.anyio
+async def test_retention_deletes_a_transcript_older_than_its_recap(bot, engine) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.storage.models import RecapRecord
+
+    core, worker, _ = bot
+    await transcribe(core, worker)
+    with Session(engine) as session:  # the transcript is a day older than its recap
+        session.execute(
+            update(TranscriptRecord).values(created_at=datetime.now(UTC) - timedelta(days=31))
+        )
+        session.commit()
+
+    counts = core.services.repo.purge_expired(datetime.now(UTC), 30)
+
+    assert counts["transcripts"] == 1 and counts["recaps"] == 0
+    with Session(engine) as session:
+        assert session.exec(select(RecapRecord)).one().transcript_id is None

@@ -274,7 +274,7 @@ class _Naming:
         posted = await asyncio.to_thread(repo.delivery, f"{base}:recap")
         if posted is not None and posted.message_id:
             try:
-                _, recap = await naming.named_recap(
+                found, recap = await naming.named_recap(
                     self.services,
                     transcript,
                     speakers,
@@ -284,6 +284,7 @@ class _Naming:
             except InputError:
                 return updated  # nothing was said: its "no speech" post stays
             await platform.update(target, posted.message_id, recap)
+            await asyncio.to_thread(repo.replace_recap, row_id(record), found)
             updated = True
         return updated
 

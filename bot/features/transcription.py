@@ -201,7 +201,13 @@ class _Transcription:
             await deliver(f"{key}:recap", platform, target, TextReply(text=text))
         else:
             await deliver(f"{key}:recap", platform, target, reply_recap)
-            await asyncio.to_thread(services.repo.save_recap, channel, recap, job_id=job.id)
+            await asyncio.to_thread(
+                services.repo.save_recap,
+                channel,
+                recap,
+                job_id=job.id,
+                transcript_id=row_id(saved),  # naming its speakers later replaces it
+            )
         text = sentences.TRANSCRIBED.format(
             name=file.name, duration=format_timestamp(transcript.duration)
         )
