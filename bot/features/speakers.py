@@ -245,12 +245,10 @@ class _Naming:
         """Store the name on one transcript, remember the voice, update its posts; whether
         a post was updated."""
         services, record = self.services, item.record
-        speakers: dict[str, Any] = dict(record.speakers or {})
-        entry = {k: v for k, v in dict(speakers.get(label) or {}).items() if k != "by"}
-        entry |= {"name": name, "user_id": user_id}
-        speakers[label] = entry
-        await asyncio.to_thread(services.repo.set_speakers, row_id(record), speakers)
-        voice = entry.get("voice")
+        speakers: dict[str, Any] = await asyncio.to_thread(
+            services.repo.name_speaker, row_id(record), label, name, user_id
+        )
+        voice = (speakers.get(label) or {}).get("voice")
         if services.limits.voice_profiles and user_id and voice:
             await asyncio.to_thread(
                 services.repo.remember_voice, record.workspace_id, user_id, name, list(voice)

@@ -58,13 +58,26 @@ class Voices(Store):
                         found.append(ThreadTranscript(record, job_id, reply))
         return found
 
-    def set_speakers(self, record_id: int, speakers: dict[str, Any]) -> None:
+    def name_speaker(
+        self, record_id: int, label: str, name: str, user_id: str | None
+    ) -> dict[str, Any]:
+        """Name one label of a transcript (the row read and written in one transaction, so
+        two people naming two speakers at once both count); its speakers afterwards."""
         with self._session() as session:
-            row = session.get(TranscriptRecord, record_id)
-            if row is not None:
-                row.speakers = dict(speakers)  # a new dict: JSON columns track assignment
-                session.add(row)
-                session.commit()
+            row = session.exec(
+                select(TranscriptRecord)
+                .where(col(TranscriptRecord.id) == record_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return {}
+            speakers = dict(row.speakers or {})
+            entry = {k: v for k, v in dict(speakers.get(label) or {}).items() if k != "by"}
+            speakers[label] = entry | {"name": name, "user_id": user_id}
+            row.speakers = speakers  # a new dict: JSON columns track assignment
+            session.add(row)
+            session.commit()
+            return speakers
 
     # --- voice profiles ----------------------------------------------------------------
 
