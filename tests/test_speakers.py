@@ -134,7 +134,9 @@ async def test_naming_updates_transcript_and_recap_in_place(bot) -> None:
     assert isinstance(recap, RecapReply)
     assert task_owner(recap, "screenshots") == ("kofi", "U-Kofi")
     assert task_owner(recap, "invoices") == (None, None)  # Speaker 2 is still nobody
-    assert "Speaker 1 is kofi: the transcript and recap are updated." in answers(platform)
+    assert "Speaker 1 of “standup.ogg” is kofi: the transcript and recap are updated." in answers(
+        platform
+    )
     assert len(posted(platform, RecapReply)) == 1  # updated, not posted again
 
     await say(core, worker, "Speaker 2 = Ama Owusu", key="n2")
@@ -151,17 +153,32 @@ async def test_naming_errors_say_what_to_do(bot) -> None:
     await say(core, worker, "speaker 7 is @kofi", mentions={"@kofi": "U-Kofi"}, key="a")
     await say(core, worker, "speaker 1 is @kofi", user="U-Stranger", key="b")
     await say(core, worker, "speaker 1 is Kofi", thread="elsewhere", key="c")
-    outcome = await say(core, worker, "speaker 1 is Kofi", thread=None, key="d")
     await say(core, worker, "speaker 1 is <!channel> @", key="e")
 
     found = answers(platform)
     assert "There is no Speaker 7 in this transcript. Its speakers: Speaker 1, Speaker 2." in found
     assert feature.NOT_A_MEMBER in found
     assert feature.NO_TRANSCRIPT in found
-    assert isinstance(outcome.reply, ErrorReply) and outcome.reply.text == feature.NOT_IN_THREAD
-    assert "Speaker 1 is channel: the transcript and recap are updated." in found
+    assert "Speaker 1 of “standup.ogg” is channel: the transcript and recap are updated." in found
     recap = posted(platform, RecapReply)[0].last
     assert task_owner(recap, "screenshots") == ("channel", None)  # inert text, no mention
+
+
+@pytest.mark.anyio
+async def test_outside_a_thread_the_latest_recording_is_named(bot) -> None:
+    """Teams chats have no threads: there, the conversation's latest recording."""
+    core, worker, platform = bot
+
+    await say(core, worker, "speaker 1 is Kofi", thread=None, key="early")
+    assert feature.NOT_IN_THREAD in answers(platform)  # nothing recorded yet
+
+    await transcribe(core, worker, message_id="m1", file_id="f1")
+    await transcribe(core, worker, message_id="m2", file_id="f2")
+    await say(core, worker, "speaker 2 is Ama", thread=None, key="late")
+
+    first, latest = (p.last for p in posted(platform, RecapReply))
+    assert task_owner(latest, "invoices") == ("Ama", None)
+    assert task_owner(first, "invoices") == (None, None)
 
 
 @pytest.mark.anyio

@@ -47,7 +47,10 @@ _NAMING = re.compile(r"(\d{1,3})\s*(?:is\b|=|:|->)?\s*(.*)", re.IGNORECASE | re.
 _ME = frozenset({"me", "myself", "i"})
 
 USAGE = "Name a speaker in the transcript's thread: `@balafon speaker 1 is @kofi`."
-NOT_IN_THREAD = "Say it in the thread of the transcript: `@balafon speaker 1 is @kofi`."
+NOT_IN_THREAD = (
+    "I found no transcript here. Say it in the thread of the transcript: "
+    "`@balafon speaker 1 is @kofi`."
+)
 NAMING = "Naming {label}…"
 NOT_A_MEMBER = "Only people in this channel can name its speakers."
 NO_TRANSCRIPT = "I found no transcript in this thread. Name speakers in the transcript's thread."
@@ -61,8 +64,8 @@ BAD_NAME = (
     "`@balafon speaker 1 is @kofi`."
 )
 WHO_IS_ME = "I can't tell your name here: mention yourself (`@balafon speaker 1 is @you`)."
-NAMED = "{label} is {name}: the transcript and recap are updated."
-NAMED_NONE = "{label} is {name}."
+NAMED = "{label} of “{file}” is {name}: the transcript and recap are updated."
+NAMED_NONE = "{label} of “{file}” is {name}."
 VOICE_FORGOTTEN = "Your voice profile is deleted."
 NO_VOICE = "I kept no voice profile of yours."
 VOICES_CONFIRM = (
@@ -119,8 +122,6 @@ def _mentioned(request: CommandRequest, who: str) -> str | None:
 
 
 async def handle(inbound: Inbound, request: CommandRequest, command: NameSpeaker) -> Outcome:
-    if not request.place.thread:
-        return await inbound.answer(request, ErrorReply(text=NOT_IN_THREAD))
     payload = NamePayload(
         platform=request.place.platform,
         reply=ReplyTarget(place=inbound.reply_place(request)),
@@ -184,18 +185,17 @@ class _Naming:
         ):
             return await say("refused", ErrorReply(text=NOT_A_MEMBER))
         channel = await services.conversations.get_channel(channel_place)
+        # Outside a thread (Teams chats have none): the conversation's latest recording.
+        thread = payload.source.thread
         found = (
             await asyncio.to_thread(
-                services.repo.thread_transcripts,
-                channel,
-                payload.source.thread or "",
-                kind=TRANSCRIBE_KIND,
+                services.repo.thread_transcripts, channel, thread, kind=TRANSCRIBE_KIND
             )
             if channel is not None
             else []
         )
         if not found:
-            return await say("none", ErrorReply(text=NO_TRANSCRIPT))
+            return await say("none", ErrorReply(text=NO_TRANSCRIPT if thread else NOT_IN_THREAD))
         labelled = [(item, _labels(item)) for item in found]
         labels = list(dict.fromkeys(label for _, known in labelled for label in known))
         if payload.label not in labels:
@@ -209,11 +209,14 @@ class _Naming:
         if isinstance(who, ErrorReply):
             return await say("bad-name", who)
         name, user_id = who
-        updated = False
+        updated, files = False, []
         for item, known in labelled:
             if payload.label in known:
                 updated = await self.name(platform, item, payload.label, name, user_id) or updated
-        text = (NAMED if updated else NAMED_NONE).format(label=payload.label, name=name)
+                files.append(item.record.file_name)
+        text = (NAMED if updated else NAMED_NONE).format(
+            label=payload.label, name=name, file="”, “".join(dict.fromkeys(files))
+        )
         await say("named", TextReply(text=text))
 
     async def who(

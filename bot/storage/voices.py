@@ -27,10 +27,10 @@ class ThreadTranscript:
 
 class Voices(Store):
     def thread_transcripts(
-        self, channel: Channel, thread: str, *, kind: str
+        self, channel: Channel, thread: str | None, *, kind: str
     ) -> list[ThreadTranscript]:
         """The transcripts `kind` jobs posted in `thread` of `channel` (or made of the
-        recording that started it), oldest first."""
+        recording that started it), oldest first; without a thread, the channel's latest."""
         found: list[ThreadTranscript] = []
         with self._session() as session:
             jobs = session.exec(
@@ -40,8 +40,12 @@ class Voices(Store):
                 payload = payload or {}
                 reply = payload.get("reply") or {}
                 where = reply.get("place") or {}
-                in_thread = thread in (where.get("thread"), payload.get("message_id"))
-                if job_id is None or where.get("channel") != channel.external_id or not in_thread:
+                here = where.get("channel") == channel.external_id
+                in_thread = thread is None or thread in (
+                    where.get("thread"),
+                    payload.get("message_id"),
+                )
+                if job_id is None or not here or not in_thread:
                     continue
                 for file in payload.get("files") or []:
                     record = session.exec(
@@ -56,7 +60,7 @@ class Voices(Store):
                     ).first()
                     if record is not None:
                         found.append(ThreadTranscript(record, job_id, reply))
-        return found
+        return found if thread is not None else found[-1:]
 
     def name_speaker(
         self, record_id: int, label: str, name: str, user_id: str | None

@@ -46,7 +46,7 @@ def test_picking_a_speaker_makes_them_the_owner(page: Any, stack: Stack, tmp_pat
 
     thread.locator(".card.recap li", has_text="@Bob").wait_for()
     assert "@Bob" in thread.locator(".card.recap li", has_text="screenshots").last.inner_text()
-    thread.locator(".msg", has_text="Speaker 1 is Bob").wait_for()
+    thread.locator(".msg", has_text="Speaker 1 of “standup.ogg” is Bob").wait_for()
     picker = thread.locator('.card.transcript select[data-speaker="1"]')
     assert picker.input_value() == "bob"  # the menu shows who it is now
     page.screenshot(path=str(tmp_path / "named.png"))

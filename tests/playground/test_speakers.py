@@ -69,4 +69,4 @@ async def test_a_speaker_named_in_the_thread_owns_their_items(stack: Stack, clie
     recap = _card(listing, "recap")["html"]
     assert "@Bob" in _item(recap, "screenshots")
     assert "no owner" in _item(recap, "invoices")
-    assert any("Speaker 1 is Bob" in m["html"] for m in listing)
+    assert any("Speaker 1 of “standup.ogg” is Bob" in m["html"] for m in listing)

@@ -130,7 +130,8 @@ async def test_naming_by_command_and_by_menu_updates_transcript_and_recap(
     assert f"<@{BOB}>" in _item_line(recap_now, "screenshots")
     assert "_no owner_" in _item_line(recap_now, "invoices")
     assert any(
-        "Speaker 1 is Bob" in p["text"] for p in slack.thread_replies(GENERAL, message["ts"])
+        "Speaker 1 of “standup.m4a” is Bob" in p["text"]
+        for p in slack.thread_replies(GENERAL, message["ts"])
     )
 
     await _pick(slack, transcript, "Speaker 2", CY)

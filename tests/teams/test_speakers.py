@@ -10,7 +10,7 @@ from adapters.teams.vtt import parse_vtt
 from bot.features.media import MediaRunner
 from summarizer.pipeline import Summarizer, transcript_to_conversation
 from summarizer.types import Segment, Transcript
-from tests.teams.conftest import ANN, BOB, CHANNEL, TEAM, Harness
+from tests.teams.conftest import ANN, BOB, CHANNEL, GROUP_CHAT, TEAM, Harness
 from tests.teams.test_files import inline
 
 pytestmark = pytest.mark.anyio
@@ -59,7 +59,10 @@ async def test_naming_a_speaker_updates_the_cards_with_a_mention(teams: Harness)
     assert any(e.get("mentioned", {}).get("id") == BOB.id for e in entities)
     invoices = next(x for x in recap.text.split("\n") if "invoices" in x and " — " in x)
     assert "<at>" not in invoices
-    assert any("Speaker 1 is Bob Stone" in s.text for s in teams.replies(CHANNEL, shared["id"]))
+    assert any(
+        "Speaker 1 of “standup.webm” is Bob Stone" in s.text
+        for s in teams.replies(CHANNEL, shared["id"])
+    )
 
 
 def test_meeting_voice_tags_own_their_items() -> None:
@@ -74,3 +77,22 @@ def test_meeting_voice_tags_own_their_items() -> None:
     assert conversation.unnamed == []
     recap = Summarizer().recap(conversation)
     assert [item.owner for item in recap.action_items] == ["Ama Owusu"]
+
+
+async def test_in_a_group_chat_without_threads_the_latest_recording_is_named(
+    teams: Harness,
+) -> None:
+    teams.core.services.media = MediaRunner(_TwoVoices, workers=1)
+    teams.fake.members[GROUP_CHAT] |= {ANN.aad, ANN.id}
+    file = inline(teams.fake, "call.webm", b"not decoded by the fake" * 10, "video/webm")
+    await teams.say(teams.chat_message("transcribe", mention_bot=True, attachments=[file]))
+    await teams.settle()
+    recap = next(s for s in teams.replies(GROUP_CHAT) if "Recap" in s.text)
+
+    await teams.say(
+        teams.chat_message("speaker 1 is <at>Bob Stone</at>", mention_bot=True, mentions=(BOB,))
+    )
+    await teams.settle()
+
+    screenshots = next(x for x in recap.text.split("\n") if "screenshots" in x and " — " in x)
+    assert "<at>Bob Stone</at>" in screenshots
