@@ -85,12 +85,17 @@ def cosine(first: Sequence[float], second: Sequence[float]) -> float:
 
 
 def running_mean(mean: Sequence[float], samples: int, voice: Sequence[float]) -> list[float]:
-    """`mean` of `samples` voices with one more added (unit length, as embeddings are)."""
+    """`mean` of `samples` voices with one more added. Kept unnormalised (cosine does not
+    mind) so that `without_sample` undoes it exactly."""
     if len(mean) != len(voice) or samples <= 0:
         return list(voice)
-    summed = [(m * samples + v) / (samples + 1) for m, v in zip(mean, voice, strict=True)]
-    norm = math.sqrt(sum(x * x for x in summed)) or 1.0
-    return [x / norm for x in summed]
+    return [(m * samples + v) / (samples + 1) for m, v in zip(mean, voice, strict=True)]
+
+
+def without_sample(mean: Sequence[float], samples: int, voice: Sequence[float]) -> list[float]:
+    """`mean` of `samples` voices with one of them taken out again (a naming corrected).
+    Only for `samples` > 1."""
+    return [(m * samples - v) / (samples - 1) for m, v in zip(mean, voice, strict=True)]
 
 
 def match_voices(

@@ -154,8 +154,9 @@ def test_voices_match_profiles_once_each_above_the_threshold() -> None:
     assert match_voices({"Speaker 1": [0.1, 0.99, 0.0]}, profiles) == {"Speaker 1": "U2"}
 
 
-def test_running_mean_stays_unit_length() -> None:
+def test_running_mean_is_the_mean() -> None:
     mean = running_mean([1.0, 0.0], 1, [0.0, 1.0])
 
-    assert mean == pytest.approx([2**-0.5, 2**-0.5])
+    assert mean == pytest.approx([0.5, 0.5])
+    assert running_mean(mean, 2, [1.0, 1.0]) == pytest.approx([2 / 3, 2 / 3])
     assert running_mean([], 0, [0.6, 0.8]) == [0.6, 0.8]

@@ -361,3 +361,33 @@ async def test_retention_deletes_a_transcript_older_than_its_recap(bot, engine) 
     assert counts["transcripts"] == 1 and counts["recaps"] == 0
     with Session(engine) as session:
         assert session.exec(select(RecapRecord)).one().transcript_id is None
+
+
+@pytest.mark.anyio
+async def test_a_corrected_name_moves_the_voice_to_the_right_profile(bot, engine) -> None:
+    core, worker, _ = bot
+    core.services.limits = replace(core.services.limits, voice_profiles=True)
+    await transcribe(core, worker)
+    kofi, ama = {"@kofi": "U-Kofi"}, {"@ama": "U-Ama"}
+    await say(core, worker, "speaker 2 is @kofi", mentions=kofi, key="wrong")
+    await say(core, worker, "speaker 2 is @kofi", mentions=kofi, key="again")  # no double count
+    with Session(engine) as session:
+        assert [(p.user_id, p.samples) for p in session.exec(select(VoiceProfile))] == [
+            ("U-Kofi", 1)
+        ]
+
+    await say(core, worker, "speaker 2 is @ama", mentions=ama, key="right")
+
+    with Session(engine) as session:
+        [profile] = session.exec(select(VoiceProfile)).all()
+        assert (profile.user_id, profile.samples) == ("U-Ama", 1)
+        assert profile.embedding == pytest.approx(AMA_VOICE)
+
+
+def test_taking_a_sample_out_undoes_adding_it() -> None:
+    from summarizer.naming import running_mean, without_sample
+
+    two = running_mean([0.6, 0.8, 0.0], 1, [0.0, 0.6, 0.8])
+    three = running_mean(two, 2, [1.0, 0.0, 0.0])
+
+    assert without_sample(three, 3, [1.0, 0.0, 0.0]) == pytest.approx(two)

@@ -248,15 +248,31 @@ class _Naming:
         """Store the name on one transcript, remember the voice, update its posts; whether
         a post was updated."""
         services, record = self.services, item.record
-        speakers: dict[str, Any] = await asyncio.to_thread(
+        speakers, before = await asyncio.to_thread(
             services.repo.name_speaker, row_id(record), label, name, user_id
         )
-        voice = (speakers.get(label) or {}).get("voice")
-        if services.limits.voice_profiles and user_id and voice:
-            await asyncio.to_thread(
-                services.repo.remember_voice, record.workspace_id, user_id, name, list(voice)
-            )
+        voice = before.get("voice")
+        if services.limits.voice_profiles and voice:
+            await self.learn(record.workspace_id, before, (name, user_id), list(voice))
         return await self.refresh(platform, item, speakers)
+
+    async def learn(
+        self,
+        workspace_id: int,
+        before: dict[str, Any],
+        person: tuple[str, str | None],
+        voice: list[float],
+    ) -> None:
+        """Teach the named person's profile this voice; a person someone named it as
+        before (not a guess from the voice) unlearns it."""
+        repo, (name, user_id) = self.services.repo, person
+        earlier = before.get("user_id") if before.get("by") != "voice" else None
+        if earlier and earlier != user_id:
+            await asyncio.to_thread(repo.unlearn_voice, workspace_id, earlier, voice)
+        if user_id:  # named as them again: counted once (unless their profile expired)
+            await asyncio.to_thread(
+                repo.remember_voice, workspace_id, user_id, name, voice, again=user_id == earlier
+            )
 
     async def refresh(
         self, platform: ChatPlatform, item: ThreadTranscript, speakers: dict[str, Any]

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.storage.base import Store, rowcount
 from bot.storage.models import Channel, Job, TranscriptRecord, VoiceProfile, utcnow
-from summarizer.naming import running_mean
+from summarizer.naming import running_mean, without_sample
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,10 @@ class Voices(Store):
 
     def name_speaker(
         self, record_id: int, label: str, name: str, user_id: str | None
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Name one label of a transcript (the row read and written in one transaction, so
-        two people naming two speakers at once both count); its speakers afterwards."""
+        two people naming two speakers at once both count): (its speakers afterwards, what
+        the label was before)."""
         with self._session() as session:
             row = session.exec(
                 select(TranscriptRecord)
@@ -74,14 +75,15 @@ class Voices(Store):
                 .with_for_update()
             ).first()
             if row is None:
-                return {}
+                return {}, {}
             speakers = dict(row.speakers or {})
-            entry = {k: v for k, v in dict(speakers.get(label) or {}).items() if k != "by"}
+            before = dict(speakers.get(label) or {})
+            entry = {k: v for k, v in before.items() if k != "by"}
             speakers[label] = entry | {"name": name, "user_id": user_id}
             row.speakers = speakers  # a new dict: JSON columns track assignment
             session.add(row)
             session.commit()
-            return speakers
+            return speakers, before
 
     # --- voice profiles ----------------------------------------------------------------
 
@@ -94,9 +96,10 @@ class Voices(Store):
             )
 
     def remember_voice(
-        self, workspace_id: int, user_id: str, name: str, voice: list[float]
+        self, workspace_id: int, user_id: str, name: str, voice: list[float], *, again: bool = False
     ) -> VoiceProfile:
-        """Add one recording's voice to the person's profile (a running mean)."""
+        """Add one recording's voice to the person's profile (a running mean); `again`: it
+        was counted before, so only a profile that is gone (expired) is made anew."""
         with self._session() as session:
             row = session.exec(
                 select(VoiceProfile).where(
@@ -108,6 +111,8 @@ class Voices(Store):
                 row = VoiceProfile(
                     workspace_id=workspace_id, user_id=user_id, name=name, embedding=list(voice)
                 )
+            elif again:
+                return row
             else:
                 row.embedding = running_mean(row.embedding, row.samples, voice)
                 row.samples, row.name, row.updated_at = row.samples + 1, name, utcnow()
@@ -115,6 +120,26 @@ class Voices(Store):
             session.commit()
             session.refresh(row)
             return row
+
+    def unlearn_voice(self, workspace_id: int, user_id: str, voice: list[float]) -> None:
+        """Take one recording's voice out of a person's profile again (it was named as them
+        by mistake); a profile of that one recording goes."""
+        with self._session() as session:
+            row = session.exec(
+                select(VoiceProfile).where(
+                    col(VoiceProfile.workspace_id) == workspace_id,
+                    col(VoiceProfile.user_id) == user_id,
+                )
+            ).first()
+            if row is None:
+                return
+            if row.samples <= 1:
+                session.delete(row)
+            else:
+                row.embedding = without_sample(row.embedding, row.samples, voice)
+                row.samples, row.updated_at = row.samples - 1, utcnow()
+                session.add(row)
+            session.commit()
 
     def forget_voices(self, workspace_id: int, user_id: str | None = None) -> int:
         """Delete a person's voice profile (`user_id`), or every one of the workspace; and
