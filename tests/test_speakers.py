@@ -222,7 +222,8 @@ async def test_voice_profiles_name_a_known_voice_and_forget_it(bot, engine) -> N
     outcome = await say(core, worker, "forget my voice", user="U-Kofi", key="f")
     assert outcome.reply == TextReply(text=feature.VOICE_FORGOTTEN)
     with Session(engine) as session:
-        assert session.exec(select(VoiceProfile)).all() == []
+        [refusal] = session.exec(select(VoiceProfile)).all()  # no voice, only "no"
+        assert (refusal.user_id, refusal.samples, refusal.embedding) == ("U-Kofi", 0, [])
         for record in session.exec(select(TranscriptRecord)).all():
             assert all(
                 "voice" not in entry or entry.get("user_id") != "U-Kofi"
@@ -231,6 +232,20 @@ async def test_voice_profiles_name_a_known_voice_and_forget_it(bot, engine) -> N
             assert "voice" in record.speakers["Speaker 2"]  # nobody's: kept for naming
     again = await say(core, worker, "forget my voice", user="U-Kofi", key="g")
     assert again.reply == TextReply(text=feature.NO_VOICE)
+
+    # Named again in a new recording: the voice is not learnt again, nor named by itself.
+    await transcribe(core, worker, message_id="m3", file_id="f1")
+    assert [s.speaker for s in posted(platform, TranscriptReply)[-1].reply.transcript.segments] == [
+        "Speaker 1",
+        "Speaker 2",
+    ]
+    await say(
+        core, worker, "speaker 1 is @kofi", thread="m3", mentions={"@kofi": "U-Kofi"}, key="n3"
+    )
+    with Session(engine) as session:
+        assert [p.samples for p in session.exec(select(VoiceProfile))] == [0]
+        latest = session.exec(select(TranscriptRecord).order_by(TranscriptRecord.id.desc())).first()
+        assert latest is not None and "voice" not in latest.speakers["Speaker 1"]
 
 
 @pytest.mark.anyio

@@ -270,9 +270,11 @@ class _Naming:
         if earlier and earlier != user_id:
             await asyncio.to_thread(repo.unlearn_voice, workspace_id, earlier, voice)
         if user_id:  # named as them again: counted once (unless their profile expired)
-            await asyncio.to_thread(
+            profile = await asyncio.to_thread(
                 repo.remember_voice, workspace_id, user_id, name, voice, again=user_id == earlier
             )
+            if profile.samples == 0:  # they said `forget my voice`: not even here
+                await asyncio.to_thread(repo.strip_voices, workspace_id, user_id)
 
     async def refresh(
         self, platform: ChatPlatform, item: ThreadTranscript, speakers: dict[str, Any]

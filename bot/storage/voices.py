@@ -88,10 +88,14 @@ class Voices(Store):
     # --- voice profiles ----------------------------------------------------------------
 
     def voice_profiles(self, workspace_id: int) -> list[VoiceProfile]:
+        """The workspace's remembered voices (not the refusals: `forget_voices`)."""
         with self._session() as session:
             return list(
                 session.exec(
-                    select(VoiceProfile).where(col(VoiceProfile.workspace_id) == workspace_id)
+                    select(VoiceProfile).where(
+                        col(VoiceProfile.workspace_id) == workspace_id,
+                        col(VoiceProfile.samples) > 0,
+                    )
                 ).all()
             )
 
@@ -111,7 +115,7 @@ class Voices(Store):
                 row = VoiceProfile(
                     workspace_id=workspace_id, user_id=user_id, name=name, embedding=list(voice)
                 )
-            elif again:
+            elif again or row.samples == 0:  # counted before; or they said `forget my voice`
                 return row
             else:
                 row.embedding = running_mean(row.embedding, row.samples, voice)
@@ -143,30 +147,49 @@ class Voices(Store):
 
     def forget_voices(self, workspace_id: int, user_id: str | None = None) -> int:
         """Delete a person's voice profile (`user_id`), or every one of the workspace; and
-        the voices kept with that workspace's transcripts for naming (theirs, or all)."""
+        the voices kept with that workspace's transcripts for naming (theirs, or all). A
+        person's refusal stays (a row without a voice, `samples` 0): their voice is not
+        learnt again. Returns how many voices were deleted."""
         with self._session() as session:
-            where = [col(VoiceProfile.workspace_id) == workspace_id]
+            where = [col(VoiceProfile.workspace_id) == workspace_id, col(VoiceProfile.samples) > 0]
             if user_id is not None:
                 where.append(col(VoiceProfile.user_id) == user_id)
             deleted = rowcount(session, delete(VoiceProfile).where(*where))
+            if user_id is not None:
+                refused = select(VoiceProfile).where(
+                    col(VoiceProfile.workspace_id) == workspace_id,
+                    col(VoiceProfile.user_id) == user_id,
+                )
+                if session.exec(refused).first() is None:
+                    session.add(
+                        VoiceProfile(
+                            workspace_id=workspace_id,
+                            user_id=user_id,
+                            name="",
+                            embedding=[],
+                            samples=0,
+                        )
+                    )
             session.commit()
-        self._strip_voices(workspace_id, user_id)
+        self.strip_voices(workspace_id, user_id)
         return deleted
 
     def purge_voices(self, *, before: datetime | None) -> int:
         """Retention: profiles not refreshed since `before`; None: every profile and every
-        kept voice (VOICE_PROFILES turned off)."""
+        kept voice (VOICE_PROFILES turned off). Refusals stay."""
         with self._session() as session:
-            query = delete(VoiceProfile)
+            query = delete(VoiceProfile).where(col(VoiceProfile.samples) > 0)
             if before is not None:
                 query = query.where(col(VoiceProfile.updated_at) < before)
             deleted = rowcount(session, query)
             session.commit()
         if before is None:
-            self._strip_voices(None, None)
+            self.strip_voices(None, None)
         return deleted
 
-    def _strip_voices(self, workspace_id: int | None, user_id: str | None) -> None:
+    def strip_voices(self, workspace_id: int | None, user_id: str | None) -> None:
+        """Drop the voices kept with transcripts: of the labels named as `user_id` (None: all),
+        in `workspace_id` (None: everywhere)."""
         with self._session() as session:
             query = select(TranscriptRecord.id, TranscriptRecord.speakers)
             if workspace_id is not None:
