@@ -156,3 +156,39 @@ async def test_someone_outside_the_channel_cannot_name(slack: Harness) -> None:
         "Only people in this channel" in p["text"]
         for p in slack.thread_replies(GENERAL, message["ts"])
     )
+
+
+@pytest.mark.slow
+async def test_real_speech_two_voices_named_by_command(slack: Harness, tmp_path) -> None:
+    """Two espeak-ng voices, transcribed and diarized for real; naming Speaker 1 gives its
+    "I will…" item an owner. Skipped while the transcriber gives no speaker labels
+    (diarization is another part of #14)."""
+    from tests.speech import synthesize_dialogue
+
+    audio, _ = synthesize_dialogue(
+        [
+            (0, "Good morning everyone. I will update the store screenshots by Wednesday."),
+            (1, "Thanks. We decided to ship the release on Friday."),
+            (0, "Great, that works for me."),
+        ],
+        tmp_path / "standup.m4a",
+        "m4a",
+    )
+    file = slack.fake.add_file("standup.m4a", audio.read_bytes(), "audio/mp4")
+    message = slack.fake.add_message(GENERAL, ANN, "", subtype="file_share", files=[file])
+    envelope = payload("message_file_share.json")
+    envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
+    envelope["event_id"] = f"Ev{file['id']}"
+    assert (await slack.send(envelope)).status_code == 200
+    await slack.settle()
+    transcript, recap = _posts(slack, message["ts"])
+    pickers = [b for b in transcript["blocks"] if b.get("block_id", "").startswith("speaker:")]
+    if not pickers:
+        pytest.skip("the transcriber gives no speaker labels here (diarization is off)")
+    label = pickers[0]["block_id"].removeprefix("speaker:")
+    assert "screenshots" in _text(recap).lower()
+
+    await slack.mention(GENERAL, ANN, f"{label.lower()} is <@{BOB}>", thread_ts=message["ts"])
+    await slack.settle()
+
+    assert f"<@{BOB}>" in _item_line(_updated(slack, recap["ts"])[-1], "screenshots")
