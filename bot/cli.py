@@ -104,9 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     export = commands.add_parser(
-        "export", help="recaps or action items as JSON Lines or CSV, for analytics"
+        "export",
+        help="recaps, action items or voice profiles (no voices) as JSON Lines or CSV",
     )
-    export.add_argument("kind", choices=["recaps", "action-items"])
+    export.add_argument("kind", choices=["recaps", "action-items", "voice-profiles"])
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     export.add_argument("--since", type=_aware_datetime, help="only records created since")
     export.add_argument("-o", "--output", type=Path, help="write here instead of stdout")

@@ -11,8 +11,8 @@ mentions into `#<channel id>` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -59,6 +59,9 @@ class CommandRequest:
     via: str = "mention"  # mention, slash, shortcut, file
     response_url: str | None = None
     timezone: str | None = None
+    # People mentioned in `text`: the mention as it reads there ("@Kofi", "@U123") -> their
+    # platform id (what `speaker 1 is @kofi` names).
+    mentions: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

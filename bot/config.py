@@ -63,6 +63,9 @@ class CoreSettings(BaseSettings):
     retention_days: int | None = Field(default=None, ge=1)
     # Transcripts of API uploads (GET /v1/jobs/{id}) are deleted this long after they finish.
     api_result_hours: float = Field(default=24.0, gt=0)
+    # Remember the voice of each speaker people name, per workspace, so that later
+    # recordings name them by themselves (README: "Voice profiles"). Off: no voice is kept.
+    voice_profiles: bool = False
     # Who may `forget` or set `retention` in any channel besides the platform's admins and
     # channel owners: comma-separated user ids, optionally `platform:id` (slack:U123).
     admin_users: str = ""

@@ -16,6 +16,7 @@ from bot.recordings import FILE_PREFIX, latest_per_file, linkable_message, segme
 from bot.storage.base import row_id
 from bot.storage.models import Channel
 from bot.storage.repo import Repository
+from summarizer.naming import is_speaker_label
 from summarizer.types import Conversation, Message, Recap
 
 log = logging.getLogger(__name__)
@@ -23,14 +24,15 @@ MAX_LINKS = 30
 
 
 def to_conversation(chat: Iterable[ChatMessage]) -> Conversation:
-    """People's messages with text, as the summarizer's conversation."""
-    return Conversation(
-        messages=[
-            Message(author=m.author_name, author_id=m.author_id, text=m.text, at=m.at, ref=m.id)
-            for m in chat
-            if not m.from_bot and m.text.strip()
-        ]
-    )
+    """People's messages with text, as the summarizer's conversation. A recording's speaker
+    label nobody named (no platform id behind it) is marked unnamed: it owns no item."""
+    messages = [
+        Message(author=m.author_name, author_id=m.author_id, text=m.text, at=m.at, ref=m.id)
+        for m in chat
+        if not m.from_bot and m.text.strip()
+    ]
+    unnamed = {m.author for m in messages if not m.author_id and is_speaker_label(m.author)}
+    return Conversation(messages=messages, unnamed=sorted(unnamed))
 
 
 class Conversations:

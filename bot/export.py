@@ -1,4 +1,5 @@
-"""`balafon export`: recaps and action items as JSON Lines or CSV, one row per record,
+"""`balafon export`: recaps, action items and voice profiles (whose voice is kept) as
+JSON Lines or CSV, one row per record,
 shaped for a warehouse (no nested structures in CSV, ISO 8601 times, platform ids)."""
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any, TextIO
 from sqlalchemy.engine import Engine
 
 from bot.storage.export import ExportQueries
-from bot.storage.models import ActionItemRecord, Channel, RecapRecord, Workspace
+from bot.storage.models import ActionItemRecord, Channel, RecapRecord, VoiceProfile, Workspace
 
-KINDS = ("recaps", "action-items")
+KINDS = ("recaps", "action-items", "voice-profiles")
 # A spreadsheet opening the CSV runs a cell that starts with one of these as a formula
 # (OWASP "CSV Injection"; ASVS 1.2.10 adds NUL): such a cell gets a leading apostrophe.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -31,6 +32,9 @@ def rows(engine: Engine, kind: str, since: datetime | None = None) -> Iterator[d
     if kind == "recaps":
         for recap, workspace, channel in queries.recaps(since):
             yield _place(recap.id, workspace, channel, recap.created_at) | _recap(recap)
+    elif kind == "voice-profiles":
+        for profile, workspace in queries.voice_profiles(since):
+            yield _voice(profile, workspace)
     else:
         for item, workspace, channel in queries.action_items(since):
             yield _place(item.id, workspace, channel, item.created_at) | _item(item)
@@ -74,6 +78,19 @@ def _item(record: ActionItemRecord) -> dict[str, Any]:
         "status": record.status,
         "confidence": record.confidence,
         "source_ref": record.source_ref,
+    }
+
+
+def _voice(profile: VoiceProfile, workspace: Workspace) -> dict[str, Any]:
+    """Whose voice is kept, and since when; the voice itself never leaves the database."""
+    return {
+        "id": profile.id,
+        "platform": workspace.platform,
+        "workspace": workspace.external_id,
+        "user_id": profile.user_id,
+        "name": profile.name,
+        "samples": profile.samples,
+        "updated_at": _iso(profile.updated_at),
     }
 
 

@@ -30,7 +30,7 @@ from bot.adapter_spec import AdapterSpec, MountContext, metrics_prefixes
 from bot.api import HttpApi
 from bot.app import Ingress, Mountable, create_app, database_check, model_check
 from bot.config import CoreSettings
-from bot.features import recap, transcription
+from bot.features import recap, speakers, transcription
 from bot.features.digests.service import DigestService
 from bot.features.media import MediaRunner
 from bot.inbound import Inbound
@@ -119,11 +119,14 @@ def build_services(
             admin_users=frozenset(settings.admin_user_ids()),
             work_dir=work_dir,
             retention_days=settings.retention_days,
+            voice_profiles=settings.voice_profiles,
         ),
         clock=clock or (lambda: datetime.now(UTC)),
     )
     services.jobs.add(recap.job_kind(services))
     services.jobs.add(transcription.job_kind(services))
+    services.jobs.add(speakers.job_kind(services))
+    services.sweepers.append(speakers.sweeper(services))
     if digests:
         DigestService(
             services,

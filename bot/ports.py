@@ -110,9 +110,20 @@ class RecapReply:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SpeakerChoice:
+    """A diarization label a menu on the transcript can name, and whom it names now."""
+
+    label: str  # "Speaker 1"
+    name: str | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TranscriptReply:
-    transcript: Transcript
+    transcript: Transcript  # named speakers already read as their names
     filename: str  # base name for an uploaded file ("standup.txt")
+    # The labels people may name (a menu where the platform has one); empty: no menu.
+    speakers: tuple[SpeakerChoice, ...] = ()
 
 
 Reply = TextReply | ErrorReply | ProgressReply | RecapReply | TranscriptReply
@@ -163,6 +174,16 @@ class ChatPlatform(Protocol):
         (the playground, being its own chat server, keeps messages and files; Slack's and
         Teams' messages stay theirs, and nothing of them is kept by the adapter)."""
         ...
+
+
+@runtime_checkable
+class PeopleDirectory(Protocol):
+    """A platform that can say a person's display name from their id (Slack), for people
+    mentioned in a command."""
+
+    name: str
+
+    async def display_name(self, place: Place, user_id: str) -> str | None: ...
 
 
 @runtime_checkable

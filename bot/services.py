@@ -34,6 +34,7 @@ class Limits:
     admin_users: frozenset[str] = field(default_factory=frozenset)
     work_dir: Path | None = None  # where downloads are unpacked (a temp dir when None)
     retention_days: int | None = None  # RETENTION_DAYS: channels without their own
+    voice_profiles: bool = False  # VOICE_PROFILES: named voices are remembered
 
 
 class Services:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from summarizer.config import LLMConfig
 from summarizer.errors import InputError, LLMError
 from summarizer.limits import cap_recap
+from summarizer.naming import SpeakerName, drop_unnamed_owners, speaker_labels
 from summarizer.offline import offline_recap
 from summarizer.types import Conversation, Message, Recap, Transcript
 
@@ -27,12 +29,20 @@ def format_timestamp(seconds: float) -> str:
 
 
 def transcript_to_conversation(
-    transcript: Transcript, *, recorded_at: datetime | None = None, title: str | None = None
+    transcript: Transcript,
+    *,
+    recorded_at: datetime | None = None,
+    title: str | None = None,
+    names: Mapping[str, SpeakerName] | None = None,
 ) -> Conversation:
-    """A transcript as a conversation: one message per segment, cited by its timestamp."""
+    """A transcript as a conversation: one message per segment, cited by its timestamp.
+    `names` turn speaker labels into people (authors with their platform ids); labels
+    nobody named stay as they are and are marked `unnamed`: they own no action item."""
+    names = names or {}
     messages = [
         Message(
-            author=segment.speaker or "",
+            author=_author(segment.speaker, names),
+            author_id=_person(segment.speaker, names).user_id,
             text=segment.text.strip(),
             at=recorded_at + timedelta(seconds=segment.start) if recorded_at else None,
             ref=f"t={format_timestamp(segment.start)}",
@@ -40,9 +50,22 @@ def transcript_to_conversation(
         for segment in transcript.segments
         if segment.text.strip()
     ]
+    unnamed = [label for label in speaker_labels(transcript) if label not in names]
     return Conversation(
-        messages=messages, title=title or transcript.source, notes=list(transcript.notes)
+        messages=messages,
+        title=title or transcript.source,
+        notes=list(transcript.notes),
+        unnamed=unnamed,
     )
+
+
+def _author(speaker: str | None, names: Mapping[str, SpeakerName]) -> str:
+    return _person(speaker, names).name or speaker or ""
+
+
+def _person(speaker: str | None, names: Mapping[str, SpeakerName]) -> SpeakerName:
+    """Whom a label was named as; nobody (an empty name) when it was not."""
+    return names.get(speaker or "") or SpeakerName("")
 
 
 class Summarizer:
@@ -80,7 +103,7 @@ class Summarizer:
     def recap(self, conversation: Conversation) -> Recap:
         if not any(m.text.strip() for m in conversation.messages):
             raise InputError("the conversation is empty: there is nothing to summarise.")
-        recap = self._recap(conversation)
+        recap = drop_unnamed_owners(self._recap(conversation), conversation.unnamed)
         recap.notes[:0] = conversation.notes  # first: they say what the recap is of
         return recap
 

@@ -30,6 +30,8 @@ class Conversation(BaseModel):
     title: str | None = None
     # What a reader of its recap should know (only part of a recording could be read).
     notes: list[str] = Field(default_factory=list)
+    # Speaker labels ("Speaker 2") nobody named: quoted as they are, owners of nothing.
+    unnamed: list[str] = Field(default_factory=list)
 
     @property
     def participants(self) -> list[str]:

@@ -28,6 +28,7 @@ from bot.ports import FileRef, ReplyTarget
 T = TypeVar("T")
 SLASH_COMMAND = "/recap"
 MAX_TEXT = 10_000
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][\w.-]*)")
 _BOT_MENTION = re.compile(r"(?<![\w@])@balafon\b[:,]?", re.IGNORECASE)
 
 
@@ -188,11 +189,20 @@ class Inbound:
             files=files,
             via="mention",
             timezone=_zone(timezone),
+            mentions=await self._mentions(text),
         )
         outcome = await self.core.handle_command(request)
         answer_thread = thread or message_id
         await self._show(outcome, ReplyTarget(place=place(channel, answer_thread)), user, key)
         return Said(message_id, open_thread=answer_thread)
+
+    async def _mentions(self, text: str) -> dict[str, str]:
+        """`@kofi` -> "kofi" for each person of the playground the text mentions."""
+        words = {match.group(1) for match in _MENTION.finditer(text)}
+        if not words:
+            return {}
+        people = {user["id"] for user in await self._db(self.store.users)}
+        return {f"@{word}": word.lower() for word in words if word.lower() in people}
 
     async def _show(self, outcome: Outcome, target: ReplyTarget, user: str, key: str) -> None:
         """The core's immediate answer in the thread, or its "working on it" to the

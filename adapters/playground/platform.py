@@ -159,6 +159,11 @@ class PlaygroundPlatform:
         user = await asyncio.to_thread(self.store.user, user_id)
         return user is not None and await asyncio.to_thread(self.store.has_channel, place.channel)
 
+    async def display_name(self, place: Place, user_id: str) -> str | None:
+        """For people named in a command (`speaker 1 is @kofi`)."""
+        user = await asyncio.to_thread(self.store.user, user_id)
+        return user["name"] if user else None
+
     async def can_manage(self, place: Place, user_id: str) -> bool:
         """Everyone manages every channel: the playground is one person's local sandbox
         (only this machine, with the access token, reaches it), with no roles to honour."""

@@ -158,6 +158,20 @@ def recap_card(reply: RecapReply) -> str:
     )
 
 
+def speaker_menus(reply: TranscriptReply) -> str:
+    """A picker per speaker label; app.js fills in the people and, on a choice, says
+    `@balafon speaker N is @them` in the transcript's thread."""
+    if not reply.speakers:
+        return ""
+    pickers = "".join(
+        f'<label>{escape(choice.label)} <select data-speaker="{escape(choice.label.split()[-1])}"'
+        f' data-current="{escape(choice.user_id or "")}">'
+        f'<option value="">{escape(choice.name or "Who is this?")}</option></select></label>'
+        for choice in reply.speakers
+    )
+    return f'<div class="speakers"><span>Who spoke?</span> {pickers}</div>'
+
+
 def transcript_card(reply: TranscriptReply, message_id: int) -> str:
     transcript = reply.transcript
     words = len(transcript.text.split())
@@ -173,7 +187,7 @@ def transcript_card(reply: TranscriptReply, message_id: int) -> str:
         '<section class="card transcript">'
         f'<details{is_open}><summary><h3>Transcript <span class="meta">'
         f"{format_timestamp(transcript.duration)} · {words} words</span></h3></summary>"
-        f"{body}</details>"
+        f"{body}</details>{speaker_menus(reply)}"
         f'<a class="download" href="{url}" download="{escape(reply.filename)}">'
         f"Download {escape(reply.filename)}</a></section>"
     )

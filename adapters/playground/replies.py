@@ -12,6 +12,7 @@ from bot.ports import (
     ProgressReply,
     RecapReply,
     Reply,
+    SpeakerChoice,
     TextReply,
     TranscriptReply,
 )
@@ -37,6 +38,7 @@ def dump(reply: Reply) -> dict[str, Any]:
             "type": "transcript",
             "filename": reply.filename,
             "transcript": reply.transcript.model_dump(mode="json"),
+            "speakers": [asdict(choice) for choice in reply.speakers],
         }
     if isinstance(reply, ProgressReply):
         return {"type": "progress", "text": reply.text, "fraction": reply.fraction}
@@ -67,7 +69,9 @@ def load(data: dict[str, Any]) -> Reply:
         )
     if kind == "transcript":
         return TranscriptReply(
-            filename=data["filename"], transcript=Transcript.model_validate(data["transcript"])
+            filename=data["filename"],
+            transcript=Transcript.model_validate(data["transcript"]),
+            speakers=tuple(SpeakerChoice(**choice) for choice in data.get("speakers") or ()),
         )
     if kind == "progress":
         return ProgressReply(text=data["text"], fraction=data.get("fraction"))

@@ -41,6 +41,9 @@ _MASS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _CHANNEL_REF = re.compile(r"&lt;#([CGD][A-Z0-9]+)&gt;")
 _SAFE_URL = re.compile(r"https?://[^\s|<>]+")
 _OWNER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+# The menu that names a transcript's speaker: its block says which label it is for.
+SPEAKER_ACTION = "speaker_name"
+SPEAKER_BLOCK = "speaker:"
 
 
 def escape(text: str) -> str:
@@ -145,6 +148,29 @@ def transcript_text(reply: TranscriptReply) -> str:
     return render_transcript(reply.transcript, "txt", timestamps=True)
 
 
+def speaker_menus(reply: TranscriptReply) -> list[dict[str, Any]]:
+    """A people picker per speaker label (the `speaker_name` action names it)."""
+    menus = []
+    for choice in reply.speakers:
+        picker: dict[str, Any] = {
+            "type": "users_select",
+            "action_id": SPEAKER_ACTION,
+            "placeholder": {"type": "plain_text", "text": "Who is this?"},
+        }
+        if choice.user_id and _OWNER_ID.fullmatch(choice.user_id):
+            picker["initial_user"] = choice.user_id
+        named = f" — {escape(choice.name)}" if choice.name else ""
+        menus.append(
+            {
+                "type": "section",
+                "block_id": f"{SPEAKER_BLOCK}{choice.label}",
+                "text": {"type": "mrkdwn", "text": f"*{escape(choice.label)}*{named}"},
+                "accessory": picker,
+            }
+        )
+    return menus
+
+
 def transcript_summary(reply: TranscriptReply) -> str:
     words = len(reply.transcript.text.split())
     duration = format_timestamp(reply.transcript.duration)
@@ -182,7 +208,7 @@ def render(reply: Reply) -> list[Message]:
     elif isinstance(reply, TranscriptReply):
         fallback = transcript_summary(reply)
         body = escape(transcript_text(reply)).strip() or "_(no speech)_"
-        blocks = _sections(fallback) + _sections(body)
+        blocks = _sections(fallback) + _sections(body) + speaker_menus(reply)
     elif isinstance(reply, TextReply):
         fallback = escape_keeping_channels(reply.text)
         blocks = _sections(fallback)

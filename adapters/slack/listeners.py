@@ -21,7 +21,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from adapters.slack import blocks
 from adapters.slack.platform import CONVERSATION_SUBTYPES, SlackPlatform, file_ref
 from adapters.slack.tasks import Background
-from adapters.slack.text import addresses, command_text
+from adapters.slack.text import addresses, command_text, mentioned_people
 from bot.commands import slash_text
 from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command, is_media
 from bot.ports import FileRef, Place, ReplyTarget, TextReply
@@ -88,6 +88,12 @@ class Listeners:
         ) -> None:
             await self.on_shortcut(ack, shortcut, context)
 
+        async def speaker_menu(
+            ack: AsyncAck, body: dict, action: dict, context: AsyncBoltContext
+        ) -> None:
+            await ack()  # at once: the naming is a job
+            self.background.spawn(self.on_speaker_menu(body, action, context), what="menu")
+
         async def other_event() -> None:
             return None  # subscribed (or sent) but unused: acknowledged, nothing else
 
@@ -97,6 +103,7 @@ class Listeners:
         app.event("file_deleted")(file_deleted)
         app.command(SLASH_COMMAND)(slash_command)
         app.shortcut(SHORTCUT_CALLBACK_ID)(message_shortcut)
+        app.action(blocks.SPEAKER_ACTION)(speaker_menu)
         app.event(re.compile(".*"))(other_event)
 
     # --- helpers ----------------------------------------------------------------------
@@ -156,6 +163,7 @@ class Listeners:
             files=files,
             via="mention",
             timezone=await self._timezone(team, user, text),
+            mentions=mentioned_people(event.get("text", ""), bot_user_id),
         )
         outcome = await self.core.handle_command(request)
         self._show(outcome, ReplyTarget(place=replace(place, thread=thread or ts)), user, key)
@@ -342,4 +350,33 @@ class Listeners:
         )
         outcome = await self.core.handle_command(request)
         await ack()
+        self._show(outcome, ReplyTarget(place=place), user, key)
+
+    # --- interactivity ----------------------------------------------------------------
+
+    async def on_speaker_menu(
+        self, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """Someone picked a person in a transcript's speaker menu: the same as typing
+        `@balafon speaker N is @them` in the transcript's thread."""
+        label = str(action.get("block_id") or "").removeprefix(blocks.SPEAKER_BLOCK)
+        picked, user = action.get("selected_user"), (body.get("user") or {}).get("id")
+        number = label.rsplit(" ", 1)[-1]
+        if not picked or not user or not number.isdigit():
+            return  # cleared, or not one of our menus
+        team = _team(body, context)
+        container, message = body.get("container") or {}, body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        thread = message.get("thread_ts") or container.get("message_ts")
+        place = Place(platform=PLATFORM, workspace=team, channel=channel, thread=thread)
+        key = f"slack:{team}:menu:{action.get('action_ts')}:{user}"
+        request = CommandRequest(
+            place=place,
+            user_id=user,
+            text=f"speaker {number} is @{picked}",
+            event_key=key,
+            via="menu",
+            mentions={f"@{picked}": picked},
+        )
+        outcome = await self.core.handle_command(request)
         self._show(outcome, ReplyTarget(place=place), user, key)

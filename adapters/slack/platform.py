@@ -84,6 +84,11 @@ class SlackPlatform(SlackPosting):
             self._people.pop(key, None)
             raise
 
+    async def display_name(self, place: Place, user_id: str) -> str | None:
+        """For people named in a command (`speaker 1 is @kofi`)."""
+        name, _ = await self.person(place.workspace, user_id)
+        return name
+
     async def _lookup_person(self, team_id: str, user_id: str) -> tuple[str, str | None]:
         _, client = await self.me(team_id)
         try:

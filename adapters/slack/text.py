@@ -61,3 +61,13 @@ def command_text(text: str, bot_user_id: str | None) -> str:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
     text = CHANNEL.sub(lambda m: " #" + m.group(1) + " ", text)
     return " ".join(to_plain(text, {}).split())
+
+
+def mentioned_people(text: str, bot_user_id: str | None) -> dict[str, str]:
+    """The people a command mentions, as `command_text` writes them (`@U1`, or the label
+    Slack gave) -> their user id; the bot itself is not one of them."""
+    return {
+        "@" + (match.group(2) or match.group(1)): match.group(1)
+        for match in USER.finditer(text or "")
+        if match.group(1) != bot_user_id
+    }

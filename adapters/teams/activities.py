@@ -193,6 +193,18 @@ def command_text(activity: Activity) -> str:
     return " ".join(to_plain(without_mentions(activity.text or "", own)).split())
 
 
+def mentioned_people(activity: Activity) -> dict[str, str]:
+    """The people a command mentions, as `command_text` writes them (`@Bob Stone`) ->
+    their Teams id; the bot itself is not one of them."""
+    me = activity.recipient.id if activity.recipient else None
+    found = {}
+    for mentioned, _, markup in _mentions(activity):
+        shown = " ".join(to_plain(markup).split())
+        if mentioned and mentioned != me and shown:
+            found[shown] = mentioned
+    return found
+
+
 def author_of(activity: Activity) -> tuple[str | None, str]:
     """(stable id, display name): the Entra object id when Teams gives one, as Graph does."""
     sender = activity.from_property

@@ -25,6 +25,7 @@ from adapters.teams.activities import (
     command_text,
     conversation_of,
     is_from_bot,
+    mentioned_people,
     timezone_of,
 )
 from adapters.teams.meetings import MeetingRecaps
@@ -95,6 +96,7 @@ class TeamsBot(TeamsActivityHandler):
             files=message.files,
             via="mention",
             timezone=timezone_of(activity),
+            mentions=mentioned_people(activity),
         )
         outcome = await self.core.handle_command(request)
         await self._show(turn_context, outcome)

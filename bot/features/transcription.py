@@ -15,6 +15,7 @@ from bot import sentences
 from bot.commands import CommandRequest, CommandSpec, Outcome, ParseContext
 from bot.delivery import LatestUpdate
 from bot.features.media import ProgressThrottle
+from bot.features.naming import named_recap, recognised_speakers, transcript_reply
 from bot.job_kinds import JobKind, Replying
 from bot.jobs import TRANSCRIBE_QUEUE, JobContext
 from bot.ports import (
@@ -23,17 +24,15 @@ from bot.ports import (
     FileRef,
     Place,
     ProgressReply,
-    RecapReply,
     ReplyTarget,
     TextReply,
-    TranscriptReply,
 )
 from bot.recordings import recording_start
 from bot.storage.base import row_id
 from bot.storage.models import Job
 from summarizer.audio import creation_time
 from summarizer.errors import InputError, MediaError
-from summarizer.pipeline import format_timestamp, transcript_to_conversation
+from summarizer.pipeline import format_timestamp
 
 if TYPE_CHECKING:
     from bot.inbound import Inbound
@@ -185,6 +184,7 @@ class _Transcription:
             fallback=job.created_at,
         )
         channel = await services.conversations.get_or_create_channel(payload.source)
+        speakers = await recognised_speakers(services, channel, transcript)
         saved = await asyncio.to_thread(
             services.repo.save_transcript,
             channel,
@@ -197,23 +197,30 @@ class _Transcription:
             transcript=transcript.model_dump(mode="json"),
             recorded_at=recorded_at,
             thread_id=payload.source.thread,
+            speakers=speakers,
         )
         if saved is None:  # the channel was forgotten meanwhile: keep and post nothing more
             log.info("job %s was cancelled by forget; its transcript is dropped", job.id)
             return
         stem = Path(file.name).stem or "recording"
-        reply = TranscriptReply(transcript=transcript, filename=f"{stem}-transcript.txt")
+        reply = transcript_reply(transcript, speakers, f"{stem}-transcript.txt")
         await deliver(f"{key}:transcript", platform, target, reply)
         try:
-            spoken = transcript_to_conversation(transcript, recorded_at=recorded_at)
-            recap = await services.summarize(spoken)
+            recap, reply_recap = await named_recap(
+                services, transcript, speakers, f"Recap of “{file.name}”", recorded_at=recorded_at
+            )
         except InputError:
             text = sentences.NO_SPEECH.format(name=file.name)
             await deliver(f"{key}:recap", platform, target, TextReply(text=text))
         else:
-            reply_recap = RecapReply(recap=recap, title=f"Recap of “{file.name}”")
             await deliver(f"{key}:recap", platform, target, reply_recap)
-            await asyncio.to_thread(services.repo.save_recap, channel, recap, job_id=job.id)
+            await asyncio.to_thread(
+                services.repo.save_recap,
+                channel,
+                recap,
+                job_id=job.id,
+                transcript_id=row_id(saved),  # naming its speakers later replaces it
+            )
         text = sentences.TRANSCRIBED.format(
             name=file.name, duration=format_timestamp(transcript.duration)
         )

@@ -1,5 +1,6 @@
 """Records for `balafon export`: recaps or action items, oldest first, each with its
-workspace and channel, streamed (500 rows at a time) from one session."""
+workspace and channel, and voice profiles with their workspace, streamed (500 rows at a
+time) from one session."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TypeVar
 from sqlmodel import col, select
 
 from bot.storage.base import Store
-from bot.storage.models import ActionItemRecord, Channel, RecapRecord, Workspace
+from bot.storage.models import ActionItemRecord, Channel, RecapRecord, VoiceProfile, Workspace
 
 R = TypeVar("R", RecapRecord, ActionItemRecord)
 
@@ -25,6 +26,19 @@ class ExportQueries(Store):
         self, since: datetime | None = None
     ) -> Iterator[tuple[ActionItemRecord, Workspace, Channel]]:
         return self._records(ActionItemRecord, since)
+
+    def voice_profiles(
+        self, since: datetime | None = None
+    ) -> Iterator[tuple[VoiceProfile, Workspace]]:
+        with self._session() as session:
+            query = (
+                select(VoiceProfile, Workspace)
+                .join(Workspace, col(Workspace.id) == col(VoiceProfile.workspace_id))
+                .order_by(col(VoiceProfile.id))
+            )
+            if since is not None:
+                query = query.where(col(VoiceProfile.updated_at) >= since)
+            yield from session.exec(query).yield_per(500)
 
     def _records(
         self, record: type[R], since: datetime | None

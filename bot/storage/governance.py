@@ -161,6 +161,16 @@ class Governance(Store):
                     session,
                     delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(old_recaps)),
                 )
+                # A recap kept longer than its transcript (made a moment later) loses the link.
+                old_transcripts = select(TranscriptRecord.id).where(
+                    col(TranscriptRecord.channel_id) == channel.id,
+                    col(TranscriptRecord.created_at) < cutoff,
+                )
+                session.execute(
+                    update(RecapRecord)
+                    .where(col(RecapRecord.transcript_id).in_(old_transcripts))
+                    .values(transcript_id=None)
+                )
                 for name, model, column in (
                     ("recaps", RecapRecord, RecapRecord.created_at),
                     ("transcripts", TranscriptRecord, TranscriptRecord.created_at),

@@ -24,6 +24,7 @@ from bot.storage.models import (
     TranscriptRecord,
     Workspace,
 )
+from bot.storage.voices import Voices
 from summarizer.types import Recap
 
 T = TypeVar("T", bound=SQLModel)
@@ -32,9 +33,10 @@ T = TypeVar("T", bound=SQLModel)
 LONGEST_RECORDING = timedelta(days=2)
 
 
-class Repository(Governance):
+class Repository(Governance, Voices):
     """The core's queries: events, deliveries, workspaces, channels, messages, results,
-    and (from `Governance`) forgetting and retention."""
+    (from `Governance`) forgetting and retention, and (from `Voices`) named speakers
+    and voice profiles."""
 
     # --- events and deliveries ---------------------------------------------------------
 
@@ -200,6 +202,19 @@ class Repository(Governance):
         """A deleted message takes what was derived from it: stored copy, items (also those
         citing a moment of its recording, `<id>@<seconds>`), transcripts."""
         with self._session() as session:
+            # The recap of a recording shared in it goes with its transcript.
+            transcripts = select(TranscriptRecord.id).where(
+                col(TranscriptRecord.workspace_id) == channel.workspace_id,
+                col(TranscriptRecord.channel_id) == channel.id,
+                col(TranscriptRecord.source_message_id) == external_id,
+            )
+            recaps = select(RecapRecord.id).where(col(RecapRecord.transcript_id).in_(transcripts))
+            session.execute(
+                delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(recaps))
+            )
+            session.execute(
+                delete(RecapRecord).where(col(RecapRecord.transcript_id).in_(transcripts))
+            )
             for model, column in (
                 (StoredMessage, StoredMessage.external_id),
                 (ActionItemRecord, ActionItemRecord.source_ref),
@@ -337,22 +352,31 @@ class Repository(Governance):
             )
             session.add(row)
             session.flush()
-            for item in recap.action_items:
-                session.add(
-                    ActionItemRecord(
-                        recap_id=row_id(row),
-                        workspace_id=channel.workspace_id,
-                        channel_id=row_id(channel),
-                        task=item.task,
-                        owner_id=item.owner_id,
-                        owner_name=item.owner,
-                        due=item.due,
-                        source_ref=item.ref,
-                        confidence=item.confidence,
-                    )
-                )
+            session.add_all(_item_rows(row, recap))
             session.commit()
             return row
+
+    def replace_recap(self, transcript_id: int, recap: Recap) -> bool:
+        """Put `recap` in place of the stored recap of a transcript (its speakers were
+        named) and its action items in place of the old ones; False when none is stored."""
+        with self._session() as session:
+            row = session.exec(
+                select(RecapRecord)
+                .where(col(RecapRecord.transcript_id) == transcript_id)
+                .order_by(col(RecapRecord.id).desc())
+            ).first()
+            if row is None:
+                return False
+            session.execute(
+                delete(ActionItemRecord).where(col(ActionItemRecord.recap_id) == row.id)
+            )
+            row.recap = recap.model_dump(mode="json")
+            row.engine, row.input_tokens = recap.engine, recap.input_tokens
+            row.output_tokens = recap.output_tokens
+            session.add(row)
+            session.add_all(_item_rows(row, recap))
+            session.commit()
+            return True
 
     def action_items(self, channel: Channel) -> list[ActionItemRecord]:
         with self._session() as session:
@@ -369,3 +393,20 @@ class Repository(Governance):
         """The job queued under an idempotency key (the API's public ids)."""
         with self._session() as session:
             return session.exec(select(Job).where(Job.idempotency_key == key)).first()
+
+
+def _item_rows(row: RecapRecord, recap: Recap) -> list[ActionItemRecord]:
+    return [
+        ActionItemRecord(
+            recap_id=row_id(row),
+            workspace_id=row.workspace_id,
+            channel_id=row.channel_id,
+            task=item.task,
+            owner_id=item.owner_id,
+            owner_name=item.owner,
+            due=item.due,
+            source_ref=item.ref,
+            confidence=item.confidence,
+        )
+        for item in recap.action_items
+    ]

@@ -129,7 +129,10 @@ def render_message(
 
 
 def _header(conversation: Conversation) -> str:
-    names = ", ".join(_one_line(p) for p in conversation.participants if p.strip())
+    unnamed = set(conversation.unnamed)  # labels, not people: they own nothing
+    names = ", ".join(
+        _one_line(p) for p in conversation.participants if p.strip() and p not in unnamed
+    )
     lines = []
     if conversation.title:
         lines.append(f"Conversation: {_one_line(conversation.title)}")

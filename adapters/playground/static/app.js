@@ -147,6 +147,13 @@ function build(message, prefix) {
       media.remove();
     }
   }
+  for (const select of element.querySelectorAll("select[data-speaker]")) {
+    // The transcript's speaker menus: anyone of the playground can be picked.
+    const current = select.dataset.current;
+    select.append(...state.users.map((user) => new Option(user.name, user.id)));
+    if (current && person(current)) select.value = current;
+    select.dataset.thread = message.thread || message.id;
+  }
   const tools = document.createElement("div");
   tools.className = "tools";
   if (prefix === "m" && !message.thread) tools.append(button("Reply", { open: message.id }));
@@ -469,6 +476,20 @@ document.addEventListener("click", (event) => {
     target.classList.remove("unread");
     setMenu(false);
     openChannel(data.channel);
+  }
+});
+
+document.addEventListener("change", async (event) => {
+  const select = event.target.closest("select[data-speaker]");
+  if (!select || !select.value) return;
+  // The same as typing the command in the transcript's thread.
+  const text = `@balafon speaker ${select.dataset.speaker} is @${select.value}`;
+  const json = { channel, user: me, text, timezone: zone, thread: Number(select.dataset.thread) };
+  try {
+    upsert((await api(`${API}/messages`, { method: "POST", json })).message);
+  } catch (failure) {
+    select.setCustomValidity(failure.message);
+    select.reportValidity();
   }
 });
 
