@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.storage.base import row_id
@@ -208,13 +208,7 @@ class Repository(Governance, Voices):
                 col(TranscriptRecord.channel_id) == channel.id,
                 col(TranscriptRecord.source_message_id) == external_id,
             )
-            recaps = select(RecapRecord.id).where(col(RecapRecord.transcript_id).in_(transcripts))
-            session.execute(
-                delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(recaps))
-            )
-            session.execute(
-                delete(RecapRecord).where(col(RecapRecord.transcript_id).in_(transcripts))
-            )
+            _delete_recaps_of(session, transcripts)
             for model, column in (
                 (StoredMessage, StoredMessage.external_id),
                 (ActionItemRecord, ActionItemRecord.source_ref),
@@ -246,6 +240,7 @@ class Repository(Governance, Voices):
                     TranscriptRecord.file_id == file_id,
                 )
             ).all()
+            _delete_recaps_of(session, [row_id(row) for row in rows])
             for row in rows:
                 if row.source_message_id:
                     session.execute(
@@ -410,3 +405,11 @@ def _item_rows(row: RecapRecord, recap: Recap) -> list[ActionItemRecord]:
         )
         for item in recap.action_items
     ]
+
+
+def _delete_recaps_of(session: Session, transcripts: Any) -> None:
+    """A recording's recap (and its items) goes with its transcript: `transcripts` is a
+    subquery or a list of transcript ids."""
+    recaps = select(RecapRecord.id).where(col(RecapRecord.transcript_id).in_(transcripts))
+    session.execute(delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(recaps)))
+    session.execute(delete(RecapRecord).where(col(RecapRecord.transcript_id).in_(transcripts)))
