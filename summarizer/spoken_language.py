@@ -1,0 +1,110 @@
+"""Is this English? A guard for English-only models, which turn any other language into
+fluent English nonsense ("Thank you so much for watching!") instead of failing.
+
+An English-only model decodes foreign speech unsurely or in loops. Measured with tiny.en
+on espeak-ng speech (docs/quality.md, "Languages"): English clips and real English
+recordings average a log-probability of -0.02 to -0.37 per token with compression ratios
+under 1.5; French, German, Spanish, Italian, Portuguese and Dutch clips average -0.48 to
+-1.52, and the few that decode confidently loop (compression ratio 6 to 12.5). So the
+first half-minute of decoded speech is judged on both; when it looks foreign and the
+multilingual model is installed, that model's language identification names the
+language (and clears noisy English); without it, a stricter threshold decides alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from summarizer.errors import UnsupportedLanguageError
+from summarizer.languages import language_name
+from summarizer.multilingual import INSTALL_HINT
+
+# Judge after this much decoded speech (or at the end of the first window).
+JUDGE_SECONDS = 30.0
+# Token-weighted mean log-probability under which speech looks foreign: confirmed by the
+# multilingual model when it is installed, else the stricter value decides alone.
+SUSPECT_LOGPROB = -0.55
+FOREIGN_LOGPROB = -0.7
+# Segments over this compression ratio are loops; half the tokens in loops is foreign.
+LOOP_RATIO = 2.4
+LOOP_SHARE = 0.5
+
+Identify = Callable[[np.ndarray], tuple[str, float]]
+
+
+@dataclass
+class LanguageGuard:
+    """Watches an English-only model's first decoded segments (faster-whisper `Segment`s
+    with avg_logprob, compression_ratio and tokens) and raises UnsupportedLanguageError
+    when they do not look like English. `identify` (the multilingual model's language
+    identification on some audio) names the language when available."""
+
+    audio: np.ndarray
+    rate: int
+    identify: Identify | None = None
+    source: str | None = None
+    decided: bool = False
+    _tokens: int = 0
+    _logprob: float = 0.0
+    _looped: int = 0
+    _seconds: float = 0.0
+    _first: float | None = field(default=None)
+
+    def observe(self, segment: Any) -> None:
+        if self.decided:
+            return
+        tokens = max(1, len(segment.tokens))
+        self._tokens += tokens
+        self._logprob += segment.avg_logprob * tokens
+        if segment.compression_ratio > LOOP_RATIO:
+            self._looped += tokens
+        self._seconds += max(0.0, segment.end - segment.start)
+        if self._first is None:
+            self._first = segment.start
+        if self._seconds >= JUDGE_SECONDS:
+            self.finish()
+
+    def finish(self) -> None:
+        """Judge what was seen (called at the end of the window if not done before)."""
+        if self.decided or not self._tokens:
+            return
+        self.decided = True
+        logprob = self._logprob / self._tokens
+        looped = self._looped / self._tokens >= LOOP_SHARE
+        if not looped and logprob >= SUSPECT_LOGPROB:
+            return
+        if self.identify is not None:
+            start = round((self._first or 0.0) * self.rate)
+            language, _probability = self.identify(self.audio[start:])
+            if language == "en":
+                return  # unsure English (noise, accent): keep transcribing
+            raise unsupported(language, source=self.source)
+        if looped or logprob < FOREIGN_LOGPROB:
+            raise unsupported(None, source=self.source)
+
+
+def unsupported(
+    language: str | None, *, source: str | None = None, configured: bool = False
+) -> UnsupportedLanguageError:
+    """The error for speech in `language` (None: not English, language unknown) given to an
+    English-only model, saying how to switch; `configured`: the language was set, not
+    heard."""
+    if language and configured:
+        heard = f"the language is set to {language_name(language)}"
+    elif language:
+        heard = f"the speech sounds like {language_name(language)}"
+        then = f" (then `@balafon language {language}` sets it for a channel)"
+    else:
+        heard = "the speech does not sound like English"
+        then = " (then `@balafon language <code>` sets it for a channel)"
+    return UnsupportedLanguageError(
+        f"{heard}, and the speech-to-text model understands English only. "
+        "To transcribe other languages, set WHISPER_MODEL=multilingual "
+        f"(installed with `{INSTALL_HINT}`){then}.",
+        language=language,
+        source=source,
+    )
