@@ -40,3 +40,6 @@ class LLMConfig:
     temperature: float = 0.0
     # Token budget of one request's conversation text; longer inputs are map-reduced.
     chunk_tokens: int = 6000
+    # The language recaps are written in (a code such as "fr", or a name); empty: the
+    # conversation's own.
+    recap_language: str = ""

@@ -41,7 +41,10 @@ def transcript_to_conversation(
         if segment.text.strip()
     ]
     return Conversation(
-        messages=messages, title=title or transcript.source, notes=list(transcript.notes)
+        messages=messages,
+        title=title or transcript.source,
+        notes=list(transcript.notes),
+        language=transcript.language,
     )
 
 

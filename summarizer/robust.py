@@ -6,9 +6,9 @@ without the sequential decoder's fallbacks (its `compression_ratio_threshold`,
 is decoded without the previous text, so a loop cannot carry over). So the checks are
 made here, on what it returns:
 
-* a chunk Whisper itself thinks holds no speech (no-speech probability over 0.6 with an
-  average log-probability under -1, Whisper's own rule), or one decoded with very low
-  confidence, is dropped as invented;
+* a chunk Whisper itself thinks holds no speech (no-speech probability over 0.6) that it
+  decoded unsurely or in a loop, or any chunk decoded with very low confidence, is dropped
+  as invented;
 * a phrase repeated three times or more in a row is cut to one (a decoding loop);
 * long stretches without kept speech are reported: "Skipped 2:10 of music or noise".
 """
@@ -25,11 +25,20 @@ import numpy as np
 from summarizer.segments import split_words
 from summarizer.types import Segment, Word
 
-# Whisper's own no-speech rule (openai/whisper transcribe.py).
+# Whisper's own no-speech rule (openai/whisper transcribe.py) drops a chunk whose
+# no-speech probability is over 0.6 when its average log-probability is under -1.
 NO_SPEECH_PROB = 0.6
-NO_SPEECH_LOGPROB = -1.0
-# A chunk decoded this unsurely is not speech the model can read (measured: espeak English
-# -0.02..-0.37, real English -0.03..-0.37; noise and music that pass the VAD -0.8..-1.5).
+# When Whisper doubts there is speech (no-speech probability over 0.6), a chunk decoded
+# this unsurely, or looped, is invented too. Measured with tiny.en and base on espeak-ng
+# speech, real English clips, and the same speech under white noise (SNR 5-10 dB) and
+# music: speech chunks had no-speech probabilities of 0.00-0.56; what the VAD let through
+# of a hum, babble and reversed speech came back as "Thank you.", "Thank you very much."
+# and "One, one, one, …" with 0.55-0.91 and log-probabilities of -0.65 to -2.1 (or loops).
+DOUBT_LOGPROB = -0.5
+LOOP_RATIO = 2.4  # gzip compression ratio of a chunk's text, as Whisper computes it
+# A chunk decoded this unsurely is not speech the model can read, whatever it says (English
+# speech: -0.02 to -0.58 per token, at 5 dB SNR; reversed speech's "I'm going to take a
+# look at what I'm going to do.": -1.45).
 MIN_LOGPROB = -1.2
 # A phrase repeated this many times in a row is a loop...
 MIN_REPEATS = 3
@@ -44,13 +53,17 @@ SILENCE_RMS = 0.003
 _NORMALIZE = re.compile(r"[^\w']+", re.UNICODE)
 
 
-def is_invented(avg_logprob: float, no_speech_prob: float, text: str) -> bool:
+def is_invented(
+    avg_logprob: float, no_speech_prob: float, text: str, compression_ratio: float = 1.0
+) -> bool:
     """Whether a decoded chunk is more likely invented than heard."""
     if not _NORMALIZE.sub("", text):
         return True  # only punctuation or music notes ("♪")
-    if no_speech_prob > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB:
+    if avg_logprob < MIN_LOGPROB:
         return True
-    return avg_logprob < MIN_LOGPROB
+    if no_speech_prob > NO_SPEECH_PROB:  # Whisper's rule, with a stricter log-probability
+        return avg_logprob < DOUBT_LOGPROB or compression_ratio > LOOP_RATIO
+    return False
 
 
 def repeated_spans(tokens: Sequence[str]) -> list[tuple[int, int]]:
@@ -145,7 +158,11 @@ def clean_window(
 ) -> list[Segment]:
     """Readable segments from one window's faster-whisper segments (timestamps moved by
     `offset`): invented chunks dropped, loops cut, long gaps counted in `skipped`."""
-    kept = [s for s in raw if not is_invented(s.avg_logprob, s.no_speech_prob, s.text)]
+    kept = [
+        s
+        for s in raw
+        if not is_invented(s.avg_logprob, s.no_speech_prob, s.text, s.compression_ratio)
+    ]
     skipped.invented += len(raw) - len(kept)
     words = [
         Word(

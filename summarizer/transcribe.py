@@ -102,6 +102,23 @@ class Transcriber:
         return resolve_model(self.config.model, cache_dir=self.config.model_cache_dir)
 
     @property
+    def english_only(self) -> bool:
+        """Whether the model reads English only, known without loading it: by its name,
+        or by its folder's vocabulary (Whisper's multilingual ones have 51,865 tokens or
+        more, the English-only ones 51,864)."""
+        if self._slot.model is not None:
+            return not self._slot.model.model.is_multilingual
+        name = self.config.model.strip()
+        if multilingual.is_multilingual_name(name):
+            return False
+        path = resolve_model(name)
+        vocabulary = os.path.join(path, "vocabulary.txt")
+        if os.path.isfile(vocabulary):
+            with open(vocabulary, "rb") as file:
+                return sum(1 for _ in file) < _MULTILINGUAL_VOCABULARY
+        return name.endswith(".en")
+
+    @property
     def loaded(self) -> bool:
         return self._slot.model is not None
 
@@ -183,7 +200,7 @@ class Transcriber:
             language = "en"
         notes = [note] if (note := damage_note(info, duration)) else []
         notes += skipped.notes()
-        if notes:
+        for note in notes:
             log.warning("%s: %s", Path(path).name, note)
         progress.finish()
         log.info(
@@ -353,6 +370,7 @@ def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
 # -- helpers -------------------------------------------------------------------------------
 
 _DEVICES = ("auto", "cpu", "cuda")
+_MULTILINGUAL_VOCABULARY = 51865
 # The settings that decide which model object is loaded.
 _MODEL_FIELDS = ("model", "model_cache_dir", "device", "compute_type", "cpu_threads")
 

@@ -30,6 +30,8 @@ class Conversation(BaseModel):
     title: str | None = None
     # What a reader of its recap should know (only part of a recording could be read).
     notes: list[str] = Field(default_factory=list)
+    # The language it is in ("fr"), when known: a transcript's, as Whisper heard it.
+    language: str | None = None
 
     @property
     def participants(self) -> list[str]:

@@ -11,12 +11,13 @@ from collections.abc import Collection
 
 from bot import sentences
 from bot.commands import CommandSpec
-from bot.features import digests, governance, recap, status, transcription
+from bot.features import digests, governance, language, recap, status, transcription
 
 # In the order of the help (and tried in this order by the parser).
 COMMANDS: tuple[CommandSpec, ...] = (
     *recap.COMMANDS,
     *transcription.COMMANDS,
+    *language.COMMANDS,
     *digests.COMMANDS,
     *governance.COMMANDS,
     *status.COMMANDS,
