@@ -7,8 +7,8 @@ is decoded without the previous text, so a loop cannot carry over). So the check
 made here, on what it returns:
 
 * a chunk Whisper itself thinks holds no speech (no-speech probability over 0.6) that it
-  decoded unsurely or in a loop, or any chunk decoded with very low confidence, is dropped
-  as invented;
+  decoded unsurely, in a loop, or as one of its stock phrases ("Thank you."), and any
+  chunk decoded with very low confidence, is dropped as invented;
 * a phrase repeated three times or more in a row is cut to one (a decoding loop);
 * long stretches without kept speech are reported: "Skipped 2:10 of music or noise".
 """
@@ -28,14 +28,34 @@ from summarizer.types import Segment, Word
 # Whisper's own no-speech rule (openai/whisper transcribe.py) drops a chunk whose
 # no-speech probability is over 0.6 when its average log-probability is under -1.
 NO_SPEECH_PROB = 0.6
-# When Whisper doubts there is speech (no-speech probability over 0.6), a chunk decoded
-# this unsurely, or looped, is invented too. Measured with tiny.en and base on espeak-ng
-# speech, real English clips, and the same speech under white noise (SNR 5-10 dB) and
-# music: speech chunks had no-speech probabilities of 0.00-0.56; what the VAD let through
-# of a hum, babble and reversed speech came back as "Thank you.", "Thank you very much."
-# and "One, one, one, …" with 0.55-0.91 and log-probabilities of -0.65 to -2.1 (or loops).
-DOUBT_LOGPROB = -0.5
+NO_SPEECH_LOGPROB = -1.0
+# When Whisper doubts there is speech (no-speech probability over 0.6), a looped chunk or
+# one of the stock phrases it falls back on is invented. Measured with tiny.en and base on
+# espeak-ng speech, real English clips, and the same speech under white noise (SNR 5-10
+# dB) and music: English speech chunks had no-speech probabilities of 0.00-0.56 (espeak
+# French under base: 0.64, with a log-probability of -0.89, so these two alone cannot tell
+# it from noise); what the VAD let through of a hum, babble and reversed speech came back
+# as "Thank you.", "Thank you very much." and "One, one, one, …" with 0.55-0.91.
 LOOP_RATIO = 2.4  # gzip compression ratio of a chunk's text, as Whisper computes it
+STOCK_PHRASES = frozenset(
+    {
+        "you",
+        "bye",
+        "thank you",
+        "thank you very much",
+        "thank you so much",
+        "thanks for watching",
+        "thank you for watching",
+        "thank you very much for watching",
+        "thank you so much for watching",
+        "please subscribe",
+        "subtitles by the amara org community",
+        "merci d'avoir regardé",
+        "sous titres réalisés para la communauté d'amara org",
+        "untertitel der amara org community",
+        "gracias por ver",
+    }
+)
 # A chunk decoded this unsurely is not speech the model can read, whatever it says (English
 # speech: -0.02 to -0.58 per token, at 5 dB SNR; reversed speech's "I'm going to take a
 # look at what I'm going to do.": -1.45).
@@ -61,8 +81,10 @@ def is_invented(
         return True  # only punctuation or music notes ("♪")
     if avg_logprob < MIN_LOGPROB:
         return True
-    if no_speech_prob > NO_SPEECH_PROB:  # Whisper's rule, with a stricter log-probability
-        return avg_logprob < DOUBT_LOGPROB or compression_ratio > LOOP_RATIO
+    if no_speech_prob > NO_SPEECH_PROB:
+        if avg_logprob < NO_SPEECH_LOGPROB or compression_ratio > LOOP_RATIO:
+            return True
+        return " ".join(_NORMALIZE.sub(" ", text).lower().split()) in STOCK_PHRASES
     return False
 
 
