@@ -36,7 +36,7 @@ _BY_NAME = {name.lower(): code for code, name in WHISPER_LANGUAGES.items()}
 
 
 def language_name(code: str | None) -> str:
-    """"French" for "fr"; the code itself when it is not one of Whisper's."""
+    """ "French" for "fr"; the code itself when it is not one of Whisper's."""
     return WHISPER_LANGUAGES.get(code or "", code or "an unknown language")
 
 
@@ -64,14 +64,17 @@ def normalize_language(value: str | None) -> str | None:
 # The most frequent function words of a few languages: enough to tell a chat in French
 # from one in English without a model (the offline engine's rules are English-only).
 _COMMON_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the and to of is that it for you we i this on with are be was have not".split()),
-    "fr": frozenset("le la les et est une des du que pour nous vous je pas il dans sur avec ce".split()),
-    "de": frozenset("der die das und ist nicht ich wir sie ein eine zu mit auf den für es".split()),
-    "es": frozenset("el la los las y es que de en un una por para con no lo se del".split()),
-    "it": frozenset("il la di che e è per un una non sono con del della gli le lo".split()),
-    "pt": frozenset("o a os as e é que de em um uma para com não do da por se".split()),
-    "nl": frozenset("de het een en is van ik we je niet dat op met voor zijn te".split()),
-}  # fmt: skip
+    code: frozenset(words.split())
+    for code, words in {
+        "en": "the and to of is that it for you we i this on with are be was have not",
+        "fr": "le la les et est une des du que pour nous vous je pas il dans sur avec ce",
+        "de": "der die das und ist nicht ich wir sie ein eine zu mit auf den für es",
+        "es": "el la los las y es que de en un una por para con no lo se del",
+        "it": "il la di che e è per un una non sono con del della gli le lo",
+        "pt": "o a os as e é que de em um uma para com não do da por se",
+        "nl": "de het een en is van ik we je niet dat op met voor zijn te",
+    }.items()
+}
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -88,7 +91,7 @@ def guess_text_language(text: str, *, min_words: int = 8) -> str | None:
                 counts[code] += 1
     if not counts:
         return None
-    (best, hits), *rest = counts.most_common(2) + [("", 0)]
+    (best, hits), *rest = [*counts.most_common(2), ("", 0)]
     runner_up = rest[0][1]
     # Clear winner: at least 5% of the words, and 1.5 times the next language's share
     # (function words are shared: "de", "la", "a" …).

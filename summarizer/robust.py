@@ -139,7 +139,7 @@ class Skipped:
         covers, when long enough, as silence or as music/noise by their level."""
         end_of_audio = offset + audio.size / rate
         at = offset
-        for start, end in sorted(kept) + [(end_of_audio, end_of_audio)]:
+        for start, end in [*sorted(kept), (end_of_audio, end_of_audio)]:
             if start - at >= MIN_GAP_SECONDS:
                 piece = audio[round((at - offset) * rate) : round((start - offset) * rate)]
                 rms = float(np.sqrt(np.mean(np.square(piece, dtype=np.float64))))

@@ -35,8 +35,8 @@ from summarizer.audio import SAMPLE_RATE, damage_note, iter_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import EmptyMediaError, SummarizerError
 from summarizer.languages import normalize_language
-from summarizer.robust import Skipped, clean_window
 from summarizer.quiet import disable_library_telemetry
+from summarizer.robust import Skipped, clean_window
 from summarizer.segments import monotonic_segments
 from summarizer.spoken_language import LanguageGuard, unsupported
 from summarizer.types import Segment, Transcript

@@ -71,11 +71,17 @@ def test_an_unknown_language_is_refused_with_the_accepted_forms() -> None:
     assert Settings(_env_file=None, whisper_language="German").whisper_language == "de"
 
 
-def test_a_chats_language_is_guessed_from_its_common_words() -> None:
-    assert guess_text_language("Je pense que nous devons publier la version pour le client.") == "fr"
-    assert guess_text_language("Ich denke, wir sollten die Version für den Kunden nicht verschieben.") == "de"
-    assert guess_text_language("I think we should ship the release for the customer on Friday.") == "en"
-    assert guess_text_language("ok 👍") is None  # too short to say
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Je pense que nous devons publier la version pour le client.", "fr"),
+        ("Ich denke, wir sollten die Version für den Kunden nicht verschieben.", "de"),
+        ("I think we should ship the release for the customer on Friday.", "en"),
+        ("ok 👍", None),  # too short to say
+    ],
+)
+def test_a_chats_language_is_guessed_from_its_common_words(text: str, code: str | None) -> None:
+    assert guess_text_language(text) == code
 
 
 # -- the multilingual model from its packages --------------------------------------------------
@@ -301,3 +307,98 @@ def test_the_offline_engine_trusts_a_transcripts_language() -> None:
     assert not recap.action_items and "in German" in recap.notes[0]
     english = offline_recap(Conversation(messages=[Message(author="Kofi", text=ENGLISH)]))
     assert english.action_items and not english.notes
+
+
+def _recap_json(summary: str) -> dict[str, object]:
+    return {
+        "summary": summary,
+        "key_points": [],
+        "decisions": [],
+        "action_items": [],
+        "open_questions": [],
+    }
+
+
+def test_the_llm_is_asked_for_recap_language_or_the_conversations() -> None:
+    from summarizer.config import LLMConfig
+    from summarizer.pipeline import Summarizer, transcript_to_conversation
+    from tests.fake_openai import FakeOpenAI, Reply
+
+    french = Conversation(messages=[Message(author=a, text=t) for a, t in FRENCH_CHAT])
+    heard = transcript_to_conversation(
+        Transcript(segments=[Segment(start=0, end=4, text=FRENCH_CHAT[0][1])], language="fr")
+    )
+    with FakeOpenAI() as server:
+        server.enqueue(*(Reply.json(_recap_json("Résumé.")) for _ in range(3)))
+
+        def summarizer(recap_language: str = "") -> Summarizer:
+            config = LLMConfig(
+                model="openai:test-model",
+                base_url=server.base_url,
+                api_key="test",
+                timeout_seconds=5,
+                max_retries=0,
+                recap_language=recap_language,
+            )
+            return Summarizer(llm=config)
+
+        recap = summarizer("German").recap(french)
+        assert recap.summary == "Résumé." and recap.engine == "openai:test-model"
+        summarizer("es").recap(french)
+        summarizer().recap(heard)
+        systems = [request.content_of("system") for request in server.requests]
+    assert "Write the summary, key points and items in German, whatever language" in systems[0]
+    assert "items in Spanish" in systems[1]
+    assert "The conversation is in French: write the recap in French." in systems[2]
+    assert all("Write in the language of the conversation." in s for s in systems)
+    assert Settings(_env_file=None, recap_language="fr").llm_config().recap_language == "fr"
+
+
+# -- the transcription job tells the thread ---------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_french_recording_gets_a_reply_in_the_thread(engine, french: Path) -> None:
+    from bot.main import build_services
+    from bot.ports import ErrorReply, FileRef, ProgressReply
+    from summarizer.pipeline import Summarizer
+    from tests.memory_platform import MemoryPlatform
+
+    platform = MemoryPlatform()
+    services = build_services(
+        engine=engine,
+        clock=lambda: NOW,
+        summarizer=Summarizer(),
+        transcriber_factory=Transcriber,
+        max_media_bytes=10 * 2**20,
+    )
+    services.register(platform)
+    from bot.inbound import Inbound
+
+    core, worker = Inbound(services), services.worker(worker_id="test")
+    platform.files["f1"] = french
+
+    async def share(key: str) -> str:
+        platform.posts.clear()
+        await core.handle_command(
+            CommandRequest(
+                place=HERE,
+                user_id="U-Ann",
+                text="transcribe",
+                event_key=key,
+                message_id=f"m-{key}",
+                files=(FileRef(id="f1", name="reunion.wav", mimetype="audio/wav", size=9),),
+            )
+        )
+        await worker.drain()
+        [progress] = [p for p in platform.posts.values() if isinstance(p.reply, ProgressReply)]
+        assert progress.target.place.thread == f"m-{key}"  # in the recording's thread
+        assert isinstance(progress.last, ErrorReply)
+        return progress.last.text
+
+    heard = await share("Ev1")
+    assert heard.startswith("I couldn't transcribe “reunion.wav”: the speech sounds like French")
+    assert "WHISPER_MODEL=multilingual" in heard and "`@balafon language fr`" in heard
+    await _say(core, "language fr", "Ev2")  # the channel says French: refused before decoding
+    assert "the language is set to French" in await share("Ev3")

@@ -96,8 +96,7 @@ def test_clean_window_cuts_loops_drops_invented_chunks_and_notes_the_gaps() -> N
     assert skipped.noise_seconds == pytest.approx(60.1)
     assert skipped.silence_seconds == pytest.approx(26.9)
     assert skipped.notes() == [
-        "Skipped 1:00 of music or noise; skipped 0:27 of silence; "
-        "cut a repeated phrase at 11:03."
+        "Skipped 1:00 of music or noise; skipped 0:27 of silence; cut a repeated phrase at 11:03."
     ]
 
 
