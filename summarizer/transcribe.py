@@ -178,13 +178,13 @@ class Transcriber:
                 progress.advance(done, d, r)
 
             guard = None
-            if guard_needed:  # the first window with sound is judged
-                guard_needed = False
+            if guard_needed:  # the first window with decoded speech is judged
                 identify = self._identify if multilingual.available() else None
                 guard = LanguageGuard(audio, SAMPLE_RATE, identify, source=Path(path).name)
             window_segments, window_language = self._transcribe_window(
                 model, audio, start_seconds, language, on_segment, guard, skipped
             )
+            guard_needed = guard_needed and guard is not None and not guard.decided
             if language is None and window_segments:
                 language = window_language  # keep one language for the whole recording
             segments.extend(window_segments)

@@ -261,7 +261,7 @@ async def test_language_command_stores_the_channels_language_and_warns(engine) -
     english = (await _say(core, "language English", "Ev3")).reply
     assert isinstance(english, TextReply) and "WHISPER_MODEL" not in english.text
     unknown = (await _say(core, "language klingon", "Ev4")).reply
-    assert unknown is not None and "klingon" in unknown.text and "`en`" in unknown.text
+    assert unknown is not None and "klingon" in unknown.text and "such as en, fr" in unknown.text
 
 
 @pytest.mark.anyio
@@ -402,3 +402,61 @@ async def test_a_french_recording_gets_a_reply_in_the_thread(engine, french: Pat
     assert "WHISPER_MODEL=multilingual" in heard and "`@balafon language fr`" in heard
     await _say(core, "language fr", "Ev2")  # the channel says French: refused before decoding
     assert "the language is set to French" in await share("Ev3")
+
+
+# -- the guard's rule, on the numbers measured (docs/quality.md, "Languages") ------------------
+
+
+def _decoded(logprob: float, ratio: float = 1.2, seconds: float = 8.0):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        start=1.0, end=1.0 + seconds, avg_logprob=logprob, compression_ratio=ratio, tokens=[1] * 30
+    )
+
+
+def _judge(segments, identify=None) -> str | None:
+    """What the guard says: "en" (passes), a code, or "?" (refused, language unknown)."""
+    import numpy as np
+
+    from summarizer.spoken_language import LanguageGuard
+
+    guard = LanguageGuard(np.zeros(16000 * 20, dtype=np.float32), 16000, identify)
+    try:
+        for segment in segments:
+            guard.observe(segment)
+        guard.finish()
+    except UnsupportedLanguageError as exc:
+        return exc.language or "?"
+    return "en"
+
+
+def test_the_guard_on_measured_numbers() -> None:
+    english, noisy, foreign = [_decoded(-0.37)], [_decoded(-0.58)], [_decoded(-0.76)]
+    looped = [_decoded(-0.19, ratio=12.5)]  # espeak German as a confident English loop
+    assert _judge(english) == "en" and _judge(noisy) == "en"  # no identification
+    assert _judge(foreign) == "?" and _judge(looped) == "?"
+    # with the multilingual model's identification
+    assert _judge(foreign, lambda audio: ("nl", 0.4)) == "nl"
+    assert _judge(noisy, lambda audio: ("en", 0.9)) == "en"  # noisy English cleared
+    assert _judge(foreign, lambda audio: ("en", 0.30)) == "?"  # unsure English, foreign signs
+    assert _judge(english, lambda audio: pytest.fail("not asked when it reads as English")) == "en"
+
+
+def test_the_guard_judges_after_thirty_seconds_of_speech() -> None:
+    asked: list[int] = []
+
+    def identify(audio):
+        asked.append(audio.size)
+        return "fr", 0.9
+
+    import numpy as np
+
+    from summarizer.spoken_language import LanguageGuard
+
+    guard = LanguageGuard(np.zeros(16000 * 60, dtype=np.float32), 16000, identify)
+    guard.observe(_decoded(-1.0, seconds=20))
+    assert not guard.decided and not asked
+    with pytest.raises(UnsupportedLanguageError):
+        guard.observe(_decoded(-1.0, seconds=12))  # 32 s: judged now, not at the end
+    assert guard.decided and asked == [16000 * 59]  # from the first segment's start
