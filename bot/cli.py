@@ -163,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND")
     speech = kinds.add_parser("transcription", help="WER and real-time factor on a manifest")
     speech.add_argument("manifest", type=Path, help="JSONL rows with audio, text, duration_s")
+    _add_speech_options(speech)
     meetings = kinds.add_parser("recap", help="ROUGE and item precision/recall on meetings")
     meetings.add_argument("meetings", type=Path, help="JSONL rows with turns and references")
     meetings.add_argument(

@@ -15,6 +15,7 @@ from bot.config import CoreSettings as Settings
 from summarizer.errors import SummarizerError, explain
 
 if TYPE_CHECKING:
+    from summarizer.transcribe import Transcriber
     from summarizer.types import Recap, Transcript
 
 EXIT_USAGE = 2
@@ -70,7 +71,8 @@ def _progress(label: str) -> Iterator[Callable[[float], None]]:
         bar.close()
 
 
-def _transcribe(settings: Settings, path: Path, args: argparse.Namespace) -> Transcript:
+def _transcriber(settings: Settings, args: argparse.Namespace) -> Transcriber:
+    """The configured transcriber, with `--model` / `--language` applied."""
     from dataclasses import replace
 
     from summarizer.transcribe import Transcriber
@@ -80,7 +82,11 @@ def _transcribe(settings: Settings, path: Path, args: argparse.Namespace) -> Tra
         config = replace(config, model=args.model)
     if getattr(args, "language", None):
         config = replace(config, language=args.language)  # "auto": detect
-    transcriber = Transcriber(config=config)
+    return Transcriber(config=config)
+
+
+def _transcribe(settings: Settings, path: Path, args: argparse.Namespace) -> Transcript:
+    transcriber = _transcriber(settings, args)
     with _progress(f"Transcribing {path.name}") as on_progress:
         transcript = transcriber.transcribe(path, on_progress=on_progress)
     for note in transcript.notes:  # on stderr too: the output may go to a file
@@ -115,9 +121,7 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
     from summarizer.evaluation import evaluate_recaps, evaluate_transcription
 
     if args.kind == "transcription":
-        from summarizer.transcribe import Transcriber
-
-        transcriber = Transcriber(config=settings.transcriber_config())
+        transcriber = _transcriber(settings, args)
         report: Report = evaluate_transcription(
             args.manifest, transcriber.transcribe, limit=args.limit
         )

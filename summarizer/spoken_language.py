@@ -53,12 +53,12 @@ class LanguageGuard:
     rate: int
     identify: Identify | None = None
     source: str | None = None
-    decided: bool = False
-    _tokens: int = 0
-    _logprob: float = 0.0
-    _looped: int = 0
-    _seconds: float = 0.0
-    _first: float | None = field(default=None)
+    decided: bool = field(default=False, init=False)
+    _tokens: int = field(default=0, init=False)
+    _logprob: float = field(default=0.0, init=False)
+    _looped: int = field(default=0, init=False)
+    _seconds: float = field(default=0.0, init=False)
+    _first: float | None = field(default=None, init=False)
 
     def observe(self, segment: Any) -> None:
         if self.decided:

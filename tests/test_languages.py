@@ -233,6 +233,12 @@ def test_cli_language_and_model_options(french: Path, tmp_path: Path, capsys) ->
         run(["recap", str(french), "--language", "klingon"], settings=settings)
     assert "not a language Whisper knows" in capsys.readouterr().err
 
+    from bot.cli import _parser
+
+    args = _parser().parse_args(["eval", "transcription", "m.jsonl", "--model", "multilingual"])
+    assert args.model == "multilingual" and args.language is None
+    assert _parser().parse_args(["recap", "x.ogg", "--language", "French"]).language == "fr"
+
 
 # -- the channel's language --------------------------------------------------------------------
 
