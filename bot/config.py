@@ -7,12 +7,14 @@ passed down. Every key is listed, with its default, in `.env.example`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from summarizer.config import LLMConfig, TranscriberConfig
+from summarizer.languages import normalize_language
 
 # Every settings class (the core's and each adapter's) reads the same sources.
 SETTINGS_CONFIG = SettingsConfigDict(
@@ -38,15 +40,18 @@ class CoreSettings(BaseSettings):
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
     llm_chunk_tokens: int = Field(default=6000, ge=500)
+    # The language of recaps (a code such as fr, or a name); empty: the conversation's
+    recap_language: str = ""
 
-    # Transcription: empty WHISPER_MODEL = the bundled tiny.en model
+    # Transcription: empty WHISPER_MODEL = the bundled tiny.en model (English only);
+    # "multilingual" = Whisper base from the `multilingual` extra (99 languages)
     whisper_model: str = ""
     whisper_device: str = "auto"
     whisper_compute_type: str = "default"
     whisper_cpu_threads: int = Field(default=0, ge=0)
     whisper_beam_size: int = Field(default=5, ge=1)
     whisper_batch_size: int = Field(default=4, ge=1)
-    whisper_language: str | None = None
+    whisper_language: str | None = None  # a code (fr) or auto/empty: detect
     whisper_word_timestamps: bool = True
     whisper_window_seconds: float = Field(default=600.0, ge=30)
     max_media_mb: int = Field(default=500, ge=1)
@@ -106,12 +111,18 @@ class CoreSettings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object a line, for collectors
 
+    @field_validator("whisper_language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        return normalize_language(value)  # ValueError: pydantic reports it
+
     def admin_user_ids(self) -> list[str]:
         return [item.strip() for item in self.admin_users.split(",") if item.strip()]
 
     def transcriber_config(self) -> TranscriberConfig:
         return TranscriberConfig(
             model=self.whisper_model,
+            model_cache_dir=str(Path(self.data_dir) / "models"),
             device=self.whisper_device,
             compute_type=self.whisper_compute_type,
             cpu_threads=self.whisper_cpu_threads,
@@ -137,4 +148,5 @@ class CoreSettings(BaseSettings):
             timeout_seconds=self.llm_timeout_seconds,
             max_retries=self.llm_max_retries,
             chunk_tokens=self.llm_chunk_tokens,
+            recap_language=self.recap_language,
         )

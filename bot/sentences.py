@@ -105,3 +105,16 @@ STATUS_LLM_BROKEN = (
 STATUS_DIGESTS_OFF = "none (scheduled digests are not enabled on this server)"
 HELP_HEADER = "*Here's what I can do* (in a channel, mention me first, as below)"
 HELP_HELP = "• `@balafon help` — this message."
+
+# The per-channel speech language (bot/features/language.py)
+LANGUAGE_SET = "Recordings here will be transcribed as {name}."
+LANGUAGE_AUTO = "I'll detect the language of recordings here."
+LANGUAGE_NEEDS_MULTILINGUAL = (
+    " The speech-to-text model on this server understands English only, so {name} "
+    "recordings will be refused until an admin installs the multilingual model and sets "
+    "WHISPER_MODEL=multilingual (see the README's Languages section)."
+)
+LANGUAGE_UNKNOWN = (
+    "I don't know the language “{given}”: use a code such as en, fr, de or es "
+    "(`@balafon language fr`), or `@balafon language auto` to detect it."
+)

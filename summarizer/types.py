@@ -32,6 +32,8 @@ class Conversation(BaseModel):
     notes: list[str] = Field(default_factory=list)
     # Speaker labels ("Speaker 2") nobody named: quoted as they are, owners of nothing.
     unnamed: list[str] = Field(default_factory=list)
+    # The language it is in ("fr"), when known: a transcript's, as Whisper heard it.
+    language: str | None = None
 
     @property
     def participants(self) -> list[str]:

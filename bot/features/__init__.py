@@ -11,13 +11,14 @@ from collections.abc import Collection
 
 from bot import sentences
 from bot.commands import CommandSpec
-from bot.features import digests, governance, recap, speakers, status, transcription
+from bot.features import digests, governance, language, recap, speakers, status, transcription
 
 # In the order of the help (and tried in this order by the parser).
 COMMANDS: tuple[CommandSpec, ...] = (
     *recap.COMMANDS,
     *transcription.COMMANDS,
     *speakers.COMMANDS,  # before governance: `forget my voice` is not `forget`
+    *language.COMMANDS,
     *digests.COMMANDS,
     *governance.COMMANDS,
     *status.COMMANDS,

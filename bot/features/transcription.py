@@ -164,11 +164,14 @@ class _Transcription:
         start = ProgressReply(text=fetching.format(name=file.name), fraction=0.0)
         progress_id = await deliver(f"{key}:progress", platform, target, start)
         try:
+            # The channel's `language` setting, if any, overrides WHISPER_LANGUAGE.
+            known = await services.conversations.get_channel(payload.source)
+            language = known.language if known is not None else None
             with tempfile.TemporaryDirectory(dir=services.limits.work_dir) as folder:
                 dest = Path(folder) / Path(file.name).name
                 path = await platform.download(payload.source, file, dest, max_bytes=limit)
                 transcript = await self.transcribe(
-                    job, context, platform, target, progress_id, file, path
+                    job, context, platform, target, progress_id, file, path, language
                 )
                 tagged = await asyncio.to_thread(creation_time, path)
         except MediaError as exc:
@@ -235,6 +238,7 @@ class _Transcription:
         progress_id: str,
         file: FileRef,
         path: Path,
+        language: str | None = None,
     ) -> Transcript:
         loop = asyncio.get_running_loop()
         throttle = ProgressThrottle(step=0.1, seconds=5)
@@ -250,7 +254,9 @@ class _Transcription:
 
         await platform.update(target, progress_id, ProgressReply(text=label, fraction=0.0))
         try:
-            return await self.services.media.transcribe(path, on_progress=on_progress)
+            return await self.services.media.transcribe(
+                path, on_progress=on_progress, language=language
+            )
         finally:
             await updates.close()  # before anyone posts the final state
 

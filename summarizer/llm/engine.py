@@ -29,6 +29,7 @@ from summarizer.llm.prompts import (
     REDUCE_SYSTEM_PROMPT,
     SHORTENED,
     PartialRecap,
+    language_rule,
     map_prompt,
     part_intro,
     partial_cost,
@@ -103,21 +104,22 @@ class LLMEngine:
         if any(line.endswith(SHORTENED) for _, line in lines):
             notes.append("A very long message was shortened before it was summarised.")
         chunks = split_into_chunks(lines, budget)
+        rule = language_rule(self._config.recap_language, conversation)
 
         if len(chunks) == 1:
             prompt = map_prompt(conversation, [text for _, text in chunks[0]])
-            (draft,) = caller.run_all([self._request(MAP_SYSTEM_PROMPT, prompt, usage)])
+            (draft,) = caller.run_all([self._request(MAP_SYSTEM_PROMPT + rule, prompt, usage)])
         else:
             total = len(chunks)
             map_tasks = [
-                self._map_task(conversation, chunk, index, total, usage)
+                self._map_task(conversation, chunk, index, total, usage, rule)
                 for index, chunk in enumerate(chunks, start=1)
             ]
             partials = [
                 PartialRecap(recap, chunk[0][0], chunk[-1][0])
                 for recap, chunk in zip(caller.run_all(map_tasks), chunks, strict=True)
             ]
-            draft = self._reduce(caller, conversation, partials, budget, usage)
+            draft = self._reduce(caller, conversation, partials, budget, usage, rule)
             notes.append(
                 f"The conversation was too long for one request: it was summarised in "
                 f"{total} parts, then merged."
@@ -151,10 +153,11 @@ class LLMEngine:
         index: int,
         total: int,
         usage: TokenUsage,
+        rule: str,
     ) -> _Task:
         part = part_intro(chunk[0][0], chunk[-1][0], index, total)
         prompt = map_prompt(conversation, [text for _, text in chunk], part)
-        return self._request(MAP_SYSTEM_PROMPT, prompt, usage)
+        return self._request(MAP_SYSTEM_PROMPT + rule, prompt, usage)
 
     def _reduce(
         self,
@@ -163,18 +166,22 @@ class LLMEngine:
         partials: list[PartialRecap],
         budget: int,
         usage: TokenUsage,
+        rule: str,
     ) -> ModelRecap:
         """Merge partial recaps; in a tree of groups when they do not fit one request."""
         while True:
             groups = group_within_budget(partials, budget, partial_cost)
             if len(groups) == 1:
                 prompt = reduce_prompt(conversation, groups[0])
-                (final,) = caller.run_all([self._request(REDUCE_SYSTEM_PROMPT, prompt, usage)])
+                system = REDUCE_SYSTEM_PROMPT + rule
+                (final,) = caller.run_all([self._request(system, prompt, usage)])
                 return final
             tasks: list[_Task] = [
                 _already(group[0].recap)
                 if len(group) == 1
-                else self._request(REDUCE_SYSTEM_PROMPT, reduce_prompt(conversation, group), usage)
+                else self._request(
+                    REDUCE_SYSTEM_PROMPT + rule, reduce_prompt(conversation, group), usage
+                )
                 for group in groups
             ]
             merged = caller.run_all(tasks)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from summarizer.languages import language_name, normalize_language
 from summarizer.llm.budget import estimate_tokens, truncate_to_tokens
 from summarizer.llm.schema import MAX_KEY_POINTS, ModelRecap
 from summarizer.text import SLACK_USER_MENTION
@@ -126,6 +127,27 @@ def render_message(
         room = max_tokens - estimate_tokens(head) - estimate_tokens(SHORTENED)
         text = truncate_to_tokens(text, max(room, 1)) + SHORTENED
     return head + text
+
+
+def language_rule(recap_language: str, conversation: Conversation) -> str:
+    """What the system prompt adds about the recap's language: the configured one
+    (RECAP_LANGUAGE, a code or a name), else the conversation's when a transcript says
+    it; else nothing (the rules already say "the language of the conversation")."""
+    wanted = recap_language.strip()
+    if wanted:
+        try:
+            code = normalize_language(wanted)
+        except ValueError:
+            code = None  # a language Whisper does not know is still a language
+        name = language_name(code) if code else wanted
+        return (
+            f"\n- Write the summary, key points and items in {name}, whatever language the "
+            "conversation is in; keep names as written."
+        )
+    if conversation.language:
+        name = language_name(conversation.language)
+        return f"\n- The conversation is in {name}: write the recap in {name}."
+    return ""
 
 
 def _header(conversation: Conversation) -> str:
