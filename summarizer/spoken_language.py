@@ -29,9 +29,12 @@ from summarizer.multilingual import INSTALL_HINT
 # Judge after this much decoded speech (or at the end of the first window).
 JUDGE_SECONDS = 30.0
 # Token-weighted mean log-probability under which speech looks foreign: confirmed by the
-# multilingual model when it is installed, else the stricter value decides alone.
+# multilingual model when it is installed. Without it a refusal needs loops or a mean
+# under REFUSE_LOGPROB (a false refusal loses an English recording: far-field or noisy
+# English can sit near -0.7); between the two the transcript says it may not be English.
 SUSPECT_LOGPROB = -0.55
 FOREIGN_LOGPROB = -0.7
+REFUSE_LOGPROB = -0.9
 # The multilingual model's English is trusted from this probability on (English clips:
 # 0.83-0.99; an espeak Dutch clip it took for English: 0.30).
 SURE_ENGLISH = 0.5
@@ -54,6 +57,8 @@ class LanguageGuard:
     identify: Identify | None = None
     source: str | None = None
     decided: bool = field(default=False, init=False)
+    # Looked foreign, but not surely enough to refuse: the transcript gets DOUBT_NOTE.
+    doubt: bool = field(default=False, init=False)
     _tokens: int = field(default=0, init=False)
     _logprob: float = field(default=0.0, init=False)
     _looped: int = field(default=0, init=False)
@@ -91,8 +96,15 @@ class LanguageGuard:
                 raise unsupported(language, source=self.source)
             if probability >= SURE_ENGLISH or not strong:
                 return  # unsure English (noise, an accent): keep transcribing
-        if strong:
+        if looped or logprob < REFUSE_LOGPROB:
             raise unsupported(None, source=self.source)
+        self.doubt = strong
+
+
+DOUBT_NOTE = (
+    "The speech may not be English, and the speech-to-text model here understands English "
+    "only: if this transcript reads as nonsense, an admin can set WHISPER_MODEL=multilingual."
+)
 
 
 def unsupported(

@@ -38,7 +38,7 @@ from summarizer.languages import normalize_language
 from summarizer.quiet import disable_library_telemetry
 from summarizer.robust import Skipped, clean_window
 from summarizer.segments import monotonic_segments
-from summarizer.spoken_language import LanguageGuard, unsupported
+from summarizer.spoken_language import DOUBT_NOTE, LanguageGuard, unsupported
 from summarizer.types import Segment, Transcript
 from summarizer.windows import quiet_windows
 
@@ -162,6 +162,7 @@ class Transcriber:
             raise unsupported(language, source=Path(path).name, configured=True)
         guard_needed = english_only and language is None
         skipped = Skipped()
+        doubtful = False  # the language guard's "may not be English"
         decoded = 0  # samples
         peak = 0.0
         for offset, audio, read_fraction, decoded in quiet_windows(
@@ -185,6 +186,7 @@ class Transcriber:
                 model, audio, start_seconds, language, on_segment, guard, skipped
             )
             guard_needed = guard_needed and guard is not None and not guard.decided
+            doubtful = doubtful or (guard is not None and guard.doubt)
             if language is None and window_segments:
                 language = window_language  # keep one language for the whole recording
             segments.extend(window_segments)
@@ -200,6 +202,8 @@ class Transcriber:
             language = "en"
         notes = [note] if (note := damage_note(info, duration)) else []
         notes += skipped.notes()
+        if doubtful:
+            notes.append(DOUBT_NOTE)
         for note in notes:
             log.warning("%s: %s", Path(path).name, note)
         progress.finish()

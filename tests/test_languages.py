@@ -422,7 +422,8 @@ def _decoded(logprob: float, ratio: float = 1.2, seconds: float = 8.0):
 
 
 def _judge(segments, identify=None) -> str | None:
-    """What the guard says: "en" (passes), a code, or "?" (refused, language unknown)."""
+    """What the guard says: "en" (passes), "doubt" (passes with a note), a code, or "?"
+    (refused, language unknown)."""
     import numpy as np
 
     from summarizer.spoken_language import LanguageGuard
@@ -434,18 +435,22 @@ def _judge(segments, identify=None) -> str | None:
         guard.finish()
     except UnsupportedLanguageError as exc:
         return exc.language or "?"
-    return "en"
+    return "doubt" if guard.doubt else "en"
 
 
 def test_the_guard_on_measured_numbers() -> None:
     english, noisy, foreign = [_decoded(-0.37)], [_decoded(-0.58)], [_decoded(-0.76)]
+    french = [_decoded(-1.03)]  # espeak French under tiny.en
     looped = [_decoded(-0.19, ratio=12.5)]  # espeak German as a confident English loop
     assert _judge(english) == "en" and _judge(noisy) == "en"  # no identification
-    assert _judge(foreign) == "?" and _judge(looped) == "?"
+    assert _judge(french) == "?" and _judge(looped) == "?"
+    # in between: maybe very noisy or far-field English; transcribed, with a note
+    assert _judge(foreign) == "doubt"
     # with the multilingual model's identification
     assert _judge(foreign, lambda audio: ("nl", 0.4)) == "nl"
     assert _judge(noisy, lambda audio: ("en", 0.9)) == "en"  # noisy English cleared
-    assert _judge(foreign, lambda audio: ("en", 0.30)) == "?"  # unsure English, foreign signs
+    assert _judge(foreign, lambda audio: ("en", 0.30)) == "doubt"  # unsure English
+    assert _judge(french, lambda audio: ("en", 0.30)) == "?"
     assert _judge(english, lambda audio: pytest.fail("not asked when it reads as English")) == "en"
 
 
