@@ -1,0 +1,152 @@
+"""Who spoke when: speech regions, sliding-window voice embeddings, clustering, turns.
+
+1. Speech regions come from Silero VAD (shipped with faster-whisper), tuned to keep the
+   short pauses between speakers as boundaries.
+2. Inside each region a 1.6 s window (what the encoder was trained on) slides every
+   `STEP` seconds; a region shorter than a window gets one window centred on it.
+3. The windows' embeddings are clustered (summarizer/speakers/cluster.py), and every 10 ms
+   frame of speech takes the speaker of the window centred nearest to it.
+4. Runs shorter than `MIN_RUN` seconds are absorbed by their neighbour (a 1.6 s window
+   cannot see shorter changes reliably), and the runs become turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from summarizer.speakers.cluster import centroids, cluster
+from summarizer.speakers.encoder import VoiceEncoder
+from summarizer.speakers.features import HOP, SAMPLE_RATE, mel_spectrogram
+
+WINDOW_FRAMES = 160  # 1.6 s: Resemblyzer's partial utterance
+STEP = 0.4  # seconds between window starts (Resemblyzer embeds 1.3 windows a second)
+MIN_RUN = 0.8  # seconds
+_FPS = SAMPLE_RATE // HOP  # mel frames per second
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    start: float
+    end: float
+    speaker: int  # 0, 1, … in order of first appearance
+
+
+@dataclass
+class Diarization:
+    turns: list[Turn]
+    # Unit-length centroid embedding per speaker index, shape (speakers, 256).
+    centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 256), np.float32))
+
+    @property
+    def speakers(self) -> int:
+        return int(self.centroids.shape[0])
+
+
+def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+    """Speech regions (seconds) of 16 kHz audio by Silero VAD, split at pauses over 0.3 s."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=80, min_speech_duration_ms=200)
+    chunks = get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
+    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks]
+
+
+def diarize(
+    audio: np.ndarray,
+    encoder: VoiceEncoder,
+    *,
+    num_speakers: int | None = None,
+    regions: list[tuple[float, float]] | None = None,
+) -> Diarization:
+    """Diarize 16 kHz mono float32 `audio`; `num_speakers` when known, else estimated."""
+    if regions is None:
+        regions = speech_regions(audio)
+    mels = mel_spectrogram(audio)
+    total = mels.shape[0]
+    region_frames = [
+        (int(s * _FPS), min(total, int(np.ceil(e * _FPS))))
+        for s, e in regions
+        if int(s * _FPS) < min(total, int(np.ceil(e * _FPS)))
+    ]
+    if not region_frames:
+        return Diarization(turns=[])
+    starts, owners = _windows(region_frames, total)
+    if total < WINDOW_FRAMES:
+        mels = np.pad(mels, ((0, WINDOW_FRAMES - total), (0, 0)))
+    index = starts[:, None] + np.arange(WINDOW_FRAMES)[None, :]
+    embeddings = encoder.embed(mels[index])
+    labels = cluster(embeddings, num_speakers)
+    centres = starts + WINDOW_FRAMES // 2
+    turns: list[Turn] = []
+    for r, (first, last) in enumerate(region_frames):
+        mine = np.flatnonzero(owners == r)
+        frames = np.arange(first, last)
+        nearest = np.abs(frames[:, None] - centres[mine][None, :]).argmin(axis=1)
+        runs = _smooth(_runs(labels[mine][nearest]), round(MIN_RUN * _FPS))
+        for start, stop, speaker in runs:
+            turns.append(Turn((first + start) / _FPS, (first + stop) / _FPS, speaker))
+    turns, order = _renumber(turns)
+    kept = centroids(embeddings, labels)[order] if order else np.zeros((0, 256), np.float32)
+    return Diarization(turns=turns, centroids=kept)
+
+
+def _windows(regions: list[tuple[int, int]], total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window start frames and the region each belongs to."""
+    step = max(1, round(STEP * _FPS))
+    latest = max(0, total - WINDOW_FRAMES)
+    starts: list[int] = []
+    owners: list[int] = []
+    for r, (first, last) in enumerate(regions):
+        if last - first <= WINDOW_FRAMES:
+            picks = [(first + last) // 2 - WINDOW_FRAMES // 2]
+        else:
+            picks = list(range(first, last - WINDOW_FRAMES + 1, step))
+            if picks[-1] != last - WINDOW_FRAMES:
+                picks.append(last - WINDOW_FRAMES)
+        starts.extend(min(max(0, p), latest) for p in picks)
+        owners.extend([r] * len(picks))
+    return np.array(starts, dtype=int), np.array(owners, dtype=int)
+
+
+def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
+    """(start, stop, label) of each run of equal labels."""
+    cuts = np.flatnonzero(np.diff(labels)) + 1
+    bounds = [0, *cuts.tolist(), labels.size]
+    return [(a, b, int(labels[a])) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _smooth(runs: list[tuple[int, int, int]], shortest: int) -> list[tuple[int, int, int]]:
+    """Give each run shorter than `shortest` frames to its longer neighbour, shortest first."""
+    runs = list(runs)
+    while len(runs) > 1:
+        i = min(range(len(runs)), key=lambda j: runs[j][1] - runs[j][0])
+        start, stop, _ = runs[i]
+        if stop - start >= shortest:
+            break
+        left = runs[i - 1] if i > 0 else None
+        right = runs[i + 1] if i + 1 < len(runs) else None
+        if right is None or (left is not None and left[1] - left[0] >= right[1] - right[0]):
+            assert left is not None
+            runs[i - 1 : i + 1] = [(left[0], stop, left[2])]
+        else:
+            runs[i : i + 2] = [(start, right[1], right[2])]
+        merged: list[tuple[int, int, int]] = []
+        for run in runs:  # neighbours that now share a speaker become one run
+            if merged and merged[-1][2] == run[2]:
+                merged[-1] = (merged[-1][0], run[1], run[2])
+            else:
+                merged.append(run)
+        runs = merged
+    return runs
+
+
+def _renumber(turns: list[Turn]) -> tuple[list[Turn], list[int]]:
+    """Speakers numbered by first appearance; returns the turns and the old index of each."""
+    order: list[int] = []
+    for turn in turns:
+        if turn.speaker not in order:
+            order.append(turn.speaker)
+    new = {old: i for i, old in enumerate(order)}
+    return [Turn(t.start, t.end, new[t.speaker]) for t in turns], order
