@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.add_argument(
         "--timestamps", action="store_true", help="txt: start each line with its [m:ss] time"
     )
+    transcribe.add_argument(
+        "--speakers",
+        type=int,
+        metavar="N",
+        help="how many people speak (a hint for speaker labels; default: estimated)",
+    )
     transcribe.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
 
     recap = commands.add_parser(

@@ -37,7 +37,7 @@ def run_pipeline_command(settings: Settings, args: argparse.Namespace) -> int:
 
             if not args.file.exists():
                 raise SummarizerError("no such file.", source=str(args.file))
-            transcript = _transcribe(settings, args.file)
+            transcript = _transcribe(settings, args.file, speakers=args.speakers)
             text = render_transcript(transcript, args.format, timestamps=args.timestamps)
             _write(text, args.output)
         elif args.command == "recap":
@@ -70,12 +70,16 @@ def _progress(label: str) -> Iterator[Callable[[float], None]]:
         bar.close()
 
 
-def _transcribe(settings: Settings, path: Path) -> Transcript:
+def _transcribe(settings: Settings, path: Path, *, speakers: int | None = None) -> Transcript:
     from summarizer.transcribe import Transcriber
 
     transcriber = Transcriber(config=settings.transcriber_config())
     with _progress(f"Transcribing {path.name}") as on_progress:
         transcript = transcriber.transcribe(path, on_progress=on_progress)
+    if settings.diarization:
+        from summarizer.speakers import label_speakers
+
+        transcript = label_speakers(transcript, path, num_speakers=speakers)
     for note in transcript.notes:  # on stderr too: the output may go to a file
         print(f"balafon: warning: {path}: {note[:1].lower()}{note[1:]}", file=sys.stderr)
     return transcript

@@ -3,9 +3,11 @@
 1. Speech regions come from Silero VAD (shipped with faster-whisper), tuned to keep the
    short pauses between speakers as boundaries.
 2. Inside each region a 1.6 s window (what the encoder was trained on) slides every
-   `STEP` seconds; a region shorter than a window gets one window centred on it.
-3. The windows' embeddings are clustered (summarizer/speakers/cluster.py), and every 10 ms
-   frame of speech takes the speaker of the window centred nearest to it.
+   `STEP` seconds. A region shorter than a window is embedded alone (the LSTM takes any
+   length): a window centred on it would mostly hear the neighbours, often another speaker.
+3. The full windows' embeddings are clustered (summarizer/speakers/cluster.py), short
+   regions join the nearest centroid, and every 10 ms frame of speech takes the speaker of
+   the window centred nearest to it.
 4. Runs shorter than `MIN_RUN` seconds are absorbed by their neighbour (a 1.6 s window
    cannot see shorter changes reliably), and the runs become turns.
 """
@@ -23,6 +25,7 @@ from summarizer.speakers.features import HOP, SAMPLE_RATE, mel_spectrogram
 WINDOW_FRAMES = 160  # 1.6 s: Resemblyzer's partial utterance
 STEP = 0.4  # seconds between window starts (Resemblyzer embeds 1.3 windows a second)
 MIN_RUN = 0.8  # seconds
+_SHORTEST = 20  # frames
 _FPS = SAMPLE_RATE // HOP  # mel frames per second
 
 
@@ -45,10 +48,10 @@ class Diarization:
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
-    """Speech regions (seconds) of 16 kHz audio by Silero VAD, split at pauses over 0.3 s."""
+    """Speech regions (seconds) of 16 kHz audio by Silero VAD, split at pauses over 0.5 s."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=80, min_speech_duration_ms=200)
+    options = VadOptions(min_silence_duration_ms=500, speech_pad_ms=80, min_speech_duration_ms=200)
     chunks = get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
     return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in chunks]
 
@@ -72,13 +75,17 @@ def diarize(
     ]
     if not region_frames:
         return Diarization(turns=[])
-    starts, owners = _windows(region_frames, total)
-    if total < WINDOW_FRAMES:
-        mels = np.pad(mels, ((0, WINDOW_FRAMES - total), (0, 0)))
-    index = starts[:, None] + np.arange(WINDOW_FRAMES)[None, :]
-    embeddings = encoder.embed(mels[index])
-    labels = cluster(embeddings, num_speakers)
-    centres = starts + WINDOW_FRAMES // 2
+    starts, stops, owners = _windows(region_frames, total)
+    mels = np.pad(mels, ((0, WINDOW_FRAMES), (0, 0)))  # windows may run past the end
+    lengths = stops - starts
+    embeddings = np.empty((starts.size, 256), dtype=np.float32)
+    for length in np.unique(lengths):  # one batch per window length
+        pick = np.flatnonzero(lengths == length)
+        index = starts[pick, None] + np.arange(length)[None, :]
+        embeddings[pick] = encoder.embed(mels[index])
+    full = lengths == WINDOW_FRAMES
+    labels = _labels(embeddings, full if full.sum() >= 4 else np.ones_like(full), num_speakers)
+    centres = (starts + stops) // 2
     turns: list[Turn] = []
     for r, (first, last) in enumerate(region_frames):
         mine = np.flatnonzero(owners == r)
@@ -92,22 +99,34 @@ def diarize(
     return Diarization(turns=turns, centroids=kept)
 
 
-def _windows(regions: list[tuple[int, int]], total: int) -> tuple[np.ndarray, np.ndarray]:
-    """Window start frames and the region each belongs to."""
+def _windows(
+    regions: list[tuple[int, int]], total: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window start and stop frames, and the region each belongs to."""
     step = max(1, round(STEP * _FPS))
     latest = max(0, total - WINDOW_FRAMES)
-    starts: list[int] = []
-    owners: list[int] = []
+    spans: list[tuple[int, int, int]] = []
     for r, (first, last) in enumerate(regions):
-        if last - first <= WINDOW_FRAMES:
-            picks = [(first + last) // 2 - WINDOW_FRAMES // 2]
-        else:
-            picks = list(range(first, last - WINDOW_FRAMES + 1, step))
-            if picks[-1] != last - WINDOW_FRAMES:
-                picks.append(last - WINDOW_FRAMES)
-        starts.extend(min(max(0, p), latest) for p in picks)
-        owners.extend([r] * len(picks))
-    return np.array(starts, dtype=int), np.array(owners, dtype=int)
+        if last - first < WINDOW_FRAMES:
+            # Below a fifth of a second there is too little voice: take that much.
+            spans.append((first, max(last, first + _SHORTEST), r))
+            continue
+        picks = list(range(first, last - WINDOW_FRAMES + 1, step))
+        if picks[-1] != last - WINDOW_FRAMES:
+            picks.append(last - WINDOW_FRAMES)
+        spans.extend((min(p, latest), min(p, latest) + WINDOW_FRAMES, r) for p in picks)
+    starts, stops, owners = (np.array(column, dtype=int) for column in zip(*spans, strict=True))
+    return starts, stops, owners
+
+
+def _labels(embeddings: np.ndarray, chosen: np.ndarray, num_speakers: int | None) -> np.ndarray:
+    """Cluster the `chosen` embeddings; the others join the nearest cluster's centroid."""
+    labels = np.zeros(embeddings.shape[0], dtype=int)
+    labels[chosen] = cluster(embeddings[chosen], num_speakers)
+    if not chosen.all():
+        middle = centroids(embeddings[chosen], labels[chosen])
+        labels[~chosen] = np.argmax(embeddings[~chosen] @ middle.T, axis=1)
+    return labels
 
 
 def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
