@@ -8,6 +8,7 @@ recurrent product runs step by step, so the cost is a few large matmuls per step
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,9 +33,10 @@ class VoiceEncoder:
         try:
             self._layers = [
                 _gate_layer(
-                    weights[f"lstm_weight_ih_l{i}"],
-                    weights[f"lstm_weight_hh_l{i}"],
-                    weights[f"lstm_bias_ih_l{i}"] + weights[f"lstm_bias_hh_l{i}"],
+                    np.asarray(weights[f"lstm_weight_ih_l{i}"], dtype=np.float32),
+                    np.asarray(weights[f"lstm_weight_hh_l{i}"], dtype=np.float32),
+                    np.asarray(weights[f"lstm_bias_ih_l{i}"], dtype=np.float32)
+                    + np.asarray(weights[f"lstm_bias_hh_l{i}"], dtype=np.float32),
                 )
                 for i in range(LAYERS)
             ]
@@ -44,12 +46,13 @@ class VoiceEncoder:
             raise WeightsError(f"the voice encoder weights lack {exc}") from exc
 
     @classmethod
-    def load(cls, path: str | Path = WEIGHTS_PATH) -> VoiceEncoder:
+    def load(cls, path: str | Path | None = None) -> VoiceEncoder:
         """Load the bundled weights; WeightsError when they are missing or broken."""
+        path = WEIGHTS_PATH if path is None else path
         try:
             with np.load(path) as data:
                 weights = {name: data[name] for name in data.files}
-        except (OSError, ValueError, EOFError) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise WeightsError(f"the voice encoder weights could not be read ({exc})") from exc
         return cls(weights)
 
