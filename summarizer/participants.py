@@ -10,6 +10,13 @@ import re
 from collections.abc import Sequence
 
 _STRIP = re.compile(r"^[@\s]+|[\s.,:;!?'\"()]+$")
+_UNNAMED_SPEAKER = re.compile(r"Speaker \d+")
+
+
+def is_unnamed_speaker(name: str | None) -> bool:
+    """True for diarization's placeholder labels ("Speaker 1"): a voice, not a person, so
+    it is quoted in recaps but owns no action item until someone names it."""
+    return bool(name) and _UNNAMED_SPEAKER.fullmatch(name or "") is not None
 
 
 def _key(name: str) -> str:

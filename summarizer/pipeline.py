@@ -10,6 +10,7 @@ from summarizer.config import LLMConfig
 from summarizer.errors import InputError, LLMError
 from summarizer.limits import cap_recap
 from summarizer.offline import offline_recap
+from summarizer.participants import is_unnamed_speaker
 from summarizer.types import Conversation, Message, Recap, Transcript
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ class Summarizer:
             raise InputError("the conversation is empty: there is nothing to summarise.")
         recap = self._recap(conversation)
         recap.notes[:0] = conversation.notes  # first: they say what the recap is of
+        for item in recap.action_items:
+            if is_unnamed_speaker(item.owner):
+                item.owner = item.owner_id = None
         return recap
 
     def _recap(self, conversation: Conversation) -> Recap:

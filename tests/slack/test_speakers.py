@@ -33,8 +33,11 @@ async def test_the_posted_transcript_labels_each_voice(slack: Harness, tmp_path:
     assert (await slack.send(envelope)).status_code == 200
     await slack.settle()
 
-    _, transcript, _ = slack.thread_replies(GENERAL, message["ts"])
+    _, transcript, recap = slack.thread_replies(GENERAL, message["ts"])
     posted = "\n".join(b["text"]["text"] for b in transcript["blocks"] if "text" in b)
     lines = re.findall(r"^\[\d+:\d\d\] (Speaker \d+): (.*)$", posted, re.MULTILINE)
     assert [who for who, _ in lines] == ["Speaker 1", "Speaker 2", "Speaker 1", "Speaker 2"]
     assert "release is ready" in lines[0][1] and "payment" in lines[1][1]
+    # The recap quotes the voices but gives no item to "Speaker 2": a voice is not a person.
+    recap_text = "\n".join(b["text"]["text"] for b in recap["blocks"] if "text" in b)
+    assert "release notes" in recap_text and "— Speaker" not in recap_text
