@@ -5,7 +5,14 @@
 """
 
 from summarizer.speakers.der import der
-from summarizer.speakers.diarize import Diarization, Turn, diarize, speech_regions
+from summarizer.speakers.diarize import (
+    Diarization,
+    Turn,
+    diarize,
+    diarize_features,
+    diarize_file,
+    speech_regions,
+)
 from summarizer.speakers.encoder import VoiceEncoder, WeightsError
 from summarizer.speakers.label import default_encoder, label_speakers
 
@@ -17,6 +24,8 @@ __all__ = [
     "default_encoder",
     "der",
     "diarize",
+    "diarize_features",
+    "diarize_file",
     "label_speakers",
     "speech_regions",
 ]

@@ -14,19 +14,24 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from summarizer.audio import iter_audio
 from summarizer.speakers.cluster import centroids, cluster
 from summarizer.speakers.encoder import VoiceEncoder
-from summarizer.speakers.features import HOP, SAMPLE_RATE, mel_spectrogram
+from summarizer.speakers.features import HOP, SAMPLE_RATE, MelStream, mel_spectrogram
 
 WINDOW_FRAMES = 160  # 1.6 s: Resemblyzer's partial utterance
-STEP = 0.4  # seconds between window starts (Resemblyzer embeds 1.3 windows a second)
+STEP = 0.4  # seconds between window starts: 2.5 windows a second of speech
 MIN_RUN = 0.8  # seconds
-_SHORTEST = 20  # frames
 _FPS = SAMPLE_RATE // HOP  # mel frames per second
+_MIN_RUN = round(MIN_RUN * _FPS)
+_SHORTEST = 20  # frames
+_GATHER = 512  # windows copied out of the mel frames at a time (13 MB)
+_BLOCK_SECONDS = 300.0  # audio decoded (and run through the VAD) at a time when streaming
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,30 @@ def diarize(
     """Diarize 16 kHz mono float32 `audio`; `num_speakers` when known, else estimated."""
     if regions is None:
         regions = speech_regions(audio)
-    mels = mel_spectrogram(audio)
+    return diarize_features(mel_spectrogram(audio), regions, encoder, num_speakers=num_speakers)
+
+
+def diarize_file(
+    path: str | os.PathLike[str], encoder: VoiceEncoder, *, num_speakers: int | None = None
+) -> Diarization:
+    """Diarize a recording decoded as a stream: only its mel frames (23 MB an hour) and
+    speech regions are kept, never the whole audio (230 MB an hour)."""
+    stream = MelStream()
+    regions: list[tuple[float, float]] = []
+    for block in iter_audio(path, block_seconds=_BLOCK_SECONDS):
+        stream.feed(block.samples)
+        regions.extend((block.start + s, block.start + e) for s, e in speech_regions(block.samples))
+    return diarize_features(stream.finish(), regions, encoder, num_speakers=num_speakers)
+
+
+def diarize_features(
+    mels: np.ndarray,
+    regions: list[tuple[float, float]],
+    encoder: VoiceEncoder,
+    *,
+    num_speakers: int | None = None,
+) -> Diarization:
+    """Diarize from mel frames (features.py) and speech regions in seconds."""
     total = mels.shape[0]
     region_frames = [
         (int(s * _FPS), min(total, int(np.ceil(e * _FPS))))
@@ -81,22 +109,29 @@ def diarize(
     embeddings = np.empty((starts.size, 256), dtype=np.float32)
     for length in np.unique(lengths):  # one batch per window length
         pick = np.flatnonzero(lengths == length)
-        index = starts[pick, None] + np.arange(length)[None, :]
-        embeddings[pick] = encoder.embed(mels[index])
+        for part in np.array_split(pick, max(1, pick.size // _GATHER)):  # bounded copies
+            index = starts[part, None] + np.arange(length)[None, :]
+            embeddings[part] = encoder.embed(mels[index])
     full = lengths == WINDOW_FRAMES
     labels = _labels(embeddings, full if full.sum() >= 4 else np.ones_like(full), num_speakers)
-    centres = (starts + stops) // 2
+    centres = (starts + stops) / 2
     turns: list[Turn] = []
     for r, (first, last) in enumerate(region_frames):
-        mine = np.flatnonzero(owners == r)
-        frames = np.arange(first, last)
-        nearest = np.abs(frames[:, None] - centres[mine][None, :]).argmin(axis=1)
-        runs = _smooth(_runs(labels[mine][nearest]), round(MIN_RUN * _FPS))
+        mine = np.flatnonzero(owners == r)  # in time order
+        runs = _smooth(_runs(labels[mine][_nearest(centres[mine], first, last)]), _MIN_RUN)
         for start, stop, speaker in runs:
             turns.append(Turn((first + start) / _FPS, (first + stop) / _FPS, speaker))
     turns, order = _renumber(turns)
     kept = centroids(embeddings, labels)[order] if order else np.zeros((0, 256), np.float32)
     return Diarization(turns=turns, centroids=kept)
+
+
+def _nearest(centres: np.ndarray, first: int, last: int) -> np.ndarray:
+    """For each frame first..last-1, the index of the nearest of the sorted `centres`."""
+    frames = np.arange(first, last) + 0.5
+    right = np.clip(np.searchsorted(centres, frames), 0, centres.size - 1)
+    left = np.clip(right - 1, 0, centres.size - 1)
+    return np.where(np.abs(frames - centres[left]) <= np.abs(centres[right] - frames), left, right)
 
 
 def _windows(

@@ -16,7 +16,7 @@ HOP = 160  # 10 ms
 N_MELS = 40
 TARGET_DBFS = -30.0
 _INT16_MAX = 2**15 - 1
-_CHUNK_FRAMES = 6000  # one minute of frames per STFT, to bound memory on long audio
+_CHUNK_FRAMES = 3000  # 30 s of frames per STFT: bounds its buffers on long audio
 
 
 def hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -76,15 +76,55 @@ def mel_spectrogram(audio: np.ndarray, gain: float | None = None) -> np.ndarray:
     audio = np.asarray(audio, dtype=np.float32)
     if gain is None:
         gain = volume_gain(audio)
-    frames = 1 + audio.size // HOP
-    padded = np.pad(audio, (N_FFT // 2, N_FFT // 2))
+    out = mel_frames(np.pad(audio, (N_FFT // 2, N_FFT // 2)), 1 + audio.size // HOP)
+    if gain != 1.0:
+        out *= np.float32(gain * gain)
+    return out
+
+
+def mel_frames(data: np.ndarray, frames: int) -> np.ndarray:
+    """Mel power of `frames` frames, frame i being data[160 i : 160 i + 400]."""
     out = np.empty((frames, N_MELS), dtype=np.float32)
     for start in range(0, frames, _CHUNK_FRAMES):
         stop = min(frames, start + _CHUNK_FRAMES)
         index = (np.arange(start, stop) * HOP)[:, None] + np.arange(N_FFT)[None, :]
-        spectrum = np.fft.rfft(padded[index] * _WINDOW, axis=1)
+        spectrum = np.fft.rfft(data[index] * _WINDOW, axis=1)
         power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
         out[start:stop] = power @ _FILTERS.T
-    if gain != 1.0:
-        out *= np.float32(gain * gain)
     return out
+
+
+class MelStream:
+    """`mel_spectrogram` of audio that arrives in blocks, without keeping the audio: feed
+    blocks in order, then `finish()` gives the same frames as one call on the whole."""
+
+    def __init__(self) -> None:
+        self._tail = np.zeros(N_FFT // 2, dtype=np.float32)  # the centred STFT's zero pad
+        self._parts: list[np.ndarray] = []
+        self._samples = 0
+        self._square_sum = 0.0
+
+    def feed(self, block: np.ndarray) -> None:
+        block = np.asarray(block, dtype=np.float32)
+        self._samples += block.size
+        self._square_sum += float(np.sum(np.square(block * _INT16_MAX, dtype=np.float64)))
+        data = np.concatenate([self._tail, block])
+        if data.size < N_FFT:
+            self._tail = data
+            return
+        frames = (data.size - N_FFT) // HOP + 1
+        self._parts.append(mel_frames(data, frames))
+        self._tail = data[frames * HOP :]
+
+    def finish(self) -> np.ndarray:
+        total = 1 + self._samples // HOP
+        done = sum(part.shape[0] for part in self._parts)
+        data = np.concatenate([self._tail, np.zeros(N_FFT, dtype=np.float32)])
+        parts = [*self._parts, mel_frames(data, total - done)]
+        mels = np.concatenate(parts)
+        rms = np.sqrt(self._square_sum / max(1, self._samples))
+        if rms > 0:
+            change = TARGET_DBFS - 20 * np.log10(rms / _INT16_MAX)
+            if change > 0:
+                mels *= np.float32(10 ** (change / 10))  # the gain, squared
+        return mels

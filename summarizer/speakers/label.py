@@ -15,8 +15,7 @@ import threading
 
 import numpy as np
 
-from summarizer.audio import load_audio
-from summarizer.speakers.diarize import Turn, diarize
+from summarizer.speakers.diarize import Turn, diarize, diarize_file
 from summarizer.speakers.encoder import WeightsError, VoiceEncoder
 from summarizer.types import Segment, Transcript, Word
 
@@ -50,8 +49,10 @@ def label_speakers(
         return transcript
     try:
         encoder = encoder or default_encoder()
-        audio = source if isinstance(source, np.ndarray) else load_audio(source)
-        result = diarize(audio, encoder, num_speakers=num_speakers)
+        if isinstance(source, np.ndarray):
+            result = diarize(source, encoder, num_speakers=num_speakers)
+        else:
+            result = diarize_file(source, encoder, num_speakers=num_speakers)
     except WeightsError as exc:
         return _off(transcript, str(exc))
     except Exception as exc:  # a diarization bug must not cost the user the transcript
