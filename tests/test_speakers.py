@@ -30,7 +30,7 @@ TURNS = [
     (1, "Who writes the release notes for the customers this time?"),
     (2, "I will write them and send a draft to everyone by Thursday."),
 ]
-# Measured 0.6% on a 53 s dialogue of these voices and 5.4% on the pyannote sample
+# Measured 0.6% on a 53 s dialogue of these voices and 6.2% on the pyannote sample
 # (docs/quality.md). One label for everyone scores about 67% here, and any boundary
 # misplaced by a second on every turn about 20%: 10% fails those and tolerates a
 # word-sized slip at each of the five changes.
