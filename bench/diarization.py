@@ -43,7 +43,7 @@ def make_dialogue(path: Path, minutes: float, voices: int, data: Path) -> list[l
 
     turns: list[tuple[int, str]] = []
     words = 0
-    for line in data.open():  # ~150 words a minute: stop once there are enough
+    for line in data.open():  # ~100 words a minute with the gaps: stop once there are enough
         meeting = json.loads(line)
         letters = sorted(meeting["speakers"])[:voices]
         for act in meeting["dialogue_acts"]:
@@ -55,7 +55,7 @@ def make_dialogue(path: Path, minutes: float, voices: int, data: Path) -> list[l
             else:
                 turns.append((voice, act["text"]))
             words += len(act["text"].split())
-        if words > minutes * 150:
+        if words > minutes * 100:
             break
     _, reference = synthesize_dialogue(turns, path)
     return [list(turn) for turn in reference]
