@@ -66,11 +66,8 @@ def pyannote_sample() -> tuple[Path, list[list]]:
     wav = folder / "sample.wav"
     if not wav.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "pyannote.audio==4.0.7"]
-            + ["-d", str(folder)],
-            check=True,
-        )
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps"]
+        subprocess.run([*pip, "pyannote.audio==4.0.7", "-d", str(folder)], check=True)
         wheel = next(folder.glob("pyannote_audio-4.0.7-*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             for name in ("sample.wav", "sample.rttm"):
@@ -107,7 +104,8 @@ def child(args: argparse.Namespace) -> None:
         hyp = [(t.start, t.end, t.speaker) for t in result.turns]
         out.update(der=round(der(reference, hyp), 4), speakers=result.speakers)
     if transcript is not None:
-        out.update(transcribe_seconds=round(transcribed, 2), words=word_accuracy(transcript, reference))
+        words = word_accuracy(transcript, reference)
+        out.update(transcribe_seconds=round(transcribed, 2), words=words)
     print(json.dumps(out))
 
 
@@ -155,7 +153,8 @@ def report(name: str, seconds: float, speakers: int | None, result: dict) -> Non
         f"{result['der'] * 100:.1f}% | {rtf:.3f} | {result['rss_mb']} MB |"
         if "der" in result
         else f"| {name} | {seconds / 60:.1f} min | {hint} | words {result['words']} | "
-        f"transcribe {result['transcribe_seconds']} s | total RTF {rtf:.3f} | {result['rss_mb']} MB |",
+        f"transcribe {result['transcribe_seconds']} s | total RTF {rtf:.3f} | "
+        f"{result['rss_mb']} MB |",
         flush=True,
     )
 

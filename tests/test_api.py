@@ -524,7 +524,7 @@ def test_api_jobs_use_their_own_kind(sqlite_engine, tmp_path) -> None:
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_transcription_segments_carry_speakers(sqlite_engine, tmp_path) -> None:
-    api, worker, app = _api(sqlite_engine, tmp_path)
+    _, worker, app = _api(sqlite_engine, tmp_path)
     turns = [
         (0, "The budget for the new office is approved."),
         (2, "Good, then I will order the desks next week."),

@@ -99,7 +99,7 @@ def test_embeddings_are_unit_length_and_tell_voices_apart(dialogue, encoder) -> 
     _, reference, audio = dialogue
     mels = mel_spectrogram(audio)
     windows, voices = [], []
-    for start, end, voice in reference:
+    for start, _, voice in reference:
         first = int(start * 100)
         windows.append(mels[first : first + 160])
         voices.append(voice)

@@ -32,7 +32,8 @@ def der(reference: Turns, hypothesis: Turns, *, collar: float = 0.25) -> float:
     scored = ref.sum(axis=0) <= 1
     for start, stop, _ in reference:
         for edge in (start, stop):
-            scored[max(0, int((edge - collar) / _RES)) : int(np.ceil((edge + collar) / _RES))] = False
+            first, last = int((edge - collar) / _RES), int(np.ceil((edge + collar) / _RES))
+            scored[max(0, first) : last] = False
     ref, hyp = ref[:, scored], hyp[:, scored]
     speech = ref.any(axis=0)
     said = hyp.any(axis=0)
@@ -51,7 +52,7 @@ def _grid(turns: Turns, names: list[Hashable], n: int) -> np.ndarray:
     grid = np.zeros((len(names), n), dtype=bool)
     index = {name: i for i, name in enumerate(names)}
     for start, stop, speaker in turns:
-        grid[index[speaker], int(round(start / _RES)) : int(round(stop / _RES))] = True
+        grid[index[speaker], round(start / _RES) : round(stop / _RES)] = True
     return grid
 
 

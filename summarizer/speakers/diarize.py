@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 
@@ -168,7 +169,7 @@ def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
     """(start, stop, label) of each run of equal labels."""
     cuts = np.flatnonzero(np.diff(labels)) + 1
     bounds = [0, *cuts.tolist(), labels.size]
-    return [(a, b, int(labels[a])) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(a, b, int(labels[a])) for a, b in itertools.pairwise(bounds)]
 
 
 def _smooth(runs: list[tuple[int, int, int]], shortest: int) -> list[tuple[int, int, int]]:

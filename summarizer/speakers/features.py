@@ -19,7 +19,7 @@ _INT16_MAX = 2**15 - 1
 _CHUNK_FRAMES = 3000  # 30 s of frames per STFT: bounds its buffers on long audio
 
 
-def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
     """Slaney's mel scale (librosa's htk=False): linear to 1 kHz, logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
     f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
@@ -30,7 +30,7 @@ def hz_to_mel(hz: np.ndarray) -> np.ndarray:
     )
 
 
-def mel_to_hz(mels: np.ndarray) -> np.ndarray:
+def mel_to_hz(mels: float | np.ndarray) -> np.ndarray:
     mels = np.asarray(mels, dtype=np.float64)
     f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
     min_log_mel = min_log_hz / f_sp
@@ -39,9 +39,7 @@ def mel_to_hz(mels: np.ndarray) -> np.ndarray:
     )
 
 
-def mel_filterbank(
-    sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
-) -> np.ndarray:
+def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels) (Slaney norm), (n_mels, bins)."""
     fft_freqs = np.linspace(0, sr / 2, 1 + n_fft // 2)
     mel_f = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2))

@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from summarizer.speakers.diarize import Turn, diarize, diarize_file
-from summarizer.speakers.encoder import WeightsError, VoiceEncoder
+from summarizer.speakers.encoder import VoiceEncoder, WeightsError
 from summarizer.types import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
