@@ -17,7 +17,7 @@ from summarizer.speakers import (
 )
 from summarizer.speakers import encoder as encoder_module
 from summarizer.speakers import label as label_module
-from summarizer.speakers.features import mel_filterbank, mel_spectrogram
+from summarizer.speakers.features import MelStream, mel_filterbank, mel_spectrogram
 from summarizer.types import Segment, Transcript, Word
 from tests.speech import synthesize_dialogue
 
@@ -86,6 +86,12 @@ def test_mel_features_have_resemblyzers_shape_and_filters(dialogue) -> None:
     # -30 dBFS: Resemblyzer raises quiet audio, never lowers loud audio.
     quiet = mel_spectrogram(audio[:16000] * 0.01)
     assert np.allclose(quiet, mel_spectrogram(audio[:16000] * 0.02), rtol=1e-3)
+    # Streamed in uneven blocks (as a long file is decoded), the frames are the same.
+    stream = MelStream()
+    for start in range(0, audio.size, 12_345):
+        stream.feed(audio[start : start + 12_345])
+    whole = mel_spectrogram(audio)
+    assert np.allclose(stream.finish(), whole, rtol=1e-4, atol=1e-6 * whole.max())
 
 
 def test_numpy_encoder_equals_the_plain_lstm(encoder) -> None:
