@@ -8,12 +8,15 @@ recurrent product runs step by step, so the cost is a few large matmuls per step
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "models" / "voice_encoder.npz"
 LAYERS = 3
@@ -53,7 +56,12 @@ class VoiceEncoder:
             with np.load(path) as data:
                 weights = {name: data[name] for name in data.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise WeightsError(f"the voice encoder weights could not be read ({exc})") from exc
+            # The reason goes to the log; the note users see names no server path.
+            log.warning("voice encoder weights %s: %s", path, exc)
+            raise WeightsError(
+                "the voice encoder weights could not be read (reinstall the package, or run "
+                "scripts/convert_voice_encoder)"
+            ) from exc
         return cls(weights)
 
     def embed(self, mels: np.ndarray) -> np.ndarray:
