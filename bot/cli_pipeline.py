@@ -88,6 +88,11 @@ def _transcribe(settings: Settings, path: Path, args: argparse.Namespace) -> Tra
     transcriber = _transcriber(settings, args)
     with _progress(f"Transcribing {path.name}") as on_progress:
         transcript = transcriber.transcribe(path, on_progress=on_progress)
+    if settings.diarization:
+        from summarizer.speakers import label_speakers
+
+        speakers = getattr(args, "speakers", None)  # `--speakers N`: how many took part
+        transcript = label_speakers(transcript, path, num_speakers=speakers)
     for note in transcript.notes:  # on stderr too: the output may go to a file
         print(f"balafon: warning: {path}: {note[:1].lower()}{note[1:]}", file=sys.stderr)
     return transcript

@@ -56,6 +56,8 @@ class CoreSettings(BaseSettings):
     whisper_window_seconds: float = Field(default=600.0, ge=30)
     max_media_mb: int = Field(default=500, ge=1)
     max_media_minutes: int = Field(default=240, ge=1)
+    # Speaker labels on recordings ("Speaker 1", …), offline (summarizer/speakers): on|off
+    diarization: bool = True
 
     # Digests
     # A digest missed while the server was down is posted once at start-up if it is at

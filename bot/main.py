@@ -111,7 +111,9 @@ def build_services(
         queue=JobQueue(engine, lease_seconds=settings.job_lease_seconds),
         summarizer=summarizer or Summarizer(llm=settings.llm_config()),
         media=MediaRunner(
-            transcriber_factory or transcriber, workers=settings.transcribe_concurrency
+            transcriber_factory or transcriber,
+            workers=settings.transcribe_concurrency,
+            diarization=settings.diarization,
         ),
         limits=Limits(
             max_media_bytes=max_media_bytes or transcriber_config.max_bytes,

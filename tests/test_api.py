@@ -27,7 +27,7 @@ from bot.storage.db import create_db_engine
 from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
-from tests.speech import synthesize
+from tests.speech import synthesize, synthesize_dialogue
 
 TOKEN = "s3cret-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -557,3 +557,31 @@ async def test_an_uploads_dates_come_from_recorded_at_else_the_files_creation_ta
         results = [(await client.get(f"/v1/jobs/{i}")).json()["result"] for i in ids]
     dues = [[item["due"] for item in r["recap"]["action_items"]] for r in results]
     assert dues == [["2026-03-04"], ["2026-06-17"]]  # the Wednesday after each start
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_transcription_segments_carry_speakers(sqlite_engine, tmp_path) -> None:
+    _, worker, app = _api(sqlite_engine, tmp_path)
+    turns = [
+        (0, "The budget for the new office is approved."),
+        (2, "Good, then I will order the desks next week."),
+        (0, "Please send me the invoice when it arrives."),
+    ]
+    recording, _ = synthesize_dialogue(turns, tmp_path / "call.wav")
+    async with _client(app, headers=ACCESS) as client:
+        accepted = await client.post(
+            "/v1/transcriptions", files={"file": ("call.wav", recording.read_bytes(), "audio/wav")}
+        )
+        assert await worker.drain() == 1
+        done = (await client.get(f"/v1/jobs/{accepted.json()['id']}")).json()
+    segments = done["result"]["transcript"]["segments"]
+    said: list[tuple[str, str]] = []  # consecutive segments of one speaker joined
+    for segment in segments:
+        if said and said[-1][0] == segment["speaker"]:
+            said[-1] = (said[-1][0], f"{said[-1][1]} {segment['text']}")
+        else:
+            said.append((segment["speaker"], segment["text"]))
+    assert [who for who, _ in said] == ["Speaker 1", "Speaker 2", "Speaker 1"], said
+    assert "budget" in said[0][1] and "order" in said[1][1] and "invoice" in said[2][1]
+    assert "voices" not in done["result"]["transcript"]  # voice embeddings never leave

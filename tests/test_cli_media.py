@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import run
 from bot.main import Settings
-from tests.speech import synthesize
+from tests.speech import synthesize, synthesize_dialogue
 
 pytestmark = pytest.mark.slow
 
@@ -141,3 +141,15 @@ def test_oversized_recording_is_refused(standup, tmp_path, capsys) -> None:
     big.write_bytes(standup.read_bytes() * (2 * 1024 * 1024 // standup.stat().st_size + 1))
     assert run(["transcribe", str(big)], settings=tiny) == 2
     assert "limit" in capsys.readouterr().err.lower()
+
+
+def test_transcribe_labels_speakers_unless_turned_off(tmp_path: Path, settings, capsys) -> None:
+    turns = [(0, "Is the demo ready for Monday?"), (1, "Yes, the slides are finished.")]
+    call, _ = synthesize_dialogue(turns, tmp_path / "call.wav")
+    args = ["transcribe", str(call), "--speakers", "2", "--format", "srt"]
+    assert run(args, settings=settings) == 0
+    srt = capsys.readouterr().out
+    assert "speaker 1: is the demo" in srt.lower() and "Speaker 2: Yes" in srt
+    off = Settings(_env_file=None, data_dir=str(tmp_path / "data"), diarization="off")
+    assert run(["transcribe", str(call)], settings=off) == 0
+    assert "Speaker" not in capsys.readouterr().out

@@ -1,5 +1,6 @@
-"""The one media runner: transcription on a low-priority thread pool, one model per
-process loaded on first use, the real-time factor counted; and the progress throttle."""
+"""The one media runner: transcription (then speaker labels) on a low-priority thread pool,
+one model per process loaded on first use, the real-time factor counted; and the progress
+throttle."""
 
 from __future__ import annotations
 
@@ -51,8 +52,15 @@ class ProgressThrottle:
 
 
 class MediaRunner:
-    def __init__(self, transcriber_factory: Callable[[], Transcriber], *, workers: int = 2) -> None:
+    def __init__(
+        self,
+        transcriber_factory: Callable[[], Transcriber],
+        *,
+        workers: int = 2,
+        diarization: bool = True,
+    ) -> None:
         self._factory = transcriber_factory
+        self.diarization = diarization
         self._transcriber: Transcriber | None = None
         self._lock = threading.Lock()
         # Transcription is CPU-bound for minutes; its threads (and the model's, which start
@@ -78,7 +86,9 @@ class MediaRunner:
         """Transcribe on the media threads, counting the real-time factor; `on_progress`
         runs on the transcription thread. `language` overrides the configured one (a
         channel's setting); `speakers` is how many people took part, when the platform
-        knows (a hint for telling voices apart)."""
+        knows (a hint for telling voices apart). With diarization on, speaker labels are
+        added on the same thread right after (summarizer/speakers), the file decoded again:
+        the transcriber streams, so no whole-file audio is kept to reuse."""
 
         def work() -> Transcript:
             started = time.perf_counter()
@@ -88,6 +98,10 @@ class MediaRunner:
             transcript = transcriber.transcribe(path, on_progress=on_progress)
             if transcript.duration:
                 TRANSCRIPTION_RTF.observe((time.perf_counter() - started) / transcript.duration)
+            if self.diarization:
+                from summarizer.speakers import label_speakers  # numpy models: load on use
+
+                transcript = label_speakers(transcript, path, num_speakers=speakers)
             return transcript
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
