@@ -28,7 +28,9 @@ ONE_VOICE_COHERENCE = 0.9
 # for different voices, so merging stops below SAME_VOICE. Shorter ones use the silhouette.
 _LONG = 300
 SAME_VOICE = 0.9
-_SMALLEST_SHARE = 0.03  # of the windows: a smaller cluster is noise, not a participant
+_SMALLEST_SHARE = 0.03
+_SHORT_TURN_WINDOWS = 6  # short recordings: a participant speaks >= ~2.4 s (0.4 s steps)
+_SILHOUETTE_TIE = 0.05  # counts scoring within this of the best: the smallest wins  # of the windows: a smaller cluster is noise, not a participant
 _EXTRA = 4  # clusters beyond the wanted count, merged back by centroid similarity
 _KEEP = 0.2  # fraction of each row's neighbours kept by the refinement
 _MAX_POINTS = 2000  # spectral clustering runs on at most this many windows (evenly sampled)
@@ -104,13 +106,20 @@ def _estimate(points: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         return everyone
     if points.shape[0] >= _LONG:
         return _merge_until(points, _spectral(points, vectors, MAX_SPEAKERS + _EXTRA))
-    best, best_score = everyone, MIN_SILHOUETTE
-    for k in range(2, min(MAX_SPEAKERS, points.shape[0] - 1) + 1):
+    # A participant says at least a few seconds; and of the counts that score about as
+    # well, the smallest: on a short recording one voice's sentences otherwise become
+    # "speakers" (a 12 s, 2-voice standup came out as 5, split mid-sentence).
+    smallest = max(4, _SHORT_TURN_WINDOWS)
+    scored: list[tuple[int, float, np.ndarray]] = []
+    for k in range(2, min(MAX_SPEAKERS, points.shape[0] // smallest) + 1):
         labels = _spectral(points, vectors, k)
-        score = silhouette(points, labels)
-        if score > best_score:
-            best, best_score = labels, score
-    return best
+        if np.bincount(labels, minlength=k).min() < smallest:
+            continue
+        scored.append((k, silhouette(points, labels), labels))
+    top = max((score for _, score, _ in scored), default=0.0)
+    if top <= MIN_SILHOUETTE:
+        return everyone
+    return next(labels for _, score, labels in scored if score >= top - _SILHOUETTE_TIE)
 
 
 def _merge_until(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
