@@ -64,6 +64,9 @@ class FileRef:
     # When the recording was made or shared, as the platform says (Slack's `created`, the
     # Teams message time, the upload time): segments are dated from it.
     created: datetime | None = None
+    # How many people took part in the recording, when the platform knows (a meeting's
+    # participant list): at most that many speakers are told apart.
+    participants: int | None = None
 
 
 # --- replies -------------------------------------------------------------------------

@@ -193,3 +193,12 @@ def test_missing_weights_leave_the_transcript_intact_with_a_note(
     (tmp_path / "broken.npz").write_bytes(b"PK\3\4 not a zip")
     monkeypatch.setattr(encoder_module, "WEIGHTS_PATH", tmp_path / "broken.npz")
     assert label_speakers(transcript, path).notes[-1] == labelled.notes[-1]
+
+
+def test_a_participant_count_bounds_the_estimate(dialogue, encoder) -> None:
+    """A meeting's participant list is an upper bound (some may not speak), never a count
+    forced on the voices."""
+    _, _, audio = dialogue
+    assert diarize(audio, encoder, max_speakers=8).speakers == 3
+    assert diarize(audio, encoder, max_speakers=2).speakers == 2
+    assert diarize(audio, encoder, max_speakers=1).speakers == 1

@@ -193,6 +193,7 @@ class MeetingRecaps:
                 url=GRAPH_REF + self.graph.recording_path(organizer, meeting, latest["id"]),
                 # Its end, like every share time (bot/recordings.py): start = end - duration.
                 created=parse_time(latest.get("endDateTime")),
+                participants=len(people) or None,
             )
             await self.core.handle_command(
                 CommandRequest(

@@ -86,7 +86,8 @@ class MediaRunner:
         """Transcribe on the media threads, counting the real-time factor; `on_progress`
         runs on the transcription thread. `language` overrides the configured one (a
         channel's setting); `speakers` is how many people took part, when the platform
-        knows (a hint for telling voices apart). With diarization on, speaker labels are
+        knows (a meeting's participants): the speaker count is estimated up to it, since
+        some may not have spoken. With diarization on, speaker labels are
         added on the same thread right after (summarizer/speakers), the file decoded again:
         the transcriber streams, so no whole-file audio is kept to reuse."""
 
@@ -101,7 +102,7 @@ class MediaRunner:
             if self.diarization:
                 from summarizer.speakers import label_speakers  # numpy models: load on use
 
-                transcript = label_speakers(transcript, path, num_speakers=speakers)
+                transcript = label_speakers(transcript, path, max_speakers=speakers)
             return transcript
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)

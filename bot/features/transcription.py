@@ -255,7 +255,7 @@ class _Transcription:
         await platform.update(target, progress_id, ProgressReply(text=label, fraction=0.0))
         try:
             return await self.services.media.transcribe(
-                path, on_progress=on_progress, language=language
+                path, on_progress=on_progress, language=language, speakers=file.participants
             )
         finally:
             await updates.close()  # before anyone posts the final state

@@ -28,16 +28,19 @@ ONE_VOICE_COHERENCE = 0.9
 # for different voices, so merging stops below SAME_VOICE. Shorter ones use the silhouette.
 _LONG = 300
 SAME_VOICE = 0.9
-_SMALLEST_SHARE = 0.03
+_SMALLEST_SHARE = 0.03  # of the windows: a smaller cluster is noise, not a participant
 _SHORT_TURN_WINDOWS = 6  # short recordings: a participant speaks >= ~2.4 s (0.4 s steps)
-_SILHOUETTE_TIE = 0.05  # counts scoring within this of the best: the smallest wins  # of the windows: a smaller cluster is noise, not a participant
+_SILHOUETTE_TIE = 0.05  # counts scoring within this of the best: the smallest wins
 _EXTRA = 4  # clusters beyond the wanted count, merged back by centroid similarity
 _KEEP = 0.2  # fraction of each row's neighbours kept by the refinement
 _MAX_POINTS = 2000  # spectral clustering runs on at most this many windows (evenly sampled)
 
 
-def cluster(embeddings: np.ndarray, num_speakers: int | None = None) -> np.ndarray:
-    """A label 0..k-1 per embedding (rows of unit length), numbered by first appearance."""
+def cluster(
+    embeddings: np.ndarray, num_speakers: int | None = None, *, max_speakers: int | None = None
+) -> np.ndarray:
+    """A label 0..k-1 per embedding (rows of unit length), numbered by first appearance;
+    `num_speakers` exactly when given, else estimated, at most `max_speakers`."""
     n = embeddings.shape[0]
     if n == 0:
         return np.zeros(0, dtype=int)
@@ -51,7 +54,7 @@ def cluster(embeddings: np.ndarray, num_speakers: int | None = None) -> np.ndarr
         start = min(most + _EXTRA, points.shape[0] - 1)
         labels = _merge_path(points, _spectral(points, vectors, start))[most]
     else:
-        labels = _estimate(points, vectors)
+        labels = _estimate(points, vectors, max(1, min(max_speakers or MAX_SPEAKERS, MAX_SPEAKERS)))
     if labels.max(initial=0) == 0:
         return np.zeros(n, dtype=int)
     return _compact(_refine(embeddings, _centroids(points, labels)))
@@ -99,19 +102,20 @@ def silhouette(embeddings: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.where(own > 1, score, 0.0)))
 
 
-def _estimate(points: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+def _estimate(points: np.ndarray, vectors: np.ndarray, most: int) -> np.ndarray:
     everyone = np.zeros(points.shape[0], dtype=int)
     coherence = float(np.mean(points @ _centroids(points, everyone)[0]))
-    if coherence >= ONE_VOICE_COHERENCE:
+    if most <= 1 or coherence >= ONE_VOICE_COHERENCE:
         return everyone
     if points.shape[0] >= _LONG:
-        return _merge_until(points, _spectral(points, vectors, MAX_SPEAKERS + _EXTRA))
+        merged = _merge_until(points, _spectral(points, vectors, MAX_SPEAKERS + _EXTRA))
+        return merged if merged.max() < most else _merge_path(points, merged)[most]
     # A participant says at least a few seconds; and of the counts that score about as
     # well, the smallest: on a short recording one voice's sentences otherwise become
     # "speakers" (a 12 s, 2-voice standup came out as 5, split mid-sentence).
     smallest = max(4, _SHORT_TURN_WINDOWS)
     scored: list[tuple[int, float, np.ndarray]] = []
-    for k in range(2, min(MAX_SPEAKERS, points.shape[0] // smallest) + 1):
+    for k in range(2, min(most, points.shape[0] // smallest) + 1):
         labels = _spectral(points, vectors, k)
         if np.bincount(labels, minlength=k).min() < smallest:
             continue

@@ -67,16 +67,27 @@ def diarize(
     encoder: VoiceEncoder,
     *,
     num_speakers: int | None = None,
+    max_speakers: int | None = None,
     regions: list[tuple[float, float]] | None = None,
 ) -> Diarization:
     """Diarize 16 kHz mono float32 `audio`; `num_speakers` when known, else estimated."""
     if regions is None:
         regions = speech_regions(audio)
-    return diarize_features(mel_spectrogram(audio), regions, encoder, num_speakers=num_speakers)
+    return diarize_features(
+        mel_spectrogram(audio),
+        regions,
+        encoder,
+        num_speakers=num_speakers,
+        max_speakers=max_speakers,
+    )
 
 
 def diarize_file(
-    path: str | os.PathLike[str], encoder: VoiceEncoder, *, num_speakers: int | None = None
+    path: str | os.PathLike[str],
+    encoder: VoiceEncoder,
+    *,
+    num_speakers: int | None = None,
+    max_speakers: int | None = None,
 ) -> Diarization:
     """Diarize a recording decoded as a stream: only its mel frames (23 MB an hour) and
     speech regions are kept, never the whole audio (230 MB an hour)."""
@@ -85,7 +96,9 @@ def diarize_file(
     for block in iter_audio(path, block_seconds=_BLOCK_SECONDS):
         stream.feed(block.samples)
         regions.extend((block.start + s, block.start + e) for s, e in speech_regions(block.samples))
-    return diarize_features(stream.finish(), regions, encoder, num_speakers=num_speakers)
+    return diarize_features(
+        stream.finish(), regions, encoder, num_speakers=num_speakers, max_speakers=max_speakers
+    )
 
 
 def diarize_features(
@@ -94,6 +107,7 @@ def diarize_features(
     encoder: VoiceEncoder,
     *,
     num_speakers: int | None = None,
+    max_speakers: int | None = None,
 ) -> Diarization:
     """Diarize from mel frames (features.py) and speech regions in seconds."""
     total = mels.shape[0]
@@ -114,7 +128,8 @@ def diarize_features(
             index = starts[part, None] + np.arange(length)[None, :]
             embeddings[part] = encoder.embed(mels[index])
     full = lengths == WINDOW_FRAMES
-    labels = _labels(embeddings, full if full.sum() >= 4 else np.ones_like(full), num_speakers)
+    chosen = full if full.sum() >= 4 else np.ones_like(full)
+    labels = _labels(embeddings, chosen, num_speakers, max_speakers)
     centres = (starts + stops) / 2
     turns: list[Turn] = []
     for r, (first, last) in enumerate(region_frames):
@@ -155,10 +170,15 @@ def _windows(
     return starts, stops, owners
 
 
-def _labels(embeddings: np.ndarray, chosen: np.ndarray, num_speakers: int | None) -> np.ndarray:
+def _labels(
+    embeddings: np.ndarray,
+    chosen: np.ndarray,
+    num_speakers: int | None,
+    max_speakers: int | None = None,
+) -> np.ndarray:
     """Cluster the `chosen` embeddings; the others join the nearest cluster's centroid."""
     labels = np.zeros(embeddings.shape[0], dtype=int)
-    labels[chosen] = cluster(embeddings[chosen], num_speakers)
+    labels[chosen] = cluster(embeddings[chosen], num_speakers, max_speakers=max_speakers)
     if not chosen.all():
         middle = centroids(embeddings[chosen], labels[chosen])
         labels[~chosen] = np.argmax(embeddings[~chosen] @ middle.T, axis=1)

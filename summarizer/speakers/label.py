@@ -39,20 +39,24 @@ def label_speakers(
     source: str | os.PathLike[str] | np.ndarray,
     num_speakers: int | None = None,
     *,
+    max_speakers: int | None = None,
     encoder: VoiceEncoder | None = None,
 ) -> Transcript:
     """A copy of `transcript` with speakers on its segments and `voices` filled.
 
     `source` is the recording's path or its 16 kHz mono float32 samples; `num_speakers`
-    is how many people took part when known (the platform's participant count)."""
+    is how many people spoke when known; `max_speakers` bounds the estimate otherwise (a
+    meeting's participant list: people on it may not have spoken)."""
     if not transcript.segments:
         return transcript
     try:
         encoder = encoder or default_encoder()
         if isinstance(source, np.ndarray):
-            result = diarize(source, encoder, num_speakers=num_speakers)
+            result = diarize(source, encoder, num_speakers=num_speakers, max_speakers=max_speakers)
         else:
-            result = diarize_file(source, encoder, num_speakers=num_speakers)
+            result = diarize_file(
+                source, encoder, num_speakers=num_speakers, max_speakers=max_speakers
+            )
     except WeightsError as exc:
         return _off(transcript, str(exc))
     except Exception as exc:  # a diarization bug must not cost the user the transcript
