@@ -29,7 +29,7 @@ ONE_VOICE_COHERENCE = 0.9
 _LONG = 300
 SAME_VOICE = 0.9
 _SMALLEST_SHARE = 0.03  # of the windows: a smaller cluster is noise, not a participant
-_SHORT_TURN_WINDOWS = 6  # short recordings: a participant speaks >= ~2.4 s (0.4 s steps)
+_SHORT_TURN_WINDOWS = 4  # short recordings: a participant has >= 4 full windows (~2.8 s)
 _SILHOUETTE_TIE = 0.05  # counts scoring within this of the best: the smallest wins
 _EXTRA = 4  # clusters beyond the wanted count, merged back by centroid similarity
 _KEEP = 0.2  # fraction of each row's neighbours kept by the refinement
@@ -113,7 +113,7 @@ def _estimate(points: np.ndarray, vectors: np.ndarray, most: int) -> np.ndarray:
     # A participant says at least a few seconds; and of the counts that score about as
     # well, the smallest: on a short recording one voice's sentences otherwise become
     # "speakers" (a 12 s, 2-voice standup came out as 5, split mid-sentence).
-    smallest = max(4, _SHORT_TURN_WINDOWS)
+    smallest = _SHORT_TURN_WINDOWS
     scored: list[tuple[int, float, np.ndarray]] = []
     for k in range(2, min(most, points.shape[0] // smallest) + 1):
         labels = _spectral(points, vectors, k)
