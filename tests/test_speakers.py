@@ -16,33 +16,10 @@ from bot.features import speakers as feature
 from bot.inbound import CommandRequest
 from bot.ports import ErrorReply, FileRef, Place, RecapReply, TextReply, TranscriptReply
 from bot.storage.models import TranscriptRecord, VoiceProfile
-from summarizer.types import Segment, Transcript
 from tests.memory_platform import MemoryPlatform, memory_bot
+from tests.voices import AMA_VOICE, KOFI_VOICE, TwoVoices
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
-KOFI_VOICE = [0.9, 0.1, 0.0, 0.1]
-AMA_VOICE = [0.0, 0.2, 0.95, 0.0]
-
-
-class _TwoVoices:
-    """Two diarized speakers with their voices (as the diarizer reports them)."""
-
-    def transcribe(self, path, *, on_progress=None) -> Transcript:
-        return Transcript(
-            segments=[
-                Segment(
-                    start=0,
-                    end=4,
-                    speaker="Speaker 1",
-                    text="I'll update the store screenshots by Wednesday.",
-                ),
-                Segment(
-                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
-                ),
-            ],
-            duration=8.0,
-            voices={"Speaker 1": KOFI_VOICE, "Speaker 2": AMA_VOICE},
-        )
 
 
 @pytest.fixture
@@ -50,7 +27,7 @@ def bot(engine, tmp_path: Path):
     platform = MemoryPlatform()
     platform.members["C1"] = {"U-Ann", "U-Kofi"}
     core, worker, _ = memory_bot(
-        engine, clock=lambda: NOW, platform=platform, transcriber_factory=_TwoVoices
+        engine, clock=lambda: NOW, platform=platform, transcriber_factory=TwoVoices
     )
     recording = tmp_path / "standup.ogg"
     recording.write_bytes(b"OggS fake")

@@ -7,30 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.features.media import MediaRunner
-from summarizer.types import Segment, Transcript
 from tests.playground.conftest import Stack
-
-
-class _TwoVoices:
-    def transcribe(self, path, *, on_progress=None) -> Transcript:
-        return Transcript(
-            segments=[
-                Segment(
-                    start=0,
-                    end=4,
-                    speaker="Speaker 1",
-                    text="I'll update the store screenshots by Wednesday.",
-                ),
-                Segment(
-                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
-                ),
-            ],
-            duration=8.0,
-        )
+from tests.voices import TwoVoices
 
 
 def test_picking_a_speaker_makes_them_the_owner(page: Any, stack: Stack, tmp_path: Path) -> None:
-    stack.core.services.media = MediaRunner(_TwoVoices, workers=1)
+    stack.core.services.media = MediaRunner(TwoVoices, workers=1)
     recording = tmp_path / "standup.ogg"
     recording.write_bytes(b"OggS" + b"\0" * 1000)
     page.locator("#messages .msg").first.wait_for()

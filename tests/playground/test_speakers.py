@@ -9,29 +9,11 @@ import re
 import pytest
 
 from bot.features.media import MediaRunner
-from summarizer.types import Segment, Transcript
 from tests.playground.conftest import WRITE, Stack
 from tests.playground.test_playground import client, say, view  # noqa: F401 (fixture)
+from tests.voices import TwoVoices
 
 pytestmark = pytest.mark.anyio
-
-
-class _TwoVoices:
-    def transcribe(self, path, *, on_progress=None) -> Transcript:
-        return Transcript(
-            segments=[
-                Segment(
-                    start=0,
-                    end=4,
-                    speaker="Speaker 1",
-                    text="I'll update the store screenshots by Wednesday.",
-                ),
-                Segment(
-                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
-                ),
-            ],
-            duration=8.0,
-        )
 
 
 def _card(listing: list[dict], kind: str) -> dict:
@@ -44,7 +26,7 @@ def _item(html: str, word: str) -> str:
 
 
 async def test_a_speaker_named_in_the_thread_owns_their_items(stack: Stack, client) -> None:  # noqa: F811
-    stack.core.services.media = MediaRunner(_TwoVoices, workers=1)
+    stack.core.services.media = MediaRunner(TwoVoices, workers=1)
     shared = await client.post(
         "/playground/api/uploads",
         data={"channel": "general", "user": "ann", "text": "standup"},

@@ -12,34 +12,14 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.features.media import MediaRunner
-from summarizer.types import Segment, Transcript
 from tests.slack.conftest import ANN, BOB, CY, GENERAL, TEAM, Harness, payload
+from tests.voices import TwoVoices
 
 pytestmark = pytest.mark.anyio
 
 
-class _TwoVoices:
-    """What diarization gives for a two-person standup (the speakers helper's labels)."""
-
-    def transcribe(self, path, *, on_progress=None) -> Transcript:
-        return Transcript(
-            segments=[
-                Segment(
-                    start=0,
-                    end=4,
-                    speaker="Speaker 1",
-                    text="I'll update the store screenshots by Wednesday.",
-                ),
-                Segment(
-                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
-                ),
-            ],
-            duration=8.0,
-        )
-
-
 async def _share_recording(slack: Harness) -> dict[str, Any]:
-    slack.core.services.media = MediaRunner(_TwoVoices, workers=1)
+    slack.core.services.media = MediaRunner(TwoVoices, workers=1)
     file = slack.fake.add_file("standup.m4a", b"not decoded by the fake", "audio/mp4")
     message = slack.fake.add_message(GENERAL, ANN, "", subtype="file_share", files=[file])
     envelope = payload("message_file_share.json")

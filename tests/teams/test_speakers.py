@@ -9,33 +9,15 @@ import pytest
 from adapters.teams.vtt import parse_vtt
 from bot.features.media import MediaRunner
 from summarizer.pipeline import Summarizer, transcript_to_conversation
-from summarizer.types import Segment, Transcript
 from tests.teams.conftest import ANN, BOB, CHANNEL, GROUP_CHAT, TEAM, Harness
 from tests.teams.test_files import inline
+from tests.voices import TwoVoices
 
 pytestmark = pytest.mark.anyio
 
 
-class _TwoVoices:
-    def transcribe(self, path, *, on_progress=None) -> Transcript:
-        return Transcript(
-            segments=[
-                Segment(
-                    start=0,
-                    end=4,
-                    speaker="Speaker 1",
-                    text="I'll update the store screenshots by Wednesday.",
-                ),
-                Segment(
-                    start=4, end=8, speaker="Speaker 2", text="I will send the invoices to finance."
-                ),
-            ],
-            duration=8.0,
-        )
-
-
 async def test_naming_a_speaker_updates_the_cards_with_a_mention(teams: Harness) -> None:
-    teams.core.services.media = MediaRunner(_TwoVoices, workers=1)
+    teams.core.services.media = MediaRunner(TwoVoices, workers=1)
     teams.fake.members[TEAM] |= {ANN.aad, ANN.id}
     file = inline(teams.fake, "standup.webm", b"not decoded by the fake" * 10, "video/webm")
     shared = await teams.say(teams.channel_message("standup", attachments=[file]))
@@ -82,7 +64,7 @@ def test_meeting_voice_tags_own_their_items() -> None:
 async def test_in_a_group_chat_without_threads_the_latest_recording_is_named(
     teams: Harness,
 ) -> None:
-    teams.core.services.media = MediaRunner(_TwoVoices, workers=1)
+    teams.core.services.media = MediaRunner(TwoVoices, workers=1)
     teams.fake.members[GROUP_CHAT] |= {ANN.aad, ANN.id}
     file = inline(teams.fake, "call.webm", b"not decoded by the fake" * 10, "video/webm")
     await teams.say(teams.chat_message("transcribe", mention_bot=True, attachments=[file]))
