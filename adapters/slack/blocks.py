@@ -171,6 +171,14 @@ def speaker_menus(reply: TranscriptReply) -> list[dict[str, Any]]:
     return menus
 
 
+def _notes(reply: TranscriptReply) -> list[dict[str, Any]]:
+    """What the transcript leaves out ("Skipped 0:22 of silence."), under its text."""
+    notes = "\n".join(escape(note) for note in reply.transcript.notes)
+    if not notes:
+        return []
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": notes[:MAX_CONTEXT]}]}]
+
+
 def transcript_summary(reply: TranscriptReply) -> str:
     words = len(reply.transcript.text.split())
     duration = format_timestamp(reply.transcript.duration)
@@ -208,7 +216,7 @@ def render(reply: Reply) -> list[Message]:
     elif isinstance(reply, TranscriptReply):
         fallback = transcript_summary(reply)
         body = escape(transcript_text(reply)).strip() or "_(no speech)_"
-        blocks = _sections(fallback) + _sections(body) + speaker_menus(reply)
+        blocks = _sections(fallback) + _sections(body) + _notes(reply) + speaker_menus(reply)
     elif isinstance(reply, TextReply):
         fallback = escape_keeping_channels(reply.text)
         blocks = _sections(fallback)

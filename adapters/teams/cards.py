@@ -175,7 +175,11 @@ def _elements(
     if isinstance(reply, TranscriptReply):
         heading = transcript_heading(reply)
         body = inert(transcript_text(reply)).strip() or "_(no speech)_"
-        return [block(heading, weight="Bolder"), *paragraphs(body, fontType="Default")], heading
+        elements = [block(heading, weight="Bolder"), *paragraphs(body, fontType="Default")]
+        if reply.transcript.notes:  # what it leaves out ("Skipped 0:22 of silence.")
+            notes = inert("\n".join(reply.transcript.notes))
+            elements += paragraphs(notes, size="Small", isSubtle=True, spacing="Medium")
+        return elements, heading
     if isinstance(reply, TextReply):
         text = core_text(reply.text, names)
         return paragraphs(text), text

@@ -104,6 +104,17 @@ def test_progress_shows_a_bar() -> None:
     assert bar["text"] == "▰▰▰▰▱▱▱▱▱▱ 42%" and bar["fontType"] == "Monospace"
 
 
+def test_a_transcript_says_what_it_skipped_under_its_text() -> None:
+    transcript = Transcript(
+        segments=[Segment(start=0, end=3, text="We ship on Friday.")],
+        duration=30.0,
+        notes=["Skipped 0:22 of silence."],
+    )
+    [activity] = cards.render(TranscriptReply(transcript=transcript, filename="x.txt"))
+    note = cards.card_of(activity)["body"][-1]
+    assert note["text"] == "Skipped 0:22 of silence." and note["isSubtle"]
+
+
 def test_long_transcripts_are_split_into_several_messages_under_the_size_limit() -> None:
     sentence = "We went through every open incident and agreed on owners for each one. " * 3
     transcript = Transcript(
