@@ -37,6 +37,7 @@ class TranscriptionPayload(JobPayload):
     recap: bool = False
     received_at: str | None = None  # ISO time of the upload: the recording's end
     recorded_at: str | None = None  # ISO time the client says the recording started
+    language: str | None = None  # a Whisper code or "auto"; None: WHISPER_LANGUAGE
 
 
 async def _nobody_to_tell(
@@ -73,6 +74,7 @@ class ApiTranscriptions:
         *,
         recap: bool,
         recorded_at: datetime | None = None,
+        language: str | None = None,
     ) -> None:
         payload = TranscriptionPayload(
             path=str(path),
@@ -82,6 +84,7 @@ class ApiTranscriptions:
             # file's creation_time tag, else the upload time less its length.
             received_at=self.core.clock().isoformat(),
             recorded_at=recorded_at.isoformat() if recorded_at else None,
+            language=language,
         )
         await asyncio.to_thread(
             self.core.queue.enqueue, JOB_KIND, payload.stored(), key=KEY_PREFIX + public_id
@@ -102,7 +105,7 @@ class ApiTranscriptions:
         if not path.exists():
             raise PermanentJobError("The uploaded file is gone; upload it again.")
         try:
-            transcript = await self._transcribe(job, context, path)
+            transcript = await self._transcribe(job, context, path, payload.language)
         except MediaError as exc:
             shutil.rmtree(path.parent, ignore_errors=True)
             raise PermanentJobError(explain(exc)) from exc
@@ -126,14 +129,16 @@ class ApiTranscriptions:
         result = TranscriptionResult(transcript=transcript, text=transcript.text, recap=recap)
         return result.model_dump(mode="json")
 
-    async def _transcribe(self, job: Job, context: JobContext, path: Path) -> Transcript:
+    async def _transcribe(
+        self, job: Job, context: JobContext, path: Path, language: str | None
+    ) -> Transcript:
         throttle = ProgressThrottle(step=0.05, seconds=2.0)  # a poll sees it move
 
         def on_progress(fraction: float) -> None:  # on the transcription thread
             if throttle.due(fraction):
                 context.progress(job, min(fraction, 0.99))
 
-        return await self.core.media.transcribe(path, on_progress=on_progress)
+        return await self.core.media.transcribe(path, on_progress=on_progress, language=language)
 
     # --- expiry ------------------------------------------------------------------------
 
