@@ -696,7 +696,9 @@ async def test_the_english_model_fails_a_french_upload_saying_how_to_switch(
         heard, asked = [(await client.get(f"/v1/jobs/{i}")).json() for i in ids]
     assert heard["status"] == asked["status"] == "failed" and heard["result"] is None
     assert heard["error"].startswith("reunion.wav: the speech sounds like French")
+    assert "send `language=fr` (or `auto`) with the upload" in heard["error"]
     assert asked["error"].startswith("reunion.wav: the language is set to French")
     for job in (heard, asked):
         assert "understands English only" in job["error"]
         assert "WHISPER_MODEL=multilingual" in job["error"]
+        assert "@balafon" not in job["error"]  # no chat command for an API client

@@ -20,12 +20,15 @@ from bot.recordings import recording_start
 from bot.services import Services
 from bot.storage.models import Job
 from summarizer.audio import creation_time
-from summarizer.errors import InputError, MediaError, explain
+from summarizer.errors import InputError, MediaError, UnsupportedLanguageError, explain
 from summarizer.pipeline import transcript_to_conversation
+from summarizer.spoken_language import unsupported
 from summarizer.types import Transcript
 
 JOB_KIND = "api_transcription"
 KEY_PREFIX = "api:transcription:"
+# The rest of the way to another language, once the model reads it: the upload's field.
+API_FIX = "; then send `language={code}` (or `auto`) with the upload"
 PUBLIC_ID = re.compile(r"[0-9a-f]{32}")  # a job's id in URLs, and its upload folder's name
 
 
@@ -106,6 +109,12 @@ class ApiTranscriptions:
             raise PermanentJobError("The uploaded file is gone; upload it again.")
         try:
             transcript = await self._transcribe(job, context, path, payload.language)
+        except UnsupportedLanguageError as exc:  # how to switch, said for the API
+            shutil.rmtree(path.parent, ignore_errors=True)
+            error = unsupported(
+                exc.language, source=exc.source, configured=exc.configured, fix=API_FIX
+            )
+            raise PermanentJobError(explain(error)) from exc
         except MediaError as exc:
             shutil.rmtree(path.parent, ignore_errors=True)
             raise PermanentJobError(explain(exc)) from exc

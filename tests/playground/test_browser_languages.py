@@ -1,6 +1,6 @@
-"""In Chromium: `@balafon language fr` in a channel is answered in the page (in its thread), and a French
-recording posted there afterwards is refused, in its thread, saying the language is set to
-French and the model here reads English only (the bundled tiny.en)."""
+"""In Chromium: `@balafon language fr` in a channel is answered in the page (in its
+thread), and a French recording posted there afterwards is refused in its thread, saying the
+language is set to French and the model here reads English only (the bundled tiny.en)."""
 
 from __future__ import annotations
 
