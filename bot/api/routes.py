@@ -56,10 +56,12 @@ from summarizer.errors import (
     UnsupportedMediaError,
     explain,
 )
+from summarizer.languages import AUTO, normalize_language
 from summarizer.pipeline import transcript_to_conversation
 from summarizer.types import Conversation, Message, Segment, Transcript
 
 MAX_JSON_BYTES = 5 * 2**20
+FORM_FIELDS = {"file", "recap", "recorded_at", "language"}  # of POST /v1/transcriptions
 
 
 class HttpApi:
@@ -242,12 +244,13 @@ class HttpApi:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 return problem(422, "invalid", "Add the recording as the form field `file`.")
-            if unknown := sorted(set(form.keys()) - {"file", "recap", "recorded_at"}):
+            if unknown := sorted(set(form.keys()) - FORM_FIELDS):
                 names = ", ".join(f"`{name}`" for name in unknown)[:200]
                 return problem(
                     422,
                     "invalid",
-                    f"Unknown form fields {names}: send `file`, `recap` and `recorded_at`.",
+                    f"Unknown form fields {names}: send `file`, `recap`, `recorded_at` "
+                    "and `language`.",
                 )
             wants_recap = str(form.get("recap") or "false").strip().lower()
             if wants_recap not in {"true", "false"}:
@@ -258,6 +261,10 @@ class HttpApi:
                 return problem(
                     422, "invalid", "`recorded_at` must be a time in ISO 8601 (2026-12-07T09:30Z)."
                 )
+            try:
+                language = _form_language(form.get("language"))
+            except ValueError as exc:
+                return problem(422, "invalid", f"`language`: {exc}")
             public_id = uuid.uuid4().hex
             name = safe_filename(upload.filename, "recording")
             dest = self.upload_dir / public_id / name
@@ -271,7 +278,12 @@ class HttpApi:
             shutil.rmtree(dest.parent, ignore_errors=True)
             return refused
         await self.transcriptions_job.enqueue(
-            public_id, dest, name, recap=wants_recap == "true", recorded_at=recorded_at
+            public_id,
+            dest,
+            name,
+            recap=wants_recap == "true",
+            recorded_at=recorded_at,
+            language=language,
         )
         url = f"{PREFIX}/jobs/{public_id}"
         body = Accepted(id=public_id, url=url).model_dump(mode="json")
@@ -337,3 +349,18 @@ def _form_time(value: object) -> datetime | None:
         raise ValueError("not text")
     stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _form_language(value: object) -> str | None:
+    """The `language` form field as WHISPER_LANGUAGE reads it: a Whisper code, "auto"
+    (detect, whatever the server's WHISPER_LANGUAGE says) or None when absent (the
+    server's setting). Raises ValueError, saying what is accepted, for anything else."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("send text, such as fr or auto.")
+    if not value.strip():
+        return None
+    if len(value) > 40:  # no language name is this long; do not echo it back
+        raise ValueError("use a code such as en, fr, de, es (ISO 639-1) or auto.")
+    return normalize_language(value) or AUTO

@@ -20,12 +20,15 @@ from bot.recordings import recording_start
 from bot.services import Services
 from bot.storage.models import Job
 from summarizer.audio import creation_time
-from summarizer.errors import InputError, MediaError, explain
+from summarizer.errors import InputError, MediaError, UnsupportedLanguageError, explain
 from summarizer.pipeline import transcript_to_conversation
+from summarizer.spoken_language import unsupported
 from summarizer.types import Transcript
 
 JOB_KIND = "api_transcription"
 KEY_PREFIX = "api:transcription:"
+# The rest of the way to another language, once the model reads it: the upload's field.
+API_FIX = "; then send `language={code}` (or `auto`) with the upload"
 PUBLIC_ID = re.compile(r"[0-9a-f]{32}")  # a job's id in URLs, and its upload folder's name
 
 
@@ -37,6 +40,7 @@ class TranscriptionPayload(JobPayload):
     recap: bool = False
     received_at: str | None = None  # ISO time of the upload: the recording's end
     recorded_at: str | None = None  # ISO time the client says the recording started
+    language: str | None = None  # a Whisper code or "auto"; None: WHISPER_LANGUAGE
 
 
 async def _nobody_to_tell(
@@ -73,6 +77,7 @@ class ApiTranscriptions:
         *,
         recap: bool,
         recorded_at: datetime | None = None,
+        language: str | None = None,
     ) -> None:
         payload = TranscriptionPayload(
             path=str(path),
@@ -82,6 +87,7 @@ class ApiTranscriptions:
             # file's creation_time tag, else the upload time less its length.
             received_at=self.core.clock().isoformat(),
             recorded_at=recorded_at.isoformat() if recorded_at else None,
+            language=language,
         )
         await asyncio.to_thread(
             self.core.queue.enqueue, JOB_KIND, payload.stored(), key=KEY_PREFIX + public_id
@@ -102,7 +108,13 @@ class ApiTranscriptions:
         if not path.exists():
             raise PermanentJobError("The uploaded file is gone; upload it again.")
         try:
-            transcript = await self._transcribe(job, context, path)
+            transcript = await self._transcribe(job, context, path, payload.language)
+        except UnsupportedLanguageError as exc:  # how to switch, said for the API
+            shutil.rmtree(path.parent, ignore_errors=True)
+            error = unsupported(
+                exc.language, source=exc.source, configured=exc.configured, fix=API_FIX
+            )
+            raise PermanentJobError(explain(error)) from exc
         except MediaError as exc:
             shutil.rmtree(path.parent, ignore_errors=True)
             raise PermanentJobError(explain(exc)) from exc
@@ -126,14 +138,16 @@ class ApiTranscriptions:
         result = TranscriptionResult(transcript=transcript, text=transcript.text, recap=recap)
         return result.model_dump(mode="json")
 
-    async def _transcribe(self, job: Job, context: JobContext, path: Path) -> Transcript:
+    async def _transcribe(
+        self, job: Job, context: JobContext, path: Path, language: str | None
+    ) -> Transcript:
         throttle = ProgressThrottle(step=0.05, seconds=2.0)  # a poll sees it move
 
         def on_progress(fraction: float) -> None:  # on the transcription thread
             if throttle.due(fraction):
                 context.progress(job, min(fraction, 0.99))
 
-        return await self.core.media.transcribe(path, on_progress=on_progress)
+        return await self.core.media.transcribe(path, on_progress=on_progress, language=language)
 
     # --- expiry ------------------------------------------------------------------------
 
