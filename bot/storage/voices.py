@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.storage.base import Store, rowcount
 from bot.storage.models import Channel, Job, TranscriptRecord, VoiceProfile, utcnow
@@ -105,12 +106,7 @@ class Voices(Store):
         """Add one recording's voice to the person's profile (a running mean); `again`: it
         was counted before, so only a profile that is gone (expired) is made anew."""
         with self._session() as session:
-            row = session.exec(
-                select(VoiceProfile).where(
-                    col(VoiceProfile.workspace_id) == workspace_id,
-                    col(VoiceProfile.user_id) == user_id,
-                )
-            ).first()
+            row = session.exec(_profile_of(workspace_id, user_id)).first()
             if row is None:
                 row = VoiceProfile(
                     workspace_id=workspace_id, user_id=user_id, name=name, embedding=list(voice)
@@ -129,12 +125,7 @@ class Voices(Store):
         """Take one recording's voice out of a person's profile again (it was named as them
         by mistake); a profile of that one recording goes."""
         with self._session() as session:
-            row = session.exec(
-                select(VoiceProfile).where(
-                    col(VoiceProfile.workspace_id) == workspace_id,
-                    col(VoiceProfile.user_id) == user_id,
-                )
-            ).first()
+            row = session.exec(_profile_of(workspace_id, user_id)).first()
             if row is None:
                 return
             if row.samples <= 1:
@@ -155,21 +146,16 @@ class Voices(Store):
             if user_id is not None:
                 where.append(col(VoiceProfile.user_id) == user_id)
             deleted = rowcount(session, delete(VoiceProfile).where(*where))
-            if user_id is not None:
-                refused = select(VoiceProfile).where(
-                    col(VoiceProfile.workspace_id) == workspace_id,
-                    col(VoiceProfile.user_id) == user_id,
-                )
-                if session.exec(refused).first() is None:
-                    session.add(
-                        VoiceProfile(
-                            workspace_id=workspace_id,
-                            user_id=user_id,
-                            name="",
-                            embedding=[],
-                            samples=0,
-                        )
+            # A row without a voice remembers the refusal: that voice is not learnt again.
+            if (
+                user_id is not None
+                and session.exec(_profile_of(workspace_id, user_id)).first() is None
+            ):
+                session.add(
+                    VoiceProfile(
+                        workspace_id=workspace_id, user_id=user_id, name="", embedding=[], samples=0
                     )
+                )
             session.commit()
         self.strip_voices(workspace_id, user_id)
         return deleted
@@ -215,3 +201,11 @@ class Voices(Store):
 
 def _without_voice(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key != "voice"}
+
+
+def _profile_of(workspace_id: int, user_id: str) -> SelectOfScalar[VoiceProfile]:
+    """The query for one person's profile in a workspace (unique)."""
+    return select(VoiceProfile).where(
+        col(VoiceProfile.workspace_id) == workspace_id,
+        col(VoiceProfile.user_id) == user_id,
+    )
