@@ -206,7 +206,7 @@ def mentioned_people(activity: Activity) -> dict[str, str]:
 
 
 _PICK_LABEL = re.compile(r"Speaker ([1-9][0-9]?)")
-_PICKED_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+ENTRA_ID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")  # a GUID
 MAX_PICK_KEYS = 30  # the marker, the label and one input per picker (10), with room
 
 
@@ -221,7 +221,7 @@ def speaker_pick(value: Any, marker: str) -> tuple[str, str] | None:
         return None
     match = _PICK_LABEL.fullmatch(label)
     picked = value.get(f"speaker_{match.group(1)}") if match else None
-    if not isinstance(picked, str) or not _PICKED_ID.fullmatch(picked):
+    if not isinstance(picked, str) or not ENTRA_ID.fullmatch(picked):
         return None
     return label, picked.lower()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from adapters.teams.activities import ENTRA_ID
 from adapters.teams.text import inert
 from bot.outline import ItemKind, OutlineItem, RecapOutline, build_outline
 from bot.ports import (
@@ -172,9 +173,6 @@ def picker_input(label: str) -> str:
     return "speaker_" + label.rsplit(" ", 1)[-1]
 
 
-_AAD_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
 def speaker_pickers(speakers: tuple[SpeakerChoice, ...]) -> list[Element]:
     """A Teams people picker and a submit button per speaker label (the first ten)."""
     elements: list[Element] = []
@@ -187,7 +185,7 @@ def speaker_pickers(speakers: tuple[SpeakerChoice, ...]) -> list[Element]:
             "choices": [],
             "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET},
         }
-        if choice.user_id and _AAD_ID.fullmatch(choice.user_id):
+        if choice.user_id and ENTRA_ID.fullmatch(choice.user_id):
             picker["value"] = choice.user_id  # prepopulated: the picker shows their name
             if choice.name:
                 picker["choices"] = [{"title": inert(choice.name), "value": choice.user_id}]
