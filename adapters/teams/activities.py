@@ -205,6 +205,27 @@ def mentioned_people(activity: Activity) -> dict[str, str]:
     return found
 
 
+_PICK_LABEL = re.compile(r"Speaker ([1-9][0-9]?)")
+ENTRA_ID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")  # a GUID
+MAX_PICK_KEYS = 30  # the marker, the label and one input per picker (10), with room
+
+
+def speaker_pick(value: Any, marker: str) -> tuple[str, str] | None:
+    """(label, Entra object id) from a speaker picker's submit (`value`: the button's data
+    merged with the card's inputs), or None when it is not one or is malformed. The value
+    is untrusted: only "Speaker N" and an object id's exact shape are taken."""
+    if not isinstance(value, dict) or value.get("balafon") != marker:
+        return None
+    label = value.get("label")
+    if len(value) > MAX_PICK_KEYS or not isinstance(label, str):
+        return None
+    match = _PICK_LABEL.fullmatch(label)
+    picked = value.get(f"speaker_{match.group(1)}") if match else None
+    if not isinstance(picked, str) or not ENTRA_ID.fullmatch(picked):
+        return None
+    return label, picked.lower()
+
+
 def author_of(activity: Activity) -> tuple[str | None, str]:
     """(stable id, display name): the Entra object id when Teams gives one, as Graph does."""
     sender = activity.from_property

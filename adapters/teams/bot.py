@@ -26,6 +26,7 @@ from adapters.teams.activities import (
     conversation_of,
     is_from_bot,
     mentioned_people,
+    speaker_pick,
     timezone_of,
 )
 from adapters.teams.meetings import MeetingRecaps
@@ -73,7 +74,9 @@ class TeamsBot(TeamsActivityHandler):
             return
         conversation = conversation_of(activity)
         message = chat_message(activity, conversation)
-        if addresses_bot(activity):
+        if activity.value is not None and not (activity.text or "").strip():
+            await self._picked(turn_context, conversation, message)
+        elif addresses_bot(activity):
             await self._command(turn_context, conversation, message)
         else:
             await self._conversation(conversation, message)
@@ -100,6 +103,28 @@ class TeamsBot(TeamsActivityHandler):
         )
         outcome = await self.core.handle_command(request)
         await self._show(turn_context, outcome)
+
+    async def _picked(
+        self, turn_context: TurnContext, conversation: Conversation, message: ChatMessage
+    ) -> None:
+        """A transcript card's speaker picker was submitted: the same as typing
+        `@balafon speaker N is @them` in the transcript's thread."""
+        activity = turn_context.activity
+        pick = speaker_pick(activity.value, cards.SPEAKER_ACTION)
+        if pick is None or not message.author_id:
+            log.info("ignored a card submit that is not a speaker pick (%s)", activity.id)
+            return
+        label, picked = pick
+        request = CommandRequest(
+            place=conversation.place(message.thread),
+            user_id=message.author_id,
+            text=f"{label.lower()} is @{picked}",
+            event_key=event_key(conversation, message.id),
+            message_id=message.id,
+            via="menu",
+            mentions={f"@{picked}": picked},
+        )
+        await self._show(turn_context, await self.core.handle_command(request))
 
     async def _show(self, turn_context: TurnContext, outcome: Outcome) -> None:
         """The core's immediate answer, in the turn. The event is already claimed, so a

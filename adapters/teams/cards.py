@@ -16,9 +16,18 @@ from typing import Any
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from adapters.teams.activities import ENTRA_ID
 from adapters.teams.text import inert
 from bot.outline import ItemKind, OutlineItem, RecapOutline, build_outline
-from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
+from bot.ports import (
+    ErrorReply,
+    ProgressReply,
+    RecapReply,
+    Reply,
+    SpeakerChoice,
+    TextReply,
+    TranscriptReply,
+)
 from bot.recordings import parse_recording_ref, source_label
 from bot.rendering import split_text
 from summarizer.pipeline import format_timestamp
@@ -30,6 +39,11 @@ MAX_CARD_BYTES = 20_000  # JSON of one card; Teams refuses messages over ~28 KB
 MAX_BLOCK_CHARS = 3_000
 MAX_MESSAGES = 10
 MAX_SUMMARY = 200
+# The people picker that names a transcript's speaker: its submit data carries the marker
+# and the label; the chosen person arrives as the input `speaker_<n>` (an Entra object id).
+SPEAKER_ACTION = "speaker_name"
+MAX_PICKERS = 10  # as Slack's menus: a long card stays under Teams' size limits
+PEOPLE_DATASET = "graph.microsoft.com/users"
 
 Element = dict[str, Any]
 Mention = dict[str, Any]
@@ -154,6 +168,41 @@ def transcript_heading(reply: TranscriptReply) -> str:
     return f"Transcript ({format_timestamp(reply.transcript.duration)}, {words} words)"
 
 
+def picker_input(label: str) -> str:
+    """The id of the picker for "Speaker 3": `speaker_3` (a card submits every input)."""
+    return "speaker_" + label.rsplit(" ", 1)[-1]
+
+
+def speaker_pickers(speakers: tuple[SpeakerChoice, ...]) -> list[Element]:
+    """A Teams people picker and a submit button per speaker label (the first ten)."""
+    elements: list[Element] = []
+    for choice in speakers[:MAX_PICKERS]:
+        named = f" — {inert(choice.name)}" if choice.name else ""
+        picker: Element = {
+            "type": "Input.ChoiceSet",
+            "id": picker_input(choice.label),
+            "placeholder": "Who is this?",
+            "choices": [],
+            "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET},
+        }
+        if choice.user_id and ENTRA_ID.fullmatch(choice.user_id):
+            picker["value"] = choice.user_id  # prepopulated: the picker shows their name
+            if choice.name:
+                picker["choices"] = [{"title": inert(choice.name), "value": choice.user_id}]
+        submit = {
+            "type": "Action.Submit",
+            "title": f"Name {choice.label}",
+            "data": {"balafon": SPEAKER_ACTION, "label": choice.label},
+        }
+        items = [
+            block(f"**{inert(choice.label)}**{named}"),
+            picker,
+            {"type": "ActionSet", "actions": [submit]},
+        ]  # one container: a card split in two keeps each picker with its button
+        elements.append({"type": "Container", "spacing": "Medium", "items": items})
+    return elements
+
+
 def _elements(
     reply: Reply, names: Mapping[str, str], mentions: _Mentions
 ) -> tuple[list[Element], str]:
@@ -179,6 +228,7 @@ def _elements(
         if reply.transcript.notes:  # what it leaves out ("Skipped 0:22 of silence.")
             notes = inert("\n".join(reply.transcript.notes))
             elements += paragraphs(notes, size="Small", isSubtle=True, spacing="Medium")
+        elements += speaker_pickers(reply.speakers)
         return elements, heading
     if isinstance(reply, TextReply):
         text = core_text(reply.text, names)

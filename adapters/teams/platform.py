@@ -277,20 +277,32 @@ class TeamsPlatform:
             query = {"context": '{"contextType":"chat"}'}
         return f"{url}?{urlencode(query)}"
 
-    async def is_member(self, place: Place, user_id: str) -> bool:
+    async def _member(self, place: Place, user_id: str) -> httpx.Response | None:
+        """The connector's roster entry of a person (Teams or Entra id) where `place` is."""
         stored = await self.references.get(place.workspace, place.channel)
         if stored is None or not user_id:
-            return False
+            return None
         roster = stored.team_id if stored.is_channel and stored.team_id else stored.conversation_id
         try:
-            response = await self.connector_get(
+            return await self.connector_get(
                 stored,
                 f"v3/conversations/{quote(roster, safe='')}/members/{quote(user_id, safe='')}",
             )
         except httpx.HTTPError as exc:
             log.info("membership of %s in %s: %s", user_id, place.channel, exc)
-            return False  # when in doubt, refuse
-        return response.status_code == 200
+            return None
+
+    async def is_member(self, place: Place, user_id: str) -> bool:
+        response = await self._member(place, user_id)
+        return response is not None and response.status_code == 200  # in doubt, refuse
+
+    async def display_name(self, place: Place, user_id: str) -> str | None:
+        """A person's name from the roster (speaker pickers give only an Entra id)."""
+        response = await self._member(place, user_id)
+        if response is None or response.status_code != 200:
+            return None
+        name = response.json().get("name")
+        return name if isinstance(name, str) else None
 
     # --- files ------------------------------------------------------------------------
 

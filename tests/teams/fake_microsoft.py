@@ -73,6 +73,7 @@ class FakeMicrosoft:
         self.sent: list[Sent] = []
         self.token_requests: list[dict[str, str]] = []
         self.members: dict[str, set[str]] = defaultdict(set)
+        self.names: dict[str, str] = {}  # member id -> the roster's display name
         self.owners: dict[str, set[str]] = defaultdict(set)  # userRole "owner" in the roster
         self.teams: dict[str, dict[str, Any]] = {}
         self.meetings: dict[str, dict[str, Any]] = {}
@@ -256,7 +257,10 @@ class FakeMicrosoft:
         conversation = request.match_info["conversation"]
         if member in self.members[conversation]:
             role = "owner" if member in self.owners[conversation] else "user"
-            return web.json_response({"id": member, "aadObjectId": member, "userRole": role})
+            entry = {"id": member, "aadObjectId": member, "userRole": role}
+            if member in self.names:
+                entry["name"] = self.names[member]
+            return web.json_response(entry)
         return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
 
     async def _team(self, request: web.Request) -> web.Response:
