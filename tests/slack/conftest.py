@@ -116,6 +116,24 @@ class Harness:
         assert response.status_code == 200, response.text
         return message
 
+    async def share_file(
+        self, file: dict[str, Any], text: str = "", *, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """Ann uploads `file` into #general (in a thread with `thread_ts`): Slack sends a
+        `file_share` message event, keyed by the file."""
+        message = self.fake.add_message(
+            GENERAL, ANN, text, subtype="file_share", files=[file], thread_ts=thread_ts
+        )
+        share = {"ts": message["ts"], "channel_name": "general"}
+        if thread_ts:
+            share["thread_ts"] = thread_ts
+        file["shares"] = {"public": {GENERAL: [share]}}
+        envelope = payload("message_file_share.json")
+        envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
+        envelope["event_id"] = f"Ev{file['id']}"
+        assert (await self.send(envelope)).status_code == 200
+        return message
+
     async def mention(
         self, channel: str, user: str, text: str, *, thread_ts: str | None = None, **extra: Any
     ) -> tuple[dict[str, Any], httpx.Response]:
@@ -228,3 +246,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 __all__ = ["ANN", "BOB", "CY", "GENERAL", "OTHER", "TEAM", "Harness", "payload", "sign"]
+
+
+def post_text(post: dict[str, Any]) -> str:
+    """Everything a posted message shows: its blocks (as JSON) and its fallback text."""
+    return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")

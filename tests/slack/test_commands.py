@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot import sentences as messages
-from tests.slack.conftest import ANN, BOB, CY, GENERAL, OTHER, Harness
+from tests.slack.conftest import ANN, BOB, CY, GENERAL, OTHER, Harness, post_text
 
 # A recap of another channel is answered privately where it was asked.
 ANOTHER_CHANNEL_ACK = messages.WORKING_RECAP.format(
@@ -15,10 +15,6 @@ ANOTHER_CHANNEL_ACK = messages.WORKING_RECAP.format(
 )
 
 pytestmark = pytest.mark.anyio
-
-
-def _text(post: dict) -> str:
-    return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")
 
 
 async def _chatter(slack: Harness) -> None:
@@ -39,9 +35,9 @@ async def test_slash_command_acks_ephemerally_then_posts_the_recap(slack: Harnes
 
     [recap] = slack.fake.posts(GENERAL)
     assert "thread_ts" not in recap  # a slash command has no thread: in the channel
-    assert "Recap of <#C0GENERAL> (24h)" in _text(recap)
-    assert "Write the migration guide — <@U0ANN>" in _text(recap)
-    assert "ship the beta on Monday" in _text(recap)
+    assert "Recap of <#C0GENERAL> (24h)" in post_text(recap)
+    assert "Write the migration guide — <@U0ANN>" in post_text(recap)
+    assert "ship the beta on Monday" in post_text(recap)
     # History was read in pages (the fake pages by two) within the window.
     history = slack.fake.called("conversations.history")
     assert history and all(c.args["channel"] == GENERAL for c in history)
@@ -66,7 +62,7 @@ async def test_cross_channel_recap_is_refused_to_non_members(slack: Harness) -> 
     await slack.settle()
     [refusal] = slack.fake.responses
     assert refusal["response_type"] == "ephemeral"
-    assert "you're not in <#C0OTHER>" in _text(refusal)
+    assert "you're not in <#C0OTHER>" in post_text(refusal)
     assert "Globex" not in json.dumps(slack.fake.responses)
     assert not slack.fake.called("conversations.history") and not slack.fake.posts()
 
@@ -74,7 +70,7 @@ async def test_cross_channel_recap_is_refused_to_non_members(slack: Harness) -> 
     await slack.slash("24h <#C0OTHER|other>", user=BOB)
     await slack.settle()
     recap = slack.fake.responses[-1]
-    assert recap["response_type"] == "ephemeral" and "Globex" in _text(recap)
+    assert recap["response_type"] == "ephemeral" and "Globex" in post_text(recap)
     assert not slack.fake.posts()
 
 
@@ -84,7 +80,7 @@ async def test_cross_channel_recap_by_mention_is_refused_in_the_thread(slack: Ha
     await slack.settle()
     ephemeral = slack.fake.called("chat.postEphemeral")
     assert [c.args["user"] for c in ephemeral] == [CY, CY]  # the ack, then the refusal
-    assert "you're not in <#C0OTHER>" in _text(ephemeral[-1].args)
+    assert "you're not in <#C0OTHER>" in post_text(ephemeral[-1].args)
     assert ephemeral[-1].args["thread_ts"] == message["ts"]
     assert "Salaries" not in json.dumps([c.args for c in slack.fake.calls])
 
@@ -94,8 +90,8 @@ async def test_slash_command_where_the_bot_is_not_a_member_says_so(slack: Harnes
     await slack.slash("24h", channel="C0NOBOT")
     await slack.settle()
     [answer] = slack.fake.responses
-    assert "I'm not a member of <#C0NOBOT>" in _text(answer)
-    assert "/invite" in _text(answer)
+    assert "I'm not a member of <#C0NOBOT>" in post_text(answer)
+    assert "/invite" in post_text(answer)
 
 
 async def test_summarize_thread_shortcut_recaps_the_thread(slack: Harness) -> None:
@@ -109,8 +105,8 @@ async def test_summarize_thread_shortcut_recaps_the_thread(slack: Harness) -> No
     await slack.settle()
 
     [recap] = slack.thread_replies(GENERAL, root["ts"])
-    assert "Thread recap" in _text(recap) and "lunch" not in _text(recap)
-    assert "Roll back the payments deploy — <@U0BOB>" in _text(recap)
+    assert "Thread recap" in post_text(recap) and "lunch" not in post_text(recap)
+    assert "Roll back the payments deploy — <@U0BOB>" in post_text(recap)
     [ack] = slack.fake.called("chat.postEphemeral")
     assert ack.args["user"] == BOB and ack.args["thread_ts"] == root["ts"]
     assert ack.args["text"] == "Working on a recap… it will be posted in this thread."
@@ -154,13 +150,13 @@ async def test_a_channel_that_does_not_exist_is_said_at_once(slack: Harness) -> 
     for answer, shown in ((typed, "#nope"), (unknown_id, "#C0NOPE")):
         body = answer.json()
         assert body["response_type"] == "ephemeral"
-        assert f"no channel {shown} that I can see" in _text(body)
-        assert "Working on a recap" not in _text(body)
+        assert f"no channel {shown} that I can see" in post_text(body)
+        assert "Working on a recap" not in post_text(body)
     assert slack.core.services.queue.counts() == {}  # nothing was queued
     await slack.settle()
     assert slack.core.services.queue.counts() == {} and not slack.fake.responses
     [reply] = slack.fake.posts(GENERAL)  # the mention is answered in its thread
-    assert "no channel #nope" in _text(reply)
+    assert "no channel #nope" in post_text(reply)
     assert not slack.fake.called("chat.postEphemeral")  # no "Working on a recap…"
     assert slack.fake.called("conversations.list") and slack.fake.called("conversations.info")
     assert not slack.fake.called("conversations.history")
@@ -173,8 +169,8 @@ async def test_a_channel_named_as_typed_is_found_by_its_name(slack: Harness) -> 
     assert response.json()["text"] == ANOTHER_CHANNEL_ACK
     await slack.settle()
     recap = slack.fake.responses[-1]
-    assert recap["response_type"] == "ephemeral" and "Globex" in _text(recap)
-    assert "Recap of <#C0OTHER>" in _text(recap)
+    assert recap["response_type"] == "ephemeral" and "Globex" in post_text(recap)
+    assert "Recap of <#C0OTHER>" in post_text(recap)
 
 
 async def test_when_slack_cannot_say_the_job_checks_the_channel(slack: Harness) -> None:
@@ -184,7 +180,7 @@ async def test_when_slack_cannot_say_the_job_checks_the_channel(slack: Harness) 
     assert response.json()["text"] == ANOTHER_CHANNEL_ACK  # could not tell: queued
     await slack.settle()
     [refusal] = slack.fake.responses  # the job asked again, then checked membership
-    assert "you're not in <#C0OTHER>" in _text(refusal)
+    assert "you're not in <#C0OTHER>" in post_text(refusal)
     assert "Salaries" not in json.dumps(slack.fake.responses)
 
 
@@ -194,10 +190,10 @@ async def test_status_says_what_the_bot_does_in_the_channel(slack: Harness) -> N
     message, _ = await slack.mention(GENERAL, ANN, "status")
     await slack.settle()
     [answer] = [p for p in slack.fake.posts(GENERAL) if p.get("thread_ts") == message["ts"]]
-    text = _text(answer)
+    text = post_text(answer)
     assert "Auto-transcription: off" in text and "Digest: none" in text
     assert "kept until" in text and "the offline engine" in text
     asked, _ = await slack.mention(GENERAL, ANN, "help")
     await slack.settle()
     [help_] = [p for p in slack.fake.posts(GENERAL) if p.get("thread_ts") == asked["ts"]]
-    assert "@balafon status" in _text(help_)
+    assert "@balafon status" in post_text(help_)

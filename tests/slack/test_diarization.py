@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.slack.conftest import ANN, GENERAL, Harness, payload
+from tests.slack.conftest import GENERAL, Harness
 from tests.speech import synthesize_dialogue
 
 pytestmark = pytest.mark.anyio
@@ -24,12 +24,7 @@ TURNS = [
 async def test_the_posted_transcript_labels_each_voice(slack: Harness, tmp_path: Path) -> None:
     audio, _ = synthesize_dialogue(TURNS, tmp_path / "call.m4a", "m4a")
     file = slack.fake.add_file("call.m4a", audio.read_bytes(), "audio/mp4")
-    message = slack.fake.add_message(GENERAL, ANN, "", subtype="file_share", files=[file])
-    file["shares"] = {"public": {GENERAL: [{"ts": message["ts"], "channel_name": "general"}]}}
-    envelope = payload("message_file_share.json")
-    envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
-    envelope["event_id"] = f"Ev{file['id']}"
-    assert (await slack.send(envelope)).status_code == 200
+    message = await slack.share_file(file)
     await slack.settle()
 
     _, transcript, recap = slack.thread_replies(GENERAL, message["ts"])

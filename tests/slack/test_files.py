@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,26 +9,11 @@ import pytest
 
 from bot.ports import Place, ReplyTarget, TranscriptReply
 from summarizer.types import Segment, Transcript
-from tests.slack.conftest import ANN, GENERAL, Harness, payload
+from tests.slack.conftest import ANN, GENERAL, Harness, payload, post_text
 from tests.slack.fake_slack import BOT_TOKEN
 from tests.speech import synthesize
 
 pytestmark = pytest.mark.anyio
-
-
-def _text(post: dict) -> str:
-    return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")
-
-
-async def _share(slack: Harness, file: dict[str, Any], text: str = "") -> dict[str, Any]:
-    """Ann uploads `file` into #general: Slack sends a `file_share` message event."""
-    message = slack.fake.add_message(GENERAL, ANN, text, subtype="file_share", files=[file])
-    file["shares"] = {"public": {GENERAL: [{"ts": message["ts"], "channel_name": "general"}]}}
-    envelope = payload("message_file_share.json")
-    envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
-    envelope["event_id"] = f"Ev{file['id']}"
-    assert (await slack.send(envelope)).status_code == 200
-    return message
 
 
 async def _file_shared_event(slack: Harness, file: dict[str, Any]) -> None:
@@ -53,7 +37,7 @@ async def test_shared_recording_is_transcribed_and_recapped_in_its_thread(
         "m4a",
     )
     file = slack.fake.add_file("standup.m4a", audio.read_bytes(), "audio/mp4")
-    message = await _share(slack, file, "Recording of today's standup")
+    message = await slack.share_file(file, "Recording of today's standup")
     await _file_shared_event(slack, file)  # the same upload, reported twice by Slack
     await slack.settle()
 
@@ -65,9 +49,9 @@ async def test_shared_recording_is_transcribed_and_recapped_in_its_thread(
     updates = _updates(slack, progress_ts)
     assert any("Transcribing “standup.m4a”" in u for u in updates)
     assert updates[-1].startswith("Transcribed “standup.m4a” (0:0")
-    assert "budget report" in _text(transcript).lower()
+    assert "budget report" in post_text(transcript).lower()
     assert transcript["text"].startswith("Transcript (0:0")
-    recap_text = _text(recap)
+    recap_text = post_text(recap)
     assert "Action items" in recap_text and "budget report" in recap_text.lower()
     assert "Decisions" in recap_text and "release" in recap_text.lower()
     assert slack.core.services.queue.counts() == {"done": 1}
@@ -93,7 +77,7 @@ async def test_long_transcripts_are_uploaded_as_a_file(slack: Harness) -> None:
 
 async def test_corrupt_audio_gets_a_clear_reply(slack: Harness) -> None:
     file = slack.fake.add_file("call.mp3", b"ID3" + b"\x00garbage" * 500, "audio/mpeg")
-    message = await _share(slack, file)
+    message = await slack.share_file(file)
     await slack.settle()
     [progress] = slack.thread_replies(GENERAL, message["ts"])
     [bot_message] = slack.fake.bot_messages(GENERAL)
@@ -106,7 +90,7 @@ async def test_corrupt_audio_gets_a_clear_reply(slack: Harness) -> None:
 @pytest.mark.settings(max_media_bytes=4000)
 async def test_oversized_file_is_refused_without_downloading(slack: Harness) -> None:
     file = slack.fake.add_file("all-hands.mp4", b"\x00" * 9000, "video/mp4")
-    message = await _share(slack, file)
+    message = await slack.share_file(file)
     await slack.settle()
     [reply] = slack.thread_replies(GENERAL, message["ts"])
     assert "“all-hands.mp4” is 0.0 MB; the limit is 0 MB" in reply["text"]
@@ -118,7 +102,7 @@ async def test_download_stops_at_the_limit_when_slack_understates_the_size(
     slack: Harness,
 ) -> None:
     file = slack.fake.add_file("memo.ogg", b"OggS" + b"\x01" * 50_000, "audio/ogg", size=100)
-    message = await _share(slack, file)
+    message = await slack.share_file(file)
     await slack.settle()
     [bot_message] = slack.fake.bot_messages(GENERAL)
     assert "larger than the 0 MB limit" in _updates(slack, bot_message["ts"])[-1]
@@ -128,7 +112,7 @@ async def test_download_stops_at_the_limit_when_slack_understates_the_size(
 async def test_a_file_slack_will_not_hand_over_is_explained(slack: Harness) -> None:
     file = slack.fake.add_file("memo.webm", b"\x1aE\xdf\xa3", "audio/webm")
     file["url_private_download"] = file["url_private_download"].replace(file["id"], "F0GONE")
-    await _share(slack, file)
+    await slack.share_file(file)
     await slack.settle()
     [bot_message] = slack.fake.bot_messages(GENERAL)
     assert "files:read" in _updates(slack, bot_message["ts"])[-1]
@@ -138,7 +122,7 @@ async def test_the_token_never_leaves_slack_hosts(slack: Harness) -> None:
     file = slack.fake.add_file("memo.wav", b"RIFF", "audio/wav")
     file["url_private_download"] = "https://files.example.net/steal/memo.wav"
     file["url_private"] = file["url_private_download"]
-    await _share(slack, file)
+    await slack.share_file(file)
     await slack.settle()
     [bot_message] = slack.fake.bot_messages(GENERAL)
     assert "didn't give me a download link" in _updates(slack, bot_message["ts"])[-1]
@@ -148,7 +132,7 @@ async def test_auto_transcription_can_be_turned_off_per_channel(slack: Harness) 
     await slack.mention(GENERAL, ANN, "auto-transcribe off")
     await slack.settle()
     file = slack.fake.add_file("standup.m4a", b"\x00" * 100, "audio/mp4")
-    await _share(slack, file)
+    await slack.share_file(file)
     await _file_shared_event(slack, file)
     await slack.settle()
     assert slack.core.services.queue.counts() == {}
@@ -173,7 +157,7 @@ async def test_transcribe_in_a_thread_finds_the_recording_on_its_first_message(
 ) -> None:
     await slack.mention(GENERAL, ANN, "auto-transcribe off")
     file = slack.fake.add_file("call.m4a", b"\x00\x00\x00\x18ftypM4A ", "audio/mp4")
-    message = await _share(slack, file)
+    message = await slack.share_file(file)
     await slack.mention(GENERAL, ANN, "transcribe", thread_ts=message["ts"])
     await slack.settle()
     assert slack.core.services.queue.counts() == {"done": 1}

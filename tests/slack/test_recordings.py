@@ -4,16 +4,14 @@ deleting the message takes it out again."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from bot.storage.models import TranscriptRecord
 from summarizer.dates import find_due
-from tests.slack.conftest import ANN, BOB, GENERAL, Harness, payload
+from tests.slack.conftest import BOB, GENERAL, Harness, payload, post_text
 from tests.speech import synthesize
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -25,23 +23,6 @@ SAID = "I will update the screenshots for the store by Wednesday."
 @pytest.fixture(scope="module")
 def screenshots_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return synthesize(SAID, tmp_path_factory.mktemp("speech") / "sync.m4a", "m4a").read_bytes()
-
-
-def _text(post: dict[str, Any]) -> str:
-    return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")
-
-
-async def _share(
-    slack: Harness, file: dict[str, Any], text: str, thread_ts: str | None = None
-) -> dict[str, Any]:
-    message = slack.fake.add_message(
-        GENERAL, ANN, text, subtype="file_share", files=[file], thread_ts=thread_ts
-    )
-    envelope = payload("message_file_share.json")
-    envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
-    envelope["event_id"] = f"Ev{file['id']}"
-    assert (await slack.send(envelope)).status_code == 200
-    return message
 
 
 def _records(slack: Harness) -> list[TranscriptRecord]:
@@ -56,7 +37,7 @@ async def test_a_shared_recording_is_in_the_channel_recap_until_its_message_is_d
 ) -> None:
     uploaded = int(time.time()) - 3 * 3600  # three hours ago, inside `/recap 24h`
     file = slack.fake.add_file("sync.m4a", screenshots_clip, "audio/mp4", created=uploaded)
-    message = await _share(slack, file, "Notes from the design sync")
+    message = await slack.share_file(file, "Notes from the design sync")
     await slack.settle()
 
     [record] = _records(slack)
@@ -70,7 +51,7 @@ async def test_a_shared_recording_is_in_the_channel_recap_until_its_message_is_d
     await slack.slash("24h")
     await slack.settle()
     recap = slack.fake.posts(GENERAL)[posted]
-    text = _text(recap)
+    text = post_text(recap)
     assert "Recap of <#C0GENERAL> (24h)" in text
     assert "screenshots for the store" in text.lower()
     due, _ = find_due(SAID, record.recorded_at)
@@ -93,7 +74,7 @@ async def test_a_shared_recording_is_in_the_channel_recap_until_its_message_is_d
     posted = len(slack.fake.posts(GENERAL))
     await slack.slash("24h")
     await slack.settle()
-    after = [_text(p) for p in slack.fake.posts(GENERAL)[posted:]]
+    after = [post_text(p) for p in slack.fake.posts(GENERAL)[posted:]]
     assert after and "screenshots for the store" not in " ".join(after).lower()
 
 
@@ -102,9 +83,9 @@ async def test_deleting_the_file_or_editing_it_off_its_message_removes_its_trans
 ) -> None:
     now = int(time.time())
     deleted = slack.fake.add_file("sync.m4a", screenshots_clip, "audio/mp4", created=now)
-    await _share(slack, deleted, "")
+    await slack.share_file(deleted, "")
     edited = slack.fake.add_file("call.m4a", screenshots_clip, "audio/mp4", created=now)
-    message = await _share(slack, edited, "Two recordings today")
+    message = await slack.share_file(edited, "Two recordings today")
     await slack.settle()
     assert sorted(r.file_id for r in _records(slack)) == sorted([deleted["id"], edited["id"]])
 
@@ -126,7 +107,7 @@ async def test_the_shortcut_on_a_thread_recaps_the_recording_shared_in_it(
 ) -> None:
     root = await slack.say(GENERAL, BOB, "How did the design sync go?", minutes_ago=30)
     file = slack.fake.add_file("sync.m4a", screenshots_clip, "audio/mp4", created=int(time.time()))
-    await _share(slack, file, "Here is the recording", thread_ts=root["ts"])
+    await slack.share_file(file, "Here is the recording", thread_ts=root["ts"])
     await slack.settle()
     [record] = _records(slack)
     assert record.thread_id == root["ts"]
@@ -134,7 +115,7 @@ async def test_the_shortcut_on_a_thread_recaps_the_recording_shared_in_it(
     posted = len(slack.thread_replies(GENERAL, root["ts"]))
     await slack.shortcut(root["ts"], user=BOB)
     await slack.settle()
-    recap = _text(slack.thread_replies(GENERAL, root["ts"])[posted])
+    recap = post_text(slack.thread_replies(GENERAL, root["ts"])[posted])
     assert "Thread recap" in recap and "screenshots for the store" in recap.lower()
     assert "|t=0:0" in recap
     # One item: the bot's transcript and recap in the thread are not summarized again.

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.features.media import MediaRunner
-from tests.slack.conftest import ANN, BOB, CY, GENERAL, TEAM, Harness, payload
+from tests.slack.conftest import ANN, BOB, CY, GENERAL, TEAM, Harness, post_text
 from tests.voices import TwoVoices
 
 pytestmark = pytest.mark.anyio
@@ -21,17 +21,9 @@ pytestmark = pytest.mark.anyio
 async def _share_recording(slack: Harness) -> dict[str, Any]:
     slack.core.services.media = MediaRunner(TwoVoices, workers=1)
     file = slack.fake.add_file("standup.m4a", b"not decoded by the fake", "audio/mp4")
-    message = slack.fake.add_message(GENERAL, ANN, "", subtype="file_share", files=[file])
-    envelope = payload("message_file_share.json")
-    envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
-    envelope["event_id"] = f"Ev{file['id']}"
-    assert (await slack.send(envelope)).status_code == 200
+    message = await slack.share_file(file)
     await slack.settle()
     return message
-
-
-def _text(post: dict[str, Any]) -> str:
-    return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")
 
 
 def _posts(slack: Harness, thread: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -51,7 +43,7 @@ def _item_line(recap: dict[str, Any], word: str) -> str:
         for line in (block.get("text") or {}).get("text", "").split("\n"):
             if word in line and " — " in line:  # an action item: "task — owner"
                 return line
-    raise AssertionError(f"no item about {word}: {_text(recap)}")
+    raise AssertionError(f"no item about {word}: {post_text(recap)}")
 
 
 async def _pick(slack: Harness, transcript: dict[str, Any], label: str, user: str) -> None:
@@ -103,7 +95,7 @@ async def test_naming_by_command_and_by_menu_updates_transcript_and_recap(
     await slack.settle()
 
     transcript_now = _updated(slack, transcript["ts"])[-1]
-    assert "Bob" in _text(transcript_now)
+    assert "Bob" in post_text(transcript_now)
     named = [b for b in transcript_now["blocks"] if b.get("block_id") == "speaker:Speaker 1"]
     assert named[0]["accessory"]["initial_user"] == BOB
     recap_now = _updated(slack, recap["ts"])[-1]
@@ -119,7 +111,7 @@ async def test_naming_by_command_and_by_menu_updates_transcript_and_recap(
     recap_now = _updated(slack, recap["ts"])[-1]
     assert f"<@{CY}>" in _item_line(recap_now, "invoices")
     assert f"<@{BOB}>" in _item_line(recap_now, "screenshots")
-    assert "Cy" in _text(_updated(slack, transcript["ts"])[-1])
+    assert "Cy" in post_text(_updated(slack, transcript["ts"])[-1])
     assert len(slack.thread_replies(GENERAL, message["ts"])) == 5  # progress, 2 posts, 2 names
 
 
@@ -155,18 +147,14 @@ async def test_real_speech_two_voices_named_by_command(slack: Harness, tmp_path)
         "m4a",
     )
     file = slack.fake.add_file("standup.m4a", audio.read_bytes(), "audio/mp4")
-    message = slack.fake.add_message(GENERAL, ANN, "", subtype="file_share", files=[file])
-    envelope = payload("message_file_share.json")
-    envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
-    envelope["event_id"] = f"Ev{file['id']}"
-    assert (await slack.send(envelope)).status_code == 200
+    message = await slack.share_file(file)
     await slack.settle()
     transcript, recap = _posts(slack, message["ts"])
     pickers = [b for b in transcript["blocks"] if b.get("block_id", "").startswith("speaker:")]
     if not pickers:
         pytest.skip("the transcriber gives no speaker labels here (diarization is off)")
     label = pickers[0]["block_id"].removeprefix("speaker:")
-    assert "screenshots" in _text(recap).lower()
+    assert "screenshots" in post_text(recap).lower()
 
     await slack.mention(GENERAL, ANN, f"{label.lower()} is <@{BOB}>", thread_ts=message["ts"])
     await slack.settle()

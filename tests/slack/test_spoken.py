@@ -5,7 +5,6 @@ and long silence or noise between two sentences is skipped with a note."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from bot import sentences
 from bot.storage.models import TranscriptRecord
 from summarizer import multilingual
-from tests.slack.conftest import ANN, GENERAL, Harness, payload
+from tests.slack.conftest import ANN, GENERAL, Harness, post_text
 from tests.speech import ESPEAK, encode, read_wav, require_espeak, synthesize, write_wav
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -28,24 +27,13 @@ FRENCH = (
 )
 
 
-def _text(post: dict[str, Any]) -> str:
-    return json.dumps(post.get("blocks", []), ensure_ascii=False) + post.get("text", "")
-
-
 async def _share(slack: Harness, name: str, data: bytes, kind: str) -> dict[str, Any]:
-    file = slack.fake.add_file(name, data, kind)
-    message = slack.fake.add_message(GENERAL, ANN, "", subtype="file_share", files=[file])
-    file["shares"] = {"public": {GENERAL: [{"ts": message["ts"], "channel_name": "general"}]}}
-    envelope = payload("message_file_share.json")
-    envelope["event"].update(message, channel=GENERAL, event_ts=message["ts"])
-    envelope["event_id"] = f"Ev{file['id']}"
-    assert (await slack.send(envelope)).status_code == 200
-    return message
+    return await slack.share_file(slack.fake.add_file(name, data, kind))
 
 
 def _said(slack: Harness, thread_ts: str) -> list[str]:
     """What the bot said in a thread: its posts, then its edits of them (progress)."""
-    posts = [_text(r) for r in slack.thread_replies(GENERAL, thread_ts)]
+    posts = [post_text(r) for r in slack.thread_replies(GENERAL, thread_ts)]
     return posts + [c.args.get("text", "") for c in slack.fake.called("chat.update")]
 
 
@@ -81,7 +69,7 @@ async def test_french_for_the_english_model_is_refused_in_the_thread_with_how_to
     posted = len(slack.fake.posts(GENERAL))
     await slack.mention(GENERAL, ANN, "language fr")
     await slack.settle()
-    answer = " ".join(_text(p) for p in slack.fake.posts(GENERAL)[posted:])
+    answer = " ".join(post_text(p) for p in slack.fake.posts(GENERAL)[posted:])
     assert sentences.LANGUAGE_SET.format(name="French") in answer, answer
     assert "understands English only" in answer and "WHISPER_MODEL=multilingual" in answer
 
@@ -118,7 +106,7 @@ async def test_a_long_gap_between_sentences_is_skipped_and_noted(
 
     thread = slack.thread_replies(GENERAL, message["ts"])
     replies = _said(slack, message["ts"])
-    transcript = next(r for r in thread if "Transcript (" in _text(r))
+    transcript = next(r for r in thread if "Transcript (" in post_text(r))
     lines = "\n".join(b["text"]["text"] for b in transcript["blocks"] if "text" in b)
     spoken = re.findall(r"^\[\d+:\d\d\] (?:Speaker \d+: )?(.*)$", lines, re.MULTILINE)
     words = re.findall(r"[a-z']+", " ".join(spoken).lower())
