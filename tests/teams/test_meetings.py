@@ -52,6 +52,22 @@ def _meeting(teams: Harness) -> None:
     }
 
 
+def recording_only(teams: Harness, content: bytes) -> None:
+    """The meeting has no transcript, and one recording whose bytes are `content`."""
+    teams.fake.graph[f"{BASE}/transcripts"] = {"value": []}
+    url = f"{teams.fake.graph_url}/{BASE}/recordings/rec-1/content"
+    teams.fake.graph[f"{BASE}/recordings"] = {
+        "value": [
+            {
+                "id": "rec-1",
+                "createdDateTime": "2026-11-25T15:03:00Z",
+                "recordingContentUrl": url,
+            }
+        ]
+    }
+    teams.fake.graph[f"{BASE}/recordings/rec-1/content"] = content
+
+
 def _ended(teams: Harness) -> dict:
     activity = teams.activity("meeting_end.json", conversation=MEETING_CHAT, kind="groupChat")
     activity["value"]["EndTime"] = datetime.now(UTC).isoformat()
@@ -96,18 +112,7 @@ async def test_the_transcript_is_recapped_into_the_meeting_chat(teams: Harness) 
 
 async def test_a_recording_is_handed_to_transcription(teams: Harness) -> None:
     _meeting(teams)
-    teams.fake.graph[f"{BASE}/transcripts"] = {"value": []}
-    content = f"{teams.fake.graph_url}/{BASE}/recordings/rec-1/content"
-    teams.fake.graph[f"{BASE}/recordings"] = {
-        "value": [
-            {
-                "id": "rec-1",
-                "createdDateTime": "2026-11-25T15:03:00Z",
-                "recordingContentUrl": content,
-            }
-        ]
-    }
-    teams.fake.graph[f"{BASE}/recordings/rec-1/content"] = b"not an mp4 at all" * 100
+    recording_only(teams, b"not an mp4 at all" * 100)
     await teams.say(_ended(teams))
     await teams.settle()
 

@@ -16,7 +16,7 @@ from summarizer.types import Transcript
 from tests.speech import synthesize_dialogue
 from tests.teams.conftest import ANN, BOB, CHANNEL, MEETING_CHAT, TEAM, TENANT, Harness
 from tests.teams.test_files import uploaded
-from tests.teams.test_meetings import BASE, GRAPH_MEETING, MEETING
+from tests.teams.test_meetings import BASE, GRAPH_MEETING, MEETING, recording_only
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -87,19 +87,8 @@ async def test_a_meeting_recording_is_bounded_by_its_participant_count(
         "subject": "Release sync",
         "participants": {"organizer": organizer, "attendees": [person]},
     }
-    teams.fake.graph[f"{BASE}/transcripts"] = {"value": []}
-    content = f"{teams.fake.graph_url}/{BASE}/recordings/rec-1/content"
-    teams.fake.graph[f"{BASE}/recordings"] = {
-        "value": [
-            {
-                "id": "rec-1",
-                "createdDateTime": "2026-11-25T15:03:00Z",
-                "recordingContentUrl": content,
-            }
-        ]
-    }
     audio, _ = synthesize_dialogue(THREE, tmp_path / "meeting.mp4", "mp4")
-    teams.fake.graph[f"{BASE}/recordings/rec-1/content"] = audio.read_bytes()
+    recording_only(teams, audio.read_bytes())
 
     media = teams.core.services.media
     bounds: list[int | None] = []
