@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from summarizer.config import LLMConfig
+
 
 @dataclass
 class Reply:
@@ -126,6 +128,17 @@ class FakeOpenAI:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def config(self, **changes: Any) -> LLMConfig:
+        """The LLM settings of a summarizer that talks to this server (no retries)."""
+        settings: dict[str, Any] = {
+            "model": "openai:test-model",
+            "base_url": self.base_url,
+            "api_key": "test",
+            "timeout_seconds": 5,
+            "max_retries": 0,
+        }
+        return LLMConfig(**(settings | changes))
 
     def start(self) -> FakeOpenAI:
         fake = self

@@ -326,7 +326,6 @@ def _recap_json(summary: str) -> dict[str, object]:
 
 
 def test_the_llm_is_asked_for_recap_language_or_the_conversations() -> None:
-    from summarizer.config import LLMConfig
     from summarizer.pipeline import Summarizer, transcript_to_conversation
     from tests.fake_openai import FakeOpenAI, Reply
 
@@ -338,15 +337,7 @@ def test_the_llm_is_asked_for_recap_language_or_the_conversations() -> None:
         server.enqueue(*(Reply.json(_recap_json("Résumé.")) for _ in range(3)))
 
         def summarizer(recap_language: str = "") -> Summarizer:
-            config = LLMConfig(
-                model="openai:test-model",
-                base_url=server.base_url,
-                api_key="test",
-                timeout_seconds=5,
-                max_retries=0,
-                recap_language=recap_language,
-            )
-            return Summarizer(llm=config)
+            return Summarizer(llm=server.config(recap_language=recap_language))
 
         recap = summarizer("German").recap(french)
         assert recap.summary == "Résumé." and recap.engine == "openai:test-model"

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from summarizer.config import LLMConfig
 from summarizer.naming import (
     SpeakerName,
     apply_names,
@@ -88,13 +87,7 @@ def test_the_llm_never_makes_an_unnamed_label_an_owner(server: FakeOpenAI) -> No
         ],
     }
     server.enqueue(Reply.json(draft))
-    config = LLMConfig(
-        model="openai:test-model",
-        base_url=server.base_url,
-        api_key="test",
-        timeout_seconds=5,
-        max_retries=0,
-    )
+    config = server.config()
     names = {"Speaker 1": SpeakerName("Kofi Mensah", "U1")}
     recap = Summarizer(llm=config).recap(transcript_to_conversation(standup(), names=names))
 

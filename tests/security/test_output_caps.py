@@ -72,13 +72,7 @@ def openai() -> Iterator[FakeOpenAI]:
 
 
 def llm(server: FakeOpenAI) -> LLMConfig:
-    return LLMConfig(
-        model="openai:test-model",
-        base_url=server.base_url,
-        api_key="test",
-        timeout_seconds=30,
-        max_retries=0,
-    )
+    return server.config(timeout_seconds=30)
 
 
 @pytest.fixture
