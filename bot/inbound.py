@@ -25,6 +25,8 @@ from bot.ports import (
     ChatPlatform,
     ErrorReply,
     FileRef,
+    ItemAction,
+    ItemActionResult,
     Place,
     Reply,
     ReplyTarget,
@@ -73,6 +75,11 @@ class InboundPort(Protocol):
     async def record_delete(self, place: Place, message_id: str) -> None: ...
 
     async def record_file_deleted(self, place: Place, file_id: str) -> None: ...
+
+    async def handle_item_action(self, action: ItemAction) -> ItemActionResult:
+        """A click on an action item's button: checked (who may change it, stale cards),
+        applied with its history, the item's other posts re-rendered in the background."""
+        ...
 
     async def deliver(
         self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply
@@ -194,6 +201,11 @@ class Inbound:
             await asyncio.to_thread(
                 self.services.repo.delete_file_transcripts, row_id(workspace), file_id
             )
+
+    async def handle_item_action(self, action: ItemAction) -> ItemActionResult:
+        from bot.features.items.actions import handle_action
+
+        return await handle_action(self, action)
 
     async def deliver(
         self, key: str, platform: ChatPlatform, target: ReplyTarget, reply: Reply

@@ -101,6 +101,26 @@ class OpenItem:
         return max(0, (now - self.since).days)
 
 
+ITEM_STATUSES = ("open", "done", "dismissed")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemView:
+    """A stored action item as its buttons show it (issue #16): its id, status and owner
+    now, and its tracker issue. `version` changes with every change, so a click on a card
+    rendered before a change is recognised as stale."""
+
+    id: int
+    status: str = "open"  # open, done, dismissed
+    owner_id: str | None = None
+    owner_name: str | None = None
+    version: str = ""
+    tracker: str | None = None  # the channel's linked tracker: the item can be exported
+    tracker_ref: str | None = None  # "owner/repo#12" once exported
+    tracker_url: str | None = None
+    export_state: str | None = None  # pending, created, failed
+
+
 @dataclass(frozen=True, kw_only=True)
 class RecapReply:
     recap: Recap
@@ -110,6 +130,22 @@ class RecapReply:
     # Digests: items still open from earlier digests, and the time they are counted from.
     still_open: tuple[OpenItem, ...] = ()
     as_of: datetime | None = None
+    # The stored items behind recap.action_items, position for position (None: not stored,
+    # no buttons); empty for a recap that is not kept (the API, the CLI).
+    items: tuple[ItemView | None, ...] = ()
+
+    def item_at(self, position: int) -> ItemView | None:
+        return self.items[position] if position < len(self.items) else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemListReply:
+    """`my items`, `items`: stored items, grouped by the renderer under `heading`s."""
+
+    title: str
+    groups: tuple[tuple[str, tuple[tuple[ActionItem, ItemView], ...]], ...]
+    links: dict[str, str] = field(default_factory=dict)
+    empty_text: str = "No open action items."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +165,32 @@ class TranscriptReply:
     speakers: tuple[SpeakerChoice, ...] = ()
 
 
-Reply = TextReply | ErrorReply | ProgressReply | RecapReply | TranscriptReply
+Reply = TextReply | ErrorReply | ProgressReply | RecapReply | TranscriptReply | ItemListReply
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemAction:
+    """A click on an item's button (or `done N`): the adapter verified the request."""
+
+    place: Place  # where the clicked message is
+    user_id: str
+    item_id: int
+    action: str  # done, reopen, dismiss, reassign, export
+    event_key: str  # unique per click: a retried delivery carries the same key
+    owner_id: str | None = None  # reassign: the new owner
+    owner_name: str | None = None
+    version: str | None = None  # the ItemView.version the card showed (None: unknown)
+    message_id: str | None = None  # the message the button is on, updated in place
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemActionResult:
+    """What the adapter shows: `notice` only to the clicker (refused, stale, failed);
+    `reply`, when set, is the clicked message re-rendered with the item's state now."""
+
+    changed: bool
+    notice: str | None = None
+    reply: Reply | None = None
 
 
 @runtime_checkable
@@ -176,6 +237,23 @@ class ChatPlatform(Protocol):
         """After `forget confirm`: delete what the adapter itself stored of the channel
         (the playground, being its own chat server, keeps messages and files; Slack's and
         Teams' messages stay theirs, and nothing of them is kept by the adapter)."""
+        ...
+
+
+@runtime_checkable
+class PrivateMessaging(Protocol):
+    """A platform that can write to one person privately (Slack and Teams: a direct
+    message; the playground: the person's own view): `my items`, reminders."""
+
+    name: str
+
+    async def post_private(self, workspace: str, user_id: str, reply: Reply) -> str | None:
+        """Post `reply` to the user alone; the message id, or None when the platform cannot
+        reach them (never installed for them, blocked)."""
+        ...
+
+    async def user_timezone(self, workspace: str, user_id: str) -> str | None:
+        """The IANA time zone the person set on the platform, when it says."""
         ...
 
 

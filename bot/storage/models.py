@@ -210,23 +210,102 @@ class RecapRecord(SQLModel, table=True):
     recap: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     job_id: int | None = Field(default=None, foreign_key="jobs.id")
     created_at: datetime = _aware(default_factory=utcnow)
+    # Where the recap was posted, to re-render it when an item changes: {"channel",
+    # "thread", "message_id", "title", "links"}; {} when it was not posted (API, CLI).
+    post: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: str | None = Field(default=None, max_length=64)
 
 
 class ActionItemRecord(SQLModel, table=True):
+    """An action item with an identity (issue #16): the same commitment seen again by a
+    later recap updates this row (`key`), it does not add one. `recap_id` is the recap that
+    last reported it; `recap_items` says every recap that shows it."""
+
     __tablename__ = "action_items"
-    __table_args__ = (Index("ix_action_items_workspace_channel", "workspace_id", "channel_id"),)
+    __table_args__ = (
+        Index("ix_action_items_workspace_channel", "workspace_id", "channel_id"),
+        Index("ix_action_items_owner_status", "workspace_id", "owner_id", "status"),
+        Index("ix_action_items_status_due", "status", "due"),
+        UniqueConstraint("channel_id", "key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    recap_id: int = Field(foreign_key="recaps.id", index=True)
+    recap_id: int | None = Field(default=None, foreign_key="recaps.id", index=True)
     workspace_id: int = Field(foreign_key="workspaces.id")
     channel_id: int = Field(foreign_key="channels.id")
+    thread_id: str | None = Field(default=None, max_length=64)
+    # Identity within the channel (bot.features.items.identity): the source it cites and
+    # the task's wording, hashed; a recap that reports it again finds it by this.
+    key: str = Field(max_length=64)
     task: str
     owner_id: str | None = Field(default=None, max_length=64)
     owner_name: str | None = None
     due: date | None = None
     source_ref: str | None = Field(default=None, max_length=200, index=True)
-    status: str = Field(default="open", max_length=16)
+    status: str = Field(default="open", max_length=16)  # open, done, dismissed
     confidence: float = 0.5
+    requested_by: str | None = Field(default=None, max_length=64)  # who asked for the recap
+    created_at: datetime = _aware(default_factory=utcnow)
+    updated_at: datetime = _aware(default_factory=utcnow)
+    # Tracker export (bot/trackers): "owner/repo#12", "ENG-42"; state open/closed there.
+    tracker: str | None = Field(default=None, max_length=16)  # github, jira, linear
+    tracker_ref: str | None = Field(default=None, max_length=200, index=True)
+    tracker_url: str | None = None
+    tracker_id: str | None = Field(default=None, max_length=100)  # the service's own id
+    export_state: str | None = Field(default=None, max_length=16)  # pending, created, failed
+
+
+class ActionItemEvent(SQLModel, table=True):
+    """One change to an item, kept as its history: who (a user id, or "bot", or a tracker
+    name), what (`field`: created, seen, status, owner, due, export, reminder), from, to."""
+
+    __tablename__ = "action_item_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="action_items.id", index=True)
+    at: datetime = _aware(default_factory=utcnow)
+    actor: str = Field(max_length=64)
+    field: str = Field(max_length=16)
+    old: str | None = None
+    new: str | None = None
+
+
+class RecapItem(SQLModel, table=True):
+    """Which recaps show which items, in order: a change to an item re-renders them."""
+
+    __tablename__ = "recap_items"
+
+    recap_id: int = Field(foreign_key="recaps.id", primary_key=True)
+    item_id: int = Field(foreign_key="action_items.id", primary_key=True, index=True)
+    position: int  # index in the recap's action_items
+
+
+class ItemReminder(SQLModel, table=True):
+    """A reminder sent (or being sent) for an item: unique, so each is sent at most once
+    across restarts and processes. `kind`: before (due soon) or overdue."""
+
+    __tablename__ = "item_reminders"
+    __table_args__ = (UniqueConstraint("item_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="action_items.id", index=True)
+    kind: str = Field(max_length=16)
+    due: date  # the due date it reminded of (a new due date may be reminded again)
+    status: str = Field(default="sending", max_length=16)  # sending, sent
+    created_at: datetime = _aware(default_factory=utcnow)
+
+
+class TrackerLink(SQLModel, table=True):
+    """The tracker a channel exports its items to (`@balafon link github owner/repo`)."""
+
+    __tablename__ = "tracker_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    channel_id: int = Field(foreign_key="channels.id", unique=True)
+    tracker: str = Field(max_length=16)  # github, jira, linear
+    target: str = Field(max_length=200)  # owner/repo, project key, team key
+    created_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = _aware(default_factory=utcnow)
 
 

@@ -3,6 +3,7 @@ in a thread (`asyncio.to_thread`) so the event loop never waits on the database.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -396,6 +397,7 @@ def _item_rows(row: RecapRecord, recap: Recap) -> list[ActionItemRecord]:
             recap_id=row_id(row),
             workspace_id=row.workspace_id,
             channel_id=row.channel_id,
+            key=uuid.uuid4().hex,  # issue #16 replaces this with the item's identity
             task=item.task,
             owner_id=item.owner_id,
             owner_name=item.owner,

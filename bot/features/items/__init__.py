@@ -1,0 +1,1 @@
+"""Action items that live on (issue #16): identity, buttons, `my items`, reminders."""

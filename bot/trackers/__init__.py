@@ -1,0 +1,1 @@
+"""Issue trackers an item can be exported to (GitHub, Jira, Linear), two-way."""
