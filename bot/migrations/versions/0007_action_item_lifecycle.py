@@ -18,7 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _str(length: int | None = None) -> sqlmodel.sql.sqltypes.AutoString:
+def _str(length: int | None = None) -> sa.types.TypeEngine:
     return sqlmodel.sql.sqltypes.AutoString(length=length)
 
 
