@@ -18,6 +18,7 @@ from summarizer.extractive import extractive_summary
 from summarizer.items import dedupe_similar, tidy_action_items
 from summarizer.languages import guess_text_language, language_name
 from summarizer.meeting_model import MeetingModel, Unit, default_model
+from summarizer.meeting_owners import meeting_owner, spoken_task
 from summarizer.rules import Extraction, extract
 from summarizer.text import (
     Sentence,
@@ -33,16 +34,6 @@ ENGINE_NAME = "offline"
 MEETING_MIN_SENTENCES = 60
 _SPOKEN_SHARE = 0.05
 _DISFLUENCY = re.compile(r"(?<![\w'-])(?:u+h+m*|u+m+|e+r+m+|h+m+|m+-?h+m+)(?![\w'-])", re.I)
-# First-person commitments: the speaker owns the item. Anything else has no owner.
-_COMMITMENT = re.compile(
-    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|I can (?:do|take)|let me|I'll be)\b",
-    re.I,
-)
-# "I'll presume…", "I'll tell you…": first person, but talk, not a commitment.
-_NOT_COMMITTED = re.compile(
-    r"\s*(?:just\s+)?(?:presume|assume|say|tell|guess|think|admit|agree|see|be honest|try and)\b",
-    re.I,
-)
 _MIN_ITEM_WORDS = 3
 # The summary's candidates: the model's top fifth of the sentences (at least 30).
 _SHORTLIST_SHARE = 0.2
@@ -136,16 +127,16 @@ def _meeting_recap(
     action_threshold = model.threshold("action")
     for i in _positives(probs["action"], action_threshold):
         sentence = sentences[i]
-        task = clean_clause(sentence.text)
-        if len(words(task)) < _MIN_ITEM_WORDS:
+        if len(words(clean_clause(sentence.text))) < _MIN_ITEM_WORDS:
             continue
+        task = spoken_task(sentence.text, participants)
         confidence = round(float(probs["action"][i]), 2)
         used.add(i)
         rule = _rule_item_for(sentence, rules.actions)
         if rule is not None:  # the rules read this one too: their task, owner and due date
             actions.append(rule.model_copy(update={"confidence": confidence}))
             continue
-        owner = sentence.author if sentence.author and _commits(sentence.raw) else None
+        owner = meeting_owner(sentences, i, participants)
         due, _ = find_due(sentence.text, sentence.at)
         actions.append(
             ActionItem(
@@ -190,10 +181,6 @@ def _rule_item_for(sentence: Sentence, rule_items: Sequence[ActionItem]) -> Acti
         if item.ref == sentence.ref and task and len(task & said) * 2 >= len(task):
             return item
     return None
-
-
-def _commits(text: str) -> bool:
-    return any(not _NOT_COMMITTED.match(text, m.end()) for m in _COMMITMENT.finditer(text))
 
 
 def _positives(scores, threshold: float) -> list[int]:

@@ -196,7 +196,7 @@ def test_the_shipped_model_loads_quickly() -> None:
 
 
 def test_only_real_commitments_name_the_speaker() -> None:
-    from summarizer.offline import _commits
+    from summarizer.meeting_owners import commits as _commits
 
     assert _commits("I'll send the report to everyone")
     assert _commits("Okay, I'm gonna do the slides then")

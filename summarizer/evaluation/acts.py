@@ -15,6 +15,7 @@ the speaker's role, ref: the act id), so every item the recap cites names an act
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,59 @@ class ActCounts:
 
 
 @dataclass
+class OwnerCounts:
+    """Owners of the action items that cite an act linked to a reference sentence naming
+    exactly one participant ("The industrial designer will…"): right, wrong or none."""
+
+    right: int = 0
+    wrong: int = 0
+    none: int = 0
+    given_elsewhere: int = 0  # owners on items whose act names no single owner
+
+    def add(self, other: OwnerCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def named_roles(sentence: str, roles: list[str]) -> set[str]:
+    """The roles a reference sentence names: by a distinctive word of the role ("The
+    interface specialist will…" names "User Interface"); none for the team."""
+    said = {w.casefold() for w in re.findall(r"[A-Za-z]+", sentence)}
+    generic = {"designer", "manager", "expert", "the", "of", "and"}
+    found = set()
+    for role in roles:
+        keys = {w.casefold() for w in re.findall(r"[A-Za-z]+", role)} - generic
+        if "user" in keys and "interface" in keys:
+            keys = {"interface"}  # "user" alone is any user of the product
+        if keys & said:
+            found.add(role)
+    return found
+
+
+def _owners(
+    items: list[tuple[str | None, str | None]],
+    row_acts: dict[str, set[str]],
+    sentence_text: dict[str, str],
+    roles: list[str],
+) -> OwnerCounts:
+    counts = OwnerCounts()
+    for ref, owner in items:
+        named: set[str] = set()
+        for link in row_acts.get(ref or "", ()):
+            if link.startswith("actions:"):
+                named |= named_roles(sentence_text.get(link.split(":", 1)[1], ""), roles)
+        if len(named) != 1:
+            counts.given_elsewhere += owner is not None
+        elif owner is None:
+            counts.none += 1
+        elif owner in named:
+            counts.right += 1
+        else:
+            counts.wrong += 1
+    return counts
+
+
+@dataclass
 class ActMeeting:
     meeting_id: str
     acts: int
@@ -75,6 +129,7 @@ class ActMeeting:
     actions: ActCounts
     decisions: ActCounts
     rouge: dict[str, float]  # system / lead / oracle ROUGE-1, -2, -L F1
+    owners: OwnerCounts = field(default_factory=OwnerCounts)
     error: str | None = None
 
 
@@ -89,6 +144,13 @@ class ActRecapReport:
         out = ActCounts()
         for item in self.items:
             out.add(getattr(item, kind))
+        return out
+
+    @property
+    def owners(self) -> OwnerCounts:
+        out = OwnerCounts()
+        for item in self.items:
+            out.add(item.owners)
         return out
 
     def mean_rouge(self, key: str) -> float:
@@ -116,6 +178,8 @@ class ActRecapReport:
             {key: self.mean_rouge(key) for key in self.items[0].rouge} if self.items else {}
         )
         out["decisionless_meetings"] = list(self.decisionless)
+        owners = self.owners
+        out["owners"] = {name: getattr(owners, name) for name in owners.__dataclass_fields__}
         out["seconds"] = sum(i.seconds for i in self.items)
         return out
 
@@ -132,6 +196,7 @@ class ActRecapReport:
                 f"| {c.items / n:.1f} / {c.sentences / n:.1f} |"
             )
         empty, annotated = self.decisionless
+        owners = self.owners
         lines = [
             f"Data: {self.source}"
             + (f" (split {self.split})" if self.split else "")
@@ -143,6 +208,10 @@ class ActRecapReport:
             *rows,
             "",
             f"Meetings with annotated decisions left without any: {empty} / {annotated}.",
+            "",
+            "Owners of action items citing an act whose reference sentence names one person: "
+            f"{owners.right} right, {owners.wrong} wrong, {owners.none} none "
+            f"({owners.given_elsewhere} owners given on other items).",
             "",
             f"| ROUGE F1 at <= {self.words} words | R-1 | R-2 | R-L |",
             "|---|---|---|---|",
@@ -254,6 +323,15 @@ def evaluate_act_recaps(
                     [d.ref for d in recap.decisions], links, "decisions", ids["decisions"]
                 ),
                 rouge=scores,
+                owners=_owners(
+                    [(a.ref, a.owner) for a in recap.action_items],
+                    links,
+                    {
+                        str(s.get("id")): str(s.get("text") or "")
+                        for s in abstractive.get("actions") or []
+                    },
+                    [str(role) for role in (row.get("speakers") or {}).values()],
+                ),
                 error=error,
             )
         )
