@@ -173,6 +173,7 @@ async def apply_change(
         owner_id=owner_id,
         owner_name=owner_name,
         due=due,
+        now=services.clock(),
     )
     if row is not None and changed and refresh:
         spawn(refresh_posts(services, item_id))
