@@ -108,8 +108,10 @@ class ItemStore(ItemRecording):
         due_before: date | None = None,
         limit: int = DEFAULT_LIMIT,
         after_id: int | None = None,
+        order: str = "due",
     ) -> list[ActionItemRecord]:
-        """Items by due date (undated last), then age; `status` None for any."""
+        """Items by due date (undated last), then age (`order` "id": by id, for paging
+        with `after_id`); `status` None for any."""
         conditions: list[ColumnElement[bool]] = []
         if workspace_id is not None:
             conditions.append(col(ActionItemRecord.workspace_id) == workspace_id)
@@ -132,9 +134,15 @@ class ItemStore(ItemRecording):
                     select(ActionItemRecord)
                     .where(*conditions)
                     .order_by(
-                        col(ActionItemRecord.due).is_(None),
-                        col(ActionItemRecord.due),
-                        col(ActionItemRecord.id),
+                        *(
+                            (col(ActionItemRecord.id),)
+                            if order == "id"
+                            else (
+                                col(ActionItemRecord.due).is_(None),
+                                col(ActionItemRecord.due),
+                                col(ActionItemRecord.id),
+                            )
+                        )
                     )
                     .limit(limit)
                 ).all()
@@ -175,6 +183,39 @@ class ItemStore(ItemRecording):
                 .where(col(Channel.id) == channel_id)
             ).first()
             return (found[0], found[1], found[2]) if found else None
+
+    def places(self, channel_ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
+        """channel id -> (platform, workspace id, channel id) as the platform knows them."""
+        found: dict[int, tuple[str, str, str]] = {}
+        with self._session() as session:
+            for chunk in chunks(sorted(set(channel_ids))):
+                for channel_id, platform, workspace, channel in session.exec(
+                    select(
+                        Channel.id, Workspace.platform, Workspace.external_id, Channel.external_id
+                    )
+                    .join(Workspace, col(Channel.workspace_id) == col(Workspace.id))
+                    .where(col(Channel.id).in_(chunk))
+                ).all():
+                    found[channel_id or 0] = (platform, workspace, channel)
+        return found
+
+    def channels_matching(
+        self,
+        *,
+        platform: str | None = None,
+        workspace: str | None = None,
+        channel: str | None = None,
+    ) -> list[int]:
+        """Ids of the channels with these platform ids (any, for those not given)."""
+        query = select(Channel.id).join(Workspace, col(Channel.workspace_id) == col(Workspace.id))
+        if platform is not None:
+            query = query.where(col(Workspace.platform) == platform)
+        if workspace is not None:
+            query = query.where(col(Workspace.external_id) == workspace)
+        if channel is not None:
+            query = query.where(col(Channel.external_id) == channel)
+        with self._session() as session:
+            return [channel_id for channel_id in session.exec(query).all() if channel_id]
 
     def workspace(self, workspace_id: int) -> Workspace | None:
         with self._session() as session:
