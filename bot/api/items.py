@@ -38,7 +38,7 @@ class ApiItems:
     def __init__(self, core: Services) -> None:
         self.core = core
 
-    async def list(self, request: Request) -> Response:
+    async def listing(self, request: Request) -> Response:
         try:
             filters = self._filters(dict(request.query_params), list(request.query_params))
         except Invalid as exc:

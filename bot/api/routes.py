@@ -107,7 +107,7 @@ class HttpApi:
             f"{PREFIX}/transcriptions": {"POST": self._guarded(self.transcriptions)},
             f"{PREFIX}/recaps": {"POST": self._guarded(self.recaps)},
             f"{PREFIX}/jobs/{{job_id}}": {"GET": self._guarded(self.job)},
-            f"{PREFIX}/action-items": {"GET": self._guarded(self.items.list)},
+            f"{PREFIX}/action-items": {"GET": self._guarded(self.items.listing)},
             f"{PREFIX}/action-items/{{item_id}}": {"PATCH": self._guarded(self.patch_item)},
         }
         return [

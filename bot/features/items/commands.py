@@ -216,8 +216,14 @@ async def handle_change(inbound: Inbound, request: CommandRequest, command: Chan
 async def _change(inbound: Inbound, request: CommandRequest, command: ChangeItem) -> Outcome:
     services, number = inbound.services, command.number
     row = await asyncio.to_thread(services.repo.items.get, number)
-    where = row and await asyncio.to_thread(services.repo.items.channel_place, row.channel_id)
-    if row is None or not where or where[:2] != (request.place.platform, request.place.workspace):
+    where = None
+    if row is not None:
+        where = await asyncio.to_thread(services.repo.items.channel_place, row.channel_id)
+    if (
+        row is None
+        or where is None
+        or where[:2] != (request.place.platform, request.place.workspace)
+    ):
         return Outcome(reply=ErrorReply(text=sentences.ITEM_NOT_FOUND.format(number=number)))
     refusal = await refuse(inbound, row, request.user_id)
     if refusal is not None:
