@@ -231,3 +231,64 @@ async def test_my_items_are_grouped_by_due_and_only_from_my_channels(bot) -> Non
         ("No date", ["Someday"]),
     ]
     assert (await core.handle_command(_request("my items", "m1", user="U-Bob"))).duplicate
+
+
+@pytest.mark.anyio
+async def test_a_retried_recap_posts_the_recap_it_saved_once(bot, monkeypatch) -> None:
+    from sqlalchemy import update
+    from sqlmodel import Session, select
+
+    from bot.storage.models import Job, RecapRecord
+
+    core, worker, platform = bot
+    real_post, failures = platform.post, []
+
+    async def post_failing_once(target, reply):
+        if isinstance(reply, RecapReply) and not failures:
+            failures.append(reply)
+            raise ConnectionError("platform down")
+        return await real_post(target, reply)
+
+    monkeypatch.setattr(platform, "post", post_failing_once)
+    await core.handle_command(_request("recap", "e1", thread="t1"))
+    await worker.drain()
+    with Session(core.services.repo.engine) as session:  # retry it now
+        session.execute(update(Job).values(run_after=NOW - timedelta(days=1)))
+        session.commit()
+    await worker.drain()
+    [posted] = [p.reply for p in platform.posts.values() if isinstance(p.reply, RecapReply)]
+    with Session(core.services.repo.engine) as session:
+        [row] = session.exec(select(RecapRecord)).all()
+    assert failures[0].items == posted.items and row.post["message_id"]
+    assert len(core.services.repo.items.query()) == 1
+
+
+class DirectMessages:
+    """The memory platform with direct messages and time zones (like Slack and Teams)."""
+
+    def __init__(self, platform, zone: str) -> None:
+        self.platform, self.zone, self.sent = platform, zone, []
+
+    async def post_private(self, workspace, user_id, reply):
+        self.sent.append((workspace, user_id, reply))
+        return "dm-1"
+
+    async def user_timezone(self, workspace, user_id):
+        return self.zone
+
+
+@pytest.mark.anyio
+async def test_my_items_go_by_direct_message_in_the_owner_s_time_zone(bot) -> None:
+    from bot.ports import PrivateMessaging
+
+    core, worker, platform = bot
+    await _recap_thread(core, worker, platform, "e1")
+    dms = DirectMessages(platform, "Pacific/Kiritimati")  # UTC+14: already tomorrow there
+    platform.post_private, platform.user_timezone = dms.post_private, dms.user_timezone
+    assert isinstance(platform, PrivateMessaging)
+    outcome = await core.handle_command(_request("my items", "m1", user="U-Bob"))
+    assert outcome.ack == sentences.MY_ITEMS_SENT
+    [(workspace, user, reply)] = dms.sent
+    assert (workspace, user) == ("T1", "U-Bob")
+    [(heading, [(item, _)])] = reply.groups
+    assert heading == "Overdue" and item.task == "Roll back the payments deploy"
