@@ -231,6 +231,9 @@ async def test_my_items_are_grouped_by_due_and_only_from_my_channels(bot) -> Non
         ("No date", ["Someday"]),
     ]
     assert (await core.handle_command(_request("my items", "m1", user="U-Bob"))).duplicate
+    await core.handle_command(_request("recap my items", "m2", user="U-Bob", via="slash"))
+    lists = [p for p in platform.posts.values() if isinstance(p.reply, ItemListReply)]
+    assert len(lists) == 2 and lists[-1].reply.groups == posted.reply.groups
 
 
 @pytest.mark.anyio

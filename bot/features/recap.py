@@ -56,8 +56,8 @@ class RecapPayload(Replying):
 def parse(verb: str, rest: str, context: ParseContext) -> RecapCommand | None:
     if verb not in VERBS or rest.split()[:1] in (["digest"], ["digests"]):
         return None  # `recap digest …` is the digests' command
-    if rest.split() == ["items"]:
-        return None  # `/recap items`: the items' command
+    if rest.lower().split() in (["items"], ["my", "items"]):
+        return None  # `/recap items`, `/recap my items`: the items' commands
     channel, rest = channel_mention(rest)
     if not rest.strip():
         return RecapCommand(channel=channel)

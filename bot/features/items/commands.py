@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_LISTED = 100  # items in one list
 MAX_MEMBER_CHECKS = 30  # channels asked "is this person a member?" for `my items`
+MEMBER_CHECK_SECONDS = 1.5  # all of them together
 _NUMBER = re.compile(r"#?(\d{1,12})")
 DONE_SENTENCE = {
     "done": sentences.ITEM_DONE,
@@ -62,6 +63,8 @@ def parse_list(verb: str, rest: str, context: ParseContext) -> ListItems | None:
         return ListItems(mine=False)
     if verb == "recap" and words == ["items"]:  # `/recap items`
         return ListItems(mine=False)
+    if verb == "recap" and words == ["my", "items"]:  # `/recap my items`
+        return ListItems(mine=True)
     return None
 
 
@@ -175,25 +178,33 @@ async def _my_items(inbound: Inbound, request: CommandRequest) -> Outcome:
 async def _in_member_channels(
     inbound: Inbound, rows: list[ActionItemRecord], place: Place, user_id: str
 ) -> list[ActionItemRecord]:
-    """Only items of channels the requester is in (asked of the platform, for at most
-    `MAX_MEMBER_CHECKS` channels: the ones with the most pressing items)."""
+    """Only items of channels the requester is in, as the platform says: asked at once for
+    at most `MAX_MEMBER_CHECKS` channels (those of the most pressing items), within
+    `MEMBER_CHECK_SECONDS` (a slash command waits for the answer); a channel the platform
+    did not confirm in time is left out."""
     services = inbound.services
     platform = services.platforms[place.platform]
-    allowed: dict[int, bool] = {}
-    for row in rows:
-        if row.channel_id in allowed or len(allowed) >= MAX_MEMBER_CHECKS:
-            continue
-        where = await asyncio.to_thread(services.repo.items.channel_place, row.channel_id)
-        if where is None:
-            allowed[row.channel_id] = False
-            continue
+    channel_ids = list(dict.fromkeys(row.channel_id for row in rows))[:MAX_MEMBER_CHECKS]
+    places = await asyncio.to_thread(services.repo.items.places, channel_ids)
+    allowed: set[int] = set()
+
+    async def check(channel_id: int) -> None:
+        where = places.get(channel_id)
+        if where is None or where[:2] != (place.platform, place.workspace):
+            return
         channel_place = Place(platform=where[0], workspace=where[1], channel=where[2])
         try:
-            allowed[row.channel_id] = await platform.is_member(channel_place, user_id)
+            if await platform.is_member(channel_place, user_id):
+                allowed.add(channel_id)
         except Exception:
             log.warning("could not check membership of %s", channel_place, exc_info=True)
-            allowed[row.channel_id] = False
-    return [row for row in rows if allowed.get(row.channel_id)]
+
+    checks = [asyncio.ensure_future(check(channel_id)) for channel_id in channel_ids]
+    if checks:
+        _, late = await asyncio.wait(checks, timeout=MEMBER_CHECK_SECONDS)
+        for task in late:
+            task.cancel()
+    return [row for row in rows if row.channel_id in allowed]
 
 
 async def _timezone(platform: PrivateMessaging, workspace: str, user_id: str) -> str | None:
