@@ -185,3 +185,21 @@ def test_retention_deletes_old_items_with_their_reminders_and_keeps_re_reported_
     # The kept item's history is whole; the link to the deleted recap went with it.
     assert [e.field for e in repo.items.history(rows["Still said"].id)] == ["created", "seen"]
     assert len(repo.items.recaps_showing(rows["Still said"].id)) == 1
+
+
+def test_naming_speakers_records_the_recap_again_and_keeps_people_s_changes(repo, channel) -> None:
+    transcript = repo.save_transcript(
+        channel, source_message_id="f1", file_id="F1", file_name="call.m4a", transcript={}
+    )
+    said = ActionItem(task="Send the slides", owner="Speaker 1", ref="f1@12")
+    dropped = ActionItem(task="Book a room", owner="Speaker 2", ref="f1@40")
+    row = repo.save_recap(channel, _recap(said, dropped), transcript_id=transcript.id)
+    slides, room = repo.items.recap_items(row.id, 2)
+    repo.items.change(slides.id, actor="U1", status="done")
+    named = ActionItem(task="Send the slides", owner="Ann", owner_id="U1", ref="f1@12")
+    assert repo.replace_recap(transcript.id, _recap(named)).id == row.id
+    again = repo.items.get(slides.id)
+    assert (again.status, again.owner_id, again.owner_name) == ("done", "U1", "Ann")
+    assert repo.items.get(room.id) is None  # no longer reported, never touched by a person
+    assert [r.id for r in repo.items.recaps_showing(slides.id)] == [row.id]
+    assert repo.replace_recap(transcript.id + 1, _recap()) is None
