@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from bot import sentences as messages
 from bot.features.digests.schedule import latest_slot, next_slot, parse_schedule
+from bot.features.items.service import apply_change, drain
 from bot.inbound import CommandRequest
 from bot.ports import ChatMessage, Place, RecapReply
 from bot.scheduler import DigestScheduler
@@ -175,6 +176,29 @@ async def test_digest_covers_since_the_previous_one_and_carries_open_items(bot) 
     assert carried.item.task == "Draft the budget" and carried.item.owner == "Ann"
     assert carried.age_days(second.as_of) == 1
     assert all(p.target.place.channel == "C1" for p in platform.posts.values())
+    # Both digests carry their stored items; done is done in the post that showed it, and
+    # no longer carried by the next digest.
+    [first_view], [second_view] = first.items, second.items
+    assert first_view.id != second_view.id
+    await apply_change(core.services, first_view.id, actor="U-Ann", status="done")
+    await drain()
+    first_post = next(p for p in platform.posts.values() if p.reply is first)
+    assert first_post.last.items[0].status == "done" and first_post.last.title == first.title
+    day3 = day2 + timedelta(days=1)
+    await _say(
+        core,
+        platform,
+        "C1",
+        "m3",
+        "Bob",
+        "I'll call the caterer tomorrow.",
+        day3 - timedelta(hours=1),
+    )
+    clock.now = day3 + timedelta(minutes=5)
+    service.fire(subscription.id)
+    await worker.drain()
+    third = _digests(platform)[2]
+    assert [o.item.task for o in third.still_open] == ["Book the venue for the offsite"]
 
 
 @pytest.mark.anyio
