@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,11 +24,13 @@ from adapters.playground.platform import PlaygroundPlatform, place
 from adapters.playground.store import ChatLine, PlaygroundStore, StoredFile, StoreError
 from bot.commands import slash_text
 from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command
-from bot.ports import FileRef, ReplyTarget
+from bot.item_buttons import ACTIONS, VERSION
+from bot.ports import FileRef, ItemAction, ItemActionResult, ReplyTarget, TextReply
 
 T = TypeVar("T")
 SLASH_COMMAND = "/recap"
 MAX_TEXT = 10_000
+ITEM_ACTIONS = frozenset(ACTIONS.values())
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][\w.-]*)")
 _BOT_MENTION = re.compile(r"(?<![\w@])@balafon\b[:,]?", re.IGNORECASE)
 
@@ -306,3 +309,52 @@ class Inbound:
             await self._db(Path.unlink, self.platform.file_path(file.id), True)
         self.platform.changes.notify()
         await self.core.record_delete(place(row.channel_id), str(message_id))
+
+    # --- action item buttons ----------------------------------------------------------
+
+    async def item_action(
+        self,
+        *,
+        user: str,
+        item_id: int,
+        action: str,
+        version: str,
+        message_id: int,
+        owner: str | None = None,
+        key: str | None = None,
+    ) -> ItemActionResult:
+        """A checkbox, menu or button of an item on the bot's message `message_id`: the
+        core applies it; the message is re-rendered for every page, and a notice (refused,
+        stale) goes to the clicker alone."""
+        if await self._db(self.store.user, user) is None:
+            raise StoreError(f"Nobody called “{user}” is in the playground.")
+        row = await self._db(self.store.message, message_id)
+        if row is None or row.kind != "bot" or row.deleted_at or row.visible_to not in (None, user):
+            raise StoreError("That message does not exist any more.")
+        if action not in ITEM_ACTIONS or not VERSION.fullmatch(version) or item_id <= 0:
+            raise StoreError("That is not an action item button.")
+        owner_name = None
+        if action == "reassign":
+            person = await self._db(self.store.user, owner or "")
+            if person is None:
+                raise StoreError("Pick someone of the playground.")
+            owner_name = person["name"]
+        where = place(row.channel_id, row.thread_id)
+        click = ItemAction(
+            place=where,
+            user_id=user,
+            item_id=item_id,
+            action=action,
+            event_key=f"playground:item:{key or uuid.uuid4().hex}",
+            owner_id=owner if action == "reassign" else None,
+            owner_name=owner_name,
+            version=version,
+            message_id=str(message_id),
+        )
+        result = await self.core.handle_item_action(click)
+        if result.reply is not None:
+            await self.platform.update(ReplyTarget(place=where), str(message_id), result.reply)
+        if result.notice:
+            only_you = ReplyTarget(place=where, ephemeral_to=user)
+            await self.platform.post(only_you, TextReply(text=result.notice))
+        return result
