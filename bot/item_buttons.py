@@ -29,7 +29,7 @@ ACTIONS = {
 MAX_ITEMS_WITH_BUTTONS = 15
 
 MAX_ITEM_ID = 2**63 - 1
-VERSION = re.compile(r"[A-Za-z0-9_.:+\-]{0,64}")
+VERSION = re.compile(r"[A-Za-z0-9_.:+/\-]{0,64}")
 MAX_VALUE = 256  # characters of a button value: ours are far shorter
 
 

@@ -20,12 +20,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from adapters.playground import replies
 from adapters.playground.platform import PlaygroundPlatform, place
 from adapters.playground.store import ChatLine, PlaygroundStore, StoredFile, StoreError
 from bot.commands import slash_text
 from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command
 from bot.item_buttons import ACTIONS, VERSION
-from bot.ports import FileRef, ItemAction, ItemActionResult, ReplyTarget, TextReply
+from bot.ports import (
+    FileRef,
+    ItemAction,
+    ItemActionResult,
+    ItemListReply,
+    ItemView,
+    Reply,
+    ReplyTarget,
+    TextReply,
+)
+from summarizer.types import ActionItem
 
 T = TypeVar("T")
 SLASH_COMMAND = "/recap"
@@ -57,6 +68,29 @@ def _zone(name: str | None) -> str | None:
     except (ValueError, KeyError, OSError):
         return None
     return name
+
+
+def relisted(
+    stored: dict[str, Any] | None, now: tuple[ActionItem, ItemView] | None
+) -> Reply | None:
+    """A list message (`my items`, which the core does not keep) with one item as it is
+    now; None when the message is not a list showing it."""
+    listing = replies.load(stored) if stored else None
+    if now is None or not isinstance(listing, ItemListReply):
+        return None
+    item, view = now
+    groups = tuple(
+        (
+            heading,
+            tuple(
+                (item.model_copy(update={"ref": old.ref}), view) if shown.id == view.id
+                else (old, shown)
+                for old, shown in entries
+            ),
+        )
+        for heading, entries in listing.groups
+    )  # fmt: skip
+    return replace(listing, groups=groups)
 
 
 def file_ref(file: StoredFile) -> FileRef:
@@ -352,8 +386,9 @@ class Inbound:
             message_id=str(message_id),
         )
         result = await self.core.handle_item_action(click)
-        if result.reply is not None:
-            await self.platform.update(ReplyTarget(place=where), str(message_id), result.reply)
+        shown = result.reply or relisted(row.reply, result.item)
+        if shown is not None:
+            await self.platform.update(ReplyTarget(place=where), str(message_id), shown)
         if result.notice:
             only_you = ReplyTarget(place=where, ephemeral_to=user)
             await self.platform.post(only_you, TextReply(text=result.notice))

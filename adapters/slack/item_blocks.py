@@ -41,7 +41,7 @@ from summarizer.types import ActionItem
 
 Block = dict[str, Any]
 BLOCK_PREFIX = "item:"
-_BLOCK_ID = re.compile(r"item:([1-9][0-9]{0,18}):([A-Za-z0-9_.:+\-]{0,64})")
+_BLOCK_ID = re.compile(r"item:([1-9][0-9]{0,18}):([A-Za-z0-9_.:+/\-]{0,64})")
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 
 
@@ -194,3 +194,19 @@ def parts(blocks: list[Block]) -> list[list[Block]]:
             found.append([])
         found[-1].append(current)
     return [part for part in found if part]
+
+
+def patched(blocks: Any, item: ActionItem, view: ItemView) -> list[Block] | None:
+    """A message of ours (a list) with one item's line and buttons re-rendered, or None
+    when the message does not show the item."""
+    if not isinstance(blocks, list):
+        return None
+    prefix = f"{BLOCK_PREFIX}{view.id}:"
+    for index, found in enumerate(blocks):
+        if not isinstance(found, dict) or not str(found.get("block_id", "")).startswith(prefix):
+            continue
+        before = blocks[index - 1] if index else None
+        start = index - 1 if isinstance(before, dict) and before.get("type") == "section" else index
+        fresh = [section(f"• {item_line(item, view, {}, numbered=True)}"), item_actions(view)]
+        return [*blocks[:start], *fresh, *blocks[index + 1 :]]
+    return None

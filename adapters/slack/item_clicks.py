@@ -18,7 +18,7 @@ from typing import Any
 
 from adapters.slack import sentences
 from adapters.slack.blocks import OWNER_ID
-from adapters.slack.item_blocks import block_reference
+from adapters.slack.item_blocks import block_reference, patched
 from adapters.slack.platform import SlackPlatform
 from bot.inbound import InboundPort
 from bot.item_buttons import action_of, item_reference
@@ -90,7 +90,7 @@ class ItemClicks:
             log.exception("item click %s failed", click.event_key)
             await self.platform.post(notice_to, TextReply(text=sentences.ITEM_CLICK_FAILED))
             return
-        await self._show(click, result, _text(body.get("response_url")))
+        await self._show(click, result, body)
         if result.notice:
             await self.platform.post(notice_to, TextReply(text=result.notice))
 
@@ -104,12 +104,22 @@ class ItemClicks:
             return click
         return replace(click, owner_name=name)
 
-    async def _show(self, click: ItemAction, result: ItemActionResult, response_url: str) -> None:
+    async def _show(
+        self, click: ItemAction, result: ItemActionResult, body: dict[str, Any]
+    ) -> None:
         """The clicked message with the item's state now: chat.update, or for an
-        ephemeral message its response URL (the only way to replace one)."""
-        if result.reply is None:
-            return
+        ephemeral message its response URL (the only way to replace one). A message the
+        core does not keep (a list) gets that item's line and buttons re-rendered."""
         target = ReplyTarget(place=click.place)
+        if result.reply is None:
+            if result.item is not None and click.message_id is not None:
+                message = _dict(body.get("message"))
+                fresh = patched(message.get("blocks"), *result.item)
+                if fresh is not None:
+                    text = _text(message.get("text")) or "Action items"
+                    await self.platform.replace_blocks(target, click.message_id, text, fresh)
+            return
+        response_url = _text(body.get("response_url"))
         if click.message_id is not None:
             await self.platform.update_item_message(
                 target, click.message_id, result.reply, click.item_id

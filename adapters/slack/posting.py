@@ -166,6 +166,14 @@ class SlackPosting(SlackConnection):
         payload = blocks.part_with_item(blocks.render(reply), item_id)
         await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
 
+    async def replace_blocks(
+        self, target: ReplyTarget, message_id: str, text: str, new_blocks: list[Any]
+    ) -> None:
+        """chat.update with blocks the adapter patched (one item of a list)."""
+        _, client = await self.me(target.place.workspace)
+        payload = blocks.guard({"text": text, "blocks": new_blocks})
+        await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
+
     async def replace_ephemeral(self, url: str, reply: Reply, item_id: int) -> None:
         """An ephemeral message (`my items`) is replaced through the click's response URL."""
         if not self.hosts.is_slack(url):

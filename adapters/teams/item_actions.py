@@ -71,6 +71,17 @@ def _message(text: str) -> AdaptiveCardInvokeResponse:
     return AdaptiveCardInvokeResponse(status_code=200, type=MESSAGE_TYPE, value=text)
 
 
+def _state(result: ItemActionResult) -> str:
+    """What the item is now, for a click on a card the core does not keep (a list)."""
+    if result.item is None:
+        return teams_sentences.ITEM_ACTION_DONE
+    item, view = result.item
+    owner = view.owner_name or item.owner or "nobody"
+    return teams_sentences.ITEM_NOW.format(
+        number=view.id, task=item.task, status=view.status, owner=owner
+    )
+
+
 class ItemClicks:
     def __init__(self, *, core: InboundPort, platform: TeamsPlatform) -> None:
         self.core = core
@@ -96,8 +107,8 @@ class ItemClicks:
             return _message(teams_sentences.ITEM_ACTION_FAILED)
         names = {conversation.key: conversation.name or "this conversation"}
         notice = cards.core_text(result.notice, names) if result.notice else None
-        if result.reply is None:
-            return _message(notice or teams_sentences.ITEM_ACTION_DONE)
+        if result.reply is None:  # a list's card: Teams does not send it, so it stays
+            return _message(notice or _state(result))
         card = self._card(result, click.item_id, names)
         if result.changed and click.message_id:
             await self._update_for_everyone(turn_context, click.message_id, card, result)
