@@ -61,6 +61,15 @@ def escape_keeping_channels(text: str) -> str:
     return _CHANNEL_REF.sub(r"<#\1>", escape(text))
 
 
+_PERSON_REF = re.compile(r"&lt;@([UW][A-Z0-9]{2,})&gt;")
+
+
+def escape_keeping_people(text: str) -> str:
+    """A core notice to one person (an item's "only … can change this"): the people it
+    names (`<@U123>`) stay mentions; an ephemeral message notifies nobody."""
+    return _PERSON_REF.sub(r"<@\1>", escape_keeping_channels(text))
+
+
 def safe_link(url: str | None, label: str) -> str:
     if url and _SAFE_URL.fullmatch(url):
         return f"<{url}|{label}>"

@@ -22,7 +22,7 @@ from adapters.slack.item_blocks import block_reference, patched
 from adapters.slack.platform import SlackPlatform
 from bot.inbound import InboundPort
 from bot.item_buttons import action_of, item_reference
-from bot.ports import ItemAction, ItemActionResult, Place, ReplyTarget, TextReply
+from bot.ports import ItemAction, ItemActionResult, Place, ReplyTarget
 
 log = logging.getLogger(__name__)
 ACTION_IDS = re.compile(r"^item_(done|reopen|dismiss|reassign|export)$")
@@ -88,11 +88,11 @@ class ItemClicks:
             result = await self.core.handle_item_action(click)
         except Exception:
             log.exception("item click %s failed", click.event_key)
-            await self.platform.post(notice_to, TextReply(text=sentences.ITEM_CLICK_FAILED))
+            await self.platform.post_notice(notice_to, sentences.ITEM_CLICK_FAILED)
             return
         await self._show(click, result, body)
         if result.notice:
-            await self.platform.post(notice_to, TextReply(text=result.notice))
+            await self.platform.post_notice(notice_to, result.notice)
 
     async def _named(self, click: ItemAction) -> ItemAction:
         """The new owner's display name, if Slack says it quickly."""

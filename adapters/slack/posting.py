@@ -166,6 +166,18 @@ class SlackPosting(SlackConnection):
         payload = blocks.part_with_item(blocks.render(reply), item_id)
         await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
 
+    async def post_notice(self, target: ReplyTarget, text: str) -> None:
+        """A core notice to `target.ephemeral_to` alone, the people it names as mentions."""
+        _, client = await self.me(target.place.workspace)
+        shown = blocks.escape_keeping_people(text)
+        payload = blocks.guard({"text": shown, "blocks": blocks.sections(shown)})
+        await client.chat_postEphemeral(
+            channel=target.place.channel,
+            user=target.ephemeral_to or "",
+            thread_ts=target.place.thread,
+            **payload,
+        )
+
     async def replace_blocks(
         self, target: ReplyTarget, message_id: str, text: str, new_blocks: list[Any]
     ) -> None:

@@ -12,13 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import (
-    ActivityEventNames,
-    AdaptiveCardInvokeResponse,
-    AdaptiveCardInvokeValue,
-)
+from botbuilder.schema import ActivityEventNames
 
 from adapters.teams import cards
 from adapters.teams import sentences as teams_sentences
@@ -179,11 +175,16 @@ class TeamsBot(TeamsActivityHandler):
 
     # --- action item buttons (Universal Actions) -------------------------------------
 
-    async def on_adaptive_card_invoke(
-        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
-    ) -> AdaptiveCardInvokeResponse:
-        """An item's Action.Execute: answered with the refreshed card (item_actions.py)."""
-        return await self.items.answer(turn_context, invoke_value.action)
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """An item's Action.Execute (`adaptiveCard/action`): answered with the refreshed
+        card (item_actions.py). The answer is plain JSON: botbuilder's serializer cannot
+        carry a message answer's text. Other invokes: botbuilder's handling."""
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        body = await self.items.answer(turn_context, value.get("action"))
+        return InvokeResponse(status=200, body=body)
 
     # --- members: nothing to do (references are stored in on_turn, the welcome comes with
     # the installation); botbuilder's defaults would look every member up on the connector.

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import AdaptiveCardInvokeResponse
 
 from adapters.teams import cards, item_cards
 from adapters.teams import sentences as teams_sentences
@@ -33,6 +33,7 @@ MAX_DATA_KEYS = 30  # our three keys, a picker's input, and what a client may ad
 NAME_TIMEOUT = 2.0
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
+PERSON = re.compile(r"<@([^<>\s]{1,100})>")  # the core's (Slack-style) mention of a person
 
 
 def read_click(activity: Any, conversation: Conversation, action: Any) -> ItemAction | None:
@@ -67,8 +68,12 @@ def read_click(activity: Any, conversation: Conversation, action: Any) -> ItemAc
     )
 
 
-def _message(text: str) -> AdaptiveCardInvokeResponse:
-    return AdaptiveCardInvokeResponse(status_code=200, type=MESSAGE_TYPE, value=text)
+Answer = dict[str, Any]  # the invoke's answer: {"statusCode", "type", "value"}
+
+
+def _message(text: str) -> Answer:
+    """A message to the clicker alone (the card stays as it is)."""
+    return {"statusCode": 200, "type": MESSAGE_TYPE, "value": text}
 
 
 def _state(result: ItemActionResult) -> str:
@@ -87,17 +92,14 @@ class ItemClicks:
         self.core = core
         self.platform = platform
 
-    async def answer(self, turn_context: TurnContext, action: Any) -> AdaptiveCardInvokeResponse:
+    async def answer(self, turn_context: TurnContext, action: Any) -> Answer:
         activity = turn_context.activity
         conversation = conversation_of(activity)
         click = read_click(activity, conversation, action)
         if click is None:
             log.info("refused a card action that is not an item button's (%s)", activity.id)
-            return AdaptiveCardInvokeResponse(
-                status_code=400,
-                type=ERROR_TYPE,
-                value={"code": "BadRequest", "message": teams_sentences.ITEM_ACTION_UNKNOWN},
-            )
+            error = {"code": "BadRequest", "message": teams_sentences.ITEM_ACTION_UNKNOWN}
+            return {"statusCode": 400, "type": ERROR_TYPE, "value": error}
         if click.owner_id:
             click = await self._named(click)
         try:
@@ -106,7 +108,7 @@ class ItemClicks:
             log.exception("item action %s failed", click.event_key)
             return _message(teams_sentences.ITEM_ACTION_FAILED)
         names = {conversation.key: conversation.name or "this conversation"}
-        notice = cards.core_text(result.notice, names) if result.notice else None
+        notice = await self._notice(result.notice, click) if result.notice else None
         if result.reply is None:  # a list's card: Teams does not send it, so it stays
             return _message(notice or _state(result))
         card = self._card(result, click.item_id, names)
@@ -114,7 +116,7 @@ class ItemClicks:
             await self._update_for_everyone(turn_context, click.message_id, card, result)
         if notice:
             card = {**card, "body": [cards.block(notice, color="Attention"), *card["body"]]}
-        return AdaptiveCardInvokeResponse(status_code=200, type=cards.CONTENT_TYPE, value=card)
+        return {"statusCode": 200, "type": cards.CONTENT_TYPE, "value": card}
 
     @staticmethod
     def _card(result: ItemActionResult, item_id: int, names: dict[str, str]) -> dict[str, Any]:
@@ -137,6 +139,20 @@ class ItemClicks:
             await turn_context.update_activity(update)
         except Exception:
             log.warning("could not update message %s for everyone", message_id, exc_info=True)
+
+    async def _notice(self, text: str, click: ItemAction) -> str:
+        """The core's notice as Teams text: `<@id>` (Slack-style) as the person's name."""
+        ids = sorted(set(PERSON.findall(text)))
+        lookups = [self.platform.display_name(click.place, user) for user in ids]
+        try:
+            found = await asyncio.wait_for(asyncio.gather(*lookups), NAME_TIMEOUT)
+        except Exception:
+            found = [None] * len(ids)
+        names = {
+            user: name or teams_sentences.SOMEONE for user, name in zip(ids, found, strict=True)
+        }
+        text = PERSON.sub(lambda m: names.get(m.group(1), teams_sentences.SOMEONE), text)
+        return cards.core_text(text, {})
 
     async def _named(self, click: ItemAction) -> ItemAction:
         """The new owner's display name, if Teams says it quickly."""

@@ -143,7 +143,7 @@ async def test_someone_not_allowed_gets_an_ephemeral_notice(slack: Harness) -> N
     assert _status(slack, item_id) == "open"
     assert _updates(slack, message["ts"]) == []
     [notice] = _ephemerals(slack, CY)
-    assert "Only" in notice or "only" in notice
+    assert notice.startswith(f"Only <@{BOB}>, <@{ANN}> (who asked for the recap)")
 
 
 async def test_a_stale_click_shows_the_state_now_and_never_reverts_it(slack: Harness) -> None:

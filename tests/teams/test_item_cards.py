@@ -14,9 +14,10 @@ from adapters.teams import cards
 from adapters.teams.activities import conversation_of
 from adapters.teams.item_actions import read_click
 from adapters.teams.item_cards import card_with_item
-from bot.ports import ItemListReply, ItemView, RecapReply
+from bot.features.items import service
+from bot.ports import ItemListReply, ItemView, Place, RecapReply, ReplyTarget
 from summarizer.types import ActionItem, Recap
-from tests.teams.conftest import BOB, CY, Harness, payload
+from tests.teams.conftest import ANN, BOB, CHANNEL, CY, TEAM, TENANT, Harness, payload
 
 pytestmark = pytest.mark.anyio
 
@@ -152,3 +153,111 @@ async def test_a_forged_invoke_is_refused(teams: Harness) -> None:
     body = answer.json()
     assert body["statusCode"] == 400 and body["type"] == "application/vnd.microsoft.error"
     assert teams.fake.called("PUT", "/v3/conversations") == []
+
+
+# --- end to end: the invoke answered with the refreshed card ------------------------------
+
+ROOT = "1763800000000"
+
+
+async def _posted(teams: Harness) -> tuple[int, str, dict[str, Any]]:
+    """A recap with Bob's item, asked for by Ann, posted in the channel's thread: the
+    item's id, the message id and the card."""
+    await teams.say(teams.channel_message("kick-off", id=ROOT))
+    services = teams.core.services
+    repo = services.repo
+    channel = repo.get_or_create_channel(repo.get_or_create_workspace("teams", TENANT).id, CHANNEL)
+    recap = Recap(
+        summary="We planned the release.",
+        action_items=[ActionItem(task="Roll back", owner=BOB.name, owner_id=BOB.aad, ref="1")],
+    )
+    row = repo.save_recap(channel, recap, requested_by=ANN.aad)
+    views = await service.recap_reply_items(services, row, recap)
+    reply = RecapReply(recap=recap, title="Recap", items=views)
+    target = ReplyTarget(
+        place=Place(platform="teams", workspace=TENANT, channel=CHANNEL, thread=ROOT)
+    )
+    message_id = await teams.adapter.post(target, reply)
+    await service.remember_post(services, row, target, message_id, reply)
+    [sent] = [s for s in teams.fake.sent if s.id == message_id]
+    assert views[0] is not None
+    return views[0].id, message_id, sent.card
+
+
+def _execute(card: dict[str, Any], item_id: int, verb: str) -> dict[str, Any]:
+    [container] = [c for c in _containers(card) if c["id"].startswith(f"item:{item_id}:")]
+    for action in _actions(container):
+        if action.get("verb") == verb:
+            return action
+        if action["type"] == "Action.ShowCard" and verb == "item_reassign":
+            return action["card"]["actions"][0]
+    raise AssertionError(f"no {verb}")
+
+
+async def _press(
+    teams: Harness, card: dict[str, Any], message_id: str, item_id: int, verb: str, user: Any,
+    **inputs: Any,
+) -> dict[str, Any]:  # fmt: skip
+    action = _execute(card, item_id, verb)
+    activity = teams.activity(
+        "adaptive_card_action.json", conversation=CHANNEL, kind="channel", thread=ROOT, user=user
+    )
+    activity["replyToId"] = message_id
+    activity["value"]["action"] = {
+        "type": "Action.Execute", "verb": verb, "data": {**action["data"], **inputs}
+    }  # fmt: skip
+    response = await teams.send(activity)
+    assert response.status_code == 200, response.text
+    await service.drain()
+    return response.json()
+
+
+def _updates(teams: Harness, message_id: str) -> list[dict[str, Any]]:
+    [sent] = [s for s in teams.fake.sent if s.id == message_id]
+    return [u["attachments"][0]["content"] for u in sent.updates]
+
+
+async def test_the_owner_marks_done_and_everyone_sees_it(teams: Harness) -> None:
+    item_id, message_id, card = await _posted(teams)
+    answer = await _press(teams, card, message_id, item_id, "item_done", BOB)
+    assert answer["statusCode"] == 200 and answer["type"] == cards.CONTENT_TYPE
+    assert _execute(answer["value"], item_id, "item_reopen")["data"]["id"] == item_id
+    assert teams.core.services.repo.items.get(item_id).status == "done"
+    [update] = _updates(teams, message_id)  # updateActivity: the card for everyone
+    assert _execute(update, item_id, "item_reopen")
+
+
+async def test_someone_not_allowed_is_told_and_nothing_changes(teams: Harness) -> None:
+    item_id, message_id, card = await _posted(teams)
+    teams.fake.members[TEAM] |= {BOB.aad, CY.aad}
+    teams.fake.names[BOB.aad] = BOB.name
+    answer = await _press(teams, card, message_id, item_id, "item_dismiss", CY)
+    assert answer["type"] == "application/vnd.microsoft.activity.message"
+    assert answer["value"].startswith(f"Only {BOB.name}, someone (who asked")
+    assert "<@" not in answer["value"]
+    assert teams.core.services.repo.items.get(item_id).status == "open"
+    assert _updates(teams, message_id) == []
+
+
+async def test_a_stale_card_shows_the_state_now_with_a_notice(teams: Harness) -> None:
+    item_id, message_id, card = await _posted(teams)
+    await _press(teams, card, message_id, item_id, "item_done", BOB)
+    answer = await _press(teams, card, message_id, item_id, "item_dismiss", ANN)  # old card
+    assert teams.core.services.repo.items.get(item_id).status == "done"
+    shown = answer["value"]
+    assert shown["body"][0].get("color") == "Attention"  # the notice, to Ann only
+    assert _execute(shown, item_id, "item_reopen")
+    assert len(_updates(teams, message_id)) == 1  # nothing changed: no second update
+
+
+async def test_reassigning_with_the_people_picker(teams: Harness) -> None:
+    item_id, message_id, card = await _posted(teams)
+    teams.fake.members[TEAM] |= {CY.aad}
+    teams.fake.names[CY.aad] = CY.name
+    await _press(
+        teams, card, message_id, item_id, "item_reassign", ANN, **{f"owner_{item_id}": CY.aad}
+    )
+    row = teams.core.services.repo.items.get(item_id)
+    assert (row.owner_id, row.owner_name) == (CY.aad, CY.name)
+    [update] = _updates(teams, message_id)
+    assert f"<at>{CY.name}</at>" in json.dumps(update)
