@@ -35,6 +35,7 @@ from summarizer.types import ActionItem
 
 API = "/playground/api"
 _CHANNEL_MARK = re.compile(r"&lt;#([A-Za-z0-9_-]+)&gt;")  # the core's `<#id>`, escaped
+_PERSON_MARK = re.compile(r"&lt;@([a-z0-9][a-z0-9_-]*)&gt;")  # the core's `<@id>`, escaped
 _CHANNEL_WORD = re.compile(r"(?<![\w&/])#([a-z0-9][a-z0-9_-]*)")
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][\w.-]*)")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
@@ -73,6 +74,7 @@ def bot_text(text: str) -> str:
     """The core's sentences: its small Markdown (`*bold*`, `code`) and `<#channel>` marks."""
     html = escape(text)
     html = _CHANNEL_MARK.sub(lambda m: _channel_link(m.group(1)), html)
+    html = _PERSON_MARK.sub(r'<span class="mention">@\1</span>', html)
     html = _CODE.sub(r"<code>\1</code>", html)
     html = _BOLD.sub(r"<strong>\1</strong>", html)
     return html.replace("\n", "<br>")
