@@ -44,7 +44,8 @@ def _tools(view: ItemView) -> str:
                 f'<button type="button" data-item-action="export">'
                 f"{escape(export_label(view))}</button>"
             )
-        elif action != "done":  # done is the checkbox
+        elif action not in ("done", "reopen") or view.status == "dismissed":
+            # done (and undone) is the checkbox; a dismissed item's box is off
             text = escape(label(action))
             tools.append(f'<button type="button" data-item-action="{action}">{text}</button>')
     return f'<span class="item-tools">{"".join(tools)}</span>'
