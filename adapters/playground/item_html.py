@@ -89,7 +89,8 @@ def item_rows(
 ) -> list[str]:
     """Rows for (item, view, line) entries: buttons on the first `limit` stored items;
     a hint after the list when some have none."""
-    rows, seen = [], set()
+    rows: list[str] = []
+    seen: set[int] = set()
     for item, view, line in entries:
         buttons = view is not None and view.id not in seen and len(seen) < limit
         if buttons and view is not None:
