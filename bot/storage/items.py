@@ -48,6 +48,7 @@ class ItemStore(ItemRecording):
         """The rows as buttons show them, with their channels' linked trackers."""
         channel_ids = sorted({row.channel_id for row in rows})
         trackers: dict[int, str] = {}
+        channels: dict[int, str] = {}
         if channel_ids:
             with self._session() as session:
                 for chunk in chunks(channel_ids):
@@ -55,6 +56,10 @@ class ItemStore(ItemRecording):
                         select(TrackerLink).where(col(TrackerLink.channel_id).in_(chunk))
                     ).all():
                         trackers[link.channel_id] = link.tracker
+                    for channel_id, external_id in session.exec(
+                        select(Channel.id, Channel.external_id).where(col(Channel.id).in_(chunk))
+                    ).all():
+                        channels[channel_id or 0] = external_id
         return [
             ItemView(
                 id=row_id(row),
@@ -66,6 +71,7 @@ class ItemStore(ItemRecording):
                 tracker_ref=row.tracker_ref,
                 tracker_url=row.tracker_url,
                 export_state=row.export_state,
+                channel=channels.get(row.channel_id),
             )
             for row in rows
         ]
@@ -198,16 +204,17 @@ class ItemStore(ItemRecording):
         owner_id: str | None = None,
         owner_name: str | None = None,
         due: date | None = None,
+        now: datetime | None = None,
     ) -> tuple[ActionItemRecord | None, bool]:
-        """Apply what differs, one event per field changed; (row, changed). (None, False)
-        when the item is gone."""
+        """Apply what differs, one event per field changed, dated `now` (the bot's clock;
+        default the time now); (row, changed). (None, False) when the item is gone."""
         if status is not None and status not in ITEM_STATUSES:
             raise ValueError(f"unknown status {status!r}")
         with self._session() as session:
             row = session.get(ActionItemRecord, item_id, with_for_update=True)
             if row is None:
                 return None, False
-            now = utcnow()
+            now = now or utcnow()
             events: list[ActionItemEvent] = []
             if status is not None and status != row.status:
                 events.append(event_row(row, actor, "status", row.status, status, now))
