@@ -128,3 +128,11 @@ def list_text(reply: ItemListReply) -> str:
     if len(lines) == 1:
         lines.append(reply.empty_text)
     return "\n".join(lines) + "\n"
+
+
+def state_text(item: ActionItem, view: ItemView) -> str:
+    """What an item is now, in a sentence (a click on a message that cannot be updated)."""
+    owner, _ = shown_owner(item, view)
+    return sentences.ITEM_NOW.format(
+        number=view.id, task=item.task, status=view.status, owner=owner or "nobody"
+    )

@@ -65,6 +65,7 @@ ITEM_BUTTONS = {
     "failed": "Retry issue",
 }
 ITEM_REASSIGN_PLACEHOLDER = "Reassign to…"
+ITEM_NOW = "#{number} “{task}” is {status} now, owned by {owner}."
 ITEMS_WITHOUT_BUTTONS = (
     "{count} more item(s) have no buttons here: `@balafon items` lists this channel's "
     "open items with theirs."

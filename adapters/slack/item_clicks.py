@@ -21,7 +21,7 @@ from adapters.slack.blocks import OWNER_ID
 from adapters.slack.item_blocks import block_reference, patched
 from adapters.slack.platform import SlackPlatform
 from bot.inbound import InboundPort
-from bot.item_buttons import action_of, item_reference
+from bot.item_buttons import action_of, item_reference, state_text
 from bot.ports import ItemAction, ItemActionResult, Place, ReplyTarget
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,16 @@ class ItemClicks:
         core does not keep (a list) gets that item's line and buttons re-rendered."""
         target = ReplyTarget(place=click.place)
         if result.reply is None:
-            if result.item is not None and click.message_id is not None:
-                message = _dict(body.get("message"))
-                fresh = patched(message.get("blocks"), *result.item)
-                if fresh is not None:
-                    text = _text(message.get("text")) or "Action items"
-                    await self.platform.replace_blocks(target, click.message_id, text, fresh)
+            if result.item is None:
+                return
+            message = _dict(body.get("message"))
+            fresh = patched(message.get("blocks"), *result.item)
+            if fresh is not None and click.message_id is not None:
+                text = _text(message.get("text")) or "Action items"
+                await self.platform.replace_blocks(target, click.message_id, text, fresh)
+            elif result.changed:  # an ephemeral list: Slack does not send it back
+                only_you = ReplyTarget(place=click.place, ephemeral_to=click.user_id)
+                await self.platform.post_notice(only_you, state_text(*result.item))
             return
         response_url = _text(body.get("response_url"))
         if click.message_id is not None:

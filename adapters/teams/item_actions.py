@@ -25,7 +25,7 @@ from adapters.teams import sentences as teams_sentences
 from adapters.teams.activities import ENTRA_ID, Conversation, author_of, conversation_of
 from adapters.teams.platform import TeamsPlatform
 from bot.inbound import InboundPort
-from bot.item_buttons import action_of, item_reference
+from bot.item_buttons import action_of, item_reference, state_text
 from bot.ports import ItemAction, ItemActionResult
 
 log = logging.getLogger(__name__)
@@ -80,11 +80,7 @@ def _state(result: ItemActionResult) -> str:
     """What the item is now, for a click on a card the core does not keep (a list)."""
     if result.item is None:
         return teams_sentences.ITEM_ACTION_DONE
-    item, view = result.item
-    owner = view.owner_name or item.owner or "nobody"
-    return teams_sentences.ITEM_NOW.format(
-        number=view.id, task=item.task, status=view.status, owner=owner
-    )
+    return cards.core_text(state_text(*result.item), {})
 
 
 class ItemClicks:

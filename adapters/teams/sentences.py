@@ -55,5 +55,4 @@ ANONYMOUS_NOT_LOCAL = (
 ITEM_ACTION_UNKNOWN = "That button is not one of balafon's action item buttons."
 ITEM_ACTION_FAILED = "Sorry — I couldn't change that item just now. Try again in a moment."
 ITEM_ACTION_DONE = "Done."
-ITEM_NOW = "#{number} “{task}” is {status} now, owned by {owner}."
 SOMEONE = "someone"
