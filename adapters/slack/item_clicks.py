@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.slack import sentences
-from adapters.slack.blocks import OWNER_ID
+from adapters.slack.blocks import OWNER_ID, part_with_item, render
 from adapters.slack.item_blocks import block_reference, patched
 from adapters.slack.platform import SlackPlatform
 from bot.inbound import InboundPort
@@ -111,22 +111,20 @@ class ItemClicks:
         ephemeral message its response URL (the only way to replace one). A message the
         core does not keep (a list) gets that item's line and buttons re-rendered."""
         target = ReplyTarget(place=click.place)
-        if result.reply is None:
-            if result.item is None:
-                return
+        response_url = _text(body.get("response_url"))
+        if result.reply is not None:
+            payload = part_with_item(render(result.reply), click.item_id)
+        elif result.item is not None:
             message = _dict(body.get("message"))
             fresh = patched(message.get("blocks"), *result.item)
-            if fresh is not None and click.message_id is not None:
-                text = _text(message.get("text")) or "Action items"
-                await self.platform.replace_blocks(target, click.message_id, text, fresh)
-            elif result.changed:  # an ephemeral list: Slack does not send it back
-                only_you = ReplyTarget(place=click.place, ephemeral_to=click.user_id)
-                await self.platform.post_notice(only_you, state_text(*result.item))
+            text = _text(message.get("text")) or "Action items"
+            payload = {"text": text, "blocks": fresh} if fresh is not None else None
+        else:
             return
-        response_url = _text(body.get("response_url"))
-        if click.message_id is not None:
-            await self.platform.update_item_message(
-                target, click.message_id, result.reply, click.item_id
-            )
-        elif response_url:
-            await self.platform.replace_ephemeral(response_url, result.reply, click.item_id)
+        if payload is not None and click.message_id is not None:
+            await self.platform.replace_message(target, click.message_id, payload)
+        elif payload is not None and response_url:
+            await self.platform.replace_ephemeral(response_url, payload)
+        elif result.changed and result.item is not None:  # nothing to update: say it
+            only_you = ReplyTarget(place=click.place, ephemeral_to=click.user_id)
+            await self.platform.post_notice(only_you, state_text(*result.item))

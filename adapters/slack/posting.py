@@ -157,14 +157,22 @@ class SlackPosting(SlackConnection):
         payload = blocks.render(reply)[0]
         await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
 
-    async def update_item_message(
-        self, target: ReplyTarget, message_id: str, reply: Reply, item_id: int
+    async def replace_message(
+        self, target: ReplyTarget, message_id: str, payload: blocks.Message
     ) -> None:
-        """Replace the message a clicked item is on with the part of `reply` that holds
-        the item (a long list spans several messages)."""
+        """chat.update with one rendered message (a clicked item's message)."""
         _, client = await self.me(target.place.workspace)
-        payload = blocks.part_with_item(blocks.render(reply), item_id)
-        await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
+        await client.chat_update(
+            channel=target.place.channel, ts=message_id, **blocks.guard(payload)
+        )
+
+    async def replace_ephemeral(self, url: str, payload: blocks.Message) -> None:
+        """An ephemeral message (`my items`) is replaced through the click's response URL."""
+        if not self.hosts.is_slack(url):
+            log.warning("a click's response URL is not Slack's: not used")
+            return
+        hook = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
+        await hook.send(replace_original=True, **blocks.guard(payload))
 
     async def post_notice(self, target: ReplyTarget, text: str) -> None:
         """A core notice to `target.ephemeral_to` alone, the people it names as mentions."""
@@ -177,23 +185,6 @@ class SlackPosting(SlackConnection):
             thread_ts=target.place.thread,
             **payload,
         )
-
-    async def replace_blocks(
-        self, target: ReplyTarget, message_id: str, text: str, new_blocks: list[Any]
-    ) -> None:
-        """chat.update with blocks the adapter patched (one item of a list)."""
-        _, client = await self.me(target.place.workspace)
-        payload = blocks.guard({"text": text, "blocks": new_blocks})
-        await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
-
-    async def replace_ephemeral(self, url: str, reply: Reply, item_id: int) -> None:
-        """An ephemeral message (`my items`) is replaced through the click's response URL."""
-        if not self.hosts.is_slack(url):
-            log.warning("a click's response URL is not Slack's: not used")
-            return
-        payload = blocks.part_with_item(blocks.render(reply), item_id)
-        hook = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
-        await hook.send(replace_original=True, **payload)
 
     # --- marked posts: a delivery retried after a crash finds what was posted -----------
 

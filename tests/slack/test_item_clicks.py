@@ -8,11 +8,13 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
+from adapters.slack.blocks import render
 from bot.features.items import service
+from bot.item_buttons import button_value
 from bot.ports import ItemListReply, Place, RecapReply, ReplyTarget
 from summarizer.types import ActionItem, Recap
 from tests.slack.conftest import ANN, BOB, CY, GENERAL, TEAM, Harness, sign
@@ -191,3 +193,53 @@ async def test_a_list_message_gets_the_clicked_line_re_rendered(slack: Harness) 
     [update] = _updates(slack, ts)
     assert "item_reopen" in json.dumps(update["blocks"])
     assert "Your open items" in json.dumps(update["blocks"])
+
+
+async def test_a_thread_recap_comes_with_buttons_that_work(slack: Harness) -> None:
+    """The whole way: `@balafon recap` in a thread, then Bob's click on his item."""
+    root = await slack.say(GENERAL, ANN, "The payments deploy failed last night.")
+    await slack.say(
+        GENERAL, BOB, "I will roll back the payments deploy today.", thread_ts=root["ts"]
+    )
+    await slack.mention(GENERAL, ANN, "recap", thread_ts=root["ts"])
+    await slack.settle()
+    message = next(
+        m
+        for m in slack.fake.bot_messages(GENERAL)
+        if m.get("thread_ts") == root["ts"] and m["text"].startswith("Thread recap")
+    )
+    recap = message
+    [actions] = [b for b in message["blocks"] if b["type"] == "actions"]
+    item_id = int(actions["block_id"].split(":")[1])
+    assert await _click(slack, _body(slack, message, item_id, "item_done", BOB)) == 200
+    assert _status(slack, item_id) == "done"
+    assert "item_reopen" in json.dumps(_updates(slack, recap["ts"])[-1]["blocks"])
+
+
+async def test_an_ephemeral_list_is_replaced_through_its_response_url(slack: Harness) -> None:
+    item_id, _ = await _posted(slack)
+    items = slack.core.services.repo.items
+    listing = ItemListReply(
+        title="Your open items",
+        groups=(
+            ("No due date", ((ActionItem(task="Roll back"), items.view(items.get(item_id))),)),
+        ),
+    )
+    [payload] = render(listing)
+    shown = {"type": "message", "ts": "1765000000.000100", **payload}
+    body = json.loads(
+        parse_qs(_body(slack, shown, item_id, "item_done", BOB).decode())["payload"][0]
+    )
+    body["container"]["is_ephemeral"] = True
+    assert await _click(slack, urlencode({"payload": json.dumps(body)}).encode()) == 200
+    assert _status(slack, item_id) == "done"
+    [replaced] = slack.fake.responses
+    assert replaced["replace_original"] is True and "item_reopen" in json.dumps(replaced["blocks"])
+
+    del body["message"]  # Slack may not send an ephemeral message back: say what it is now
+    body["actions"][0]["action_id"] = "item_reopen"
+    body["actions"][0]["action_ts"] = "1765000001.000001"
+    body["actions"][0]["value"] = button_value(items.view(items.get(item_id)))
+    assert await _click(slack, urlencode({"payload": json.dumps(body)}).encode()) == 200
+    assert _status(slack, item_id) == "open"
+    assert any("is open now" in text for text in _ephemerals(slack, BOB))
