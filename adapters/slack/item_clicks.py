@@ -112,6 +112,7 @@ class ItemClicks:
         core does not keep (a list) gets that item's line and buttons re-rendered."""
         target = ReplyTarget(place=click.place)
         response_url = _text(body.get("response_url"))
+        payload: dict[str, Any] | None
         if result.reply is not None:
             payload = part_with_item(render(result.reply), click.item_id)
         elif result.item is not None:
