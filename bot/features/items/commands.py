@@ -238,7 +238,7 @@ COMMANDS = (
         handle_list,
         help="• `@balafon my items` — your open action items across your channels, sent to "
         "you privately, overdue first.\n"
-        "• `@balafon items` (or `/recap items`) — this channel's open action items.",
+        "• `@balafon items` — this channel's open action items (on Slack, /recap items too).",
     ),
     CommandSpec(
         "item-done",
