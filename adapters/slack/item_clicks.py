@@ -118,7 +118,7 @@ class ItemClicks:
         elif result.item is not None:
             message = _dict(body.get("message"))
             fresh = patched(message.get("blocks"), *result.item)
-            text = _text(message.get("text")) or "Action items"
+            text = _text(message.get("text")) or sentences.ITEMS_FALLBACK
             payload = {"text": text, "blocks": fresh} if fresh is not None else None
         else:
             return
