@@ -193,6 +193,9 @@ class ItemActionResult:
     changed: bool
     notice: str | None = None
     reply: Reply | None = None
+    # The item now (changed or stale), for a message the core does not keep (a `my items`
+    # list): the adapter re-renders that item's line itself.
+    item: tuple[ActionItem, ItemView] | None = None
 
 
 @runtime_checkable

@@ -54,6 +54,22 @@ DIGEST_STATUS = "This channel gets a digest {when}; the next one comes {next}."
 DIGEST_TITLE = "Digest of <#{channel}> since {since}"
 DIGEST_QUIET = "Quiet period: nothing new here since {since}."
 DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."
+# Action item buttons (issue #16): a message shows the buttons of its first items only.
+ITEM_BUTTONS = {
+    "done": "Done",
+    "reopen": "Reopen",
+    "dismiss": "Dismiss",
+    "reassign": "Reassign",
+    "export": "Create issue",
+    "pending": "Creating issue…",
+    "failed": "Retry issue",
+}
+ITEM_REASSIGN_PLACEHOLDER = "Reassign to…"
+ITEM_NOW = "#{number} “{task}” is {status} now, owned by {owner}."
+ITEMS_WITHOUT_BUTTONS = (
+    "{count} more item(s) have no buttons here: `@balafon items` lists this channel's "
+    "open items with theirs."
+)
 FORGET_CONFIRM = (
     "This deletes everything I stored for this channel: messages, transcripts, recaps, "
     "action items, jobs (file names, results) and its digest. Say `@balafon forget confirm` "

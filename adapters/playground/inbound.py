@@ -13,21 +13,35 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from adapters.playground import replies
 from adapters.playground.platform import PlaygroundPlatform, place
 from adapters.playground.store import ChatLine, PlaygroundStore, StoredFile, StoreError
 from bot.commands import slash_text
 from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command
-from bot.ports import FileRef, ReplyTarget
+from bot.item_buttons import ACTIONS, VERSION
+from bot.ports import (
+    FileRef,
+    ItemAction,
+    ItemActionResult,
+    ItemListReply,
+    ItemView,
+    Reply,
+    ReplyTarget,
+    TextReply,
+)
+from summarizer.types import ActionItem
 
 T = TypeVar("T")
 SLASH_COMMAND = "/recap"
 MAX_TEXT = 10_000
+ITEM_ACTIONS = frozenset(ACTIONS.values())
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][\w.-]*)")
 _BOT_MENTION = re.compile(r"(?<![\w@])@balafon\b[:,]?", re.IGNORECASE)
 
@@ -54,6 +68,29 @@ def _zone(name: str | None) -> str | None:
     except (ValueError, KeyError, OSError):
         return None
     return name
+
+
+def relisted(
+    stored: dict[str, Any] | None, now: tuple[ActionItem, ItemView] | None
+) -> Reply | None:
+    """A list message (`my items`, which the core does not keep) with one item as it is
+    now; None when the message is not a list showing it."""
+    listing = replies.load(stored) if stored else None
+    if now is None or not isinstance(listing, ItemListReply):
+        return None
+    item, view = now
+    groups = tuple(
+        (
+            heading,
+            tuple(
+                (item.model_copy(update={"ref": old.ref}), view) if shown.id == view.id
+                else (old, shown)
+                for old, shown in entries
+            ),
+        )
+        for heading, entries in listing.groups
+    )  # fmt: skip
+    return replace(listing, groups=groups)
 
 
 def file_ref(file: StoredFile) -> FileRef:
@@ -306,3 +343,53 @@ class Inbound:
             await self._db(Path.unlink, self.platform.file_path(file.id), True)
         self.platform.changes.notify()
         await self.core.record_delete(place(row.channel_id), str(message_id))
+
+    # --- action item buttons ----------------------------------------------------------
+
+    async def item_action(
+        self,
+        *,
+        user: str,
+        item_id: int,
+        action: str,
+        version: str,
+        message_id: int,
+        owner: str | None = None,
+        key: str | None = None,
+    ) -> ItemActionResult:
+        """A checkbox, menu or button of an item on the bot's message `message_id`: the
+        core applies it; the message is re-rendered for every page, and a notice (refused,
+        stale) goes to the clicker alone."""
+        if await self._db(self.store.user, user) is None:
+            raise StoreError(f"Nobody called “{user}” is in the playground.")
+        row = await self._db(self.store.message, message_id)
+        if row is None or row.kind != "bot" or row.deleted_at or row.visible_to not in (None, user):
+            raise StoreError("That message does not exist any more.")
+        if action not in ITEM_ACTIONS or not VERSION.fullmatch(version) or item_id <= 0:
+            raise StoreError("That is not an action item button.")
+        owner_name = None
+        if action == "reassign":
+            person = await self._db(self.store.user, owner or "")
+            if person is None:
+                raise StoreError("Pick someone of the playground.")
+            owner_name = person["name"]
+        where = place(row.channel_id, row.thread_id)
+        click = ItemAction(
+            place=where,
+            user_id=user,
+            item_id=item_id,
+            action=action,
+            event_key=f"playground:item:{key or uuid.uuid4().hex}",
+            owner_id=owner if action == "reassign" else None,
+            owner_name=owner_name,
+            version=version,
+            message_id=str(message_id),
+        )
+        result = await self.core.handle_item_action(click)
+        shown = result.reply or relisted(row.reply, result.item)
+        if shown is not None:
+            await self.platform.update(ReplyTarget(place=where), str(message_id), shown)
+        if result.notice:
+            only_you = ReplyTarget(place=where, ephemeral_to=user)
+            await self.platform.post(only_you, TextReply(text=result.notice))
+        return result

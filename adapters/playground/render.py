@@ -15,20 +15,33 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from adapters.playground import replies
+from adapters.playground import item_html, replies
 from adapters.playground.store import ChatLine, StoredFile
+from bot.item_buttons import MAX_ITEMS_WITH_BUTTONS
 from bot.outline import ItemKind, OutlineItem, build_outline
-from bot.ports import ErrorReply, ProgressReply, RecapReply, Reply, TextReply, TranscriptReply
+from bot.ports import (
+    ErrorReply,
+    ItemListReply,
+    ItemView,
+    ProgressReply,
+    RecapReply,
+    Reply,
+    TextReply,
+    TranscriptReply,
+)
 from bot.recordings import parse_recording_ref, source_label
 from summarizer.pipeline import format_timestamp
+from summarizer.types import ActionItem
 
 API = "/playground/api"
 _CHANNEL_MARK = re.compile(r"&lt;#([A-Za-z0-9_-]+)&gt;")  # the core's `<#id>`, escaped
+_PERSON_MARK = re.compile(r"&lt;@([a-z0-9][a-z0-9_-]*)&gt;")  # the core's `<@id>`, escaped
 _CHANNEL_WORD = re.compile(r"(?<![\w&/])#([a-z0-9][a-z0-9_-]*)")
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][\w.-]*)")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 _CODE = re.compile(r"`([^`\n]+)`")
 _PERMALINK = re.compile(r"/playground/\?channel=[a-z0-9_-]+&message=\d+")
+_CHANNEL_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 COLORS = 10
 
 
@@ -61,6 +74,7 @@ def bot_text(text: str) -> str:
     """The core's sentences: its small Markdown (`*bold*`, `code`) and `<#channel>` marks."""
     html = escape(text)
     html = _CHANNEL_MARK.sub(lambda m: _channel_link(m.group(1)), html)
+    html = _PERSON_MARK.sub(r'<span class="mention">@\1</span>', html)
     html = _CODE.sub(r"<code>\1</code>", html)
     html = _BOLD.sub(r"<strong>\1</strong>", html)
     return html.replace("\n", "<br>")
@@ -137,10 +151,36 @@ def _item(kind: ItemKind, item: OutlineItem, links: dict[str, str]) -> str:
 _SECTION_CLASSES = {"action_items": "actions", "still_open": "actions still-open"}
 
 
+def _item_line(item: ActionItem, view: ItemView | None, links: dict[str, str]) -> str:
+    shown = item_html.owner_of(item, view)
+    outline = OutlineItem(
+        text=shown.task, ref=shown.ref, owner=shown.owner, owner_id=shown.owner_id, due=shown.due
+    )
+    line = _action(outline, links)
+    if view is not None and view.channel and _CHANNEL_ID.fullmatch(view.channel):
+        line += f" {_channel_link(view.channel)}"
+    return line
+
+
+def _stored_items(reply: RecapReply, heading: str) -> str:
+    """The recap's action items with their checkboxes and tools (item_html.py)."""
+    views = [reply.item_at(n) for n in range(len(reply.recap.action_items))]
+    entries = [
+        (item, view, _item_line(item, view, reply.links))
+        for item, view in zip(reply.recap.action_items, views, strict=True)
+    ]
+    rows = "".join(item_html.item_rows(entries))
+    hint = item_html.hint(entries, MAX_ITEMS_WITH_BUTTONS)
+    return f'<h4>{heading}</h4><ul class="actions items">{rows}</ul>{hint}'
+
+
 def recap_card(reply: RecapReply) -> str:
     outline, links = build_outline(reply), reply.links
+    stored = any(view is not None for view in reply.items)
     sections = "".join(
-        _section(
+        _stored_items(reply, part.heading)
+        if part.key == "action_items" and stored
+        else _section(
             part.heading,
             [_item(part.kind, item, links) for item in part.items],
             _SECTION_CLASSES.get(part.key, ""),
@@ -225,6 +265,13 @@ def reply_html(reply: Reply, message_id: int) -> str:
         return f'<div class="notice error" role="alert">{bot_text(reply.text)}</div>'
     if isinstance(reply, TextReply):
         return f'<div class="text">{bot_text(reply.text)}</div>'
+    if isinstance(reply, ItemListReply):
+        lines = {
+            view.id: _item_line(item, view, reply.links)
+            for _, entries in reply.groups
+            for item, view in entries
+        }
+        return item_html.list_card(reply, lines, bot_text(reply.title))
     return f'<div class="text">{escape(str(reply))}</div>'  # pragma: no cover
 
 

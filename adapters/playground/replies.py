@@ -6,8 +6,11 @@ from dataclasses import asdict, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.item_buttons import list_text
 from bot.ports import (
     ErrorReply,
+    ItemListReply,
+    ItemView,
     OpenItem,
     ProgressReply,
     RecapReply,
@@ -32,6 +35,18 @@ def dump(reply: Reply) -> dict[str, Any]:
                 for o in reply.still_open
             ],
             "as_of": reply.as_of.isoformat() if reply.as_of else None,
+            "items": [asdict(view) if view is not None else None for view in reply.items],
+        }
+    if isinstance(reply, ItemListReply):
+        return {
+            "type": "items",
+            "title": reply.title,
+            "groups": [
+                [heading, [[item.model_dump(mode="json"), asdict(view)] for item, view in entries]]
+                for heading, entries in reply.groups
+            ],
+            "links": dict(reply.links),
+            "empty_text": reply.empty_text,
         }
     if isinstance(reply, TranscriptReply):
         return {
@@ -51,6 +66,12 @@ def dump(reply: Reply) -> dict[str, Any]:
     return {"type": "text", "text": str(data.get("text") or reply)}
 
 
+def _view(data: dict[str, Any]) -> ItemView:
+    """An ItemView as stored; fields this version does not know are left out."""
+    known = {f.name for f in fields(ItemView)}
+    return ItemView(**{key: value for key, value in data.items() if key in known})
+
+
 def load(data: dict[str, Any]) -> Reply:
     kind = data.get("type")
     if kind == "recap":
@@ -66,6 +87,20 @@ def load(data: dict[str, Any]) -> Reply:
                 for o in data.get("still_open") or ()
             ),
             as_of=datetime.fromisoformat(data["as_of"]) if data.get("as_of") else None,
+            items=tuple(_view(v) if v else None for v in data.get("items") or ()),
+        )
+    if kind == "items":
+        return ItemListReply(
+            title=data["title"],
+            groups=tuple(
+                (
+                    heading,
+                    tuple((ActionItem.model_validate(item), _view(view)) for item, view in entries),
+                )
+                for heading, entries in data.get("groups") or ()
+            ),
+            links=data.get("links") or {},
+            **({"empty_text": data["empty_text"]} if data.get("empty_text") else {}),
         )
     if kind == "transcript":
         return TranscriptReply(
@@ -86,5 +121,7 @@ def plain_text(reply: Reply) -> str:
         return f"{reply.title}: {reply.recap.summary}"
     if isinstance(reply, TranscriptReply):
         return render_transcript(reply.transcript, "txt", timestamps=True)
+    if isinstance(reply, ItemListReply):
+        return list_text(reply)
     names = {f.name for f in fields(reply)} if is_dataclass(reply) else set()
     return str(getattr(reply, "text", "")) if "text" in names else ""

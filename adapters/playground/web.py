@@ -38,6 +38,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.playground import render, replies
+from adapters.playground.item_routes import ItemRoutes
 from adapters.playground.store import StoreError
 from bot.access import TOKEN_PARAMETER, bearer, has_cookie, login, matches
 from bot.http import (
@@ -106,6 +107,7 @@ class Web:
         self.inbound = adapter.inbound
         self._page = Template(PAGE.read_text(encoding="utf-8"))
         self._locked_page = Template(LOCKED_PAGE.read_text(encoding="utf-8"))
+        self.items = ItemRoutes(self)
 
     def routes(self) -> Sequence[BaseRoute]:
         local, write, door = self._local, self._write, self._door
@@ -125,6 +127,7 @@ class Web:
                 f"{API}/messages/{{id:int}}/transcript.txt", local(self.transcript), methods=["GET"]
             ),
             Route(f"{API}/uploads", write(self.upload), methods=["POST"]),
+            Route(f"{API}/items/{{id:int}}/actions", write(self.items.act), methods=["POST"]),
             Route(f"{API}/files/{{id}}", local(self.file), methods=["GET"]),
             Route(f"{API}/events", local(self.events), methods=["GET"]),
         ]
@@ -177,7 +180,7 @@ class Web:
 
         return self._local(checked)
 
-    async def _json(self, request: Request) -> dict[str, Any]:
+    async def read_json(self, request: Request) -> dict[str, Any]:
         try:
             data = json.loads(await read_body(request, MAX_JSON))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting too
@@ -187,7 +190,7 @@ class Web:
         return data
 
     @staticmethod
-    def _refused(exc: Exception) -> Response:
+    def refused(exc: Exception) -> Response:
         if isinstance(exc, BodyTooLargeError):
             return problem(413, "too_large", "That request is too large.")
         return problem(400, "invalid", str(exc))
@@ -215,19 +218,19 @@ class Web:
 
     async def add_user(self, request: Request) -> Response:
         try:
-            data = await self._json(request)
+            data = await self.read_json(request)
             user = await asyncio.to_thread(self.store.add_user, str(data.get("name") or ""))
         except (StoreError, BodyTooLargeError) as exc:
-            return self._refused(exc)
+            return self.refused(exc)
         self.adapter.changes.notify()
         return JSONResponse({**user, "color": render.color(user["id"])}, status_code=201)
 
     async def add_channel(self, request: Request) -> Response:
         try:
-            data = await self._json(request)
+            data = await self.read_json(request)
             channel = await asyncio.to_thread(self.store.add_channel, str(data.get("name") or ""))
         except (StoreError, BodyTooLargeError) as exc:
-            return self._refused(exc)
+            return self.refused(exc)
         self.adapter.changes.notify()
         return JSONResponse(channel, status_code=201)
 
@@ -252,7 +255,7 @@ class Web:
 
     async def say(self, request: Request) -> Response:
         try:
-            data = await self._json(request)
+            data = await self.read_json(request)
             said = await self.inbound.say(
                 channel=str(data.get("channel") or ""),
                 user=str(data.get("user") or ""),
@@ -261,20 +264,20 @@ class Web:
                 timezone=data.get("timezone") if isinstance(data.get("timezone"), str) else None,
             )
         except (StoreError, BodyTooLargeError) as exc:
-            return self._refused(exc)
+            return self.refused(exc)
         return await self._answer(said.message_id, said.open_thread, 201)
 
     async def edit(self, request: Request) -> Response:
         message_id = request.path_params["id"]
         try:
-            data = await self._json(request)
+            data = await self.read_json(request)
             await self.inbound.edit(
                 user=str(data.get("user") or ""),
                 message_id=message_id,
                 text=str(data.get("text") or ""),
             )
         except (StoreError, BodyTooLargeError) as exc:
-            return self._refused(exc)
+            return self.refused(exc)
         return await self._answer(message_id, None, 200)
 
     async def delete(self, request: Request) -> Response:
@@ -283,7 +286,7 @@ class Web:
             user = request.query_params.get("user") or ""
             await self.inbound.delete(user=user, message_id=message_id)
         except StoreError as exc:
-            return self._refused(exc)
+            return self.refused(exc)
         return await self._answer(message_id, None, 200)
 
     async def transcript(self, request: Request) -> Response:
@@ -344,7 +347,7 @@ class Web:
         except StoreError as exc:
             path.unlink(missing_ok=True)
             await self._release(key)
-            return self._refused(exc)
+            return self.refused(exc)
         finally:
             await form.close()
         return await self._answer(said.message_id, said.open_thread, 201)

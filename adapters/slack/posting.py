@@ -157,6 +157,35 @@ class SlackPosting(SlackConnection):
         payload = blocks.render(reply)[0]
         await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
 
+    async def replace_message(
+        self, target: ReplyTarget, message_id: str, payload: blocks.Message
+    ) -> None:
+        """chat.update with one rendered message (a clicked item's message)."""
+        _, client = await self.me(target.place.workspace)
+        await client.chat_update(
+            channel=target.place.channel, ts=message_id, **blocks.guard(payload)
+        )
+
+    async def replace_ephemeral(self, url: str, payload: blocks.Message) -> None:
+        """An ephemeral message (`my items`) is replaced through the click's response URL."""
+        if not self.hosts.is_slack(url):
+            log.warning("a click's response URL is not Slack's: not used")
+            return
+        hook = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
+        await hook.send(replace_original=True, **blocks.guard(payload))
+
+    async def post_notice(self, target: ReplyTarget, text: str) -> None:
+        """A core notice to `target.ephemeral_to` alone, the people it names as mentions."""
+        _, client = await self.me(target.place.workspace)
+        shown = blocks.escape_keeping_people(text)
+        payload = blocks.guard({"text": shown, "blocks": blocks.sections(shown)})
+        await client.chat_postEphemeral(
+            channel=target.place.channel,
+            user=target.ephemeral_to or "",
+            thread_ts=target.place.thread,
+            **payload,
+        )
+
     # --- marked posts: a delivery retried after a crash finds what was posted -----------
 
     async def post_marked(

@@ -13,3 +13,5 @@ DOWNLOAD_TOO_LARGE = "it is larger than the {limit} MB limit."
 NO_FILE_URL = "Slack didn't give me a download link for it."
 REST_IN_FILE = "This reply is too long for a few messages: all of it is in this file."
 RESPONSE_URL_GONE = "Slack's reply link for this command expired before I answered; run it again."
+ITEM_CLICK_FAILED = "Sorry — I couldn't change that item just now. Try again in a moment."
+ITEMS_FALLBACK = "Action items"  # a patched list's notification text, when Slack sent none

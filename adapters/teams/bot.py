@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ActivityEventNames
 
@@ -29,6 +29,7 @@ from adapters.teams.activities import (
     speaker_pick,
     timezone_of,
 )
+from adapters.teams.item_actions import ItemClicks
 from adapters.teams.meetings import MeetingRecaps
 from adapters.teams.platform import TeamsPlatform
 from bot.inbound import CommandRequest, InboundPort, Outcome, is_media
@@ -54,6 +55,7 @@ class TeamsBot(TeamsActivityHandler):
         self.core = core
         self.platform = platform
         self.meetings = meetings
+        self.items = ItemClicks(core=core, platform=platform)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -170,6 +172,19 @@ class TeamsBot(TeamsActivityHandler):
         activity = turn_context.activity
         if activity.id:
             await self.core.record_delete(conversation_of(activity).place(), activity.id)
+
+    # --- action item buttons (Universal Actions) -------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """An item's Action.Execute (`adaptiveCard/action`): answered with the refreshed
+        card (item_actions.py). The answer is plain JSON: botbuilder's serializer cannot
+        carry a message answer's text. Other invokes: botbuilder's handling."""
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        body = await self.items.answer(turn_context, value.get("action"))
+        return InvokeResponse(status=200, body=body)
 
     # --- members: nothing to do (references are stored in on_turn, the welcome comes with
     # the installation); botbuilder's defaults would look every member up on the connector.

@@ -184,6 +184,10 @@ class TeamsPlatform:
         names = {target.place.channel: stored.name or "this conversation"}
         first, *rest = cards.render(reply, names=names)
         first.id = message_id
+        if isinstance(reply, RecapReply) and reply.items:
+            # An item's change re-renders its recap, often: the rest of a recap too long
+            # for one card was posted with it, and is not posted again at each change.
+            rest = []
 
         async def logic(turn_context: TurnContext) -> None:
             await _connector_call(lambda: turn_context.update_activity(first))

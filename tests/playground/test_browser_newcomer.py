@@ -95,7 +95,7 @@ def test_an_upload_shows_its_progress_can_be_cancelled_and_is_sent_once(
     assert page.locator("#composer .attachment").is_hidden()
 
 
-def test_the_recap_ack_goes_when_the_recap_arrives_and_items_are_not_checkboxes(
+def test_the_recap_ack_goes_when_the_recap_arrives_and_items_are_real_checkboxes(
     wide: Any, tmp_path: Path
 ) -> None:
     page = wide
@@ -112,19 +112,19 @@ def test_the_recap_ack_goes_when_the_recap_arrives_and_items_are_not_checkboxes(
     item = card.locator("ul.actions li").first
     looks = item.evaluate(
         """(li) => {
-        const box = getComputedStyle(li, "::before");
-        return {border: box.borderTopWidth, width: box.width, cursor: getComputedStyle(li).cursor,
+        const box = li.querySelector("input[type=checkbox]");
+        return {checkbox: box !== null, checked: box?.checked, disabled: box?.disabled,
                 marker: getComputedStyle(li).listStyleType,
-                role: li.closest("[role=checkbox]") !== null || li.querySelector("input") !== null};
+                square: getComputedStyle(li, "::before").borderTopWidth};
     }"""
     )
-    # A bullet, not an empty square that invites a click.
+    # A real checkbox (it marks the item done), not a drawn square that does nothing.
     assert looks == {
-        "border": "0px",
-        "width": "auto",
-        "cursor": "auto",
-        "marker": "disc",
-        "role": False,
+        "checkbox": True,
+        "checked": False,
+        "disabled": False,
+        "marker": "none",
+        "square": "0px",
     }, looks
     page.screenshot(path=str(tmp_path / "recap-1280.png"))
 

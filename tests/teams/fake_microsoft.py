@@ -57,8 +57,19 @@ class Sent:
         """Everything a person would read in the message (card text blocks or plain text)."""
         last = self.last
         if last.get("attachments"):
-            return "\n".join(b.get("text", "") for b in self.card.get("body", []))
+            return "\n".join(card_texts(self.card.get("body", [])))
         return last.get("text") or ""
+
+
+def card_texts(elements: list[dict[str, Any]]) -> list[str]:
+    """The text of each element, and of the elements inside containers (action items)."""
+    found = []
+    for element in elements:
+        if element.get("type") == "Container":
+            found += card_texts(element.get("items", []))
+        elif element.get("type") != "ActionSet":
+            found.append(element.get("text", ""))
+    return found
 
 
 class FakeMicrosoft:

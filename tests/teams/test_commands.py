@@ -24,6 +24,7 @@ from bot.ports import ChatMessage, Place, ProgressReply, ReplyTarget
 from bot.storage.db import create_db_engine
 from summarizer.pipeline import Summarizer
 from tests.db import migrated_sqlite
+from tests.teams.fake_microsoft import card_texts
 
 pytestmark = pytest.mark.anyio
 
@@ -104,7 +105,7 @@ class Bot:
 
 def _text(activity: Activity) -> str:
     if activity.attachments:
-        return "\n".join(b.get("text", "") for b in activity.attachments[0].content["body"])
+        return "\n".join(card_texts(activity.attachments[0].content["body"]))
     return activity.text or ""
 
 

@@ -154,6 +154,12 @@ function build(message, prefix) {
     if (current && person(current)) select.value = current;
     select.dataset.thread = message.thread || message.id;
   }
+  for (const select of element.querySelectorAll("select[data-reassign]")) {
+    // An action item's owner: anyone of the playground.
+    const current = select.dataset.current;
+    select.append(...state.users.map((user) => new Option(user.name, user.id)));
+    if (current && person(current)) select.value = current;
+  }
   const tools = document.createElement("div");
   tools.className = "tools";
   if (prefix === "m" && !message.thread) tools.append(button("Reply", { open: message.id }));
@@ -458,6 +464,7 @@ document.addEventListener("click", (event) => {
   if (data.open) openThread(Number(data.open));
   else if (data.edit) startEditing(Number(data.edit));
   else if (data.delete) remove(Number(data.delete));
+  else if (data.itemAction) itemAction(target, data.itemAction);
   else if (data.insert !== undefined) {
     const textarea = lastBox && !lastBox.closest("[hidden]") ? lastBox : ui.composer.elements.text;
     setMenu(false);
@@ -477,6 +484,41 @@ document.addEventListener("click", (event) => {
     setMenu(false);
     openChannel(data.channel);
   }
+});
+
+// An action item's checkbox, menu or button: the server applies it and answers with the
+// message re-rendered (other pages get it from the live stream); a refusal or a stale
+// click is answered by a note only you see.
+async function itemAction(control, action, owner = null) {
+  const row = control.closest("[data-item]");
+  const article = control.closest("article[data-id]");
+  if (!row || !article) return;
+  const json = {
+    user: me,
+    action,
+    owner,
+    version: row.dataset.version,
+    message: Number(article.dataset.id),
+    key: randomKey(),
+  };
+  row.querySelector(".item-error")?.remove();
+  try {
+    const answer = await api(`${API}/items/${row.dataset.item}/actions`, { method: "POST", json });
+    if (answer.message) upsert(answer.message);
+  } catch (failure) {
+    const note = document.createElement("span");
+    note.className = "item-error";
+    note.textContent = failure.message;
+    row.append(note);
+    if (control.matches("input[type=checkbox]")) control.checked = !control.checked;
+  }
+}
+
+document.addEventListener("change", (event) => {
+  const box = event.target.closest("input[data-item-toggle]");
+  if (box) return itemAction(box, box.checked ? "done" : "reopen");
+  const menu = event.target.closest("select[data-reassign]");
+  if (menu && menu.value) return itemAction(menu, "reassign", menu.value);
 });
 
 document.addEventListener("change", async (event) => {

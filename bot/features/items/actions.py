@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from bot import sentences
 from bot.features.items import service
-from bot.ports import ItemAction, ItemActionResult, Place, Reply
+from bot.ports import ItemAction, ItemActionResult, ItemView, Place, Reply
 from bot.storage.item_recording import is_person
 from bot.storage.items import version_of
 from bot.storage.models import ActionItemRecord
+from summarizer.types import ActionItem
 
 if TYPE_CHECKING:
     from bot.inbound import Inbound
@@ -52,7 +53,10 @@ async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
         return await _export(inbound, action)
     if action.version and action.version != version_of(row) and not _already(row, action):
         notice = sentences.ITEM_STALE.format(**await _last_change(inbound, row))
-        return ItemActionResult(changed=False, notice=notice, reply=await _clicked(inbound, action))
+        reply = await _clicked(inbound, action)
+        return ItemActionResult(
+            changed=False, notice=notice, reply=reply, item=await _view(inbound, action.item_id)
+        )
     status = STATUS_OF.get(action.action)
     if action.action == "reassign" and not action.owner_id and not action.owner_name:
         return ItemActionResult(changed=False, reply=await _clicked(inbound, action))
@@ -71,7 +75,26 @@ async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
     skip = (action.place.channel, action.message_id) if action.message_id else None
     if changed:
         service.spawn(service.refresh_posts(services, action.item_id, skip=skip))
-    return ItemActionResult(changed=changed, reply=await _clicked(inbound, action))
+    reply = await _clicked(inbound, action)
+    return ItemActionResult(changed=changed, reply=reply, item=await _view(inbound, action.item_id))
+
+
+async def _view(inbound: Inbound, item_id: int) -> tuple[ActionItem, ItemView] | None:
+    """The item as a list line shows it now (the adapter re-renders that line)."""
+    items = inbound.services.repo.items
+    row = await asyncio.to_thread(items.get, item_id)
+    if row is None:
+        return None
+    view = await asyncio.to_thread(items.view, row)
+    item = ActionItem(
+        task=row.task,
+        owner=row.owner_name,
+        owner_id=row.owner_id,
+        due=row.due,
+        ref=row.source_ref,
+        confidence=row.confidence,
+    )
+    return item, view
 
 
 async def refuse(inbound: Inbound, row: ActionItemRecord, user_id: str) -> str | None:
