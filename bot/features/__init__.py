@@ -12,6 +12,7 @@ from collections.abc import Collection
 from bot import sentences
 from bot.commands import CommandSpec
 from bot.features import digests, governance, language, recap, speakers, status, transcription
+from bot.features.items import tracker_links
 
 # In the order of the help (and tried in this order by the parser).
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -21,6 +22,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     *language.COMMANDS,
     *digests.COMMANDS,
     *governance.COMMANDS,
+    *tracker_links.COMMANDS,
     *status.COMMANDS,
 )
 # What a platform can do that some help lines need (`capabilities`, bot.inbound.HelpNotes).

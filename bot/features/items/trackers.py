@@ -1,0 +1,238 @@
+"""Exporting an item to its channel's tracker (the "Create issue" button, AUTO_EXPORT),
+and the tracker's webhooks bringing the issue's state back.
+
+Exactly one issue per item: a press claims the export with a conditional update (a second
+press finds it pending), the job's idempotency key is the item and the attempt, and the
+tracker client looks for the item's marker before creating again after a failure that may
+have created the issue (bot/trackers). A failed export is told in the item's thread and
+can be retried by pressing again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from bot import sentences
+from bot.errors import PermanentJobError, TransientJobError
+from bot.job_kinds import JobKind, JobPayload
+from bot.jobs import JobContext
+from bot.ports import ErrorReply, Place, ReplyTarget
+from bot.storage.models import ActionItemRecord, Job
+from bot.storage.trackers import TrackerStore
+from bot.trackers.base import (
+    Idempotency,
+    TrackerEvent,
+    TrackerRejected,
+    TrackerUnavailable,
+    item_marker,
+)
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+KIND = "tracker_export"
+NAMES = {"github": "GitHub", "jira": "Jira", "linear": "Linear"}
+
+
+class ExportPayload(JobPayload):
+    item_id: int
+    actor: str  # who pressed (or "bot": AUTO_EXPORT)
+    tracker: str
+    target: str
+    attempt: int = 0  # earlier exports of this item that failed
+    # The item's channel, shaped like a Place: `forget` finds and deletes the job by it.
+    place: dict[str, str] = Field(default_factory=dict)
+
+
+def _store(services: Services) -> TrackerStore:
+    return TrackerStore(services.repo.engine)
+
+
+async def request_export(services: Services, item_id: int, actor: str) -> str:
+    """Start exporting the item (the "Create issue" button): the notice to show."""
+    store = _store(services)
+    item = await asyncio.to_thread(store.item, item_id)
+    if item is None:
+        return sentences.EXPORT_NO_ITEM
+    if item.tracker_ref:
+        return sentences.EXPORT_EXISTS.format(ref=item.tracker_ref, url=item.tracker_url)
+    link = await asyncio.to_thread(store.link_of, item.channel_id)
+    if link is None:
+        return sentences.NOT_LINKED
+    if missing := services.trackers.config.missing(link.tracker):
+        return sentences.TRACKER_NOT_CONFIGURED.format(
+            tracker=NAMES[link.tracker], missing=" and ".join(missing)
+        )
+    claimed = await asyncio.to_thread(store.claim_export, item_id, link.tracker, actor)
+    if not claimed:
+        item = await asyncio.to_thread(store.item, item_id)
+        if item is None:
+            return sentences.EXPORT_NO_ITEM
+        if item.tracker_ref:
+            return sentences.EXPORT_EXISTS.format(ref=item.tracker_ref, url=item.tracker_url)
+    # Pending, claimed now or before: its job exists, or is written now (a crash between
+    # the claim and the job leaves the claim; the next press finishes it). Same key: one.
+    attempt = await asyncio.to_thread(store.export_attempt, item_id)
+    home = await asyncio.to_thread(store.home_of, item)
+    payload = ExportPayload(
+        item_id=item_id,
+        actor=actor,
+        tracker=link.tracker,
+        target=link.target,
+        attempt=attempt,
+        place=(
+            {"platform": home.platform, "workspace": home.workspace, "channel": home.channel}
+            if home
+            else {}
+        ),
+    )
+    await asyncio.to_thread(
+        services.queue.enqueue,
+        KIND,
+        payload.stored(),
+        key=f"export:{item_id}:{attempt}",
+        workspace_id=item.workspace_id,
+    )
+    if not claimed:
+        return sentences.EXPORT_PENDING
+    await refresh(services, item_id)  # the item shows "creating…"
+    return sentences.EXPORT_STARTED.format(tracker=NAMES[link.tracker])
+
+
+async def auto_export(services: Services, item_ids: Iterable[int]) -> int:
+    """AUTO_EXPORT=true: export the open items of linked channels that were never
+    exported. Call it after new items are stored (their ids); returns how many started."""
+    if not services.trackers.auto_export:
+        return 0
+    store = _store(services)
+    started = 0
+    for item, _ in await asyncio.to_thread(store.linked_items, list(item_ids)):
+        if item.status != "open" or item.export_state is not None or item.id is None:
+            continue
+        notice = await request_export(services, item.id, "bot")
+        started += notice.startswith(sentences.EXPORT_STARTED.split("{")[0])
+    return started
+
+
+def issue_body(item: ActionItemRecord) -> str:
+    lines = ["An action item from a recap."]
+    if item.owner_name or item.owner_id:
+        lines.append(f"Owner: {item.owner_name or item.owner_id}")
+    if item.due:
+        lines.append(f"Due: {item.due.isoformat()}")
+    return "\n".join(lines)
+
+
+def job_kind(services: Services) -> JobKind[ExportPayload]:
+    store = _store(services)
+
+    async def run(job: Job, payload: ExportPayload, context: JobContext) -> dict[str, Any] | None:
+        item = await asyncio.to_thread(store.item, payload.item_id)
+        if item is None:
+            return {"skipped": "item deleted"}
+        if item.tracker_ref:  # a retried job whose first attempt finished storing
+            return {"ref": item.tracker_ref, "url": item.tracker_url}
+        tracker = services.trackers.get(payload.tracker)
+        if tracker is None:
+            missing = " and ".join(services.trackers.config.missing(payload.tracker))
+            raise PermanentJobError(f"{NAMES[payload.tracker]} is not set up ({missing})")
+        idempotency = Idempotency(
+            marker=item_marker(payload.item_id),
+            since=item.created_at,
+            # A retried job, or a press after a failure, may find the issue created.
+            maybe_created=job.attempts > 1 or payload.attempt > 0,
+        )
+        try:
+            issue = await tracker.create_issue(
+                payload.target, item.task[:250], issue_body(item), idempotency=idempotency
+            )
+        except TrackerRejected as exc:
+            raise PermanentJobError(str(exc)) from exc
+        except TrackerUnavailable as exc:
+            raise TransientJobError(str(exc)) from exc
+        await asyncio.to_thread(
+            store.store_created, payload.item_id, issue.ref, issue.url, issue.id
+        )
+        await refresh(services, payload.item_id)
+        return {"ref": issue.ref, "url": issue.url}
+
+    async def on_failure(job: Job, payload: ExportPayload, reason: str, user_facing: bool) -> None:
+        await asyncio.to_thread(store.mark_failed, payload.item_id)
+        item = await asyncio.to_thread(store.item, payload.item_id)
+        if item is not None:
+            await _tell_failure(services, job, item, payload, reason if user_facing else None)
+            await refresh(services, payload.item_id)
+
+    return JobKind(KIND, ExportPayload, run, on_failure=on_failure)
+
+
+async def _tell_failure(
+    services: Services, job: Job, item: ActionItemRecord, payload: ExportPayload, reason: str | None
+) -> None:
+    """In the thread of the recap that shows the item, with how to retry."""
+    home = await asyncio.to_thread(_store(services).home_of, item)
+    platform = services.platforms.get(home.platform) if home else None
+    if home is None or platform is None:
+        log.warning("export of item %s failed; nowhere to say so", item.id)
+        return
+    place = Place(
+        platform=home.platform, workspace=home.workspace, channel=home.channel, thread=home.thread
+    )
+    text = sentences.EXPORT_FAILED.format(
+        tracker=NAMES[payload.tracker],
+        task=item.task[:120],
+        reason=(reason or sentences.EXPORT_GAVE_UP).rstrip("."),
+    )
+    try:
+        await services.delivery.deliver(
+            f"job:{job.id}:failed", platform, ReplyTarget(place=place), ErrorReply(text=text)
+        )
+    except Exception:
+        log.exception("could not tell that the export of item %s failed", item.id)
+
+
+async def apply_tracker_event(services: Services, event: TrackerEvent) -> int:
+    """A tracker's webhook: the items exported as that issue take its state (closed: done,
+    unless dismissed; open: open), recorded in their history with the tracker as actor.
+    Unknown issues and replays change nothing. Returns how many items changed."""
+    store = _store(services)
+    changed = 0
+    for item in await asyncio.to_thread(store.items_of_issue, event.tracker, event.refs):
+        if event.state == "closed":
+            status = "dismissed" if item.status == "dismissed" else "done"
+        else:
+            status = "open"
+        if item.id is not None and await set_status(services, item.id, status, event.tracker):
+            changed += 1
+            await refresh(services, item.id)
+    return changed
+
+
+# --- the core's item service (branch items-core), behind small functions -----------------
+
+
+async def set_status(services: Services, item_id: int, status: str, actor: str) -> bool:
+    """Change the item's status with its history; False when it already had it."""
+    store = _store(services)
+    return await asyncio.to_thread(store.set_status, item_id, status, actor, services.clock())
+
+
+async def refresh(services: Services, item_id: int) -> None:
+    """Re-render the item's posts (every recap that shows it), when the core can."""
+    try:
+        from bot.features.items.service import refresh_posts
+    except ImportError:  # the items core is not merged yet: nothing to re-render
+        return
+    try:
+        await refresh_posts(services, item_id)
+    except Exception:  # a stale post must not undo the change itself
+        log.warning("could not re-render the posts of item %s", item_id, exc_info=True)
+
+
+__all__ = ["ExportPayload", "apply_tracker_event", "auto_export", "job_kind", "request_export"]
