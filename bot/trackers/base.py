@@ -65,6 +65,10 @@ class TrackerUnavailable(TrackerError):
         self.retry_after = retry_after
 
 
+class RateLimited(TrackerUnavailable):
+    """The service asked to wait longer than we do in one go: nothing was done."""
+
+
 class SignatureError(TrackerError):
     """A webhook without a valid signature (answered 401, nothing changes)."""
 
@@ -115,6 +119,7 @@ def verify_hex_signature(secret: str, body: bytes, given: str | None, *, prefix:
 __all__ = [
     "TRACKERS",
     "Idempotency",
+    "RateLimited",
     "SignatureError",
     "Tracker",
     "TrackerError",

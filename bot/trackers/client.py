@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.trackers.base import TrackerRejected, TrackerUnavailable
+from bot.trackers.base import RateLimited, TrackerRejected, TrackerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ApiClient:
             if wait is not None:
                 message = f"{self.service} rate limit (asked to wait {wait:.0f} s)"
                 if last or wait > self.max_wait:
-                    raise TrackerUnavailable(message, retry_after=wait)
+                    raise RateLimited(message, retry_after=wait)
                 await self._backoff(attempt, wait, message)
                 continue
             if response.status_code >= 500:

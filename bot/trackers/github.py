@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.trackers.base import (
     Idempotency,
+    RateLimited,
     TrackerEvent,
     TrackerIssue,
     TrackerRejected,
@@ -81,6 +82,8 @@ class GitHubTracker:
                     json={"title": title, "body": body},
                     retry_unsure=False,
                 )
+            except RateLimited:
+                raise  # refused before anything was created
             except TrackerUnavailable:
                 look_first = True  # it may have been created: look before trying again
                 continue

@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.trackers.base import (
     Idempotency,
+    RateLimited,
     TrackerEvent,
     TrackerIssue,
     TrackerRejected,
@@ -92,6 +93,8 @@ class JiraTracker:
                 response = await self.api.request(
                     "POST", "/rest/api/3/issue", json={"fields": fields}, retry_unsure=False
                 )
+            except RateLimited:
+                raise  # refused before anything was created
             except TrackerUnavailable:
                 look_first = True
                 continue

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.trackers.base import (
     Idempotency,
+    RateLimited,
     SignatureError,
     TrackerEvent,
     TrackerIssue,
@@ -100,6 +101,8 @@ class LinearTracker:
             input_ = {"id": issue_id, "teamId": teams[0]["id"], "title": title, "description": body}
             try:
                 data = await self.graphql(CREATE_MUTATION, {"input": input_}, unsure=True)
+            except RateLimited:
+                raise  # refused before anything was created
             except TrackerUnavailable:
                 look_first = True
                 continue

@@ -145,8 +145,9 @@ def job_kind(services: Services) -> JobKind[ExportPayload]:
         idempotency = Idempotency(
             marker=item_marker(payload.item_id),
             since=item.created_at,
-            # A retried job, or a press after a failure, may find the issue created.
-            maybe_created=job.attempts > 1 or payload.attempt > 0,
+            # Always look first: an earlier run may have created the issue and died before
+            # storing it, and a run handed back at shutdown does not count as an attempt.
+            maybe_created=True,
         )
         try:
             issue = await tracker.create_issue(
