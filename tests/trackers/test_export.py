@@ -1,0 +1,176 @@
+"""Exporting items ("Create issue", AUTO_EXPORT) through the job queue to the fakes:
+exactly one issue per item when pressed twice and when a job is retried after a crash; a
+failed export is told in the item's thread and can be retried by pressing again."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot import sentences
+from bot.features.items.trackers import auto_export, request_export
+from bot.ports import ErrorReply
+from bot.storage.models import Job
+from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, Fault
+from tests.trackers.support import (
+    THREAD,
+    history,
+    item,
+    say,
+    stored_item,
+    tracker_bot,
+    tracker_config,
+)
+
+
+def export_jobs(core) -> list[Job]:
+    with Session(core.services.repo.engine) as session:
+        return list(session.exec(select(Job).where(col(Job.kind) == "tracker_export")).all())
+
+
+@pytest.mark.anyio
+async def test_pressed_twice_creates_one_issue(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        services = core.services
+        first = await request_export(services, item_id, "U-Kofi")
+        second = await request_export(services, item_id, "U-Ann")
+        assert first == sentences.EXPORT_STARTED.format(tracker="GitHub")
+        assert second == sentences.EXPORT_PENDING
+        assert item(core, item_id).export_state == "pending"
+        await worker.drain()
+        third = await request_export(services, item_id, "U-Ann")
+    assert len(github.issues["acme/web"]) == 1
+    issue = github.issues["acme/web"][0]
+    assert issue["title"] == "Send the launch plan to Kofi"
+    assert "Owner: Kofi" in issue["body"] and "Due: 2026-12-11" in issue["body"]
+    stored = item(core, item_id)
+    assert (stored.tracker, stored.tracker_ref, stored.export_state) == (
+        "github",
+        "acme/web#1",
+        "created",
+    )
+    assert stored.tracker_url == issue["html_url"] and stored.tracker_id == str(issue["id"])
+    assert third == sentences.EXPORT_EXISTS.format(ref="acme/web#1", url=issue["html_url"])
+    assert len(export_jobs(core)) == 1
+    assert history(core, item_id) == [
+        ("U-Kofi", "export", None, "pending"),
+        ("bot", "export", "pending", "acme/web#1"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_job_retried_after_a_crash_finds_its_issue(engine) -> None:
+    """The process dies after GitHub created the issue and before the bot stored it: the
+    job runs again (here, handed back and taken by another worker) and finds the issue by
+    its marker instead of creating a second one."""
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        await request_export(core.services, item_id, "U-Kofi")
+        github.fail_next(Fault(on="POST", after=True, hold=60))  # created, never answered
+        running = asyncio.create_task(worker.run_once())
+        for _ in range(500):
+            if github.issues["acme/web"]:
+                break
+            await asyncio.sleep(0.01)
+        assert len(github.issues["acme/web"]) == 1
+        running.cancel()  # the process dies
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert item(core, item_id).tracker_ref is None
+        other = core.services.worker(worker_id="other")
+        assert await other.drain() == 1
+    assert len(github.issues["acme/web"]) == 1
+    assert item(core, item_id).tracker_ref == "acme/web#1"
+    assert github.seen("GET /repos/acme/web/issues")  # it looked before creating
+
+
+@pytest.mark.anyio
+async def test_a_failed_export_tells_the_thread_and_pressing_again_retries(engine) -> None:
+    with FakeJira(email="bot@acme.example", token="jira-token", projects={"ENG"}) as jira:
+        core, worker, platform = tracker_bot(engine, tracker_config(jira=jira))
+        await say(core, "link jira OPS", "Ev1")  # a project the token cannot see
+        item_id = await stored_item(core)
+        await request_export(core.services, item_id, "U-Kofi")
+        await worker.drain()
+        assert item(core, item_id).export_state == "failed"
+        told = [p for p in platform.posts.values() if isinstance(p.reply, ErrorReply)]
+        assert len(told) == 1
+        assert told[0].target.place.thread == THREAD and told[0].target.place.channel == "C1"
+        assert "valid project is required" in told[0].reply.text
+        assert "Press “Create issue”" in told[0].reply.text
+        jira.projects.add("OPS")  # someone fixes the project's permissions
+        assert await request_export(core.services, item_id, "U-Kofi") == (
+            sentences.EXPORT_STARTED.format(tracker="Jira")
+        )
+        await worker.drain()
+    assert [i["key"] for i in jira.issues] == ["OPS-1"]
+    stored = item(core, item_id)
+    assert (stored.tracker_ref, stored.export_state) == ("OPS-1", "created")
+    assert stored.tracker_url == f"{jira.base_url}/browse/OPS-1"
+    assert [e[3] for e in history(core, item_id)] == ["pending", "failed", "pending", "OPS-1"]
+    assert len(export_jobs(core)) == 2  # one per attempt, each its own key
+
+
+@pytest.mark.anyio
+async def test_a_502_is_retried_inside_the_export(engine) -> None:
+    with FakeLinear(api_key="lin-key", teams={"ENG": "team-eng"}) as linear:
+        core, worker, platform = tracker_bot(engine, tracker_config(linear=linear))
+        await say(core, "link linear ENG", "Ev1")
+        item_id = await stored_item(core)
+        linear.fail_next(Fault(status=502, on="POST"), Fault(status=502, on="POST"))
+        await request_export(core.services, item_id, "U-Kofi")
+        await worker.drain()
+    assert len(linear.issues) == 1
+    assert item(core, item_id).tracker_ref == "ENG-1"
+    assert not any(isinstance(p.reply, ErrorReply) for p in platform.posts.values())
+
+
+@pytest.mark.anyio
+async def test_export_needs_a_link_and_a_configured_tracker(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, _, _ = tracker_bot(engine, tracker_config(github=github))
+        item_id = await stored_item(core)
+        assert await request_export(core.services, item_id, "U-Kofi") == sentences.NOT_LINKED
+        await say(core, "link github acme/web", "Ev1")
+        core.services.trackers.config = tracker_config()  # the token was removed since
+        notice = await request_export(core.services, item_id, "U-Kofi")
+        assert "GITHUB_TOKEN" in notice
+        assert await request_export(core.services, 999_999, "U-Kofi") == sentences.EXPORT_NO_ITEM
+    assert item(core, item_id).export_state is None and export_jobs(core) == []
+
+
+@pytest.mark.anyio
+async def test_auto_export_exports_new_items_of_linked_channels_once(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github, auto_export=True))
+        before_link = await stored_item(core, "Book the venue")
+        assert await auto_export(core.services, [before_link]) == 0  # not linked yet
+        await say(core, "link github acme/web", "Ev1")
+        first, second = (
+            await stored_item(core, "Draft the agenda"),
+            await stored_item(core, "Call Ama"),
+        )
+        assert await auto_export(core.services, [first, second]) == 2
+        assert await auto_export(core.services, [first, second]) == 0  # already under way
+        await worker.drain()
+        assert await auto_export(core.services, [first, second]) == 0
+    assert sorted(i["title"] for i in github.issues["acme/web"]) == ["Call Ama", "Draft the agenda"]
+    assert [e[0] for e in history(core, first)][:1] == ["bot"]
+
+
+@pytest.mark.anyio
+async def test_auto_export_is_off_by_default(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        assert await auto_export(core.services, [item_id]) == 0
+        await worker.drain()
+    assert github.issues["acme/web"] == []
