@@ -5,7 +5,6 @@ issue stored once; tracker webhooks find their item by the issue's ref or id."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, update
@@ -179,27 +178,6 @@ class TrackerStore(Store):
                     )
                 ).all()
             )
-
-    def set_status(self, item_id: int, status: str, actor: str, at: datetime) -> bool:
-        """The item's status, with its history; False when it already was `status`."""
-        with self._session() as session:
-            item = session.get(ActionItemRecord, item_id)
-            if item is None or item.status == status:
-                return False
-            session.add(
-                ActionItemEvent(
-                    item_id=item_id,
-                    at=at,
-                    actor=actor[:64],
-                    field="status",
-                    old=item.status,
-                    new=status,
-                )
-            )
-            item.status, item.updated_at = status, at
-            session.add(item)
-            session.commit()
-            return True
 
     def home_of(self, item: ActionItemRecord) -> ItemHome | None:
         with self._session() as session:

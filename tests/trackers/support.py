@@ -23,6 +23,7 @@ HERE = Place(platform="memory", workspace="T1", channel="C1")
 MANAGER = "U-Boss"
 THREAD = "1700.0001"  # the thread of the recap that shows the items
 SECRETS = {"github": "gh-secret", "jira": "jira-secret", "linear": "linear-secret"}
+OPENED: list[Trackers] = []  # closed after each test (tests/trackers/conftest.py)
 
 
 class Sleeps:
@@ -68,6 +69,7 @@ def tracker_bot(
 ) -> tuple[Inbound, Worker, MemoryPlatform]:
     core, worker, platform = memory_bot(engine, clock=lambda: NOW)
     core.services.trackers = Trackers(config, sleep=sleeps or Sleeps())
+    OPENED.append(core.services.trackers)
     platform.managers["C1"] = {MANAGER}
     return core, worker, platform
 

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from bot import sentences
 from bot.errors import PermanentJobError, TransientJobError
+from bot.features.items import service
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import JobContext
 from bot.ports import ErrorReply, Place, ReplyTarget
@@ -101,7 +102,7 @@ async def request_export(services: Services, item_id: int, actor: str) -> str:
     )
     if not claimed:
         return sentences.EXPORT_PENDING
-    await refresh(services, item_id)  # the item shows "creating…"
+    service.spawn(refresh(services, item_id))  # its posts show "creating…" (not awaited: 3 s)
     return sentences.EXPORT_STARTED.format(tracker=NAMES[link.tracker])
 
 
@@ -215,25 +216,20 @@ async def apply_tracker_event(services: Services, event: TrackerEvent) -> int:
     return changed
 
 
-# --- the core's item service (branch items-core), behind small functions -----------------
+# --- the items core (bot.features.items.service) -----------------------------------------
 
 
 async def set_status(services: Services, item_id: int, status: str, actor: str) -> bool:
-    """Change the item's status with its history; False when it already had it."""
-    store = _store(services)
-    return await asyncio.to_thread(store.set_status, item_id, status, actor, services.clock())
+    """Change the item's status with its history; False when it already had it (a replay)."""
+    _, changed = await asyncio.to_thread(
+        services.repo.items.change, item_id, actor=actor, status=status
+    )
+    return changed
 
 
 async def refresh(services: Services, item_id: int) -> None:
-    """Re-render the item's posts (every recap that shows it), when the core can."""
-    try:
-        from bot.features.items.service import refresh_posts
-    except ImportError:  # the items core is not merged yet: nothing to re-render
-        return
-    try:
-        await refresh_posts(services, item_id)
-    except Exception:  # a stale post must not undo the change itself
-        log.warning("could not re-render the posts of item %s", item_id, exc_info=True)
+    """Re-render every recap post showing the item (failures are logged there)."""
+    await service.refresh_posts(services, item_id)
 
 
 __all__ = ["ExportPayload", "apply_tracker_event", "auto_export", "job_kind", "request_export"]
