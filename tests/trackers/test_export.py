@@ -174,3 +174,24 @@ async def test_auto_export_is_off_by_default(engine) -> None:
         assert await auto_export(core.services, [item_id]) == 0
         await worker.drain()
     assert github.issues["acme/web"] == []
+
+
+@pytest.mark.anyio
+async def test_forget_deletes_the_link_the_items_and_their_export_jobs(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        done_id = await stored_item(core)
+        pending_id = await stored_item(core, "Still queued")
+        await request_export(core.services, done_id, "U-Kofi")
+        await worker.drain()
+        await request_export(core.services, pending_id, "U-Kofi")  # its job never runs
+        await say(core, "forget confirm", "Ev2")
+        assert await worker.drain() == 0
+    from bot.storage.models import ActionItemRecord, TrackerLink
+
+    with Session(core.services.repo.engine) as session:
+        assert session.exec(select(TrackerLink)).all() == []
+        assert session.exec(select(ActionItemRecord)).all() == []
+    assert export_jobs(core) == []
+    assert len(github.issues["acme/web"]) == 1  # the issue created stays in GitHub
