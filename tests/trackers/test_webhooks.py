@@ -246,3 +246,48 @@ def time_now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+@pytest.mark.anyio
+async def test_the_served_app_mounts_the_webhooks_and_reads_the_settings(tmp_path) -> None:
+    """`balafon serve`'s app: the tracker settings reach the clients, the routes are
+    mounted, and a signed delivery passes the cross-site guard (a server calls it)."""
+    from bot.main import Settings, build_runtime
+    from tests.db import migrated_sqlite
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        settings = Settings(
+            _env_file=None,
+            database_url=migrated_sqlite(tmp_path / "balafon.db"),
+            data_dir=str(tmp_path / "data"),
+            github_token="gh-t",
+            github_api_url=github.base_url,
+            github_webhook_secret=SECRETS["github"],
+            serve_runs_worker=False,
+            serve_runs_scheduler=False,
+        )
+        runtime = build_runtime(settings)
+        trackers = runtime.core.services.trackers
+        assert set(trackers.clients) == {"github"}
+        assert trackers.clients["github"].api.base_url == github.base_url
+        body = FakeGitHub.webhook("closed", "acme/web", {"id": 5, "number": 5})
+        transport = httpx.ASGITransport(app=runtime.app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://bot.example") as client:
+            headers = github_headers(body) | {"Origin": "https://github.com"}
+            signed = await client.post("/webhooks/github", content=body, headers=headers)
+            unsigned = await client.post("/webhooks/github", content=body)
+        await trackers.aclose()
+    assert signed.status_code == 200 and signed.json() == {"ok": True, "changed": 0}
+    assert unsigned.status_code == 401
+
+
+def test_tracker_urls_must_be_https_off_loopback() -> None:
+    from pydantic import ValidationError
+
+    from bot.main import Settings
+
+    with pytest.raises(ValidationError, match="https"):
+        Settings(_env_file=None, jira_url="http://acme.atlassian.net")
+    settings = Settings(_env_file=None, jira_url="https://acme.atlassian.net/", jira_email="e")
+    assert settings.tracker_config().jira_url == "https://acme.atlassian.net"
+    assert settings.tracker_config().missing("jira") == ["JIRA_API_TOKEN"]
