@@ -137,6 +137,7 @@ def build_services(
     services.jobs.add(speakers.job_kind(services))
     services.trackers = Trackers(settings.tracker_config())
     services.jobs.add(item_trackers.job_kind(services))
+    services.jobs.add(item_trackers.status_job_kind(services))
     services.sweepers.append(speakers.sweeper(services))
     if digests:
         DigestService(

@@ -110,6 +110,7 @@ EXPORT_FAILED = (
     "the item again to retry."
 )
 EXPORT_GAVE_UP = "it failed several times"
+STATUS_SYNC_FAILED = "I couldn't update {tracker} issue {ref} to match this item: {reason}."
 
 # HTTP refusals made before any handler runs (bot/body_limit.py).
 BODY_TOO_LARGE = "The request body is over the {limit} limit for this address."

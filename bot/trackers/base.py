@@ -87,6 +87,11 @@ class Tracker(Protocol):
         self, target: str, title: str, body: str, *, idempotency: Idempotency
     ) -> TrackerIssue: ...
 
+    async def set_state(self, issue: TrackerIssue, state: TrackerState, *, reason: str) -> bool:
+        """Close or reopen the issue (`reason`: completed or not_planned, for a close);
+        False when its workflow offers no way there. Idempotent."""
+        ...
+
     def parse_webhook(
         self, headers: dict[str, str], body: bytes, *, now: datetime
     ) -> TrackerEvent | None:

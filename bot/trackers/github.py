@@ -119,6 +119,19 @@ class GitHubTracker:
         except (KeyError, TypeError) as exc:
             raise TrackerRejected("GitHub answered without the issue's number") from exc
 
+    async def set_state(self, issue: TrackerIssue, state: TrackerState, *, reason: str) -> bool:
+        """`PATCH /repos/{owner}/{repo}/issues/{number}` with its state (and reason)."""
+        target, _, number = issue.ref.rpartition("#")
+        if not number.isdigit():
+            raise ValueError(f"not a GitHub issue: {issue.ref!r}")
+        change: dict[str, str] = {"state": state}
+        if state == "closed":
+            change["state_reason"] = reason
+        await self.api.request(
+            "PATCH", f"/repos/{self.check_target(target)}/issues/{number}", json=change
+        )
+        return True
+
     def parse_webhook(
         self, headers: dict[str, str], body: bytes, *, now: datetime
     ) -> TrackerEvent | None:

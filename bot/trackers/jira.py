@@ -29,6 +29,14 @@ from bot.trackers.base import (
 from bot.trackers.client import ApiClient, Sleep
 
 _KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}")
+_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}-\d{1,9}")
+
+
+def check_issue_key(ref: str) -> str:
+    """A stored issue key, checked before it goes into a path."""
+    if not _ISSUE_KEY.fullmatch(ref):
+        raise ValueError(f"not a Jira issue key: {ref!r}")
+    return ref
 
 
 def adf(text: str) -> dict[str, Any]:
@@ -117,13 +125,16 @@ class JiraTracker:
             )
         return None
 
-    async def close_issue(self, key: str) -> bool:
-        """Move the issue to a status of the done category; False when its workflow
-        offers no such transition from where it is."""
-        response = await self.api.request("GET", f"/rest/api/3/issue/{key}/transitions")
+    async def set_state(self, issue: TrackerIssue, state: TrackerState, *, reason: str) -> bool:
+        """Take the issue's first transition to a status of the "done" category (closed),
+        or of another category (open); no transition is needed when it is there already."""
+        key = check_issue_key(issue.ref)
+        response = await self.api.request(
+            "GET", f"/rest/api/3/issue/{key}/transitions", params={"expand": "transitions.fields"}
+        )
         for transition in response.json().get("transitions", []):
             category = ((transition.get("to") or {}).get("statusCategory") or {}).get("key")
-            if category == "done":
+            if (category == "done") == (state == "closed"):
                 await self.api.request(
                     "POST",
                     f"/rest/api/3/issue/{key}/transitions",

@@ -42,6 +42,18 @@ TEAM_QUERY = """query Team($key: String!) {
 CREATE_MUTATION = """mutation IssueCreate($input: IssueCreateInput!) {
   issueCreate(input: $input) { success issue { id identifier url } }
 }"""
+STATES_QUERY = """query IssueStates($id: String!) {
+  issue(id: $id) { id state { id type } team { states { nodes { id type position } } } }
+}"""
+UPDATE_MUTATION = """mutation IssueUpdate($id: String!, $input: IssueUpdateInput!) {
+  issueUpdate(id: $id, input: $input) { success }
+}"""
+# The state an item's issue moves to: the first of these types its team has.
+_WANTED = {
+    ("closed", "completed"): ("completed",),
+    ("closed", "not_planned"): ("canceled", "completed"),
+    ("open", ""): ("unstarted", "backlog", "started", "triage"),
+}
 ISSUE_QUERY = """query Issue($id: String!) { issue(id: $id) { id identifier url } }"""
 
 
@@ -122,6 +134,26 @@ class LinearTracker:
     @staticmethod
     def _issue(issue: dict[str, Any]) -> TrackerIssue:
         return TrackerIssue(ref=issue["identifier"], url=issue["url"], id=issue["id"])
+
+    async def set_state(self, issue: TrackerIssue, state: TrackerState, *, reason: str) -> bool:
+        """`issueUpdate` to the team's first state of the wanted type (by position);
+        nothing when the issue is in such a state already."""
+        data = await self.graphql(STATES_QUERY, {"id": issue.id})
+        found = data.get("issue")
+        if not found:
+            raise TrackerRejected(f"Linear has no issue {issue.ref}")
+        types = _WANTED[(state, reason if state == "closed" else "")]
+        if (found.get("state") or {}).get("type") in types:
+            return True
+        states = sorted(found["team"]["states"]["nodes"], key=lambda s: s.get("position", 0))
+        for wanted in types:
+            for candidate in states:
+                if candidate["type"] == wanted:
+                    await self.graphql(
+                        UPDATE_MUTATION, {"id": issue.id, "input": {"stateId": candidate["id"]}}
+                    )
+                    return True
+        return False
 
     def parse_webhook(
         self, headers: dict[str, str], body: bytes, *, now: datetime

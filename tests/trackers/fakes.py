@@ -108,6 +108,9 @@ class FakeService:
             def do_POST(self) -> None:
                 self._serve()
 
+            def do_PATCH(self) -> None:
+                self._serve()
+
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -184,6 +187,19 @@ class FakeGitHub(FakeService):
         }
         if seen.headers.get("authorization") != f"Bearer {self.token}":
             return 401, limits, {"message": "Bad credentials", "status": "401"}
+        if one := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)", seen.path):
+            issues = self.issues.get(one.group(1), [])
+            found = next((i for i in issues if i["number"] == int(one.group(2))), None)
+            if found is None or seen.method != "PATCH":
+                return 404, limits, {"message": "Not Found", "status": "404"}
+            if seen.body.get("state") not in {"open", "closed"}:
+                return 422, limits, {"message": "Validation Failed"}
+            found["state"] = seen.body["state"]
+            found["state_reason"] = (
+                seen.body.get("state_reason") if found["state"] == "closed" else "reopened"
+            )
+            found["updated_at"] = now_iso()
+            return 200, limits, found
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", seen.path)
         if not match or match.group(1) not in self.issues:
             return 404, limits, {"message": "Not Found", "status": "404"}
@@ -366,6 +382,14 @@ class FakeLinear(FakeService):
         self.api_key = api_key
         self.teams = teams  # key -> id
         self.issues: dict[str, dict[str, Any]] = {}
+        # One workflow for every team, as Linear's defaults (position: board order).
+        self.states = [
+            {"id": "st-backlog", "type": "backlog", "position": 0},
+            {"id": "st-todo", "type": "unstarted", "position": 1},
+            {"id": "st-doing", "type": "started", "position": 2},
+            {"id": "st-done", "type": "completed", "position": 3},
+            {"id": "st-canceled", "type": "canceled", "position": 4},
+        ]
 
     @property
     def api_url(self) -> str:
@@ -405,10 +429,27 @@ class FakeLinear(FakeService):
                 "team": team,
                 "title": data["title"],
                 "description": data.get("description"),
+                "state": {"id": "st-todo", "type": "unstarted"},
             }
             self.issues[issue["id"]] = issue
             public = {k: issue[k] for k in ("id", "identifier", "url")}
             return 200, {}, {"data": {"issueCreate": {"success": True, "issue": public}}}
+        if "issueUpdate" in query:
+            issue = self.issues.get(variables["id"])
+            state = next(
+                (x for x in self.states if x["id"] == variables["input"].get("stateId")), None
+            )
+            if issue is None or state is None:
+                return 200, {}, {"data": None, "errors": [{"message": "Entity not found"}]}
+            issue["state"] = state
+            return 200, {}, {"data": {"issueUpdate": {"success": True}}}
+        if "issue(" in query and "team {" in query:
+            issue = self.issues.get(variables["id"])
+            if issue is None:
+                return 200, {}, {"data": None, "errors": [{"message": "Entity not found: Issue"}]}
+            states = {"nodes": [dict(x) for x in self.states]}
+            found = {"id": issue["id"], "state": issue["state"], "team": {"states": states}}
+            return 200, {}, {"data": {"issue": found}}
         if "issue(" in query:
             issue = self.issues.get(variables["id"])
             if issue is None:

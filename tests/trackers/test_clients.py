@@ -113,7 +113,7 @@ async def test_jira_creates_with_adf_and_label_and_retries_after() -> None:
         issue = await client.create_issue(
             "eng", "Ship it", "Owner: Kofi\n\nDue: 2026-12-11", idempotency=once()
         )
-        closed = await client.close_issue(issue.ref)
+        closed = await client.set_state(issue, "closed", reason="completed")
         await client.aclose()
     assert issue.ref == "ENG-1" and issue.url == f"{fake.base_url}/browse/ENG-1"
     assert issue.id == "10001"

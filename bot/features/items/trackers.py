@@ -24,11 +24,14 @@ from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import JobContext
 from bot.ports import ErrorReply, Place, ReplyTarget
 from bot.storage.models import ActionItemRecord, Job
-from bot.storage.trackers import TrackerStore
+from bot.storage.trackers import ItemHome, TrackerStore
 from bot.trackers.base import (
+    TRACKERS,
     Idempotency,
     TrackerEvent,
+    TrackerIssue,
     TrackerRejected,
+    TrackerState,
     TrackerUnavailable,
     item_marker,
 )
@@ -87,11 +90,7 @@ async def request_export(services: Services, item_id: int, actor: str) -> str:
         tracker=link.tracker,
         target=link.target,
         attempt=attempt,
-        place=(
-            {"platform": home.platform, "workspace": home.workspace, "channel": home.channel}
-            if home
-            else {}
-        ),
+        place=_place_dict(home),
     )
     await asyncio.to_thread(
         services.queue.enqueue,
@@ -168,35 +167,33 @@ def job_kind(services: Services) -> JobKind[ExportPayload]:
         await asyncio.to_thread(store.mark_failed, payload.item_id)
         item = await asyncio.to_thread(store.item, payload.item_id)
         if item is not None:
-            await _tell_failure(services, job, item, payload, reason if user_facing else None)
+            text = sentences.EXPORT_FAILED.format(
+                tracker=NAMES[payload.tracker],
+                task=item.task[:120],
+                reason=(reason if user_facing else sentences.EXPORT_GAVE_UP).rstrip("."),
+            )
+            await _tell(services, job, item, text)
             await refresh(services, payload.item_id)
 
     return JobKind(KIND, ExportPayload, run, on_failure=on_failure)
 
 
-async def _tell_failure(
-    services: Services, job: Job, item: ActionItemRecord, payload: ExportPayload, reason: str | None
-) -> None:
-    """In the thread of the recap that shows the item, with how to retry."""
+async def _tell(services: Services, job: Job, item: ActionItemRecord, text: str) -> None:
+    """In the thread of the recap that shows the item (once per job)."""
     home = await asyncio.to_thread(_store(services).home_of, item)
     platform = services.platforms.get(home.platform) if home else None
     if home is None or platform is None:
-        log.warning("export of item %s failed; nowhere to say so", item.id)
+        log.warning("item %s: nowhere to say %r", item.id, text)
         return
     place = Place(
         platform=home.platform, workspace=home.workspace, channel=home.channel, thread=home.thread
-    )
-    text = sentences.EXPORT_FAILED.format(
-        tracker=NAMES[payload.tracker],
-        task=item.task[:120],
-        reason=(reason or sentences.EXPORT_GAVE_UP).rstrip("."),
     )
     try:
         await services.delivery.deliver(
             f"job:{job.id}:failed", platform, ReplyTarget(place=place), ErrorReply(text=text)
         )
     except Exception:
-        log.exception("could not tell that the export of item %s failed", item.id)
+        log.exception("could not tell %r about item %s", text, item.id)
 
 
 async def apply_tracker_event(services: Services, event: TrackerEvent) -> int:
@@ -216,6 +213,82 @@ async def apply_tracker_event(services: Services, event: TrackerEvent) -> int:
     return changed
 
 
+# --- chat to tracker: a person's change of status moves the issue -----------------------
+
+STATUS_KIND = "tracker_status"
+
+
+class StatusPayload(JobPayload):
+    item_id: int
+    place: dict[str, str] = Field(default_factory=dict)  # for `forget`, as above
+
+
+async def push_status(services: Services, item_id: int, actor: str) -> bool:
+    """After the item's status changed in chat: close (done, dismissed) or reopen its
+    issue, in a job. Not for a change that came from the tracker itself (`actor` is its
+    name); the tracker's webhook for our own change finds the item there already."""
+    if actor in TRACKERS:
+        return False
+    store = _store(services)
+    item = await asyncio.to_thread(store.item, item_id)
+    if item is None or not item.tracker_ref or not services.trackers.get(item.tracker or ""):
+        return False
+    home = await asyncio.to_thread(store.home_of, item)
+    payload = StatusPayload(item_id=item_id, place=_place_dict(home))
+    await asyncio.to_thread(
+        services.queue.enqueue,
+        STATUS_KIND,
+        payload.stored(),
+        key=f"tracker-status:{item_id}:{item.updated_at.isoformat()}",  # one per change
+        workspace_id=item.workspace_id,
+    )
+    return True
+
+
+def status_job_kind(services: Services) -> JobKind[StatusPayload]:
+    store = _store(services)
+
+    async def run(job: Job, payload: StatusPayload, context: JobContext) -> dict[str, Any] | None:
+        item = await asyncio.to_thread(store.item, payload.item_id)
+        if item is None or not item.tracker_ref or not item.tracker:
+            return {"skipped": "no issue"}
+        tracker = services.trackers.get(item.tracker)
+        if tracker is None:
+            raise PermanentJobError(f"{NAMES[item.tracker]} is not set up any more")
+        # The item's status when the job runs: quick changes end in the last one.
+        state: TrackerState = "open" if item.status == "open" else "closed"
+        reason = "not_planned" if item.status == "dismissed" else "completed"
+        issue = TrackerIssue(
+            ref=item.tracker_ref, url=item.tracker_url or "", id=item.tracker_id or ""
+        )
+        try:
+            moved = await tracker.set_state(issue, state, reason=reason)
+        except TrackerRejected as exc:
+            raise PermanentJobError(str(exc)) from exc
+        except TrackerUnavailable as exc:
+            raise TransientJobError(str(exc)) from exc
+        return {"ref": item.tracker_ref, "state": state, "moved": moved}
+
+    async def on_failure(job: Job, payload: StatusPayload, reason: str, user_facing: bool) -> None:
+        item = await asyncio.to_thread(store.item, payload.item_id)
+        if item is None or not item.tracker:
+            return
+        text = sentences.STATUS_SYNC_FAILED.format(
+            tracker=NAMES[item.tracker],
+            ref=item.tracker_ref,
+            reason=(reason if user_facing else sentences.EXPORT_GAVE_UP).rstrip("."),
+        )
+        await _tell(services, job, item, text)
+
+    return JobKind(STATUS_KIND, StatusPayload, run, on_failure=on_failure)
+
+
+def _place_dict(home: ItemHome | None) -> dict[str, str]:
+    if home is None:
+        return {}
+    return {"platform": home.platform, "workspace": home.workspace, "channel": home.channel}
+
+
 # --- the items core (bot.features.items.service) -----------------------------------------
 
 
@@ -232,4 +305,13 @@ async def refresh(services: Services, item_id: int) -> None:
     await service.refresh_posts(services, item_id)
 
 
-__all__ = ["ExportPayload", "apply_tracker_event", "auto_export", "job_kind", "request_export"]
+__all__ = [
+    "ExportPayload",
+    "StatusPayload",
+    "apply_tracker_event",
+    "auto_export",
+    "job_kind",
+    "push_status",
+    "request_export",
+    "status_job_kind",
+]
