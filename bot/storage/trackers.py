@@ -15,6 +15,7 @@ from bot.storage.models import (
     ActionItemEvent,
     ActionItemRecord,
     Channel,
+    RecapItem,
     RecapRecord,
     TrackerLink,
     Workspace,
@@ -85,6 +86,17 @@ class TrackerStore(Store):
                 .where(col(ActionItemRecord.id).in_(item_ids))
             ).all()
             return [(item, link) for item, link in rows]
+
+    def items_of_recap(self, recap_id: int) -> list[int]:
+        """The ids of the items a recap shows (RecapItem rows), in its order."""
+        with self._session() as session:
+            return list(
+                session.exec(
+                    select(RecapItem.item_id)
+                    .where(col(RecapItem.recap_id) == recap_id)
+                    .order_by(col(RecapItem.position))
+                ).all()
+            )
 
     def claim_export(self, item_id: int, tracker: str, actor: str) -> bool:
         """Mark the item's export pending, unless it is pending or created already (a

@@ -201,3 +201,17 @@ async def test_tokens_go_only_to_the_configured_host() -> None:
     with pytest.raises(ValueError):
         ApiClient("x", "https://user:pw@jira.acme.example", {})
     assert check_base_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+
+
+@pytest.mark.anyio
+async def test_jira_rate_limit_reset_as_an_iso_time() -> None:
+    """Jira's X-RateLimit-Reset is a time (yyyy-MM-ddTHH:mmZ), not a number of seconds."""
+    sleeps = Sleeps()
+    reset = (datetime.now(UTC) + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%MZ")
+    with FakeJira(email="e", token="t", projects={"ENG"}) as fake:
+        fake.fail_next(Fault(status=429, headers={"x-ratelimit-reset": reset}, on="POST"))
+        client = JiraTracker(url=fake.base_url, email="e", api_token="t", sleep=sleeps)
+        await client.create_issue("ENG", "Ship it", "", idempotency=once())
+        await client.aclose()
+    assert len(fake.issues) == 1
+    assert len(sleeps.waits) == 1 and sleeps.waits[0] <= 30.2  # at most a minute away, capped

@@ -15,6 +15,7 @@ from bot.ports import ErrorReply
 from bot.storage.models import Job
 from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, Fault
 from tests.trackers.support import (
+    HERE,
     THREAD,
     history,
     item,
@@ -195,3 +196,26 @@ async def test_forget_deletes_the_link_the_items_and_their_export_jobs(engine) -
         assert session.exec(select(ActionItemRecord)).all() == []
     assert export_jobs(core) == []
     assert len(github.issues["acme/web"]) == 1  # the issue created stays in GitHub
+
+
+@pytest.mark.anyio
+async def test_auto_export_of_a_saved_recap(engine) -> None:
+    """What the recap job calls after `repo.save_recap`: its items, through RecapItem."""
+    from bot.features.items.trackers import auto_export_recap
+    from summarizer.types import ActionItem, Recap
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github, auto_export=True))
+        await say(core, "link github acme/web", "Ev1")
+        services = core.services
+        channel = await services.conversations.get_channel(HERE)
+        recap = Recap(
+            summary="Launch.",
+            action_items=[ActionItem(task="Write the release notes", owner="Ama")],
+            engine="offline",
+        )
+        row = await asyncio.to_thread(services.repo.save_recap, channel, recap, thread_id=THREAD)
+        assert await auto_export_recap(services, row) == 1
+        assert await auto_export_recap(services, None) == 0
+        await worker.drain()
+    assert [i["title"] for i in github.issues["acme/web"]] == ["Write the release notes"]

@@ -23,7 +23,7 @@ from bot.features.items import service
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import JobContext
 from bot.ports import ErrorReply, Place, ReplyTarget
-from bot.storage.models import ActionItemRecord, Job
+from bot.storage.models import ActionItemRecord, Job, RecapRecord
 from bot.storage.trackers import ItemHome, TrackerStore
 from bot.trackers.base import (
     TRACKERS,
@@ -118,6 +118,15 @@ async def auto_export(services: Services, item_ids: Iterable[int]) -> int:
         notice = await request_export(services, item.id, "bot")
         started += notice.startswith(sentences.EXPORT_STARTED.split("{")[0])
     return started
+
+
+async def auto_export_recap(services: Services, recap_row: RecapRecord | None) -> int:
+    """`auto_export` for the items of a recap just saved (`repo.save_recap`'s row; None:
+    nothing was saved). Cheap when AUTO_EXPORT is off or the channel is not linked."""
+    if recap_row is None or recap_row.id is None or not services.trackers.auto_export:
+        return 0
+    item_ids = await asyncio.to_thread(_store(services).items_of_recap, recap_row.id)
+    return await auto_export(services, item_ids)
 
 
 def issue_body(item: ActionItemRecord) -> str:
@@ -310,6 +319,7 @@ __all__ = [
     "StatusPayload",
     "apply_tracker_event",
     "auto_export",
+    "auto_export_recap",
     "job_kind",
     "push_status",
     "request_export",
