@@ -78,6 +78,11 @@ def _item(record: ActionItemRecord) -> dict[str, Any]:
         "status": record.status,
         "confidence": record.confidence,
         "source_ref": record.source_ref,
+        # The issue it was exported to (docs/trackers.md), when it was.
+        "tracker": record.tracker,
+        "tracker_ref": record.tracker_ref,
+        "tracker_url": record.tracker_url,
+        "export_state": record.export_state,
     }
 
 

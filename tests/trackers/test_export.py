@@ -219,3 +219,24 @@ async def test_auto_export_of_a_saved_recap(engine) -> None:
         assert await auto_export_recap(services, None) == 0
         await worker.drain()
     assert [i["title"] for i in github.issues["acme/web"]] == ["Write the release notes"]
+
+
+@pytest.mark.anyio
+async def test_balafon_export_action_items_carries_the_tracker_link(engine) -> None:
+    from bot.export import rows
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        exported_id = await stored_item(core)
+        plain_id = await stored_item(core, "Not exported")
+        await request_export(core.services, exported_id, "U-Kofi")
+        await worker.drain()
+    by_id = {row["id"]: row for row in rows(core.services.repo.engine, "action-items")}
+    assert by_id[exported_id]["tracker_ref"] == "acme/web#1"
+    assert by_id[exported_id]["tracker_url"] == github.issues["acme/web"][0]["html_url"]
+    assert (by_id[exported_id]["tracker"], by_id[exported_id]["export_state"]) == (
+        "github",
+        "created",
+    )
+    assert by_id[plain_id]["tracker_ref"] is None and by_id[plain_id]["export_state"] is None
