@@ -240,3 +240,53 @@ async def test_balafon_export_action_items_carries_the_tracker_link(engine) -> N
         "created",
     )
     assert by_id[plain_id]["tracker_ref"] is None and by_id[plain_id]["export_state"] is None
+
+
+@pytest.mark.anyio
+async def test_a_long_rate_limit_puts_the_export_back_until_its_reset(engine) -> None:
+    """Longer than the client waits: the job goes back to the queue until the reset the
+    service gave, without counting an attempt or telling anyone of a failure."""
+    from datetime import UTC, datetime
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, platform = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        github.fail_next(FakeGitHub.rate_limited(on="GET", reset_in=600))
+        await request_export(core.services, item_id, "U-Kofi")
+        await worker.drain()
+        (job,) = export_jobs(core)
+        assert job.status == "queued" and job.attempts == 0
+        wait = (job.run_after - datetime.now(UTC)).total_seconds()
+        assert 500 < wait <= 601
+        assert item(core, item_id).export_state == "pending"
+        assert not any(isinstance(p.reply, ErrorReply) for p in platform.posts.values())
+        with Session(core.services.repo.engine) as session:  # the reset has come
+            stored = session.get(Job, job.id)
+            stored.run_after = datetime.now(UTC)
+            session.add(stored)
+            session.commit()
+        await worker.drain()
+    assert item(core, item_id).tracker_ref == "acme/web#1"
+
+
+@pytest.mark.anyio
+async def test_an_export_whose_job_ended_unstored_is_restarted_by_a_press(engine) -> None:
+    """The job ended but its failure was never recorded (the process died in between):
+    the item is stuck pending until someone presses again, which starts a new attempt."""
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        await request_export(core.services, item_id, "U-Kofi")
+        with Session(core.services.repo.engine) as session:
+            (job,) = session.exec(select(Job).where(col(Job.kind) == "tracker_export")).all()
+            job.status = "failed"
+            session.add(job)
+            session.commit()
+        assert await worker.drain() == 0
+        notice = await request_export(core.services, item_id, "U-Kofi")
+        assert notice == sentences.EXPORT_STARTED.format(tracker="GitHub")
+        await worker.drain()
+    assert item(core, item_id).tracker_ref == "acme/web#1"
+    assert len(github.issues["acme/web"]) == 1

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from bot import sentences
-from bot.errors import PermanentJobError, TransientJobError
+from bot.errors import NotYet, PermanentJobError, TransientJobError
 from bot.features.items import service
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import JobContext
@@ -28,6 +28,7 @@ from bot.storage.trackers import ItemHome, TrackerStore
 from bot.trackers.base import (
     TRACKERS,
     Idempotency,
+    RateLimited,
     TrackerEvent,
     TrackerIssue,
     TrackerRejected,
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KIND = "tracker_export"
 NAMES = {"github": "GitHub", "jira": "Jira", "linear": "Linear"}
+# A rate limit longer than the client waits puts the job back until the service's reset
+# (not counted as an attempt), at most this long at a time.
+RATE_LIMIT_WAIT_MAX = 3600.0
 
 
 class ExportPayload(JobPayload):
@@ -80,6 +84,11 @@ async def request_export(services: Services, item_id: int, actor: str) -> str:
             return sentences.EXPORT_NO_ITEM
         if item.tracker_ref:
             return sentences.EXPORT_EXISTS.format(ref=item.tracker_ref, url=item.tracker_url)
+        if await _ended_unstored(services, item_id):
+            # Its job ended without storing an issue or saying so (the process died in
+            # between): this press starts the next attempt.
+            await asyncio.to_thread(store.mark_failed, item_id)
+            claimed = await asyncio.to_thread(store.claim_export, item_id, link.tracker, actor)
     # Pending, claimed now or before: its job exists, or is written now (a crash between
     # the claim and the job leaves the claim; the next press finishes it). Same key: one.
     attempt = await asyncio.to_thread(store.export_attempt, item_id)
@@ -96,13 +105,24 @@ async def request_export(services: Services, item_id: int, actor: str) -> str:
         services.queue.enqueue,
         KIND,
         payload.stored(),
-        key=f"export:{item_id}:{attempt}",
+        key=_export_key(item_id, attempt),
         workspace_id=item.workspace_id,
     )
     if not claimed:
         return sentences.EXPORT_PENDING
     service.spawn(refresh(services, item_id))  # its posts show "creating…" (not awaited: 3 s)
     return sentences.EXPORT_STARTED.format(tracker=NAMES[link.tracker])
+
+
+def _export_key(item_id: int, attempt: int) -> str:
+    return f"export:{item_id}:{attempt}"
+
+
+async def _ended_unstored(services: Services, item_id: int) -> bool:
+    """The pending export's job has finished (done or failed) yet the item has no issue."""
+    attempt = await asyncio.to_thread(_store(services).export_attempt, item_id)
+    job = await asyncio.to_thread(services.repo.job_by_key, _export_key(item_id, attempt))
+    return job is not None and job.status in ("done", "failed")
 
 
 async def auto_export(services: Services, item_ids: Iterable[int]) -> int:
@@ -164,6 +184,8 @@ def job_kind(services: Services) -> JobKind[ExportPayload]:
             )
         except TrackerRejected as exc:
             raise PermanentJobError(str(exc)) from exc
+        except RateLimited as exc:  # back when the service said, not counted as an attempt
+            raise NotYet(min(RATE_LIMIT_WAIT_MAX, exc.retry_after or 60), str(exc)) from exc
         except TrackerUnavailable as exc:
             raise TransientJobError(str(exc)) from exc
         await asyncio.to_thread(
@@ -274,6 +296,8 @@ def status_job_kind(services: Services) -> JobKind[StatusPayload]:
             moved = await tracker.set_state(issue, state, reason=reason)
         except TrackerRejected as exc:
             raise PermanentJobError(str(exc)) from exc
+        except RateLimited as exc:
+            raise NotYet(min(RATE_LIMIT_WAIT_MAX, exc.retry_after or 60), str(exc)) from exc
         except TrackerUnavailable as exc:
             raise TransientJobError(str(exc)) from exc
         return {"ref": item.tracker_ref, "state": state, "moved": moved}
