@@ -276,9 +276,11 @@ async def test_the_served_app_mounts_the_webhooks_and_reads_the_settings(tmp_pat
             headers = github_headers(body) | {"Origin": "https://github.com"}
             signed = await client.post("/webhooks/github", content=body, headers=headers)
             unsigned = await client.post("/webhooks/github", content=body)
+            metrics = (await client.get("/metrics")).text
         await trackers.aclose()
     assert signed.status_code == 200 and signed.json() == {"ok": True, "changed": 0}
     assert unsigned.status_code == 401
+    assert 'balafon_requests_total{outcome="4xx",platform="github"}' in metrics
 
 
 def test_tracker_urls_must_be_https_off_loopback() -> None:
