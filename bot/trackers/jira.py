@@ -29,6 +29,7 @@ from bot.trackers.base import (
 from bot.trackers.client import ApiClient, Sleep
 
 _KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}")
+SEARCH_INDEX_LAG = 5.0  # seconds
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}-\d{1,9}")
 
 
@@ -104,6 +105,9 @@ class JiraTracker:
             except RateLimited:
                 raise  # refused before anything was created
             except TrackerUnavailable:
+                # Jira's search is an index that trails writes by a few seconds: give an
+                # issue this attempt may have created the time to show up in it.
+                await self.api.sleep(SEARCH_INDEX_LAG)
                 look_first = True
                 continue
             created = response.json()

@@ -132,12 +132,14 @@ async def test_jira_creates_with_adf_and_label_and_retries_after() -> None:
 
 @pytest.mark.anyio
 async def test_jira_lost_answer_is_found_by_its_label() -> None:
+    sleeps = Sleeps()
     with FakeJira(email="e", token="t", projects={"ENG"}) as fake:
         fake.fail_next(Fault(on="POST /rest/api/3/issue", after=True, hang_up=True))
-        client = JiraTracker(url=fake.base_url, email="e", api_token="t", sleep=Sleeps())
+        client = JiraTracker(url=fake.base_url, email="e", api_token="t", sleep=sleeps)
         issue = await client.create_issue("ENG", "Ship it", "", idempotency=once())
         await client.aclose()
     assert len(fake.issues) == 1 and issue.ref == "ENG-1"
+    assert sleeps.waits == [5.0]  # the search index's lag, before looking
 
 
 @pytest.mark.anyio
