@@ -14,7 +14,14 @@ from typing import Any, TextIO
 from sqlalchemy.engine import Engine
 
 from bot.storage.export import ExportQueries
-from bot.storage.models import ActionItemRecord, Channel, RecapRecord, VoiceProfile, Workspace
+from bot.storage.models import (
+    ActionItemEvent,
+    ActionItemRecord,
+    Channel,
+    RecapRecord,
+    VoiceProfile,
+    Workspace,
+)
 
 KINDS = ("recaps", "action-items", "voice-profiles")
 # A spreadsheet opening the CSV runs a cell that starts with one of these as a formula
@@ -36,8 +43,25 @@ def rows(engine: Engine, kind: str, since: datetime | None = None) -> Iterator[d
         for profile, workspace in queries.voice_profiles(since):
             yield _voice(profile, workspace)
     else:
-        for item, workspace, channel in queries.action_items(since):
-            yield _place(item.id, workspace, channel, item.created_at) | _item(item)
+        batch: list[tuple[ActionItemRecord, Workspace, Channel]] = []
+        for found in queries.action_items(since):
+            batch.append(found)
+            if len(batch) == HISTORY_BATCH:
+                yield from _items(queries, batch)
+                batch = []
+        yield from _items(queries, batch)
+
+
+HISTORY_BATCH = 500  # items whose histories are read in one query
+
+
+def _items(
+    queries: ExportQueries, batch: list[tuple[ActionItemRecord, Workspace, Channel]]
+) -> Iterator[dict[str, Any]]:
+    histories = queries.item_histories([item.id for item, _, _ in batch if item.id])
+    for item, workspace, channel in batch:
+        history = histories.get(item.id or 0, [])
+        yield _place(item.id, workspace, channel, item.created_at) | _item(item, history)
 
 
 def _place(
@@ -68,9 +92,12 @@ def _recap(record: RecapRecord) -> dict[str, Any]:
     }
 
 
-def _item(record: ActionItemRecord) -> dict[str, Any]:
+def _item(record: ActionItemRecord, history: list[ActionItemEvent]) -> dict[str, Any]:
+    """An item with its state now, its tracker issue and its history (oldest first: who
+    changed what, when; `seen` = a later recap reported it again)."""
     return {
         "recap_id": record.recap_id,
+        "thread": record.thread_id,
         "task": record.task,
         "owner_id": record.owner_id,
         "owner_name": record.owner_name,
@@ -78,11 +105,23 @@ def _item(record: ActionItemRecord) -> dict[str, Any]:
         "status": record.status,
         "confidence": record.confidence,
         "source_ref": record.source_ref,
+        "requested_by": record.requested_by,
+        "updated_at": _iso(record.updated_at),
         # The issue it was exported to (docs/trackers.md), when it was.
         "tracker": record.tracker,
         "tracker_ref": record.tracker_ref,
         "tracker_url": record.tracker_url,
         "export_state": record.export_state,
+        "history": [
+            {
+                "at": _iso(event.at),
+                "actor": event.actor,
+                "field": event.field,
+                "old": event.old,
+                "new": event.new,
+            }
+            for event in history
+        ],
     }
 
 
@@ -117,16 +156,23 @@ def write(records: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
         if fmt == "jsonl":
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            flat = {
-                k: neutralise(" | ".join(v) if isinstance(v, list) else v)
-                for k, v in record.items()
-            }
+            flat = {k: neutralise(_cell(v)) for k, v in record.items()}
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(flat))
                 writer.writeheader()
             writer.writerow(flat)
         count += 1
     return count
+
+
+def _cell(value: Any) -> Any:
+    """A list in one CSV cell: its entries joined with " | " (objects as JSON)."""
+    if not isinstance(value, list):
+        return value
+    return " | ".join(
+        v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)
+        for v in value
+    )
 
 
 def export_text(engine: Engine, kind: str, fmt: str, since: datetime | None = None) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.outline import ItemKind, OutlineItem, RecapOutline
+from bot.ports import ItemListReply, ItemView
 from bot.recordings import parse_recording_ref, source_label
+from summarizer.types import ActionItem
 
 
 def split_text(text: str, limit: int) -> Iterator[str]:
@@ -63,3 +65,42 @@ def outline_markdown(outline: RecapOutline) -> str:
     lines.append(footer + "._")
     lines += [f"> {note}" for note in outline.notes]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# --- action item lists (`my items`, `items`) ------------------------------------------------
+
+STATUS_MARK = {"open": "[ ]", "done": "[x]", "dismissed": "[-]"}
+
+
+def item_line(item: ActionItem, owner: str | None, view: ItemView) -> str:
+    """One stored item as a Markdown line: `- [ ] #12 Ann: Send the report (due 2026-12-11)
+    in <#C1>`, its number being what `done 12` takes."""
+    who = f"**{owner}**: " if owner else ""
+    due = f" (due {item.due.isoformat()})" if item.due else ""
+    where = f" in <#{view.channel}>" if view.channel else ""
+    tracker = (
+        f" [{view.tracker_ref}]({view.tracker_url})"
+        if view.tracker_ref and view.tracker_url
+        else ""
+    )
+    return (
+        f"- {STATUS_MARK.get(view.status, '[ ]')} #{view.id} {who}{item.task}{due}{where}{tracker}"
+    )
+
+
+def item_list_markdown(reply: ItemListReply) -> str:
+    """An item list as Markdown: every platform can show it as text."""
+    lines = [f"*{reply.title}*"]
+    if not any(items for _, items in reply.groups):
+        return "\n".join([*lines, reply.empty_text])
+    for heading, items in reply.groups:
+        lines += ["", f"*{heading}*"]
+        lines += [
+            item_line(item, view.owner_name or item.owner or _mention(view), view)
+            for item, view in items
+        ]
+    return "\n".join(lines)
+
+
+def _mention(view: ItemView) -> str | None:
+    return f"<@{view.owner_id}>" if view.owner_id else None

@@ -161,8 +161,8 @@ ITEM_STALE = "{who} changed this item already ({what}): here is how it stands no
 ITEM_SOMEONE = "Someone"
 ITEM_UNKNOWN_ACTION = "I don't know how to “{action}” an action item."
 ITEM_EXPORT_UNAVAILABLE = (
-    "Exporting to a tracker isn't available here: link one with `@balafon link github "
-    "OWNER/REPO` (or jira, linear), and ask an admin to set the tracker's token."
+    "Exporting to a tracker isn't available here yet: this channel needs a linked tracker "
+    "(GitHub, Jira or Linear) and the server its token."
 )
 ITEM_NOT_FOUND = "There's no action item #{number} in this workspace."
 ITEM_DONE = "Marked #{number} “{task}” done."

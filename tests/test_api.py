@@ -138,7 +138,7 @@ def test_responses_match_the_openapi_document(case: Any, api_app: Any) -> None:
     case.call_and_validate(headers=AUTH, app=api_app)
 
 
-def test_openapi_document_describes_the_three_operations() -> None:
+def test_openapi_document_describes_the_operations() -> None:
     document = openapi_document()
     assert document["openapi"].startswith("3.1")
     operations = {(path, method) for path, item in document["paths"].items() for method in item}
@@ -146,6 +146,8 @@ def test_openapi_document_describes_the_three_operations() -> None:
         ("/v1/transcriptions", "post"),
         ("/v1/recaps", "post"),
         ("/v1/jobs/{id}", "get"),
+        ("/v1/action-items", "get"),
+        ("/v1/action-items/{id}", "patch"),
     }
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
@@ -702,3 +704,91 @@ async def test_the_english_model_fails_a_french_upload_saying_how_to_switch(
         assert "understands English only" in job["error"]
         assert "WHISPER_MODEL=multilingual" in job["error"]
         assert "@balafon" not in job["error"]  # no chat command for an API client
+
+
+# --- action items (issue #16) -------------------------------------------------------------
+
+
+def _stored_items(api: HttpApi) -> tuple[int, int]:
+    """Two channels' items: (Bob's open item in C1, Ann's in C2)."""
+    from datetime import date
+
+    from summarizer.types import ActionItem, Recap
+
+    repo = api.core.repo
+    workspace = repo.get_or_create_workspace("slack", "T1")
+    c1 = repo.get_or_create_channel(workspace.id, "C1")
+    c2 = repo.get_or_create_channel(workspace.id, "C2")
+    bob = ActionItem(task="Update the changelog", owner_id="U-Bob", due=date(2026, 12, 3), ref="m2")
+    ann = ActionItem(task="Ship 2.4", owner_id="U-Ann", owner="Ann", ref="m3")
+    [first] = repo.items.record(
+        c1, repo.save_recap(c1, Recap(summary="s")), Recap(summary="s", action_items=[bob])
+    )
+    [second] = repo.items.record(
+        c2, repo.save_recap(c2, Recap(summary="s")), Recap(summary="s", action_items=[ann])
+    )
+    return first.id, second.id
+
+
+@pytest.mark.anyio
+async def test_action_items_are_listed_with_filters(sqlite_engine, tmp_path) -> None:
+    api, _, app = _api(sqlite_engine, tmp_path, token=TOKEN)
+    bob, ann = _stored_items(api)
+    async with _client(app) as client:
+        everything = (await client.get("/v1/action-items", headers=AUTH)).json()
+        assert [item["id"] for item in everything["items"]] == [bob, ann]
+        first = everything["items"][0]
+        assert (first["platform"], first["workspace"], first["channel"]) == ("slack", "T1", "C1")
+        assert first["status"] == "open" and first["due"] == "2026-12-03"
+        assert everything["next_after"] is None
+
+        async def ids(**params: Any) -> list[int]:
+            answer = await client.get("/v1/action-items", headers=AUTH, params=params)
+            assert answer.status_code == 200, answer.text
+            return [item["id"] for item in answer.json()["items"]]
+
+        assert await ids(owner="U-Ann") == [ann]
+        assert await ids(channel="C1") == [bob]
+        assert await ids(channel="C9") == []
+        assert await ids(due_before="2026-12-04") == [bob]
+        assert await ids(status="done") == []
+        page = (await client.get("/v1/action-items", headers=AUTH, params={"limit": 1})).json()
+        assert [i["id"] for i in page["items"]] == [bob] and page["next_after"] == bob
+        assert await ids(after=page["next_after"]) == [ann]
+        for bad in ({"status": "closed"}, {"due_before": "Friday"}, {"limit": "0"}, {"nope": "1"}):
+            refused = await client.get("/v1/action-items", headers=AUTH, params=bad)
+            assert refused.status_code == 422 and refused.json()["error"] == "invalid", bad
+        assert (await client.get("/v1/action-items")).status_code == 401
+
+
+@pytest.mark.anyio
+async def test_action_items_are_changed_with_their_history(sqlite_engine, tmp_path) -> None:
+    api, _, app = _api(sqlite_engine, tmp_path, token=TOKEN)
+    bob, _ = _stored_items(api)
+    async with _client(app) as client:
+        done = await client.patch(f"/v1/action-items/{bob}", headers=AUTH, json={"status": "done"})
+        assert done.status_code == 200 and done.json()["status"] == "done"
+        moved = await client.patch(
+            f"/v1/action-items/{bob}",
+            headers=ACCESS,
+            json={"owner_id": "U-Eve", "owner_name": "Eve"},
+        )
+        assert (
+            moved.json()["owner_id"] == "U-Eve"
+            and moved.json()["version"] != done.json()["version"]
+        )
+        listed = await client.get("/v1/action-items", headers=AUTH, params={"status": "any"})
+        assert {i["id"]: i["status"] for i in listed.json()["items"]}[bob] == "done"
+        history = api.core.repo.items.history(bob)
+        assert [(e.actor, e.field, e.new) for e in history[-2:]] == [
+            ("api", "status", "done"),
+            ("api:access", "owner", "U-Eve"),
+        ]
+        missing = await client.patch("/v1/action-items/999", headers=AUTH, json={"status": "done"})
+        assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+        for body in ({"status": "closed"}, {}, {"status": None}, {"colour": "red"}):
+            refused = await client.patch(f"/v1/action-items/{bob}", headers=AUTH, json=body)
+            assert refused.status_code == 422, body
+        text = await client.patch(f"/v1/action-items/{bob}", headers=AUTH, content=b"done")
+        assert text.status_code == 415
+        assert api.core.repo.items.get(bob).status == "done"

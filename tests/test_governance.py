@@ -120,6 +120,14 @@ async def test_export_jsonl_and_csv(bot) -> None:
         "U1",
         "2026-11-27",
     )
+    assert item["status"] == "open" and item["tracker_ref"] is None
+    assert [(e["actor"], e["field"]) for e in item["history"]] == [("bot", "created")]
+    core.services.repo.items.change(item["id"], actor="U1", status="done")
+    [row] = list(
+        csv.DictReader(io.StringIO(export_text(core.services.repo.engine, "action-items", "csv")))
+    )
+    assert row["status"] == "done" and '"actor": "U1"' in row["history"]
+    assert row["history"].count(" | ") == 1  # created | status
     [recap] = list(
         csv.DictReader(io.StringIO(export_text(core.services.repo.engine, "recaps", "csv")))
     )

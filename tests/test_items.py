@@ -160,3 +160,28 @@ def test_set_post_is_kept_on_the_recap(repo, channel) -> None:
     row = repo.save_recap(channel, _recap(ActionItem(task="x", ref="m1")))
     repo.items.set_post(row.id, {"channel": "C1", "message_id": "p1", "title": "T", "links": {}})
     assert repo.items.get_recap(row.id).post["message_id"] == "p1"
+
+
+def test_retention_deletes_old_items_with_their_reminders_and_keeps_re_reported_ones(
+    repo, channel, engine
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.storage.models import ItemReminder
+
+    then = datetime(2026, 1, 5, tzinfo=UTC)
+    old = ActionItem(task="Old task", ref="o")
+    kept = ActionItem(task="Still said", ref="k")
+    repo.save_recap(channel, _recap(old, kept), now=then)
+    repo.save_recap(channel, _recap(kept), now=then + timedelta(days=60))
+    rows = {row.task: row for row in repo.items.query()}
+    with Session(engine) as session:
+        session.add(ItemReminder(item_id=rows["Old task"].id, kind="before", due=date(2026, 1, 9)))
+        session.commit()
+    counts = repo.purge_expired(then + timedelta(days=61), default_days=30)
+    assert counts["items"] == 1 and counts["recaps"] == 1
+    assert [row.task for row in repo.items.query()] == ["Still said"]
+    assert _count(engine, ItemReminder) == 0
+    # The kept item's history is whole; the link to the deleted recap went with it.
+    assert [e.field for e in repo.items.history(rows["Still said"].id)] == ["created", "seen"]
+    assert len(repo.items.recaps_showing(rows["Still said"].id)) == 1

@@ -9,6 +9,9 @@ from pydantic.json_schema import models_json_schema
 from bot.api.routing import PREFIX
 from bot.api.schemas import (
     Accepted,
+    ActionItemList,
+    ActionItemOut,
+    ActionItemPatch,
     ConversationRecapRequest,
     JobStatus,
     Problem,
@@ -22,7 +25,7 @@ def _problems(*codes: int) -> dict[str, Any]:
         400: "The body is not valid JSON or not a form.",
         401: "The request carries neither API_TOKEN nor the access token as a Bearer token.",
         403: "A browser sent it from another web site: cross-site requests are refused.",
-        404: "No such job.",
+        404: "No such job, or no such action item.",
         410: "The job's result was deleted API_RESULT_HOURS after it finished.",
         413: "The body is over the size limit.",
         415: "Wrong Content-Type, or an upload that is not audio or video.",
@@ -50,6 +53,9 @@ def openapi_document() -> dict[str, Any]:
             (JobStatus, "serialization"),
             (Accepted, "serialization"),
             (Problem, "serialization"),
+            (ActionItemList, "serialization"),
+            (ActionItemOut, "serialization"),
+            (ActionItemPatch, "validation"),
         ],
         ref_template="#/components/schemas/{model}",
     )
@@ -144,9 +150,79 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **_item_paths(),
         },
         "components": {
             "schemas": top["$defs"],
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}  # fmt: skip
+
+
+def _item_paths() -> dict[str, Any]:
+    """`/v1/action-items`: stored items (issue #16), listed and changed."""
+    text = {"type": "string", "minLength": 1, "maxLength": 200}
+    filters = [
+        _query("owner", text, "the owner's platform user id"),
+        _query("channel", text, "the platform's channel id"),
+        _query("workspace", text, "the platform's workspace id (Slack team, Teams tenant)"),
+        _query("platform", text, "slack, teams or playground"),
+        _query(
+            "status",
+            {"type": "string", "enum": ["open", "done", "dismissed", "any"], "default": "open"},
+            "open (default), done, dismissed, or any",
+        ),
+        _query("due_before", {"type": "string", "format": "date"}, "due before this day"),
+        _query(
+            "limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "at most"
+        ),
+        _query(
+            "after",
+            {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+            "only items with a larger id: the `next_after` of the previous page",
+        ),
+    ]
+    item_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    }
+    return {
+        f"{PREFIX}/action-items": {
+            "get": {
+                "operationId": "listActionItems",
+                "summary": "Stored action items, by id (open ones unless `status` says).",
+                "parameters": filters,
+                "responses": {
+                    "200": _json("The items and, when more match, `next_after`.", "ActionItemList"),
+                    **_problems(401, 403, 422),
+                },
+            }
+        },
+        f"{PREFIX}/action-items/{{id}}": {
+            "patch": {
+                "operationId": "updateActionItem",
+                "summary": "Mark an item done, open or dismissed, or give it another owner; "
+                "the item's history records the change, its recap posts are updated.",
+                "parameters": [item_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/ActionItemPatch"}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("The item as it is now.", "ActionItemOut"),
+                    **_problems(400, 401, 403, 404, 413, 415, 422),
+                },
+            }
         },
     }

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.access import bearer, matches
+from bot.api.items import ApiItems
 from bot.api.openapi import openapi_document
 from bot.api.routing import PREFIX, Handler, PathEndpoint, media_type, validation_details
 from bot.api.schemas import (
@@ -84,6 +85,7 @@ class HttpApi:
         # Bearer tokens accepted: API_TOKEN for other tools, and the access token (the one
         # `balafon serve` prints). Neither: every call is refused.
         self.tokens = tuple(t for t in (token, access_token) if t)
+        self.api_token = token
         self.result_hours = result_hours  # API_RESULT_HOURS
         self.transcriptions_job = ApiTranscriptions(
             core=core, upload_dir=self.upload_dir, result_hours=result_hours
@@ -93,6 +95,7 @@ class HttpApi:
         self.max_upload_seconds = max_upload_seconds  # MAX_MEDIA_MINUTES, checked at upload
         self.max_json_bytes = max_json_bytes
         self._openapi = openapi_document()
+        self.items = ApiItems(core)
 
     # --- Mountable ---------------------------------------------------------------------
 
@@ -104,6 +107,8 @@ class HttpApi:
             f"{PREFIX}/transcriptions": {"POST": self._guarded(self.transcriptions)},
             f"{PREFIX}/recaps": {"POST": self._guarded(self.recaps)},
             f"{PREFIX}/jobs/{{job_id}}": {"GET": self._guarded(self.job)},
+            f"{PREFIX}/action-items": {"GET": self._guarded(self.items.listing)},
+            f"{PREFIX}/action-items/{{item_id}}": {"PATCH": self._guarded(self.patch_item)},
         }
         return [
             *(Route(path, PathEndpoint(methods)) for path, methods in paths.items()),
@@ -138,6 +143,11 @@ class HttpApi:
             headers={"WWW-Authenticate": 'Bearer realm="balafon"'},
         )
 
+    def actor(self, request: Request) -> str:
+        """Who an item's history names for a change made through the API: the token."""
+        given = bearer(request.headers)
+        return "api" if self.api_token and matches(given, self.api_token) else "api:access"
+
     def _guarded(self, endpoint: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
             if (refused := self.refusal(request)) is not None:
@@ -148,6 +158,9 @@ class HttpApi:
         return guarded
 
     # --- endpoints ---------------------------------------------------------------------
+
+    async def patch_item(self, request: Request) -> Response:
+        return await self.items.patch(request, self.actor(request))
 
     async def openapi(self, _: Request) -> JSONResponse:
         return JSONResponse(self._openapi)

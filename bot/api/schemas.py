@@ -3,7 +3,7 @@ what its OpenAPI document describes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
@@ -138,3 +138,51 @@ class Problem(BaseModel):
     error: str = Field(description="a stable code: unauthorized, too_large, invalid, …")
     message: str = Field(description="what went wrong and how to fix it")
     details: list[dict[str, Any]] | None = None
+
+
+# --- action items (issue #16) -------------------------------------------------------------
+
+ItemStatus = Literal["open", "done", "dismissed"]
+
+
+class ActionItemOut(BaseModel):
+    """A stored action item: its state now (`version` changes with every change)."""
+
+    id: int
+    status: ItemStatus
+    task: str
+    owner_id: str | None = None
+    owner_name: str | None = None
+    due: date | None = None
+    source_ref: str | None = Field(default=None, description="the message (or moment) cited")
+    confidence: float
+    platform: str | None = None
+    workspace: str | None = Field(default=None, description="the platform's workspace id")
+    channel: str | None = Field(default=None, description="the platform's channel id")
+    thread: str | None = None
+    requested_by: str | None = Field(default=None, description="who asked for the recap")
+    created_at: datetime = Field(description="when a recap first reported it")
+    updated_at: datetime
+    version: str
+    tracker: str | None = None
+    tracker_ref: str | None = None
+    tracker_url: str | None = None
+    export_state: str | None = None
+
+
+class ActionItemList(BaseModel):
+    items: list[ActionItemOut]
+    next_after: int | None = Field(
+        default=None, description="more match: ask again with `after` set to this"
+    )
+
+
+class ActionItemPatch(BaseModel):
+    """What to change (at least one field); the item's history records the change."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+
+    # Absent: unchanged (null is not a value: an item always has a status).
+    status: ItemStatus = None  # type: ignore[assignment]
+    owner_id: str = Field(default=None, min_length=1, max_length=64, pattern=NOT_BLANK)  # type: ignore[assignment]
+    owner_name: str = Field(default=None, min_length=1, max_length=200, pattern=NOT_BLANK)  # type: ignore[assignment]

@@ -12,11 +12,13 @@ from collections.abc import Collection
 from bot import sentences
 from bot.commands import CommandSpec
 from bot.features import digests, governance, language, recap, speakers, status, transcription
+from bot.features.items import commands as items
 from bot.features.items import tracker_links
 
 # In the order of the help (and tried in this order by the parser).
 COMMANDS: tuple[CommandSpec, ...] = (
-    *recap.COMMANDS,
+    *recap.COMMANDS,  # leaves `recap items` (`/recap items`) to the items
+    *items.COMMANDS,
     *transcription.COMMANDS,
     *speakers.COMMANDS,  # before governance: `forget my voice` is not `forget`
     *language.COMMANDS,

@@ -10,8 +10,15 @@ from typing import TypeVar
 
 from sqlmodel import col, select
 
-from bot.storage.base import Store
-from bot.storage.models import ActionItemRecord, Channel, RecapRecord, VoiceProfile, Workspace
+from bot.storage.base import Store, chunks
+from bot.storage.models import (
+    ActionItemEvent,
+    ActionItemRecord,
+    Channel,
+    RecapRecord,
+    VoiceProfile,
+    Workspace,
+)
 
 R = TypeVar("R", RecapRecord, ActionItemRecord)
 
@@ -26,6 +33,19 @@ class ExportQueries(Store):
         self, since: datetime | None = None
     ) -> Iterator[tuple[ActionItemRecord, Workspace, Channel]]:
         return self._records(ActionItemRecord, since)
+
+    def item_histories(self, item_ids: list[int]) -> dict[int, list[ActionItemEvent]]:
+        """Each item's history, oldest first (one query per `CHUNK` items)."""
+        found: dict[int, list[ActionItemEvent]] = {}
+        with self._session() as session:
+            for chunk in chunks(item_ids):
+                for event in session.exec(
+                    select(ActionItemEvent)
+                    .where(col(ActionItemEvent.item_id).in_(chunk))
+                    .order_by(col(ActionItemEvent.id))
+                ).all():
+                    found.setdefault(event.item_id, []).append(event)
+        return found
 
     def voice_profiles(
         self, since: datetime | None = None

@@ -55,6 +55,7 @@ class ItemRecording(Store):
         thread_id: str | None = None,
         requested_by: str | None = None,
         again: bool = False,
+        now: datetime | None = None,
     ) -> list[ActionItemRecord]:
         """The recap's items, position for position: each the stored item it reports
         again (updated: wording, due, confidence, last recap, a `seen` event; never its
@@ -64,7 +65,9 @@ class ItemRecording(Store):
         replaced: speakers named)."""
         for attempt in range(3):
             try:
-                return self._record(channel, recap_row, recap, thread_id, requested_by, again)
+                return self._record(
+                    channel, recap_row, recap, thread_id, requested_by, again, now or utcnow()
+                )
             except IntegrityError:  # another recap added the same item at the same moment
                 if attempt == 2:
                     raise
@@ -78,6 +81,7 @@ class ItemRecording(Store):
         thread_id: str | None,
         requested_by: str | None,
         again: bool,
+        now: datetime,
     ) -> list[ActionItemRecord]:
         reported = list(recap.action_items)
         recap_id, channel_id = row_id(recap_row), row_id(channel)
@@ -91,14 +95,13 @@ class ItemRecording(Store):
             )
             claimed: dict[str, ActionItemRecord] = {}  # key -> row, within this recap
             rows: list[ActionItemRecord] = []
-            now = utcnow()
             for position, item in enumerate(reported):
                 free = [r for r in candidates if r.key not in claimed]
                 row = best_match(item, free)
                 if row is None and (key := item_key(item)) in claimed:
                     row = claimed[key]  # the same item twice in one recap
                 elif row is None:
-                    row = self._new(channel, recap_id, item, key, thread_id, requested_by)
+                    row = self._new(channel, recap_id, item, key, thread_id, requested_by, now)
                     session.add(row)
                     session.flush()
                     candidates.append(row)
@@ -154,8 +157,11 @@ class ItemRecording(Store):
         key: str,
         thread_id: str | None,
         requested_by: str | None,
+        now: datetime,
     ) -> ActionItemRecord:
         return ActionItemRecord(
+            created_at=now,
+            updated_at=now,
             recap_id=recap_id,
             workspace_id=channel.workspace_id,
             channel_id=row_id(channel),

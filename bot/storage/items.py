@@ -48,6 +48,7 @@ class ItemStore(ItemRecording):
         """The rows as buttons show them, with their channels' linked trackers."""
         channel_ids = sorted({row.channel_id for row in rows})
         trackers: dict[int, str] = {}
+        channels: dict[int, str] = {}
         if channel_ids:
             with self._session() as session:
                 for chunk in chunks(channel_ids):
@@ -55,6 +56,10 @@ class ItemStore(ItemRecording):
                         select(TrackerLink).where(col(TrackerLink.channel_id).in_(chunk))
                     ).all():
                         trackers[link.channel_id] = link.tracker
+                    for channel_id, external_id in session.exec(
+                        select(Channel.id, Channel.external_id).where(col(Channel.id).in_(chunk))
+                    ).all():
+                        channels[channel_id or 0] = external_id
         return [
             ItemView(
                 id=row_id(row),
@@ -66,6 +71,7 @@ class ItemStore(ItemRecording):
                 tracker_ref=row.tracker_ref,
                 tracker_url=row.tracker_url,
                 export_state=row.export_state,
+                channel=channels.get(row.channel_id),
             )
             for row in rows
         ]
@@ -102,8 +108,10 @@ class ItemStore(ItemRecording):
         due_before: date | None = None,
         limit: int = DEFAULT_LIMIT,
         after_id: int | None = None,
+        order: str = "due",
     ) -> list[ActionItemRecord]:
-        """Items by due date (undated last), then age; `status` None for any."""
+        """Items by due date (undated last), then age (`order` "id": by id, for paging
+        with `after_id`); `status` None for any."""
         conditions: list[ColumnElement[bool]] = []
         if workspace_id is not None:
             conditions.append(col(ActionItemRecord.workspace_id) == workspace_id)
@@ -126,9 +134,15 @@ class ItemStore(ItemRecording):
                     select(ActionItemRecord)
                     .where(*conditions)
                     .order_by(
-                        col(ActionItemRecord.due).is_(None),
-                        col(ActionItemRecord.due),
-                        col(ActionItemRecord.id),
+                        *(
+                            (col(ActionItemRecord.id),)
+                            if order == "id"
+                            else (
+                                col(ActionItemRecord.due).is_(None),
+                                col(ActionItemRecord.due),
+                                col(ActionItemRecord.id),
+                            )
+                        )
                     )
                     .limit(limit)
                 ).all()
@@ -170,6 +184,39 @@ class ItemStore(ItemRecording):
             ).first()
             return (found[0], found[1], found[2]) if found else None
 
+    def places(self, channel_ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
+        """channel id -> (platform, workspace id, channel id) as the platform knows them."""
+        found: dict[int, tuple[str, str, str]] = {}
+        with self._session() as session:
+            for chunk in chunks(sorted(set(channel_ids))):
+                for channel_id, platform, workspace, channel in session.exec(
+                    select(
+                        Channel.id, Workspace.platform, Workspace.external_id, Channel.external_id
+                    )
+                    .join(Workspace, col(Channel.workspace_id) == col(Workspace.id))
+                    .where(col(Channel.id).in_(chunk))
+                ).all():
+                    found[channel_id or 0] = (platform, workspace, channel)
+        return found
+
+    def channels_matching(
+        self,
+        *,
+        platform: str | None = None,
+        workspace: str | None = None,
+        channel: str | None = None,
+    ) -> list[int]:
+        """Ids of the channels with these platform ids (any, for those not given)."""
+        query = select(Channel.id).join(Workspace, col(Channel.workspace_id) == col(Workspace.id))
+        if platform is not None:
+            query = query.where(col(Workspace.platform) == platform)
+        if workspace is not None:
+            query = query.where(col(Workspace.external_id) == workspace)
+        if channel is not None:
+            query = query.where(col(Channel.external_id) == channel)
+        with self._session() as session:
+            return [channel_id for channel_id in session.exec(query).all() if channel_id]
+
     def workspace(self, workspace_id: int) -> Workspace | None:
         with self._session() as session:
             return session.get(Workspace, workspace_id)
@@ -198,16 +245,17 @@ class ItemStore(ItemRecording):
         owner_id: str | None = None,
         owner_name: str | None = None,
         due: date | None = None,
+        now: datetime | None = None,
     ) -> tuple[ActionItemRecord | None, bool]:
-        """Apply what differs, one event per field changed; (row, changed). (None, False)
-        when the item is gone."""
+        """Apply what differs, one event per field changed, dated `now` (the bot's clock;
+        default the time now); (row, changed). (None, False) when the item is gone."""
         if status is not None and status not in ITEM_STATUSES:
             raise ValueError(f"unknown status {status!r}")
         with self._session() as session:
             row = session.get(ActionItemRecord, item_id, with_for_update=True)
             if row is None:
                 return None, False
-            now = utcnow()
+            now = now or utcnow()
             events: list[ActionItemEvent] = []
             if status is not None and status != row.status:
                 events.append(event_row(row, actor, "status", row.status, status, now))

@@ -330,9 +330,12 @@ class Repository(Governance, Voices):
             session.commit()
             return row
 
-    def save_recap(self, channel: Channel, recap: Recap, **fields: Any) -> RecapRecord | None:
+    def save_recap(
+        self, channel: Channel, recap: Recap, *, now: datetime | None = None, **fields: Any
+    ) -> RecapRecord | None:
         """Store a recap and record its action items (`ItemStore.record`: a re-reported
-        item updates its row); None when its `job_id` is gone (forgotten)."""
+        item updates its row), dated `now` (the bot's clock) when given; None when its
+        `job_id` is gone (forgotten)."""
         with self._session() as session:
             if fields.get("job_id") is not None and session.get(Job, fields["job_id"]) is None:
                 return None
@@ -345,18 +348,20 @@ class Repository(Governance, Voices):
                 recap=recap.model_dump(mode="json"),
                 **fields,
             )
+            if now is not None:
+                row.created_at = now
             session.add(row)
             session.commit()
         self.items.record(
-            channel, row, recap, thread_id=row.thread_id, requested_by=row.requested_by
+            channel, row, recap, thread_id=row.thread_id, requested_by=row.requested_by, now=now
         )
         return row
 
-    def replace_recap(self, transcript_id: int, recap: Recap) -> bool:
+    def replace_recap(self, transcript_id: int, recap: Recap) -> RecapRecord | None:
         """Put `recap` in place of the stored recap of a transcript (its speakers were
         named): its items are recorded again (owners now named; a person's changes kept),
         and those it no longer reports, first reported by it and never touched by a
-        person, go. False when none is stored."""
+        person, go. The recap row, None when none is stored."""
         with self._session() as session:
             row = session.exec(
                 select(RecapRecord)
@@ -364,7 +369,7 @@ class Repository(Governance, Voices):
                 .order_by(col(RecapRecord.id).desc())
             ).first()
             if row is None:
-                return False
+                return None
             before = set(
                 session.exec(
                     select(RecapItem.item_id).where(col(RecapItem.recap_id) == row.id)
@@ -384,7 +389,7 @@ class Repository(Governance, Voices):
             again=True,
         )  # fmt: skip
         self.items.drop_unreported(row_id(row), before - {row_id(item) for item in kept})
-        return True
+        return row
 
     def action_items(self, channel: Channel) -> list[ActionItemRecord]:
         with self._session() as session:

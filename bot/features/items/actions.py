@@ -91,7 +91,8 @@ async def refuse(inbound: Inbound, row: ActionItemRecord, user_id: str) -> str |
         who.append(row.owner_name)
     if row.requested_by and row.requested_by != row.owner_id:
         who.append(sentences.ITEM_REQUESTER.format(user=row.requested_by))
-    who.append(inbound.managers_of(where[0] if where else ""))
+    managers = inbound.managers_of(where[0] if where else "")
+    who.append(managers if isinstance(managers, str) else sentences.MANAGERS_DEFAULT)
     listed = ", ".join(who[:-1]) + (" or " if len(who) > 1 else "") + who[-1]
     return sentences.ITEM_NOT_ALLOWED.format(who=listed)
 

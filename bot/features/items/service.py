@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.ports import ItemView, OpenItem, Place, RecapReply, ReplyTarget
 from bot.storage.base import row_id
-from bot.storage.models import ActionItemRecord, RecapRecord
+from bot.storage.models import ActionItemRecord, Channel, RecapRecord
 from summarizer.types import ActionItem, Recap
 
 if TYPE_CHECKING:
@@ -54,6 +54,31 @@ async def recap_reply_items(
     if recap_row is None:
         return ()
     return await asyncio.to_thread(_views_of, services, row_id(recap_row), len(recap.action_items))
+
+
+async def store_recap(
+    services: Services,
+    channel: Channel,
+    recap: Recap,
+    *,
+    reuse_job: bool = True,
+    now: datetime | None = None,
+    **fields: Any,
+) -> tuple[RecapRecord | None, Recap, tuple[ItemView | None, ...]]:
+    """Save a recap and its items before it is posted: (row, the recap to post, its
+    ItemViews), dated `now` (default: the clock). A retried job (`job_id` in `fields`,
+    `reuse_job`) finds the recap it saved before and posts that one. (None, recap, ())
+    when the job is gone (forgotten)."""
+    job_id = fields.get("job_id")
+    row = None
+    if reuse_job and job_id is not None:
+        row = await asyncio.to_thread(services.repo.items.recap_by_job, job_id)
+        if row is not None:
+            recap = Recap.model_validate(row.recap)
+    if row is None:
+        save = services.repo.save_recap
+        row = await asyncio.to_thread(save, channel, recap, now=now or services.clock(), **fields)
+    return row, recap, await recap_reply_items(services, row, recap)
 
 
 def _views_of(services: Services, recap_id: int, count: int) -> tuple[ItemView | None, ...]:
@@ -148,6 +173,7 @@ async def apply_change(
         owner_id=owner_id,
         owner_name=owner_name,
         due=due,
+        now=services.clock(),
     )
     if row is not None and changed and refresh:
         spawn(refresh_posts(services, item_id))

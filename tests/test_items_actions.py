@@ -1,0 +1,233 @@
+"""Action items through the core (issue #16): recaps post their stored items, clicks and
+`done N` change them (who may, retries, stale cards), `items` and `my items` list them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot import sentences
+from bot.features.items import service
+from bot.inbound import CommandRequest
+from bot.ports import ChatMessage, ItemAction, ItemListReply, Place, RecapReply, TextReply
+from bot.rendering import item_list_markdown
+from tests.memory_platform import memory_bot
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
+C1 = Place(platform="memory", workspace="T1", channel="C1")
+
+
+def _msg(id_: str, author: str, text: str, minutes_ago: float, thread: str | None = None):
+    return ChatMessage(
+        id=id_,
+        author_id=f"U-{author}",
+        author_name=author,
+        text=text,
+        at=NOW - timedelta(minutes=minutes_ago),
+        thread=thread,
+    )
+
+
+def _request(text: str, key: str, *, user="U-Ann", channel="C1", thread=None, via="mention"):
+    return CommandRequest(
+        place=Place(platform="memory", workspace="T1", channel=channel, thread=thread),
+        user_id=user,
+        text=text,
+        event_key=key,
+        message_id=f"cmd-{key}",
+        via=via,
+    )
+
+
+@pytest.fixture
+def bot(engine):
+    core, worker, platform = memory_bot(engine, clock=lambda: NOW)
+    platform.add("C1", _msg("t1", "Ann", "The deploy failed on the payments service.", 30))
+    platform.add("C1", _msg("t2", "Bob", "I'll roll back the payments deploy today.", 20, "t1"))
+    platform.members = {"C1": {"U-Ann", "U-Bob", "U-Eve"}}
+    platform.managers = {"C1": {"U-Boss"}}
+    return core, worker, platform
+
+
+async def _recap_thread(core, worker, platform, key: str) -> tuple[str, RecapReply]:
+    await core.handle_command(_request("recap", key, thread="t1"))
+    assert await worker.drain() == 1
+    message_id, posted = [
+        (i, p) for i, p in platform.posts.items() if isinstance(p.reply, RecapReply)
+    ][-1]
+    return message_id, posted.reply
+
+
+def _click(item_id: int, action: str, user: str, key: str, **fields) -> ItemAction:
+    return ItemAction(
+        place=replace(C1, thread="t1"),
+        user_id=user,
+        item_id=item_id,
+        action=action,
+        event_key=key,
+        **fields,
+    )
+
+
+@pytest.mark.anyio
+async def test_a_recap_posts_its_stored_items_and_a_second_recap_updates_them(bot) -> None:
+    core, worker, platform = bot
+    message_id, reply = await _recap_thread(core, worker, platform, "e1")
+    [view] = reply.items
+    assert view is not None and view.status == "open" and view.owner_id == "U-Bob"
+    [recap_row] = core.services.repo.items.recaps_showing(view.id)
+    assert recap_row.post["message_id"] == message_id and recap_row.requested_by == "U-Ann"
+    assert recap_row.post["title"] == "Thread recap"
+
+    _, again = await _recap_thread(core, worker, platform, "e2")
+    assert again.items[0].id == view.id  # the same item, not a second one
+    assert len(core.services.repo.items.query()) == 1
+    fields = [e.field for e in core.services.repo.items.history(view.id)]
+    assert fields == ["created", "seen"]
+
+
+@pytest.mark.anyio
+async def test_the_owner_marks_it_done_and_every_post_shows_it(bot) -> None:
+    core, worker, platform = bot
+    first_id, first = await _recap_thread(core, worker, platform, "e1")
+    second_id, _ = await _recap_thread(core, worker, platform, "e2")
+    view = first.items[0]
+    click = _click(view.id, "done", "U-Bob", "k1", version=view.version, message_id=first_id)
+    result = await core.handle_item_action(click)
+    assert result.changed and result.notice is None
+    assert isinstance(result.reply, RecapReply) and result.reply.items[0].status == "done"
+    await service.drain()
+    # The clicked post is the adapter's to update; the other one is updated here.
+    assert platform.posts[first_id].updates == []
+    [update] = platform.posts[second_id].updates
+    assert update.items[0].status == "done" and update.title == "Thread recap"
+    last = core.services.repo.items.history(view.id)[-1]
+    assert (last.actor, last.field, last.new) == ("U-Bob", "status", "done")
+
+    # A retried delivery of the same click does nothing twice.
+    retry = await core.handle_item_action(click)
+    assert not retry.changed and len(core.services.repo.items.history(view.id)) == 3
+
+
+@pytest.mark.anyio
+async def test_only_owner_requester_and_managers_may_change_an_item(bot) -> None:
+    core, worker, platform = bot
+    _, reply = await _recap_thread(core, worker, platform, "e1")
+    item_id = reply.items[0].id
+    refused = await core.handle_item_action(_click(item_id, "dismiss", "U-Eve", "k1"))
+    assert not refused.changed
+    assert refused.notice == sentences.ITEM_NOT_ALLOWED.format(
+        who="<@U-Bob>, <@U-Ann> (who asked for the recap) or the people who manage this channel"
+    )
+    assert core.services.repo.items.get(item_id).status == "open"
+    for user, key, action in (("U-Ann", "k2", "dismiss"), ("U-Boss", "k3", "reopen")):
+        assert (await core.handle_item_action(_click(item_id, action, user, key))).changed
+    core.services.limits = replace(core.services.limits, admin_users=frozenset({"U-Root"}))
+    assert (await core.handle_item_action(_click(item_id, "done", "U-Root", "k4"))).changed
+
+
+@pytest.mark.anyio
+async def test_a_stale_click_shows_the_state_now_and_never_reverts(bot) -> None:
+    core, worker, platform = bot
+    message_id, reply = await _recap_thread(core, worker, platform, "e1")
+    view = reply.items[0]
+    done = _click(view.id, "done", "U-Bob", "k1", version=view.version, message_id=message_id)
+    assert (await core.handle_item_action(done)).changed
+    # Ann's card still shows the item open: her "reopen"-less click of dismiss is stale.
+    stale = _click(view.id, "dismiss", "U-Ann", "k2", version=view.version, message_id=message_id)
+    result = await core.handle_item_action(stale)
+    assert not result.changed
+    assert result.notice == sentences.ITEM_STALE.format(who="<@U-Bob>", what="status: done")
+    assert result.reply.items[0].status == "done"
+    assert core.services.repo.items.get(view.id).status == "done"
+    # A stale click asking for what is already the state is no conflict.
+    same = _click(view.id, "done", "U-Ann", "k3", version=view.version, message_id=message_id)
+    assert (await core.handle_item_action(same)).notice is None
+
+
+@pytest.mark.anyio
+async def test_reassign_and_export_without_trackers(bot) -> None:
+    core, worker, platform = bot
+    _, reply = await _recap_thread(core, worker, platform, "e1")
+    item_id = reply.items[0].id
+    moved = _click(item_id, "reassign", "U-Bob", "k1", owner_id="U-Eve", owner_name="Eve")
+    assert (await core.handle_item_action(moved)).changed
+    row = core.services.repo.items.get(item_id)
+    assert (row.owner_id, row.owner_name) == ("U-Eve", "Eve")
+    # A person's owner survives the next recap of the thread.
+    await _recap_thread(core, worker, platform, "e2")
+    assert core.services.repo.items.get(item_id).owner_id == "U-Eve"
+    try:
+        import bot.features.items.trackers
+    except ImportError:
+        export = await core.handle_item_action(_click(item_id, "export", "U-Eve", "k2"))
+        assert export.notice == sentences.ITEM_EXPORT_UNAVAILABLE
+
+
+@pytest.mark.anyio
+async def test_done_n_and_the_channel_s_items(bot) -> None:
+    core, worker, platform = bot
+    _, reply = await _recap_thread(core, worker, platform, "e1")
+    item_id = reply.items[0].id
+    listed = (await core.handle_command(_request("items", "l1"))).reply
+    assert isinstance(listed, ItemListReply)
+    [(heading, [(item, view)])] = listed.groups
+    assert heading == "Today" and view.id == item_id and item.owner == "Bob"  # "today"
+    assert f"#{item_id} **Bob**: " in item_list_markdown(listed)
+    slash = (await core.handle_command(_request("items", "l2", via="slash"))).reply
+    assert isinstance(slash, ItemListReply)
+    recap_items = await core.handle_command(_request("recap items", "l3", via="slash"))
+    assert isinstance(recap_items.reply, ItemListReply)
+
+    refused = (await core.handle_command(_request(f"done {item_id}", "d1", user="U-Eve"))).reply
+    assert "Only <@U-Bob>" in refused.text
+    done = (await core.handle_command(_request(f"done #{item_id}", "d2", user="U-Bob"))).reply
+    assert done == TextReply(text=sentences.ITEM_DONE.format(number=item_id, task=item.task))
+    assert core.services.repo.items.get(item_id).status == "done"
+    empty = (await core.handle_command(_request("items", "l4"))).reply
+    assert empty.groups == () and sentences.NO_OPEN_ITEMS in item_list_markdown(empty)
+    missing = (await core.handle_command(_request("reopen 999", "d3", user="U-Bob"))).reply
+    assert missing.text == sentences.ITEM_NOT_FOUND.format(number=999)
+
+
+@pytest.mark.anyio
+async def test_my_items_are_grouped_by_due_and_only_from_my_channels(bot) -> None:
+    core, _, platform = bot
+    repo = core.services.repo
+    workspace = repo.get_or_create_workspace("memory", "T1")
+    from summarizer.types import ActionItem, Recap
+
+    items = [
+        ActionItem(task="Late thing", owner_id="U-Bob", due=date(2026, 11, 20), ref="a"),
+        ActionItem(task="Today thing", owner_id="U-Bob", due=date(2026, 11, 25), ref="b"),
+        ActionItem(task="Friday thing", owner_id="U-Bob", due=date(2026, 11, 27), ref="c"),
+        ActionItem(task="Next month", owner_id="U-Bob", due=date(2026, 12, 20), ref="d"),
+        ActionItem(task="Someday", owner_id="U-Bob", ref="e"),
+        ActionItem(task="Not mine", owner_id="U-Ann", ref="f"),
+    ]
+    repo.save_recap(
+        repo.get_or_create_channel(workspace.id, "C1"), Recap(summary="s", action_items=items)
+    )
+    secret = ActionItem(task="Secret channel thing", owner_id="U-Bob", ref="g")
+    repo.save_recap(
+        repo.get_or_create_channel(workspace.id, "C-secret"),
+        Recap(summary="s", action_items=[secret]),
+    )
+
+    outcome = await core.handle_command(_request("my items", "m1", user="U-Bob"))
+    assert outcome.reply is None
+    [posted] = [p for p in platform.posts.values() if isinstance(p.reply, ItemListReply)]
+    assert posted.target.ephemeral_to == "U-Bob"  # the memory platform has no DMs
+    groups = [
+        (heading, [item.task for item, _ in listed]) for heading, listed in posted.reply.groups
+    ]
+    assert groups == [
+        ("Overdue", ["Late thing"]),
+        ("Today", ["Today thing"]),
+        ("This week", ["Friday thing"]),
+        ("Later", ["Next month"]),
+        ("No date", ["Someday"]),
+    ]
+    assert (await core.handle_command(_request("my items", "m1", user="U-Bob"))).duplicate
