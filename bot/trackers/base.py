@@ -33,6 +33,9 @@ class TrackerEvent:
     tracker: str
     refs: tuple[str, ...]
     state: TrackerState
+    # Why it was closed: completed, or not_planned (GitHub's "not planned", Linear's
+    # canceled): the item is then done, or dismissed.
+    reason: str = "completed"
 
 
 @dataclass(frozen=True, kw_only=True)

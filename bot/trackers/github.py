@@ -149,7 +149,8 @@ class GitHubTracker:
         refs = [str(issue["id"])] if "id" in issue else []
         if repository:
             refs.append(f"{repository}#{issue['number']}")
-        return TrackerEvent(tracker=self.name, refs=tuple(refs), state=state)
+        reason = "not_planned" if issue.get("state_reason") == "not_planned" else "completed"
+        return TrackerEvent(tracker=self.name, refs=tuple(refs), state=state, reason=reason)
 
     async def aclose(self) -> None:
         await self.api.aclose()

@@ -133,9 +133,7 @@ class JiraTracker:
         """Take the issue's first transition to a status of the "done" category (closed),
         or of another category (open); no transition is needed when it is there already."""
         key = check_issue_key(issue.ref)
-        response = await self.api.request(
-            "GET", f"/rest/api/3/issue/{key}/transitions", params={"expand": "transitions.fields"}
-        )
+        response = await self.api.request("GET", f"/rest/api/3/issue/{key}/transitions")
         for transition in response.json().get("transitions", []):
             category = ((transition.get("to") or {}).get("statusCategory") or {}).get("key")
             if (category == "done") == (state == "closed"):

@@ -173,7 +173,8 @@ class LinearTracker:
         if not refs or state_type is None:
             return None
         state: TrackerState = "closed" if state_type in _CLOSED else "open"
-        return TrackerEvent(tracker=self.name, refs=refs, state=state)
+        reason = "not_planned" if state_type == "canceled" else "completed"
+        return TrackerEvent(tracker=self.name, refs=refs, state=state, reason=reason)
 
     async def aclose(self) -> None:
         await self.api.aclose()

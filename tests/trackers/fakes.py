@@ -235,12 +235,13 @@ class FakeGitHub(FakeService):
         return Fault(status=403, headers=headers, body=body, on=on)
 
     @staticmethod
-    def webhook(action: str, repo: str, issue: dict[str, Any]) -> bytes:
+    def webhook(action: str, repo: str, issue: dict[str, Any], reason: str = "completed") -> bytes:
         state = "closed" if action == "closed" else "open"
+        state_reason = reason if action == "closed" else "reopened"
         return json.dumps(
             {
                 "action": action,
-                "issue": {**issue, "state": state},
+                "issue": {**issue, "state": state, "state_reason": state_reason},
                 "repository": {"full_name": repo},
                 "sender": {"login": "octocat"},
             }

@@ -85,9 +85,16 @@ async def test_github_closed_and_reopened_change_the_item(engine) -> None:
                 "/webhooks/github", content=ping, headers=github_headers(ping, event="ping")
             )
             assert pinged.status_code == 200
-    assert item(core, item_id).status == "open"
+            not_planned = FakeGitHub.webhook("closed", "acme/web", issue, reason="not_planned")
+            headers = github_headers(not_planned)
+            await client.post("/webhooks/github", content=not_planned, headers=headers)
+    assert item(core, item_id).status == "dismissed"
     assert item(core, other_id).status == "open"
-    assert statuses(core, item_id) == [("github", "open", "done"), ("github", "done", "open")]
+    assert statuses(core, item_id) == [
+        ("github", "open", "done"),
+        ("github", "done", "open"),
+        ("github", "open", "dismissed"),
+    ]
 
 
 @pytest.mark.anyio
@@ -216,8 +223,8 @@ async def test_linear_completed_canceled_and_stale_deliveries(engine) -> None:
             await client.post("/webhooks/linear", content=started, headers=signed(started))
             canceled = FakeLinear.webhook(issue, "canceled")
             await client.post("/webhooks/linear", content=canceled, headers=signed(canceled))
-    assert item(core, item_id).status == "done"
-    assert [new for _, _, new in statuses(core, item_id)] == ["done", "open", "done"]
+    assert item(core, item_id).status == "dismissed"  # canceled: not planned
+    assert [new for _, _, new in statuses(core, item_id)] == ["done", "open", "dismissed"]
 
 
 @pytest.mark.anyio

@@ -228,16 +228,20 @@ async def _tell(services: Services, job: Job, item: ActionItemRecord, text: str)
 
 
 async def apply_tracker_event(services: Services, event: TrackerEvent) -> int:
-    """A tracker's webhook: the items exported as that issue take its state (closed: done,
-    unless dismissed; open: open), recorded in their history with the tracker as actor.
-    Unknown issues and replays change nothing. Returns how many items changed."""
+    """A tracker's webhook: the items exported as that issue take its state (closed as
+    completed: done; closed as not planned: dismissed; open: open), recorded in their
+    history with the tracker as actor. A closed issue leaves an item that is done or
+    dismissed already as it is. Unknown issues and replays change nothing. Returns how
+    many items changed."""
     store = _store(services)
     changed = 0
     for item in await asyncio.to_thread(store.items_of_issue, event.tracker, event.refs):
-        if event.state == "closed":
-            status = "dismissed" if item.status == "dismissed" else "done"
-        else:
+        if event.state == "open":
             status = "open"
+        elif item.status != "open":
+            continue  # closed either way: the person's done or dismissed stands
+        else:
+            status = "dismissed" if event.reason == "not_planned" else "done"
         if item.id is not None and await set_status(services, item.id, status, event.tracker):
             changed += 1
             await refresh(services, item.id)
