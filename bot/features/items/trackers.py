@@ -264,6 +264,14 @@ async def push_status(services: Services, item_id: int, actor: str) -> bool:
     name); the tracker's webhook for our own change finds the item there already."""
     if actor in TRACKERS:
         return False
+    try:
+        return await _push_status(services, item_id)
+    except Exception:  # the change itself is made; the issue catches up at the next one
+        log.exception("could not queue the tracker update of item %s", item_id)
+        return False
+
+
+async def _push_status(services: Services, item_id: int) -> bool:
     store = _store(services)
     item = await asyncio.to_thread(store.item, item_id)
     if item is None or not item.tracker_ref or not services.trackers.get(item.tracker or ""):
