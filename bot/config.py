@@ -8,13 +8,16 @@ passed down. Every key is listed, with its default, in `.env.example`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from summarizer.config import LLMConfig, TranscriberConfig
 from summarizer.languages import normalize_language
+
+if TYPE_CHECKING:
+    from bot.trackers.registry import TrackerConfig
 
 # Every settings class (the core's and each adapter's) reads the same sources.
 SETTINGS_CONFIG = SettingsConfigDict(
@@ -77,6 +80,24 @@ class CoreSettings(BaseSettings):
     # channel owners: comma-separated user ids, optionally `platform:id` (slack:U123).
     admin_users: str = ""
 
+    # Issue trackers (docs/trackers.md): a channel's `link github|jira|linear …` exports its
+    # items there and the tracker's webhook brings their status back. Each token is sent
+    # only to its own base URL (https, or http on loopback).
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+    github_webhook_secret: SecretStr | None = None
+    jira_url: str = ""  # https://your-site.atlassian.net
+    jira_email: str = ""
+    jira_api_token: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    jira_issue_type: str = "Task"
+    linear_api_key: SecretStr | None = None
+    linear_api_url: str = "https://api.linear.app/graphql"
+    linear_webhook_secret: SecretStr | None = None
+    # Export every item of a linked channel when a recap first reports it (else: the
+    # item's "Create issue" button)
+    auto_export: bool = False
+
     # HTTP API (/v1) and the local playground (/)
     # The secret that opens the playground (`/?token=`) and /v1 (Bearer). Unset: `serve`
     # makes one at each start and prints it; set it to share one between web processes.
@@ -117,6 +138,34 @@ class CoreSettings(BaseSettings):
     @classmethod
     def _known_language(cls, value: str | None) -> str | None:
         return normalize_language(value)  # ValueError: pydantic reports it
+
+    @field_validator("github_api_url", "jira_url", "linear_api_url")
+    @classmethod
+    def _tracker_url(cls, value: str) -> str:
+        from bot.trackers.client import check_base_url
+
+        return check_base_url(value) if value.strip() else ""
+
+    def tracker_config(self) -> TrackerConfig:
+        from bot.trackers.registry import TrackerConfig
+
+        def secret(value: SecretStr | None) -> str:
+            return value.get_secret_value() if value else ""
+
+        return TrackerConfig(
+            github_token=secret(self.github_token),
+            github_api_url=self.github_api_url or "https://api.github.com",
+            github_webhook_secret=secret(self.github_webhook_secret),
+            jira_url=self.jira_url,
+            jira_email=self.jira_email,
+            jira_api_token=secret(self.jira_api_token),
+            jira_webhook_secret=secret(self.jira_webhook_secret),
+            jira_issue_type=self.jira_issue_type,
+            linear_api_key=secret(self.linear_api_key),
+            linear_api_url=self.linear_api_url or "https://api.linear.app/graphql",
+            linear_webhook_secret=secret(self.linear_webhook_secret),
+            auto_export=self.auto_export,
+        )
 
     def admin_user_ids(self) -> list[str]:
         return [item.strip() for item in self.admin_users.split(",") if item.strip()]

@@ -107,6 +107,7 @@ def _item(record: ActionItemRecord, history: list[ActionItemEvent]) -> dict[str,
         "source_ref": record.source_ref,
         "requested_by": record.requested_by,
         "updated_at": _iso(record.updated_at),
+        # The issue it was exported to (docs/trackers.md), when it was.
         "tracker": record.tracker,
         "tracker_ref": record.tracker_ref,
         "tracker_url": record.tracker_url,

@@ -32,6 +32,7 @@ from bot.app import Ingress, Mountable, create_app, database_check, model_check
 from bot.config import CoreSettings
 from bot.features import recap, speakers, transcription
 from bot.features.digests.service import DigestService
+from bot.features.items import trackers as item_trackers
 from bot.features.media import MediaRunner
 from bot.inbound import Inbound
 from bot.jobs import QUEUES, JobQueue, Worker
@@ -39,6 +40,9 @@ from bot.scheduler import DigestScheduler
 from bot.services import Limits, Services
 from bot.storage.db import create_db_engine, upgrade
 from bot.storage.repo import Repository
+from bot.trackers.registry import Trackers
+from bot.trackers.webhooks import WEBHOOK_PATHS as TRACKER_WEBHOOK_PATHS
+from bot.trackers.webhooks import TrackerWebhooks
 from summarizer.pipeline import Summarizer
 
 if TYPE_CHECKING:
@@ -53,7 +57,10 @@ T = TypeVar("T")
 ADAPTERS: tuple[AdapterSpec[Any], ...] = (SLACK, TEAMS, PLAYGROUND)
 # Signed server-to-server endpoints (DESIGN's fixed paths): no browser sends them, so the
 # cross-site refusal does not apply there; their signatures / JWTs protect them.
-WEBHOOK_PATHS = tuple(path for spec in ADAPTERS for path in spec.webhook_paths)
+WEBHOOK_PATHS = (
+    *(path for spec in ADAPTERS for path in spec.webhook_paths),
+    *TRACKER_WEBHOOK_PATHS,
+)
 METRICS_PREFIXES = metrics_prefixes(ADAPTERS)
 
 
@@ -128,6 +135,9 @@ def build_services(
     services.jobs.add(recap.job_kind(services))
     services.jobs.add(transcription.job_kind(services))
     services.jobs.add(speakers.job_kind(services))
+    services.trackers = Trackers(settings.tracker_config())
+    services.jobs.add(item_trackers.job_kind(services))
+    services.jobs.add(item_trackers.status_job_kind(services))
     services.sweepers.append(speakers.sweeper(services))
     if digests:
         DigestService(
@@ -224,7 +234,7 @@ def build_runtime(
         runs_worker = False  # `balafon worker` processes run the jobs
     if runs_worker:  # this process transcribes: its model must be there
         readiness.append(model_check(settings.transcriber_config()))
-    parts: list[Mountable] = [*adapters, api]
+    parts: list[Mountable] = [*adapters, api, TrackerWebhooks(core.services)]
     if settings.serve_runs_scheduler:
         parts.append(scheduler)
     app = create_app(

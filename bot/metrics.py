@@ -55,6 +55,9 @@ CORE_PREFIXES = (
     ("/healthz", "health"),
     ("/readyz", "health"),
     ("/metrics", "metrics"),
+    ("/webhooks/github", "github"),  # tracker webhooks (bot/trackers/webhooks.py)
+    ("/webhooks/jira", "jira"),
+    ("/webhooks/linear", "linear"),
 )
 
 

@@ -94,6 +94,40 @@ RETENTION_OFF_DEFAULT = (
     "keep its messages and transcripts for {days} days."
 )
 
+# Issue trackers (bot/features/items/tracker_links.py, bot/features/items/trackers.py)
+NOT_A_MANAGER_LINK = (
+    "Only {who} can link this channel to an issue tracker, so I changed nothing. Ask one "
+    "of them (or the server's operator, who can list people in ADMIN_USERS)."
+)
+BAD_LINK = (
+    "Link a tracker with `@balafon link github acme/website`, `@balafon link jira ENG` or "
+    "`@balafon link linear ENG` ({detail})."
+)
+BAD_LINK_TARGET = "For {tracker}, name {expected}: “{given}” isn't one."
+TRACKER_NOT_CONFIGURED = (
+    "{tracker} isn't set up on this server: the operator must set {missing} "
+    "(docs/trackers.md says how)."
+)
+LINKED = (
+    "This channel's action items now go to {tracker} {target}: each item gets a "
+    "“Create issue” button{auto}, and closing the issue marks the item done."
+)
+LINKED_AUTO = " (and new items are exported by themselves)"
+UNLINKED = "This channel is no longer linked to {tracker} {target}; issues already created stay."
+NOT_LINKED = (
+    "This channel isn't linked to an issue tracker (`@balafon link github acme/website` links one)."
+)
+EXPORT_STARTED = "Creating a {tracker} issue for this item…"
+EXPORT_PENDING = "The issue for this item is being created already."
+EXPORT_EXISTS = "This item is already {ref}: {url}"
+EXPORT_NO_ITEM = "I can't find this item any more (it may have been forgotten)."
+EXPORT_FAILED = (
+    "I couldn't create a {tracker} issue for “{task}”: {reason}. Press “Create issue” on "
+    "the item again to retry."
+)
+EXPORT_GAVE_UP = "it failed several times"
+STATUS_SYNC_FAILED = "I couldn't update {tracker} issue {ref} to match this item: {reason}."
+
 # HTTP refusals made before any handler runs (bot/body_limit.py).
 BODY_TOO_LARGE = "The request body is over the {limit} limit for this address."
 METRICS_TOKEN_NEEDED = "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>."

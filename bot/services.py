@@ -19,6 +19,7 @@ from bot.jobs import JobQueue, Worker
 from bot.metrics import observe_recap
 from bot.ports import ChatPlatform
 from bot.storage.repo import Repository
+from bot.trackers.registry import Trackers
 from summarizer.pipeline import Summarizer
 from summarizer.types import Conversation, Recap
 
@@ -60,6 +61,8 @@ class Services:
         self.jobs.tell_failure = self.delivery.tell_failure
         self.conversations = Conversations(repo)
         self.digests: DigestService | None = None  # set by the digests feature
+        # Issue trackers items are exported to (bot/trackers); none until configured.
+        self.trackers = Trackers()
         # Run by the hourly retention sweep after the core's own (the API's expiry):
         # each deletes what has expired at the given time and returns counts by kind.
         self.sweepers: list[Callable[[datetime], dict[str, int]]] = []

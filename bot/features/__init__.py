@@ -13,6 +13,7 @@ from bot import sentences
 from bot.commands import CommandSpec
 from bot.features import digests, governance, language, recap, speakers, status, transcription
 from bot.features.items import commands as items
+from bot.features.items import tracker_links
 
 # In the order of the help (and tried in this order by the parser).
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -23,6 +24,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     *language.COMMANDS,
     *digests.COMMANDS,
     *governance.COMMANDS,
+    *tracker_links.COMMANDS,
     *status.COMMANDS,
 )
 # What a platform can do that some help lines need (`capabilities`, bot.inbound.HelpNotes).

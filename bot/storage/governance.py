@@ -28,6 +28,7 @@ from bot.storage.models import (
     Job,
     RecapRecord,
     StoredMessage,
+    TrackerLink,
     TranscriptRecord,
     Workspace,
 )
@@ -84,6 +85,8 @@ class Governance(Store):
                 col(RecapRecord.workspace_id) == channel.workspace_id,
                 col(RecapRecord.channel_id) == channel.id,
             )
+            # Its tracker link goes too (issues already created stay in the tracker).
+            session.execute(delete(TrackerLink).where(col(TrackerLink.channel_id) == channel.id))
             for name, model in (
                 ("transcripts", TranscriptRecord),
                 ("messages", StoredMessage),

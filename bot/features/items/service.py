@@ -177,6 +177,11 @@ async def apply_change(
     )
     if row is not None and changed and refresh:
         spawn(refresh_posts(services, item_id))
+    if row is not None and changed and status is not None:
+        # An exported item's issue follows (bot/features/items/trackers.py).
+        from bot.features.items.trackers import push_status
+
+        await push_status(services, item_id, actor)
     return row
 
 

@@ -1,0 +1,302 @@
+"""`POST /webhooks/github|jira|linear` on the bot's app: a signed "closed" marks the item
+done and "reopened" opens it again, with the tracker in its history; a bad or missing
+signature gets 401 and changes nothing; unknown issues and replays change nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from bot.app import create_app
+from bot.features.items.trackers import request_export, set_status
+from bot.storage.trackers import TrackerStore
+from bot.trackers.webhooks import WEBHOOK_PATHS, TrackerWebhooks
+from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, sign
+from tests.trackers.support import (
+    SECRETS,
+    history,
+    item,
+    say,
+    stored_item,
+    tracker_bot,
+    tracker_config,
+)
+
+
+def app_client(core) -> httpx.AsyncClient:
+    app = create_app(
+        adapters=[TrackerWebhooks(core.services)], worker=None, webhook_paths=WEBHOOK_PATHS
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot")
+
+
+def github_headers(body: bytes, *, secret: str = SECRETS["github"], event: str = "issues"):
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "X-Hub-Signature-256": "sha256=" + sign(secret, body),
+        "Content-Type": "application/json",
+    }
+
+
+def exported(core, item_id: int, tracker: str, ref: str, tracker_id: str) -> None:
+    store = TrackerStore(core.services.repo.engine)
+    assert store.claim_export(item_id, tracker, "U-Kofi")
+    assert store.store_created(item_id, ref, f"https://{tracker}.example/{ref}", tracker_id)
+
+
+def statuses(core, item_id: int) -> list[tuple[str, str | None, str | None]]:
+    return [
+        (actor, old, new) for actor, field, old, new in history(core, item_id) if field == "status"
+    ]
+
+
+@pytest.mark.anyio
+async def test_github_closed_and_reopened_change_the_item(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        other_id = await stored_item(core, "Not exported")
+        await request_export(core.services, item_id, "U-Kofi")
+        await worker.drain()
+        issue = github.issues["acme/web"][0]
+        async with app_client(core) as client:
+            closed = FakeGitHub.webhook("closed", "acme/web", issue)
+            answer = await client.post(
+                "/webhooks/github", content=closed, headers=github_headers(closed)
+            )
+            assert answer.status_code == 200 and answer.json()["changed"] == 1
+            assert item(core, item_id).status == "done"
+            replay = await client.post(
+                "/webhooks/github", content=closed, headers=github_headers(closed)
+            )
+            assert replay.status_code == 200 and replay.json()["changed"] == 0
+            reopened = FakeGitHub.webhook("reopened", "acme/web", issue)
+            again = await client.post(
+                "/webhooks/github", content=reopened, headers=github_headers(reopened)
+            )
+            assert again.json()["changed"] == 1
+            ping = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+            pinged = await client.post(
+                "/webhooks/github", content=ping, headers=github_headers(ping, event="ping")
+            )
+            assert pinged.status_code == 200
+            not_planned = FakeGitHub.webhook("closed", "acme/web", issue, reason="not_planned")
+            headers = github_headers(not_planned)
+            await client.post("/webhooks/github", content=not_planned, headers=headers)
+    assert item(core, item_id).status == "dismissed"
+    assert item(core, other_id).status == "open"
+    assert statuses(core, item_id) == [
+        ("github", "open", "done"),
+        ("github", "done", "open"),
+        ("github", "open", "dismissed"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_bad_or_missing_signatures_change_nothing(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, _, _ = tracker_bot(engine, tracker_config(github=github))
+        item_id = await stored_item(core)
+        exported(core, item_id, "github", "acme/web#1", "1000001")
+        body = FakeGitHub.webhook("closed", "acme/web", {"id": 1000001, "number": 1})
+        async with app_client(core) as client:
+            forged = github_headers(body, secret="guessed")
+            missing = {k: v for k, v in github_headers(body).items() if k != "X-Hub-Signature-256"}
+            tampered = github_headers(body)
+            bare = github_headers(body)
+            bare["X-Hub-Signature-256"] = sign(SECRETS["github"], body)  # without "sha256="
+            answers = [
+                await client.post("/webhooks/github", content=body, headers=forged),
+                await client.post("/webhooks/github", content=body, headers=missing),
+                await client.post(
+                    "/webhooks/github",
+                    content=body.replace(b"closed", b"closed "),
+                    headers=tampered,
+                ),
+                await client.post("/webhooks/github", content=body, headers=bare),
+            ]
+    assert [a.status_code for a in answers] == [401, 401, 401, 401]
+    assert answers[0].json()["error"] == "bad_signature"
+    assert item(core, item_id).status == "open" and statuses(core, item_id) == []
+
+
+@pytest.mark.anyio
+async def test_unknown_issues_are_ignored_and_a_person_then_the_tracker_is_history(engine) -> None:
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, _, _ = tracker_bot(engine, tracker_config(github=github))
+        item_id = await stored_item(core)
+        exported(core, item_id, "github", "acme/web#1", "1000001")
+        async with app_client(core) as client:
+            unknown = FakeGitHub.webhook("closed", "acme/web", {"id": 42, "number": 99})
+            answer = await client.post(
+                "/webhooks/github", content=unknown, headers=github_headers(unknown)
+            )
+            assert answer.status_code == 200 and answer.json()["changed"] == 0
+            assert await set_status(core.services, item_id, "dismissed", "U-Ann")  # a person
+            closed = FakeGitHub.webhook("closed", "acme/web", {"id": 1000001, "number": 1})
+            await client.post("/webhooks/github", content=closed, headers=github_headers(closed))
+            assert item(core, item_id).status == "dismissed"  # closed fits dismissed: kept
+            reopened = FakeGitHub.webhook("reopened", "acme/web", {"id": 1000001, "number": 1})
+            await client.post(
+                "/webhooks/github", content=reopened, headers=github_headers(reopened)
+            )
+    assert item(core, item_id).status == "open"
+    assert statuses(core, item_id) == [
+        ("U-Ann", "open", "dismissed"),
+        ("github", "dismissed", "open"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_jira_status_moves_to_done_and_back(engine) -> None:
+    with FakeJira(email="e", token="t", projects={"ENG"}) as jira:
+        core, _, _ = tracker_bot(engine, tracker_config(jira=jira))
+        item_id = await stored_item(core)
+        exported(core, item_id, "jira", "ENG-7", "10007")
+        issue = {"id": "10007", "key": "ENG-7"}
+
+        def signed(body: bytes, secret: str = SECRETS["jira"]) -> dict[str, str]:
+            return {
+                "X-Hub-Signature": "sha256=" + sign(secret, body),
+                "Content-Type": "application/json",
+            }
+
+        async with app_client(core) as client:
+            done = FakeJira.webhook(issue, "done")
+            assert (
+                await client.post("/webhooks/jira", content=done, headers=signed(done))
+            ).status_code == 200
+            assert item(core, item_id).status == "done"
+            assignee = FakeJira.webhook(issue, "new", status_change=False)  # not a status move
+            await client.post("/webhooks/jira", content=assignee, headers=signed(assignee))
+            assert item(core, item_id).status == "done"
+            bad = FakeJira.webhook(issue, "new")
+            refused = await client.post("/webhooks/jira", content=bad, headers=signed(bad, "nope"))
+            assert refused.status_code == 401 and item(core, item_id).status == "done"
+            sha256_header = {"X-Hub-Signature-256": signed(bad)["X-Hub-Signature"]}  # GitHub's name
+            assert (
+                await client.post("/webhooks/jira", content=bad, headers=sha256_header)
+            ).status_code == 401
+            reopened = FakeJira.webhook(issue, "indeterminate")
+            await client.post("/webhooks/jira", content=reopened, headers=signed(reopened))
+    assert item(core, item_id).status == "open"
+    assert statuses(core, item_id) == [("jira", "open", "done"), ("jira", "done", "open")]
+
+
+@pytest.mark.anyio
+async def test_linear_completed_canceled_and_stale_deliveries(engine) -> None:
+    with FakeLinear(api_key="k", teams={"ENG": "team-eng"}) as linear:
+        core, _, _ = tracker_bot(engine, tracker_config(linear=linear))
+        core.services.clock = time_now  # webhookTimestamp is checked against the clock
+        item_id = await stored_item(core)
+        exported(core, item_id, "linear", "ENG-3", "2f1a-uuid")
+        issue = {"id": "2f1a-uuid", "identifier": "ENG-3", "url": "https://linear.example/ENG-3"}
+
+        def signed(body: bytes, secret: str = SECRETS["linear"]) -> dict[str, str]:
+            return {
+                "Linear-Signature": sign(secret, body),
+                "Linear-Event": "Issue",
+                "Content-Type": "application/json; charset=utf-8",
+            }
+
+        async with app_client(core) as client:
+            old = FakeLinear.webhook(issue, "completed", sent_ms=int((time.time() - 600) * 1000))
+            stale = await client.post("/webhooks/linear", content=old, headers=signed(old))
+            assert stale.status_code == 401 and item(core, item_id).status == "open"
+            forged = FakeLinear.webhook(issue, "completed")
+            assert (
+                await client.post("/webhooks/linear", content=forged, headers=signed(forged, "x"))
+            ).status_code == 401
+            title_only = FakeLinear.webhook(issue, "started", state_change=False)
+            await client.post("/webhooks/linear", content=title_only, headers=signed(title_only))
+            assert item(core, item_id).status == "open"
+            done = FakeLinear.webhook(issue, "completed")
+            assert (
+                await client.post("/webhooks/linear", content=done, headers=signed(done))
+            ).json()["changed"] == 1
+            started = FakeLinear.webhook(issue, "started")
+            await client.post("/webhooks/linear", content=started, headers=signed(started))
+            canceled = FakeLinear.webhook(issue, "canceled")
+            await client.post("/webhooks/linear", content=canceled, headers=signed(canceled))
+    assert item(core, item_id).status == "dismissed"  # canceled: not planned
+    assert [new for _, _, new in statuses(core, item_id)] == ["done", "open", "dismissed"]
+
+
+@pytest.mark.anyio
+async def test_unconfigured_trackers_and_unset_secrets_refuse(engine) -> None:
+    from dataclasses import replace
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        config = replace(tracker_config(github=github), github_webhook_secret="")
+        core, _, _ = tracker_bot(engine, config)
+        body = FakeGitHub.webhook("closed", "acme/web", {"id": 1, "number": 1})
+        async with app_client(core) as client:
+            no_secret = await client.post(
+                "/webhooks/github", content=body, headers=github_headers(body, secret="")
+            )
+            not_set_up = await client.post("/webhooks/jira", content=b"{}")
+            unknown = await client.post("/webhooks/gitlab", content=b"{}")
+            huge = await client.post(
+                "/webhooks/github", content=b"x" * (2 * 1024 * 1024), headers=github_headers(b"")
+            )
+    assert no_secret.status_code == 401  # an empty secret verifies nothing
+    assert not_set_up.status_code == 404 and unknown.status_code == 404
+    assert huge.status_code == 413
+
+
+def time_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@pytest.mark.anyio
+async def test_the_served_app_mounts_the_webhooks_and_reads_the_settings(tmp_path) -> None:
+    """`balafon serve`'s app: the tracker settings reach the clients, the routes are
+    mounted, and a signed delivery passes the cross-site guard (a server calls it)."""
+    from bot.main import Settings, build_runtime
+    from tests.db import migrated_sqlite
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        settings = Settings(
+            _env_file=None,
+            database_url=migrated_sqlite(tmp_path / "balafon.db"),
+            data_dir=str(tmp_path / "data"),
+            github_token="gh-t",
+            github_api_url=github.base_url,
+            github_webhook_secret=SECRETS["github"],
+            serve_runs_worker=False,
+            serve_runs_scheduler=False,
+        )
+        runtime = build_runtime(settings)
+        trackers = runtime.core.services.trackers
+        assert set(trackers.clients) == {"github"}
+        assert trackers.clients["github"].api.base_url == github.base_url
+        body = FakeGitHub.webhook("closed", "acme/web", {"id": 5, "number": 5})
+        transport = httpx.ASGITransport(app=runtime.app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://bot.example") as client:
+            headers = github_headers(body) | {"Origin": "https://github.com"}
+            signed = await client.post("/webhooks/github", content=body, headers=headers)
+            unsigned = await client.post("/webhooks/github", content=body)
+            metrics = (await client.get("/metrics")).text
+        await trackers.aclose()
+    assert signed.status_code == 200 and signed.json() == {"ok": True, "changed": 0}
+    assert unsigned.status_code == 401
+    assert 'balafon_requests_total{outcome="4xx",platform="github"}' in metrics
+
+
+def test_tracker_urls_must_be_https_off_loopback() -> None:
+    from pydantic import ValidationError
+
+    from bot.main import Settings
+
+    with pytest.raises(ValidationError, match="https"):
+        Settings(_env_file=None, jira_url="http://acme.atlassian.net")
+    settings = Settings(_env_file=None, jira_url="https://acme.atlassian.net/", jira_email="e")
+    assert settings.tracker_config().jira_url == "https://acme.atlassian.net"
+    assert settings.tracker_config().missing("jira") == ["JIRA_API_TOKEN"]
