@@ -54,6 +54,10 @@ DIGEST_STATUS = "This channel gets a digest {when}; the next one comes {next}."
 DIGEST_TITLE = "Digest of <#{channel}> since {since}"
 DIGEST_QUIET = "Quiet period: nothing new here since {since}."
 DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."
+# Reminders of action items, privately to their owner (bot/features/items/reminders.py).
+REMINDER_BEFORE = "Reminder: an action item of yours is due {due}."
+REMINDER_OVERDUE = "Overdue: an action item of yours was due {due} and is still open."
+REMINDER_WHERE = "From {channel}, due {due}. When it's done, say {close} there."
 FORGET_CONFIRM = (
     "This deletes everything I stored for this channel: messages, transcripts, recaps, "
     "action items, jobs (file names, results) and its digest. Say `@balafon forget confirm` "

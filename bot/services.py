@@ -24,6 +24,7 @@ from summarizer.types import Conversation, Recap
 
 if TYPE_CHECKING:
     from bot.features.digests.service import DigestService
+    from bot.features.items.reminders import ReminderService
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Services:
         self.jobs.tell_failure = self.delivery.tell_failure
         self.conversations = Conversations(repo)
         self.digests: DigestService | None = None  # set by the digests feature
+        self.reminders: ReminderService | None = None  # set by the reminders feature
         # Run by the hourly retention sweep after the core's own (the API's expiry):
         # each deletes what has expired at the given time and returns counts by kind.
         self.sweepers: list[Callable[[datetime], dict[str, int]]] = []

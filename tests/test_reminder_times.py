@@ -31,7 +31,7 @@ def at(zone: ZoneInfo, *args: int) -> datetime:
 
 
 def test_quiet_hours_parse_and_wrap_midnight() -> None:
-    assert NIGHT == QuietHours(time(20), time(8))
+    assert QuietHours(time(20), time(8)) == NIGHT
     assert NIGHT.wraps
     assert NIGHT.contains(at(PARIS, 2026, 12, 7, 23, 30))
     assert NIGHT.contains(at(PARIS, 2026, 12, 8, 0, 10))
