@@ -119,6 +119,8 @@ class ItemView:
     tracker_ref: str | None = None  # "owner/repo#12" once exported
     tracker_url: str | None = None
     export_state: str | None = None  # pending, created, failed
+    # Where the item was said (the channel's id), for lists across channels (`my items`).
+    channel: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

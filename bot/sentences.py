@@ -54,10 +54,25 @@ DIGEST_STATUS = "This channel gets a digest {when}; the next one comes {next}."
 DIGEST_TITLE = "Digest of <#{channel}> since {since}"
 DIGEST_QUIET = "Quiet period: nothing new here since {since}."
 DIGESTS_DISABLED = "Scheduled digests are not enabled on this server."
+# Action item buttons (issue #16): a message shows the buttons of its first items only.
+ITEM_BUTTONS = {
+    "done": "Done",
+    "reopen": "Reopen",
+    "dismiss": "Dismiss",
+    "reassign": "Reassign",
+    "export": "Create issue",
+    "pending": "Creating issue…",
+    "failed": "Retry issue",
+}
+ITEM_REASSIGN_PLACEHOLDER = "Reassign to…"
+ITEMS_WITHOUT_BUTTONS = (
+    "{count} more item(s) have no buttons here: `@balafon items` lists this channel's "
+    "open items with theirs."
+)
 # Reminders of action items, privately to their owner (bot/features/items/reminders.py).
-REMINDER_BEFORE = "Reminder: an action item of yours is due {due}."
-REMINDER_OVERDUE = "Overdue: an action item of yours was due {due} and is still open."
-REMINDER_WHERE = "From {channel}, due {due}. When it's done, say {close} there."
+REMINDER_BEFORE = "Reminder: your action item in {channel} is due {due}."
+REMINDER_OVERDUE = "Overdue: your action item in {channel} was due {due} and is still open."
+REMINDER_CLOSE = "When it's done, say {close} there."
 FORGET_CONFIRM = (
     "This deletes everything I stored for this channel: messages, transcripts, recaps, "
     "action items, jobs (file names, results) and its digest. Say `@balafon forget confirm` "

@@ -9,12 +9,15 @@ split under Slack's limits: 3000 characters per section, 50 blocks per message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from bot.item_buttons import list_text
 from bot.outline import ItemKind, OutlineItem, RecapOutline, build_outline
 from bot.ports import (
     ErrorReply,
+    ItemListReply,
+    ItemView,
     ProgressReply,
     RecapReply,
     Reply,
@@ -24,6 +27,7 @@ from bot.ports import (
 from bot.recordings import parse_recording_ref, source_label
 from bot.rendering import outline_markdown, split_text
 from summarizer.pipeline import format_timestamp
+from summarizer.types import ActionItem
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -40,7 +44,7 @@ Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}: chat.postMessag
 _MASS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _CHANNEL_REF = re.compile(r"&lt;#([CGD][A-Z0-9]+)&gt;")
 _SAFE_URL = re.compile(r"https?://[^\s|<>]+")
-_OWNER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+OWNER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 # The menu that names a transcript's speaker: its block says which label it is for.
 SPEAKER_ACTION = "speaker_name"
 SPEAKER_BLOCK = "speaker:"
@@ -57,13 +61,13 @@ def escape_keeping_channels(text: str) -> str:
     return _CHANNEL_REF.sub(r"<#\1>", escape(text))
 
 
-def _link(url: str | None, label: str) -> str:
+def safe_link(url: str | None, label: str) -> str:
     if url and _SAFE_URL.fullmatch(url):
         return f"<{url}|{label}>"
     return ""
 
 
-def _section(text: str) -> dict[str, Any]:
+def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
@@ -71,20 +75,20 @@ def _chunks(text: str, limit: int = MAX_SECTION) -> Iterator[str]:
     return split_text(text, limit)
 
 
-def _sections(text: str) -> list[dict[str, Any]]:
-    return [_section(chunk) for chunk in _chunks(text) if chunk.strip()]
+def sections(text: str) -> list[dict[str, Any]]:
+    return [section(chunk) for chunk in _chunks(text) if chunk.strip()]
 
 
 def _owner(item: OutlineItem) -> str:
-    if item.owner_id and _OWNER_ID.fullmatch(item.owner_id):
+    if item.owner_id and OWNER_ID.fullmatch(item.owner_id):
         return f"<@{item.owner_id}>"
     return escape(item.owner) if item.owner else "_no owner_"
 
 
-def _source(ref: str | None, links: dict[str, str]) -> str:
+def source_text(ref: str | None, links: dict[str, str]) -> str:
     if not ref:
         return ""
-    if link := _link(links.get(ref), source_label(ref)):
+    if link := safe_link(links.get(ref), source_label(ref)):
         return f" · {link}"
     if ref.startswith("t="):
         return f" · at {escape(ref[2:])}"
@@ -97,7 +101,7 @@ def _listing(heading: str, lines: Iterable[str]) -> list[dict[str, Any]]:
     lines = list(lines)
     if not lines:
         return []
-    return _sections(f"*{heading}*\n" + "\n".join(f"• {line}" for line in lines))
+    return sections(f"*{heading}*\n" + "\n".join(f"• {line}" for line in lines))
 
 
 def _item(kind: ItemKind, item: OutlineItem, links: dict[str, str]) -> str:
@@ -109,15 +113,28 @@ def _item(kind: ItemKind, item: OutlineItem, links: dict[str, str]) -> str:
             text += f" · open {item.open_days} day{'s' * (item.open_days != 1)}"
     elif kind is ItemKind.QUESTION and item.asked_by:
         text += f" (asked by {escape(item.asked_by)})"
-    return text + _source(item.ref, links)
+    return text + source_text(item.ref, links)
 
 
-def recap_blocks(outline: RecapOutline, links: dict[str, str]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = _sections(f"*{escape_keeping_channels(outline.title)}*")
-    blocks += _sections(escape(outline.summary))
-    for section in outline.sections:
-        lines = (_item(section.kind, item, links) for item in section.items)
-        blocks += _listing(section.heading, lines)
+def recap_blocks(
+    outline: RecapOutline,
+    links: dict[str, str],
+    items: Sequence[tuple[ActionItem, ItemView | None]] = (),
+) -> list[dict[str, Any]]:
+    """A recap's blocks; with stored `items` (the recap's action items and their views),
+    the action items get their buttons in the room the other blocks leave."""
+    from adapters.slack import item_blocks
+
+    blocks: list[dict[str, Any]] = sections(f"*{escape_keeping_channels(outline.title)}*")
+    blocks += sections(escape(outline.summary))
+    buttons_at = None
+    with_buttons = any(view is not None for _, view in items)
+    for part in outline.sections:
+        if part.key == "action_items" and with_buttons:
+            buttons_at = len(blocks)
+            continue
+        lines = (_item(part.kind, item, links) for item in part.items)
+        blocks += _listing(part.heading, lines)
     notes = [escape(note) for note in outline.notes]
     notes.append(f"Made by the {escape(outline.made_by)}.")
     blocks.append(
@@ -129,6 +146,11 @@ def recap_blocks(outline: RecapOutline, links: dict[str, str]) -> list[dict[str,
             ],
         }
     )
+    if buttons_at is not None:
+        heading = sections("*Action items*")
+        room = MAX_BLOCKS - len(blocks) - len(heading)
+        listed = item_blocks.item_blocks(items, links, room=room)
+        blocks[buttons_at:buttons_at] = heading + listed
     return blocks
 
 
@@ -157,7 +179,7 @@ def speaker_menus(reply: TranscriptReply) -> list[dict[str, Any]]:
             "action_id": SPEAKER_ACTION,
             "placeholder": {"type": "plain_text", "text": "Who is this?"},
         }
-        if choice.user_id and _OWNER_ID.fullmatch(choice.user_id):
+        if choice.user_id and OWNER_ID.fullmatch(choice.user_id):
             picker["initial_user"] = choice.user_id
         named = f" — {escape(choice.name)}" if choice.name else ""
         menus.append(
@@ -192,6 +214,8 @@ def overflow_file(reply: Reply) -> tuple[str, str]:
     if isinstance(reply, RecapReply):
         text = outline_markdown(build_outline(reply))
         return "recap.md", text
+    if isinstance(reply, ItemListReply):
+        return "items.txt", list_text(reply)
     return "reply.txt", getattr(reply, "text", "")
 
 
@@ -205,29 +229,46 @@ def _fallback(text: str, suffix: str = "") -> str:
 def render(reply: Reply) -> list[Message]:
     """One or more chat.postMessage payloads (`text` fallback + `blocks`), in order."""
     if isinstance(reply, RecapReply):
-        blocks = recap_blocks(build_outline(reply), reply.links)
+        items = [(item, reply.item_at(n)) for n, item in enumerate(reply.recap.action_items)]
+        blocks = recap_blocks(build_outline(reply), reply.links, items)
         fallback = f"{escape_keeping_channels(reply.title)}: {escape(reply.recap.summary)}"
     elif isinstance(reply, ErrorReply):
         fallback = f":warning: {escape_keeping_channels(reply.text)}"
-        blocks = _sections(fallback)
+        blocks = sections(fallback)
     elif isinstance(reply, ProgressReply):
         fallback = progress_text(reply)
-        blocks = _sections(fallback)
+        blocks = sections(fallback)
     elif isinstance(reply, TranscriptReply):
         fallback = transcript_summary(reply)
         body = escape(transcript_text(reply)).strip() or "_(no speech)_"
-        blocks = _sections(fallback) + _sections(body) + _notes(reply) + speaker_menus(reply)
+        blocks = sections(fallback) + sections(body) + _notes(reply) + speaker_menus(reply)
     elif isinstance(reply, TextReply):
         fallback = escape_keeping_channels(reply.text)
-        blocks = _sections(fallback)
+        blocks = sections(fallback)
+    elif isinstance(reply, ItemListReply):
+        from adapters.slack import item_blocks
+
+        fallback = escape_keeping_channels(reply.title)
+        blocks = item_blocks.list_blocks(reply)
     else:  # pragma: no cover - the Reply union is closed
         raise TypeError(f"cannot render {type(reply).__name__}")
+    from adapters.slack.item_blocks import parts
+
     messages = []
-    for start in range(0, max(1, len(blocks)), MAX_BLOCKS):
-        part = blocks[start : start + MAX_BLOCKS]
-        text = _fallback(fallback, "" if start == 0 else " (continued)")
+    for number, part in enumerate(parts(blocks) or [[]]):
+        text = _fallback(fallback, "" if number == 0 else " (continued)")
         messages.append(guard({"text": text, "blocks": part}))
     return messages
+
+
+def part_with_item(messages: list[Message], item_id: int) -> Message:
+    """The message (of a reply's several) that carries the item's buttons; the first
+    when none does."""
+    prefix = f"item:{item_id}:"
+    for message in messages:
+        if any(str(b.get("block_id", "")).startswith(prefix) for b in message["blocks"]):
+            return message
+    return messages[0]
 
 
 def guard(payload: Any) -> Any:

@@ -19,6 +19,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from adapters.slack import blocks
+from adapters.slack.item_clicks import ACTION_IDS, ItemClicks
 from adapters.slack.platform import CONVERSATION_SUBTYPES, SlackPlatform, file_ref
 from adapters.slack.tasks import Background
 from adapters.slack.text import addresses, command_text, mentioned_people
@@ -64,6 +65,7 @@ class Listeners:
         self.core = core
         self.platform = platform
         self.background = background
+        self.items = ItemClicks(core=core, platform=platform)
 
     def register(self, app: AsyncApp) -> None:
         # bolt passes arguments by parameter name and would count a bound method's `self`,
@@ -94,6 +96,13 @@ class Listeners:
             await ack()  # at once: the naming is a job
             self.background.spawn(self.on_speaker_menu(body, action, context), what="menu")
 
+        async def item_click(
+            ack: AsyncAck, body: dict, action: dict, context: AsyncBoltContext
+        ) -> None:
+            await ack()  # within Slack's 3 s: the change and the update follow
+            clicked = self.items.on_click(_team(body, context), body, action)
+            self.background.spawn(clicked, what="item click")
+
         async def other_event() -> None:
             return None  # subscribed (or sent) but unused: acknowledged, nothing else
 
@@ -104,6 +113,7 @@ class Listeners:
         app.command(SLASH_COMMAND)(slash_command)
         app.shortcut(SHORTCUT_CALLBACK_ID)(message_shortcut)
         app.action(blocks.SPEAKER_ACTION)(speaker_menu)
+        app.action(ACTION_IDS)(item_click)
         app.event(re.compile(".*"))(other_event)
 
     # --- helpers ----------------------------------------------------------------------

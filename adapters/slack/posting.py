@@ -157,6 +157,24 @@ class SlackPosting(SlackConnection):
         payload = blocks.render(reply)[0]
         await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
 
+    async def update_item_message(
+        self, target: ReplyTarget, message_id: str, reply: Reply, item_id: int
+    ) -> None:
+        """Replace the message a clicked item is on with the part of `reply` that holds
+        the item (a long list spans several messages)."""
+        _, client = await self.me(target.place.workspace)
+        payload = blocks.part_with_item(blocks.render(reply), item_id)
+        await client.chat_update(channel=target.place.channel, ts=message_id, **payload)
+
+    async def replace_ephemeral(self, url: str, reply: Reply, item_id: int) -> None:
+        """An ephemeral message (`my items`) is replaced through the click's response URL."""
+        if not self.hosts.is_slack(url):
+            log.warning("a click's response URL is not Slack's: not used")
+            return
+        payload = blocks.part_with_item(blocks.render(reply), item_id)
+        hook = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
+        await hook.send(replace_original=True, **payload)
+
     # --- marked posts: a delivery retried after a crash finds what was posted -----------
 
     async def post_marked(

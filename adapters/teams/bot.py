@@ -14,7 +14,11 @@ from typing import Any
 
 from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import ActivityEventNames
+from botbuilder.schema import (
+    ActivityEventNames,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+)
 
 from adapters.teams import cards
 from adapters.teams import sentences as teams_sentences
@@ -29,6 +33,7 @@ from adapters.teams.activities import (
     speaker_pick,
     timezone_of,
 )
+from adapters.teams.item_actions import ItemClicks
 from adapters.teams.meetings import MeetingRecaps
 from adapters.teams.platform import TeamsPlatform
 from bot.inbound import CommandRequest, InboundPort, Outcome, is_media
@@ -54,6 +59,7 @@ class TeamsBot(TeamsActivityHandler):
         self.core = core
         self.platform = platform
         self.meetings = meetings
+        self.items = ItemClicks(core=core, platform=platform)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -170,6 +176,14 @@ class TeamsBot(TeamsActivityHandler):
         activity = turn_context.activity
         if activity.id:
             await self.core.record_delete(conversation_of(activity).place(), activity.id)
+
+    # --- action item buttons (Universal Actions) -------------------------------------
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """An item's Action.Execute: answered with the refreshed card (item_actions.py)."""
+        return await self.items.answer(turn_context, invoke_value.action)
 
     # --- members: nothing to do (references are stored in on_turn, the welcome comes with
     # the installation); botbuilder's defaults would look every member up on the connector.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
@@ -21,6 +21,8 @@ from adapters.teams.text import inert
 from bot.outline import ItemKind, OutlineItem, RecapOutline, build_outline
 from bot.ports import (
     ErrorReply,
+    ItemListReply,
+    ItemView,
     ProgressReply,
     RecapReply,
     Reply,
@@ -31,6 +33,7 @@ from bot.ports import (
 from bot.recordings import parse_recording_ref, source_label
 from bot.rendering import split_text
 from summarizer.pipeline import format_timestamp
+from summarizer.types import ActionItem
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -51,7 +54,7 @@ Mention = dict[str, Any]
 _CHANNEL_REF = re.compile(r"<#([^>\s]+)>")
 _SLACK_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 _SAFE_URL = re.compile(r"https?://[^\s()<>\[\]]+")
-_OWNER_ID = re.compile(
+OWNER_ID = re.compile(
     r"29:[\w\-.:]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 
@@ -84,14 +87,14 @@ def core_text(text: str, names: Mapping[str, str]) -> str:
     return _SLACK_BOLD.sub(r"**\1**", text)
 
 
-def _link(url: str | None, label: str) -> str:
+def safe_link(url: str | None, label: str) -> str:
     return f"[{label}]({url})" if url and _SAFE_URL.fullmatch(url) else ""
 
 
-def _source(ref: str | None, links: Mapping[str, str]) -> str:
+def source_text(ref: str | None, links: Mapping[str, str]) -> str:
     if not ref:
         return ""
-    if link := _link(links.get(ref), source_label(ref)):
+    if link := safe_link(links.get(ref), source_label(ref)):
         return f" · {link}"
     if ref.startswith("t="):
         return f" · at {inert(ref[2:])}"
@@ -100,7 +103,7 @@ def _source(ref: str | None, links: Mapping[str, str]) -> str:
     return ""
 
 
-class _Mentions:
+class Mentions:
     """Owner mentions used in a card: `<at>Name</at>` text plus its entity."""
 
     def __init__(self) -> None:
@@ -108,7 +111,7 @@ class _Mentions:
 
     def owner(self, item: OutlineItem) -> str:
         name = " ".join(inert(item.owner or "").replace("<", "‹").replace(">", "›").split())
-        if item.owner_id and _OWNER_ID.fullmatch(item.owner_id) and name:
+        if item.owner_id and OWNER_ID.fullmatch(item.owner_id) and name:
             markup = f"<at>{name}</at>"
             self.entities.setdefault(
                 markup,
@@ -122,7 +125,7 @@ class _Mentions:
         return name or "_no owner_"
 
 
-def _item(kind: ItemKind, item: OutlineItem, links: Mapping[str, str], mentions: _Mentions) -> str:
+def _item(kind: ItemKind, item: OutlineItem, links: Mapping[str, str], mentions: Mentions) -> str:
     text = inert(item.text)
     if kind is ItemKind.TASK:
         due = f" · due {item.due:%a %d %b %Y}" if item.due else ""
@@ -131,18 +134,28 @@ def _item(kind: ItemKind, item: OutlineItem, links: Mapping[str, str], mentions:
             text += f" · open {item.open_days} day{'s' * (item.open_days != 1)}"
     elif kind is ItemKind.QUESTION and item.asked_by:
         text += f" (asked by {inert(item.asked_by)})"
-    return text + _source(item.ref, links)
+    return text + source_text(item.ref, links)
 
 
 def recap_elements(
     outline: RecapOutline,
     links: Mapping[str, str],
     names: Mapping[str, str],
-    mentions: _Mentions,
+    mentions: Mentions,
+    items: Sequence[tuple[ActionItem, ItemView | None]] = (),
 ) -> list[Element]:
+    """A recap's card body; with stored `items` (the recap's action items and their
+    views) each action item comes with its buttons."""
+    from adapters.teams import item_cards
+
     elements = [block(core_text(outline.title, names), weight="Bolder", size="Medium")]
     elements += paragraphs(inert(outline.summary))
+    with_buttons = any(view is not None for _, view in items)
     for part in outline.sections:
+        if part.key == "action_items" and with_buttons:
+            elements.append(block(part.heading, weight="Bolder", spacing="Medium"))
+            elements += item_cards.item_elements(items, links, mentions)
+            continue
         elements += section(
             part.heading, [_item(part.kind, item, links, mentions) for item in part.items]
         )
@@ -204,12 +217,17 @@ def speaker_pickers(speakers: tuple[SpeakerChoice, ...]) -> list[Element]:
 
 
 def _elements(
-    reply: Reply, names: Mapping[str, str], mentions: _Mentions
+    reply: Reply, names: Mapping[str, str], mentions: Mentions
 ) -> tuple[list[Element], str]:
     if isinstance(reply, RecapReply):
         summary = f"{core_text(reply.title, names)}: {inert(reply.recap.summary)}"
-        elements = recap_elements(build_outline(reply), reply.links, names, mentions)
+        items = [(item, reply.item_at(n)) for n, item in enumerate(reply.recap.action_items)]
+        elements = recap_elements(build_outline(reply), reply.links, names, mentions, items)
         return elements, summary
+    if isinstance(reply, ItemListReply):
+        from adapters.teams import item_cards
+
+        return item_cards.list_elements(reply, names, mentions), core_text(reply.title, names)
     if isinstance(reply, ErrorReply):
         text = core_text(reply.text, names)
         return paragraphs(f"⚠️ {text}", color="Attention"), text
@@ -234,6 +252,16 @@ def _elements(
         text = core_text(reply.text, names)
         return paragraphs(text), text
     raise TypeError(f"cannot render {type(reply).__name__}")  # pragma: no cover
+
+
+def _texts(value: Any) -> list[str]:
+    """Every `text` of an element and of the elements inside it (containers)."""
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    if not isinstance(value, dict):
+        return []
+    found = [value["text"]] if isinstance(value.get("text"), str) else []
+    return found + [t for key in ("items", "body") for t in _texts(value.get(key))]
 
 
 def _size(value: Any) -> int:
@@ -281,7 +309,7 @@ def message(content: dict[str, Any], summary: str) -> Activity:
 def render(reply: Reply, *, names: Mapping[str, str] | None = None) -> list[Activity]:
     """One or more message activities (an Adaptive Card each), in order. `names` maps the
     core's channel keys to the names shown for `<#key>`."""
-    mentions = _Mentions()
+    mentions = Mentions()
     elements, summary = _elements(reply, names or {}, mentions)
     groups = _pack(elements)
     if len(groups) > MAX_MESSAGES:
@@ -290,7 +318,7 @@ def render(reply: Reply, *, names: Mapping[str, str] | None = None) -> list[Acti
         groups = [*groups[: MAX_MESSAGES - 1], [note]]
     activities = []
     for number, group in enumerate(groups):
-        texts = [element.get("text", "") for element in group]
+        texts = [text for element in group for text in _texts(element)]
         used = [m for markup, m in mentions.entities.items() if any(markup in t for t in texts)]
         if number:
             group = [

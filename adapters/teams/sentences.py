@@ -52,3 +52,6 @@ ANONYMOUS_NOT_LOCAL = (
     "loopback address, not on {host}: use --host 127.0.0.1, or set MICROSOFT_APP_ID and "
     "MICROSOFT_APP_PASSWORD."
 )
+ITEM_ACTION_UNKNOWN = "That button is not one of balafon's action item buttons."
+ITEM_ACTION_FAILED = "Sorry — I couldn't change that item just now. Try again in a moment."
+ITEM_ACTION_DONE = "Done."

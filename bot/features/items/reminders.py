@@ -59,11 +59,9 @@ def _day(value: date) -> str:
 def reminder_reply(item: OpenItemDue, kind: str) -> ItemListReply:
     """The reminder: a one-item list (buttons where the platform has them), saying the task,
     its channel, its due date and how to close it."""
-    due = _day(item.due)
     title = sentences.REMINDER_BEFORE if kind == BEFORE else sentences.REMINDER_OVERDUE
     channel = f"#{item.channel_name}" if item.channel_name else f"<#{item.channel}>"
-    close = f"`@balafon done {item.id}`"
-    heading = sentences.REMINDER_WHERE.format(channel=channel, due=due, close=close)
+    heading = sentences.REMINDER_CLOSE.format(close=f"`@balafon done {item.id}`")
     action = ActionItem(
         task=item.task,
         owner=item.owner_name,
@@ -72,8 +70,15 @@ def reminder_reply(item: OpenItemDue, kind: str) -> ItemListReply:
         ref=item.source_ref,
         confidence=item.confidence,
     )
-    view = ItemView(id=item.id, status="open", owner_id=item.owner_id, owner_name=item.owner_name)
-    return ItemListReply(title=title.format(due=due), groups=((heading, ((action, view),)),))
+    view = ItemView(
+        id=item.id,
+        status="open",
+        owner_id=item.owner_id,
+        owner_name=item.owner_name,
+        channel=item.channel,
+    )
+    title = title.format(channel=channel, due=_day(item.due))
+    return ItemListReply(title=title, groups=((heading, ((action, view),)),))
 
 
 class ReminderService:
