@@ -97,11 +97,10 @@ async def test_the_owner_of_an_open_item_is_reminded_once(bot) -> None:
 
     assert await service.run_pass() == {"sent": 1}
     [reply] = platform.dms("ann")
-    assert reply.title == sentences.REMINDER_BEFORE.format(due="Tue 8 Dec")
+    assert reply.title == sentences.REMINDER_BEFORE.format(channel="#launch", due="Tue 8 Dec")
     [(heading, [(action, view)])] = reply.groups
     assert action.task == "Send the deck to legal" and action.due == TUESDAY
-    assert view.id == due and view.status == "open"
-    assert "#launch" in heading and "Tue 8 Dec" in heading
+    assert view.id == due and view.status == "open" and view.channel == "C1"
     assert f"`@balafon done {due}`" in heading
     assert reminders(engine) == {(due, "before"): (TUESDAY, "sent")}
     assert history(engine, due) == [("reminder", "before")]
@@ -209,7 +208,7 @@ async def test_overdue_on_friday_evening_is_reminded_on_monday_morning(bot) -> N
     clock.now = datetime(2026, 12, 14, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
     assert await service.run_pass() == {"sent": 1}
     overdue = platform.dms("bea")[-1]
-    assert overdue.title == sentences.REMINDER_OVERDUE.format(due="Fri 11 Dec")
+    assert overdue.title == sentences.REMINDER_OVERDUE.format(channel="#launch", due="Fri 11 Dec")
     assert reminders(engine)[(late, "overdue")] == (FRIDAY, "sent")
     assert history(engine, late) == [("reminder", "before"), ("reminder", "overdue")]
     clock.now += timedelta(hours=3)
