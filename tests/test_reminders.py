@@ -12,6 +12,7 @@ from bot import sentences
 from bot.features.items.reminder_times import QuietHours, ReminderPolicy
 from bot.features.items.reminders import STALE, ReminderService, delivery_key
 from bot.ports import ItemListReply, Place, ReplyTarget
+from bot.scheduler import REMINDERS_JOB, DigestScheduler, remind
 from bot.storage.models import ItemReminder
 from tests.memory_platform import MemoryPlatform, memory_bot
 from tests.reminders import add_item, history, reminders, set_item
@@ -234,3 +235,24 @@ async def test_the_default_policy_comes_from_settings(engine) -> None:
     )
     with pytest.raises(ValueError):
         Settings(_env_file=None, quiet_hours="late")
+
+
+async def test_the_scheduler_leader_runs_the_pass_every_five_minutes(bot) -> None:
+    engine, service, platform, _ = bot
+    item(engine, "Ship the beta", "ann", TUESDAY)
+    digests = service.services.digests
+    leader = DigestScheduler(digests, holder="one")
+    follower = DigestScheduler(digests, holder="two", service_key="follower")
+    await leader.start()
+    await follower.start()
+    try:
+        assert leader.leader and not follower.leader
+        assert leader.scheduler is not None
+        job = leader.scheduler.get_job(REMINDERS_JOB)
+        assert job is not None and job.trigger.interval == timedelta(minutes=5)
+        await remind()  # what the job runs
+        await remind("follower")  # a pass elsewhere at the same time sends nothing more
+        assert len(platform.dms("ann")) == 1
+    finally:
+        await follower.stop()
+        await leader.stop()
