@@ -137,3 +137,25 @@ LANGUAGE_UNKNOWN = (
     "I don't know the language “{given}”: use a code such as en, fr, de or es "
     "(`@balafon language fr`), or `@balafon language auto` to detect it."
 )
+
+# --- action items (issue #16) ---------------------------------------------------------
+ITEM_NOT_ALLOWED = "Only {who} can change this item."
+ITEM_REQUESTER = "<@{user}> (who asked for the recap)"
+ITEM_GONE = "That action item is no longer stored (its message was deleted or forgotten)."
+ITEM_STALE = "{who} changed this item already ({what}): here is how it stands now."
+ITEM_SOMEONE = "Someone"
+ITEM_UNKNOWN_ACTION = "I don't know how to “{action}” an action item."
+ITEM_EXPORT_UNAVAILABLE = (
+    "Exporting to a tracker isn't available here yet: this channel needs a linked tracker "
+    "(GitHub, Jira or Linear) and the server its token."
+)
+ITEM_NOT_FOUND = "There's no action item #{number} in this workspace."
+ITEM_DONE = "Marked #{number} “{task}” done."
+ITEM_REOPENED = "Reopened #{number} “{task}”."
+ITEM_DISMISSED = "Dismissed #{number} “{task}”."
+ITEM_ALREADY = "#{number} “{task}” is {status} already."
+MY_ITEMS_TITLE = "Your open action items"
+CHANNEL_ITEMS_TITLE = "Open action items in <#{channel}>"
+NO_OPEN_ITEMS = "No open action items."
+MY_ITEMS_SENT = "I sent you your open action items privately."
+ITEMS_GROUPS = ("Overdue", "Today", "This week", "Later", "No date")

@@ -32,11 +32,13 @@ from adapters.teams.platform import TeamsPlatform
 from adapters.teams.vtt import parse_vtt
 from bot.commands import CommandRequest
 from bot.errors import NotYet, PermanentJobError, TransientJobError
+from bot.features.items.service import recap_reply_items, remember_post
 from bot.inbound import InboundPort
 from bot.job_kinds import JobKind, JobPayload
 from bot.jobs import JobContext
 from bot.ports import ErrorReply, FileRef, Place, RecapReply, ReplyTarget, TextReply
-from bot.storage.models import Channel, Job
+from bot.storage.base import row_id
+from bot.storage.models import Channel, Job, RecapRecord
 from summarizer.errors import InputError
 from summarizer.pipeline import transcript_to_conversation
 from summarizer.types import Recap, Transcript
@@ -227,14 +229,20 @@ class MeetingRecaps:
                 TextReply(text=teams_sentences.MEETING_NOTHING.format(title=title)),
             )
             return
-        await self.services.delivery.deliver(
-            f"job:{job.id}:recap",
-            self.platform,
-            target,
-            RecapReply(recap=recap, title=teams_sentences.MEETING_RECAP_TITLE.format(title=title)),
-        )
+        # Stored first, so the post carries its items' buttons.
         channel = await self.services.conversations.get_or_create_channel(place)
-        await asyncio.to_thread(self._save, channel, transcript, recap, job, meta, started)
+        row = await asyncio.to_thread(self._save, channel, transcript, recap, job, meta, started)
+        if row is not None:
+            recap = Recap.model_validate(row.recap)  # a retry posts what the first run saved
+        reply = RecapReply(
+            recap=recap,
+            title=teams_sentences.MEETING_RECAP_TITLE.format(title=title),
+            items=await recap_reply_items(self.services, row, recap),
+        )
+        message_id = await self.services.delivery.deliver(
+            f"job:{job.id}:recap", self.platform, target, reply
+        )
+        await remember_post(self.services, row, target, message_id, reply)
 
     def _save(
         self,
@@ -244,8 +252,12 @@ class MeetingRecaps:
         job: Job,
         meta: dict,
         started: datetime | None,
-    ) -> None:
+    ) -> RecapRecord | None:
+        """The transcript and its recap, once per job (a retry finds them)."""
         repo = self.services.repo
+        saved = repo.items.recap_by_job(row_id(job))
+        if saved is not None:
+            return saved
         repo.save_transcript(
             channel,
             for_job=job.id,  # nothing is stored once `forget` deleted the job
@@ -257,7 +269,7 @@ class MeetingRecaps:
             transcript=transcript.model_dump(mode="json"),
             recorded_at=started,  # the meeting's start: its segments join the channel's history
         )
-        repo.save_recap(channel, recap, job_id=job.id)
+        return repo.save_recap(channel, recap, job_id=job.id, now=self.services.clock())
 
     async def on_failure(
         self, job: Job, payload: MeetingPayload, reason: str, user_facing: bool

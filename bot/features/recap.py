@@ -17,6 +17,7 @@ from bot.commands import (
     parse_since,
 )
 from bot.conversations import to_conversation
+from bot.features.items.service import remember_post, store_recap
 from bot.job_kinds import JobKind, Replying
 from bot.jobs import JobContext
 from bot.ports import ErrorReply, Place, RecapReply, ReplyTarget, TextReply
@@ -150,19 +151,24 @@ def job_kind(services: Services) -> JobKind[RecapPayload]:
         title = recap_title(source, payload.window_text)
         if await asyncio.to_thread(services.queue.get, job_id) is None:
             return  # the channel was forgotten while it ran: post and keep nothing
-        reply = RecapReply(recap=recap, title=title, links=links)
-        await delivery.deliver(f"job:{job_id}:recap", platform, target, reply)
-        await delivery.answered(job_id, platform, target)
+        # Stored first, so the post carries its items' buttons (a retry posts the same).
         channel = await conversations.get_or_create_channel(source)
-        await asyncio.to_thread(
-            services.repo.save_recap,
+        row, recap, items = await store_recap(
+            services,
             channel,
             recap,
             thread_id=source.thread,
             window_start=payload.since,
             window_end=payload.until,
             job_id=job_id,
+            requested_by=payload.requested_by,
         )
+        if row is None:
+            return
+        reply = RecapReply(recap=recap, title=title, links=links, items=items)
+        message_id = await delivery.deliver(f"job:{job_id}:recap", platform, target, reply)
+        await remember_post(services, row, target, message_id, reply)
+        await delivery.answered(job_id, platform, target)
 
     return JobKind(KIND, RecapPayload, run)
 

@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 from bot import sentences
 from bot.commands import CommandError, CommandRequest, CommandSpec, Outcome, ParseContext
 from bot.features import naming
+from bot.features.items.service import recap_reply_items
 from bot.features.transcription import KIND as TRANSCRIBE_KIND
 from bot.job_kinds import JobKind, Replying
 from bot.jobs import JobContext
@@ -302,8 +303,11 @@ class _Naming:
                 )
             except InputError:
                 return updated  # nothing was said: its "no speech" post stays
+            stored = await asyncio.to_thread(repo.replace_recap, row_id(record), found)
+            if stored is not None:  # its items recorded again: the buttons stay
+                items = await recap_reply_items(self.services, stored, found)
+                recap = replace(recap, items=items)
             await platform.update(target, posted.message_id, recap)
-            await asyncio.to_thread(repo.replace_recap, row_id(record), found)
             updated = True
         return updated
 

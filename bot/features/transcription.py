@@ -7,13 +7,14 @@ import asyncio
 import logging
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import sentences
 from bot.commands import CommandRequest, CommandSpec, Outcome, ParseContext
 from bot.delivery import LatestUpdate
+from bot.features.items.service import remember_post, store_recap
 from bot.features.media import ProgressThrottle
 from bot.features.naming import named_recap, recognised_speakers, transcript_reply
 from bot.job_kinds import JobKind, Replying
@@ -68,6 +69,7 @@ class TranscribePayload(Replying):
     source: Place
     message_id: str | None = None
     files: list[FileRef]
+    requested_by: str | None = None  # who asked (or shared it): may change its items
 
 
 def parse(verb: str, rest: str, context: ParseContext) -> Transcribe | None:
@@ -114,6 +116,7 @@ async def enqueue(inbound: Inbound, request: CommandRequest, *, quiet: bool = Fa
         source=request.place,
         message_id=request.message_id,
         files=media,
+        requested_by=request.user_id or None,
     )
     job, created = await asyncio.to_thread(
         inbound.services.queue.enqueue,
@@ -216,14 +219,20 @@ class _Transcription:
             text = sentences.NO_SPEECH.format(name=file.name)
             await deliver(f"{key}:recap", platform, target, TextReply(text=text))
         else:
-            await deliver(f"{key}:recap", platform, target, reply_recap)
-            await asyncio.to_thread(
-                services.repo.save_recap,
+            # Stored first, so the post carries its items' buttons.
+            row, recap, items = await store_recap(
+                services,
                 channel,
                 recap,
+                reuse_job=False,  # one recap per file of the job
                 job_id=job.id,
                 transcript_id=row_id(saved),  # naming its speakers later replaces it
+                thread_id=payload.source.thread,
+                requested_by=payload.requested_by,
             )
+            reply_recap = replace(reply_recap, items=items)
+            message_id = await deliver(f"{key}:recap", platform, target, reply_recap)
+            await remember_post(services, row, target, message_id, reply_recap)
         text = sentences.TRANSCRIBED.format(
             name=file.name, duration=format_timestamp(transcript.duration)
         )

@@ -3,6 +3,7 @@ so a slot is posted at most once), and the open items earlier digests reported."
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,6 @@ from bot.storage.models import (
     ActionItemRecord,
     DigestRun,
     DigestSubscription,
-    RecapRecord,
     utcnow,
 )
 
@@ -116,22 +116,28 @@ class DigestStore(Store):
     # --- items still open --------------------------------------------------------------
 
     def reported_open_items(
-        self, workspace_id: int, channel_id: int, before: datetime, limit: int
+        self,
+        workspace_id: int,
+        channel_id: int,
+        before: datetime,
+        limit: int,
+        exclude: Collection[int] = (),
     ) -> list[tuple[ActionItemRecord, datetime]]:
-        """Open items of the channel's recaps whose windows ended by `before`, oldest first,
-        each with the end of the window that first reported it."""
+        """Open items of the channel first reported before `before` (the window's start),
+        oldest first, each with when it was first reported (its `created_at`); `exclude`:
+        the items the digest itself reports again."""
         with self._session() as session:
+            query = select(ActionItemRecord).where(
+                col(ActionItemRecord.workspace_id) == workspace_id,
+                col(ActionItemRecord.channel_id) == channel_id,
+                col(ActionItemRecord.status) == "open",
+                col(ActionItemRecord.created_at) < before,
+            )
+            if exclude:
+                query = query.where(col(ActionItemRecord.id).not_in(list(exclude)))
             rows = session.exec(
-                select(ActionItemRecord, RecapRecord.window_end)
-                .join(RecapRecord, col(RecapRecord.id) == col(ActionItemRecord.recap_id))
-                .where(
-                    col(ActionItemRecord.workspace_id) == workspace_id,
-                    col(ActionItemRecord.channel_id) == channel_id,
-                    col(ActionItemRecord.status) == "open",
-                    col(RecapRecord.window_end) <= before,
+                query.order_by(col(ActionItemRecord.created_at), col(ActionItemRecord.id)).limit(
+                    limit
                 )
-                .order_by(col(RecapRecord.window_end))
-                .limit(limit)
             ).all()
-        # `window_end <= before` leaves out recaps without a window.
-        return [(item, reported) for item, reported in rows if reported is not None]
+        return [(item, item.created_at) for item in rows]

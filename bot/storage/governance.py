@@ -18,6 +18,7 @@ from bot.storage.base import (
     row_id,
     rowcount,
 )
+from bot.storage.item_deletion import delete_items, delete_recaps
 from bot.storage.models import (
     ActionItemRecord,
     Channel,
@@ -73,9 +74,17 @@ class Governance(Store):
                         col(DigestSubscription.id).in_(subscription_ids)
                     )
                 )
+            counts["items"] = delete_items(
+                session,
+                col(ActionItemRecord.workspace_id) == channel.workspace_id,
+                col(ActionItemRecord.channel_id) == channel.id,
+            )
+            counts["recaps"] = delete_recaps(
+                session,
+                col(RecapRecord.workspace_id) == channel.workspace_id,
+                col(RecapRecord.channel_id) == channel.id,
+            )
             for name, model in (
-                ("items", ActionItemRecord),
-                ("recaps", RecapRecord),
                 ("transcripts", TranscriptRecord),
                 ("messages", StoredMessage),
             ):
@@ -157,9 +166,8 @@ class Governance(Store):
                 old_recaps = select(RecapRecord.id).where(
                     col(RecapRecord.channel_id) == channel.id, col(RecapRecord.created_at) < cutoff
                 )
-                counts["items"] += rowcount(
-                    session,
-                    delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(old_recaps)),
+                counts["items"] += delete_items(
+                    session, col(ActionItemRecord.recap_id).in_(old_recaps)
                 )
                 # A recap kept longer than its transcript (made a moment later) loses the link.
                 old_transcripts = select(TranscriptRecord.id).where(
@@ -171,8 +179,12 @@ class Governance(Store):
                     .where(col(RecapRecord.transcript_id).in_(old_transcripts))
                     .values(transcript_id=None)
                 )
+                counts["recaps"] += delete_recaps(
+                    session,
+                    *(getattr(RecapRecord, f) == v for f, v in where.items()),
+                    col(RecapRecord.created_at) < cutoff,
+                )
                 for name, model, column in (
-                    ("recaps", RecapRecord, RecapRecord.created_at),
                     ("transcripts", TranscriptRecord, TranscriptRecord.created_at),
                     ("messages", StoredMessage, StoredMessage.sent_at),
                 ):

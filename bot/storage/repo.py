@@ -3,23 +3,26 @@ in a thread (`asyncio.to_thread`) so the event loop never waits on the database.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.storage.base import row_id
 from bot.storage.governance import Governance
+from bot.storage.item_deletion import citing, delete_items, delete_recaps
+from bot.storage.items import ItemStore
 from bot.storage.models import (
     ActionItemRecord,
     Channel,
     Delivery,
     Job,
     ProcessedEvent,
+    RecapItem,
     RecapRecord,
     StoredMessage,
     TranscriptRecord,
@@ -37,7 +40,11 @@ LONGEST_RECORDING = timedelta(days=2)
 class Repository(Governance, Voices):
     """The core's queries: events, deliveries, workspaces, channels, messages, results,
     (from `Governance`) forgetting and retention, and (from `Voices`) named speakers
-    and voice profiles."""
+    and voice profiles. `items`: action items with their identity and history."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.items = ItemStore(engine)
 
     # --- events and deliveries ---------------------------------------------------------
 
@@ -189,12 +196,11 @@ class Repository(Governance, Voices):
                 return False
             row.text, row.edited_at = text, edited_at
             session.add(row)
-            session.execute(
-                delete(ActionItemRecord).where(
-                    col(ActionItemRecord.workspace_id) == channel.workspace_id,
-                    col(ActionItemRecord.channel_id) == channel.id,
-                    col(ActionItemRecord.source_ref) == external_id,
-                )
+            delete_items(
+                session,
+                col(ActionItemRecord.workspace_id) == channel.workspace_id,
+                col(ActionItemRecord.channel_id) == channel.id,
+                col(ActionItemRecord.source_ref) == external_id,
             )
             session.commit()
         return True
@@ -210,9 +216,9 @@ class Repository(Governance, Voices):
                 col(TranscriptRecord.source_message_id) == external_id,
             )
             _delete_recaps_of(session, transcripts)
+            delete_items(session, citing(channel, external_id))
             for model, column in (
                 (StoredMessage, StoredMessage.external_id),
-                (ActionItemRecord, ActionItemRecord.source_ref),
                 (TranscriptRecord, TranscriptRecord.source_message_id),
             ):
                 session.execute(
@@ -222,13 +228,6 @@ class Repository(Governance, Voices):
                         col(column) == external_id,
                     )
                 )
-            session.execute(
-                delete(ActionItemRecord).where(
-                    col(ActionItemRecord.workspace_id) == channel.workspace_id,
-                    col(ActionItemRecord.channel_id) == channel.id,
-                    col(ActionItemRecord.source_ref).startswith(f"{external_id}@", autoescape=True),
-                )
-            )
             session.commit()
 
     def delete_file_transcripts(self, workspace_id: int, file_id: str) -> int:
@@ -244,14 +243,13 @@ class Repository(Governance, Voices):
             _delete_recaps_of(session, [row_id(row) for row in rows])
             for row in rows:
                 if row.source_message_id:
-                    session.execute(
-                        delete(ActionItemRecord).where(
-                            col(ActionItemRecord.workspace_id) == workspace_id,
-                            col(ActionItemRecord.channel_id) == row.channel_id,
-                            col(ActionItemRecord.source_ref).startswith(
-                                f"{row.source_message_id}@", autoescape=True
-                            ),
-                        )
+                    delete_items(
+                        session,
+                        col(ActionItemRecord.workspace_id) == workspace_id,
+                        col(ActionItemRecord.channel_id) == row.channel_id,
+                        col(ActionItemRecord.source_ref).startswith(
+                            f"{row.source_message_id}@", autoescape=True
+                        ),
                     )
                 session.delete(row)
             session.commit()
@@ -332,8 +330,12 @@ class Repository(Governance, Voices):
             session.commit()
             return row
 
-    def save_recap(self, channel: Channel, recap: Recap, **fields: Any) -> RecapRecord | None:
-        """Store a recap and its action items; None when its `job_id` is gone (forgotten)."""
+    def save_recap(
+        self, channel: Channel, recap: Recap, *, now: datetime | None = None, **fields: Any
+    ) -> RecapRecord | None:
+        """Store a recap and record its action items (`ItemStore.record`: a re-reported
+        item updates its row), dated `now` (the bot's clock) when given; None when its
+        `job_id` is gone (forgotten)."""
         with self._session() as session:
             if fields.get("job_id") is not None and session.get(Job, fields["job_id"]) is None:
                 return None
@@ -346,15 +348,20 @@ class Repository(Governance, Voices):
                 recap=recap.model_dump(mode="json"),
                 **fields,
             )
+            if now is not None:
+                row.created_at = now
             session.add(row)
-            session.flush()
-            session.add_all(_item_rows(row, recap))
             session.commit()
-            return row
+        self.items.record(
+            channel, row, recap, thread_id=row.thread_id, requested_by=row.requested_by, now=now
+        )
+        return row
 
-    def replace_recap(self, transcript_id: int, recap: Recap) -> bool:
+    def replace_recap(self, transcript_id: int, recap: Recap) -> RecapRecord | None:
         """Put `recap` in place of the stored recap of a transcript (its speakers were
-        named) and its action items in place of the old ones; False when none is stored."""
+        named): its items are recorded again (owners now named; a person's changes kept),
+        and those it no longer reports, first reported by it and never touched by a
+        person, go. The recap row, None when none is stored."""
         with self._session() as session:
             row = session.exec(
                 select(RecapRecord)
@@ -362,17 +369,27 @@ class Repository(Governance, Voices):
                 .order_by(col(RecapRecord.id).desc())
             ).first()
             if row is None:
-                return False
-            session.execute(
-                delete(ActionItemRecord).where(col(ActionItemRecord.recap_id) == row.id)
+                return None
+            before = set(
+                session.exec(
+                    select(RecapItem.item_id).where(col(RecapItem.recap_id) == row.id)
+                ).all()
             )
+            session.execute(delete(RecapItem).where(col(RecapItem.recap_id) == row.id))
             row.recap = recap.model_dump(mode="json")
             row.engine, row.input_tokens = recap.engine, recap.input_tokens
             row.output_tokens = recap.output_tokens
             session.add(row)
-            session.add_all(_item_rows(row, recap))
             session.commit()
-            return True
+            channel = session.get(Channel, row.channel_id)
+            assert channel is not None
+        # Recorded again by the same recap: `seen` updates need recap_id to differ.
+        kept = self.items.record(
+            channel, row, recap, thread_id=row.thread_id, requested_by=row.requested_by,
+            again=True,
+        )  # fmt: skip
+        self.items.drop_unreported(row_id(row), before - {row_id(item) for item in kept})
+        return row
 
     def action_items(self, channel: Channel) -> list[ActionItemRecord]:
         with self._session() as session:
@@ -391,27 +408,7 @@ class Repository(Governance, Voices):
             return session.exec(select(Job).where(Job.idempotency_key == key)).first()
 
 
-def _item_rows(row: RecapRecord, recap: Recap) -> list[ActionItemRecord]:
-    return [
-        ActionItemRecord(
-            recap_id=row_id(row),
-            workspace_id=row.workspace_id,
-            channel_id=row.channel_id,
-            key=uuid.uuid4().hex,  # issue #16 replaces this with the item's identity
-            task=item.task,
-            owner_id=item.owner_id,
-            owner_name=item.owner,
-            due=item.due,
-            source_ref=item.ref,
-            confidence=item.confidence,
-        )
-        for item in recap.action_items
-    ]
-
-
 def _delete_recaps_of(session: Session, transcripts: Any) -> None:
     """A recording's recap (and its items) goes with its transcript: `transcripts` is a
     subquery or a list of transcript ids."""
-    recaps = select(RecapRecord.id).where(col(RecapRecord.transcript_id).in_(transcripts))
-    session.execute(delete(ActionItemRecord).where(col(ActionItemRecord.recap_id).in_(recaps)))
-    session.execute(delete(RecapRecord).where(col(RecapRecord.transcript_id).in_(transcripts)))
+    delete_recaps(session, col(RecapRecord.transcript_id).in_(transcripts))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from bot import sentences
 from bot.conversations import to_conversation
 from bot.features.digests import DigestCommand
 from bot.features.digests.schedule import DigestSchedule, latest_slot, next_slot
+from bot.features.items.service import remember_post, store_recap
 from bot.job_kinds import JobKind, JobPayload, Replying
 from bot.jobs import Job, JobContext
 from bot.metrics import DIGESTS
@@ -192,11 +193,14 @@ class DigestService:
         first_since = slot - schedule_of(subscription).period
         return self.store.start_run(row_id(subscription), slot, first_since)
 
-    def _still_open(self, subscription: DigestSubscription, before: datetime) -> list[OpenItem]:
-        """Open items that earlier digests of this channel reported (windows ending by
-        `before`), oldest first, with the time they were first reported."""
+    def _still_open(
+        self, subscription: DigestSubscription, before: datetime, exclude: Collection[int]
+    ) -> list[OpenItem]:
+        """Open items of this channel first reported before `before` (stored items, with
+        their identity), oldest first, with the time they were first reported; not those
+        the digest reports again itself (`exclude`)."""
         rows = self.store.reported_open_items(
-            subscription.workspace_id, subscription.channel_id, before, MAX_STILL_OPEN
+            subscription.workspace_id, subscription.channel_id, before, MAX_STILL_OPEN, exclude
         )
         return [
             OpenItem(
@@ -242,7 +246,19 @@ class DigestService:
             DIGESTS.labels("quiet").inc()
             return {"status": "quiet"}
         recap = await services.summarize(conversation)
-        still_open = await asyncio.to_thread(self._still_open, subscription, run.window_start)
+        # Stored first, so the post carries its items' buttons (a retry posts the same).
+        channel = await services.conversations.get_or_create_channel(place)
+        row, recap, items = await store_recap(
+            services,
+            channel,
+            recap,
+            window_start=run.window_start,
+            window_end=run.window_end,
+            job_id=job.id,
+            now=slot,  # a digest reports as of its slot: items' ages count from it
+        )
+        shown = {view.id for view in items if view is not None}
+        still_open = await asyncio.to_thread(self._still_open, subscription, slot, shown)
         links = await services.conversations.links(platform, place, recap)
         local = run.window_start.astimezone(schedule_of(subscription).trigger().timezone)
         reply = RecapReply(
@@ -251,17 +267,10 @@ class DigestService:
             links=links,
             still_open=tuple(still_open),
             as_of=slot,
+            items=items,
         )
         message_id = await deliver(key, platform, target, reply)
-        channel = await services.conversations.get_or_create_channel(place)
-        await asyncio.to_thread(
-            services.repo.save_recap,
-            channel,
-            recap,
-            window_start=run.window_start,
-            window_end=run.window_end,
-            job_id=job.id,
-        )
+        await remember_post(services, row, target, message_id, reply)
         await asyncio.to_thread(self.store.finish_run, row_id(run), "posted", message_id)
         DIGESTS.labels("posted").inc()
         return {"status": "posted", "message_id": message_id}

@@ -1,14 +1,143 @@
-"""A click on an item's button, or `done N`: who may change it, stale cards, history."""
+"""A click on an item's button, or `done N`: who may change it, stale cards, history.
+
+The adapter awaits `handle_action` inside Slack's 3 s acknowledgement, so it does the
+change and re-renders the clicked message only; the item's other posts are updated in
+the background (`service.refresh_posts`)."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import logging
 from typing import TYPE_CHECKING
 
-from bot.ports import ItemAction, ItemActionResult
+from bot import sentences
+from bot.features.items import service
+from bot.ports import ItemAction, ItemActionResult, Place, Reply
+from bot.storage.item_recording import is_person
+from bot.storage.items import version_of
+from bot.storage.models import ActionItemRecord
 
 if TYPE_CHECKING:
     from bot.inbound import Inbound
 
+log = logging.getLogger(__name__)
+# What each button asks for: the status it sets.
+STATUS_OF = {"done": "done", "reopen": "open", "dismiss": "dismissed"}
+ACTIONS = (*STATUS_OF, "reassign", "export")
+
 
 async def handle_action(inbound: Inbound, action: ItemAction) -> ItemActionResult:
-    raise NotImplementedError("issue #16: item actions are being built")
+    if action.action not in ACTIONS:
+        text = sentences.ITEM_UNKNOWN_ACTION.format(action=action.action)
+        return ItemActionResult(changed=False, notice=text)
+    if not await inbound.claim_event(f"item:{action.event_key}"):
+        return ItemActionResult(changed=False)  # a retried delivery of a click handled
+    try:
+        return await _handle(inbound, action)
+    except BaseException:
+        await inbound.release_event(f"item:{action.event_key}")
+        raise
+
+
+async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
+    services = inbound.services
+    row = await asyncio.to_thread(services.repo.items.get, action.item_id)
+    if row is None:
+        return ItemActionResult(changed=False, notice=sentences.ITEM_GONE)
+    refusal = await refuse(inbound, row, action.user_id)
+    if refusal is not None:
+        return ItemActionResult(changed=False, notice=refusal)
+    if action.action == "export":
+        return await _export(inbound, action)
+    if action.version and action.version != version_of(row) and not _already(row, action):
+        notice = sentences.ITEM_STALE.format(**await _last_change(inbound, row))
+        return ItemActionResult(changed=False, notice=notice, reply=await _clicked(inbound, action))
+    status = STATUS_OF.get(action.action)
+    if action.action == "reassign" and not action.owner_id and not action.owner_name:
+        return ItemActionResult(changed=False, reply=await _clicked(inbound, action))
+    updated = await service.apply_change(
+        services,
+        row.id or action.item_id,
+        actor=action.user_id,
+        status=status,
+        owner_id=action.owner_id if action.action == "reassign" else None,
+        owner_name=action.owner_name if action.action == "reassign" else None,
+        refresh=False,
+    )
+    if updated is None:
+        return ItemActionResult(changed=False, notice=sentences.ITEM_GONE)
+    changed = version_of(updated) != version_of(row)
+    skip = (action.place.channel, action.message_id) if action.message_id else None
+    if changed:
+        service.spawn(service.refresh_posts(services, action.item_id, skip=skip))
+    return ItemActionResult(changed=changed, reply=await _clicked(inbound, action))
+
+
+async def refuse(inbound: Inbound, row: ActionItemRecord, user_id: str) -> str | None:
+    """None when `user_id` may change the item: its owner, whoever asked for the recap,
+    the channel's managers and ADMIN_USERS; else the notice saying who may."""
+    if user_id and user_id in (row.owner_id, row.requested_by):
+        return None
+    where = await asyncio.to_thread(inbound.services.repo.items.channel_place, row.channel_id)
+    if where is not None:
+        place = Place(platform=where[0], workspace=where[1], channel=where[2])
+        if await inbound.may_manage(place, user_id):
+            return None
+    who: list[str] = []
+    if row.owner_id:
+        who.append(f"<@{row.owner_id}>")
+    elif row.owner_name:
+        who.append(row.owner_name)
+    if row.requested_by and row.requested_by != row.owner_id:
+        who.append(sentences.ITEM_REQUESTER.format(user=row.requested_by))
+    who.append(inbound.managers_of(where[0] if where else ""))
+    listed = ", ".join(who[:-1]) + (" or " if len(who) > 1 else "") + who[-1]
+    return sentences.ITEM_NOT_ALLOWED.format(who=listed)
+
+
+def _already(row: ActionItemRecord, action: ItemAction) -> bool:
+    """The click asks for what the item already is: nothing to refuse as stale."""
+    if action.action in STATUS_OF:
+        return row.status == STATUS_OF[action.action]
+    if action.action == "reassign":
+        return (action.owner_id or None) == row.owner_id and bool(action.owner_id)
+    return False
+
+
+async def _last_change(inbound: Inbound, row: ActionItemRecord) -> dict[str, str]:
+    events = await asyncio.to_thread(inbound.services.repo.items.history, row.id or 0)
+    for event in reversed(events):
+        if event.field in ("status", "owner", "due") and event.actor != "bot":
+            who = f"<@{event.actor}>" if is_person(event.actor) else event.actor.capitalize()
+            return {"who": who, "what": f"{event.field}: {event.new or '—'}"}
+    return {"who": sentences.ITEM_SOMEONE, "what": f"status: {row.status}"}
+
+
+async def _clicked(inbound: Inbound, action: ItemAction) -> Reply | None:
+    """The clicked message re-rendered with the item's state now, when it is a recap post
+    the store knows (a list's message: None, the adapter updates its own line)."""
+    if not action.message_id:
+        return None
+    services = inbound.services
+    for row in await asyncio.to_thread(services.repo.items.recaps_showing, action.item_id):
+        post = row.post or {}
+        if post.get("message_id") == action.message_id:
+            return await service.rendered_recap(services, row)
+    return None
+
+
+async def _export(inbound: Inbound, action: ItemAction) -> ItemActionResult:
+    """The trackers feature exports (bot.features.items.trackers.request_export)."""
+    try:
+        trackers = importlib.import_module("bot.features.items.trackers")
+        request_export = trackers.request_export
+    except (ImportError, AttributeError):
+        return ItemActionResult(changed=False, notice=sentences.ITEM_EXPORT_UNAVAILABLE)
+    result = await request_export(inbound.services, action.item_id, action.user_id)
+    if isinstance(result, ItemActionResult):
+        return result
+    return ItemActionResult(
+        changed=bool(result), notice=result if isinstance(result, str) else None,
+        reply=await _clicked(inbound, action),
+    )  # fmt: skip

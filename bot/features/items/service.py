@@ -1,0 +1,219 @@
+"""What the rest of the bot does with stored items (issue #16): the ItemViews a recap post
+carries, a change applied with its history, and every post showing the item re-rendered
+in place so everyone sees its state now."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.ports import ItemView, OpenItem, Place, RecapReply, ReplyTarget
+from bot.storage.base import row_id
+from bot.storage.models import ActionItemRecord, Channel, RecapRecord
+from summarizer.types import ActionItem, Recap
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+# Re-rendering runs after the click is answered; kept referenced until done.
+_background: set[asyncio.Task[Any]] = set()
+
+
+def spawn(work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """Run `work` in the background (its failures logged): what a click must not wait
+    for, within Slack's 3 s."""
+    task = asyncio.get_running_loop().create_task(work)
+    _background.add(task)
+    task.add_done_callback(_finished)
+    return task
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background item work failed", exc_info=task.exception())
+
+
+async def drain() -> None:
+    """Wait for the background work started so far (tests; a clean shutdown)."""
+    while _background:
+        await asyncio.gather(*list(_background), return_exceptions=True)
+
+
+# --- what a recap post carries ------------------------------------------------------------
+
+
+async def recap_reply_items(
+    services: Services, recap_row: RecapRecord | None, recap: Recap
+) -> tuple[ItemView | None, ...]:
+    """The ItemViews of a stored recap, position for position (empty when not stored)."""
+    if recap_row is None:
+        return ()
+    return await asyncio.to_thread(_views_of, services, row_id(recap_row), len(recap.action_items))
+
+
+async def store_recap(
+    services: Services,
+    channel: Channel,
+    recap: Recap,
+    *,
+    reuse_job: bool = True,
+    now: datetime | None = None,
+    **fields: Any,
+) -> tuple[RecapRecord | None, Recap, tuple[ItemView | None, ...]]:
+    """Save a recap and its items before it is posted: (row, the recap to post, its
+    ItemViews), dated `now` (default: the clock). A retried job (`job_id` in `fields`,
+    `reuse_job`) finds the recap it saved before and posts that one. (None, recap, ())
+    when the job is gone (forgotten)."""
+    job_id = fields.get("job_id")
+    row = None
+    if reuse_job and job_id is not None:
+        row = await asyncio.to_thread(services.repo.items.recap_by_job, job_id)
+        if row is not None:
+            recap = Recap.model_validate(row.recap)
+    if row is None:
+        save = services.repo.save_recap
+        row = await asyncio.to_thread(save, channel, recap, now=now or services.clock(), **fields)
+    return row, recap, await recap_reply_items(services, row, recap)
+
+
+def _views_of(services: Services, recap_id: int, count: int) -> tuple[ItemView | None, ...]:
+    store = services.repo.items
+    slots = store.recap_items(recap_id, count)
+    views = iter(store.views([row for row in slots if row is not None]))
+    return tuple(next(views) if row is not None else None for row in slots)
+
+
+def post_record(target: ReplyTarget, message_id: str, reply: RecapReply) -> dict[str, Any] | None:
+    """What `RecapRecord.post` keeps of a post, to re-render it; None for a post that
+    cannot be updated later (ephemeral, through a slash command's response URL)."""
+    if target.ephemeral_to or target.response_url or not message_id:
+        return None
+    post: dict[str, Any] = {
+        "platform": target.place.platform,
+        "workspace": target.place.workspace,
+        "channel": target.place.channel,
+        "thread": target.place.thread,
+        "message_id": message_id,
+        "title": reply.title,
+        "links": dict(reply.links),
+    }
+    if reply.still_open:
+        post["still_open"] = [
+            {"item": open_item.item.model_dump(mode="json"), "since": open_item.since.isoformat()}
+            for open_item in reply.still_open
+        ]
+    if reply.as_of is not None:
+        post["as_of"] = reply.as_of.isoformat()
+    return post
+
+
+async def remember_post(
+    services: Services, recap_row: RecapRecord | None, target: ReplyTarget, message_id: str,
+    reply: RecapReply,
+) -> None:  # fmt: skip
+    """Store where the recap was posted (not for ephemeral or response-URL posts)."""
+    post = post_record(target, message_id, reply)
+    if recap_row is not None and post is not None:
+        await asyncio.to_thread(services.repo.items.set_post, row_id(recap_row), post)
+
+
+def rebuild_reply(row: RecapRecord, views: tuple[ItemView | None, ...]) -> RecapReply:
+    """The recap post as it looks now: its recap, title and links as posted, and its
+    items' state now."""
+    post = row.post or {}
+    return RecapReply(
+        recap=Recap.model_validate(row.recap),
+        title=str(post.get("title") or "Recap"),
+        links=dict(post.get("links") or {}),
+        still_open=tuple(
+            OpenItem(
+                item=ActionItem.model_validate(entry["item"]),
+                since=datetime.fromisoformat(entry["since"]),
+            )
+            for entry in post.get("still_open") or ()
+        ),
+        as_of=datetime.fromisoformat(post["as_of"]) if post.get("as_of") else None,
+        items=views,
+    )
+
+
+async def rendered_recap(services: Services, row: RecapRecord) -> RecapReply:
+    count = len(row.recap.get("action_items") or ())
+    views = await asyncio.to_thread(_views_of, services, row_id(row), count)
+    return rebuild_reply(row, views)
+
+
+# --- changes ------------------------------------------------------------------------------
+
+
+async def apply_change(
+    services: Services,
+    item_id: int,
+    *,
+    actor: str,
+    status: str | None = None,
+    owner_id: str | None = None,
+    owner_name: str | None = None,
+    due: date | None = None,
+    refresh: bool = True,
+) -> ActionItemRecord | None:
+    """Change the item (its history records `actor`) and, when something changed, re-render
+    every post showing it (in the background: failures are logged, never the clicker's).
+    None when the item is gone."""
+    row, changed = await asyncio.to_thread(
+        services.repo.items.change,
+        item_id,
+        actor=actor,
+        status=status,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        due=due,
+    )
+    if row is not None and changed and refresh:
+        spawn(refresh_posts(services, item_id))
+    return row
+
+
+async def refresh_posts(
+    services: Services, item_id: int, *, skip: tuple[str, str] | None = None
+) -> int:
+    """Update in place every post of a recap showing the item (`skip`: (channel, message
+    id) already updated by the caller); the number updated. Failures are logged."""
+    rows = await asyncio.to_thread(services.repo.items.recaps_showing, item_id)
+    updated = 0
+    for row in rows:
+        post = row.post or {}
+        message_id, channel = post.get("message_id"), post.get("channel")
+        if not message_id or not channel or (channel, message_id) == skip:
+            continue
+        try:
+            place = await _place_of(services, row, post)
+            platform = services.platforms.get(place.platform) if place else None
+            if place is None or platform is None:
+                continue
+            reply = await rendered_recap(services, row)
+            await platform.update(ReplyTarget(place=place), str(message_id), reply)
+            updated += 1
+        except Exception:
+            log.warning("could not re-render recap %s for item %s", row.id, item_id, exc_info=True)
+    return updated
+
+
+async def _place_of(services: Services, row: RecapRecord, post: dict[str, Any]) -> Place | None:
+    platform, workspace = post.get("platform"), post.get("workspace")
+    if not platform or not workspace:
+        found = await asyncio.to_thread(services.repo.items.workspace, row.workspace_id)
+        if found is None:
+            return None
+        platform, workspace = found.platform, found.external_id
+    return Place(
+        platform=str(platform),
+        workspace=str(workspace),
+        channel=str(post["channel"]),
+        thread=post.get("thread"),
+    )

@@ -1,0 +1,162 @@
+"""Action items that live on (issue #16): the store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.storage.models import ActionItemEvent, ActionItemRecord, RecapItem, TrackerLink
+from bot.storage.repo import Repository
+from summarizer.types import ActionItem, Recap
+
+
+def _recap(*items: ActionItem) -> Recap:
+    return Recap(summary="s", action_items=list(items))
+
+
+@pytest.fixture
+def repo(engine) -> Repository:
+    return Repository(engine)
+
+
+@pytest.fixture
+def channel(repo):
+    workspace = repo.get_or_create_workspace("memory", "T1")
+    return repo.get_or_create_channel(workspace.id, "C1")
+
+
+def _count(engine, model) -> int:
+    with Session(engine) as session:
+        return len(session.exec(select(model)).all())
+
+
+def test_a_second_recap_of_the_thread_updates_the_item(repo, channel, engine) -> None:
+    first = repo.save_recap(
+        channel,
+        _recap(ActionItem(task="Send the report to finance", owner="Ann", owner_id="U1", ref="m1")),
+        thread_id="t1",
+        requested_by="U9",
+    )
+    due = date(2026, 12, 11)
+    second = repo.save_recap(
+        channel,
+        _recap(
+            ActionItem(task="Book the venue", ref="m2"),
+            ActionItem(task="Send finance the report", owner_id="U1", due=due, ref="m1"),
+        ),
+        thread_id="t1",
+    )
+    rows = repo.items.query(workspace_id=channel.workspace_id)
+    assert sorted(row.task for row in rows) == ["Book the venue", "Send finance the report"]
+    report = next(row for row in rows if row.source_ref == "m1")
+    assert (report.due, report.recap_id, report.requested_by) == (due, second.id, "U9")
+    assert [e.field for e in repo.items.history(report.id)] == ["created", "due", "seen"]
+    assert [r.id for r in repo.items.recaps_showing(report.id)] == [first.id, second.id]
+    slots = repo.items.recap_items(second.id, 2)
+    assert [slot.source_ref for slot in slots] == ["m2", "m1"]
+
+
+def test_a_person_s_status_and_owner_survive_a_re_report(repo, channel) -> None:
+    item = ActionItem(task="Renew the certificate", owner="Ann", owner_id="U1", ref="m1")
+    repo.save_recap(channel, _recap(item))
+    [row] = repo.items.query()
+    done, changed = repo.items.change(row.id, actor="U1", status="done")
+    assert changed and done.status == "done"
+    repo.items.change(row.id, actor="U1", owner_id="U2", owner_name="Bo")
+    repo.save_recap(channel, _recap(item))
+    again = repo.items.get(row.id)
+    assert (again.status, again.owner_id, again.owner_name) == ("done", "U2", "Bo")
+    assert repo.items.query(status="open") == []
+
+
+def test_a_re_report_names_the_owner_when_nobody_set_one(repo, channel) -> None:
+    repo.save_recap(channel, _recap(ActionItem(task="Fix the build", ref="m1")))
+    repo.save_recap(channel, _recap(ActionItem(task="Fix the build", owner="Cy", ref="m1")))
+    [row] = repo.items.query()
+    assert row.owner_name == "Cy"
+
+
+def test_changes_are_history_and_move_the_version(repo, channel) -> None:
+    repo.save_recap(channel, _recap(ActionItem(task="Write the notes", ref="m1")))
+    [row] = repo.items.query()
+    before = repo.items.view(row).version
+    same, changed = repo.items.change(row.id, actor="U1", status="open")
+    assert not changed and repo.items.view(same).version == before
+    after, changed = repo.items.change(row.id, actor="U1", status="dismissed")
+    assert changed and repo.items.view(after).version != before
+    last = repo.items.history(row.id)[-1]
+    assert (last.actor, last.field, last.old, last.new) == ("U1", "status", "open", "dismissed")
+    with pytest.raises(ValueError):
+        repo.items.change(row.id, actor="U1", status="finished")
+    assert repo.items.change(row.id + 100, actor="U1", status="done") == (None, False)
+
+
+def test_views_carry_the_channel_s_tracker(repo, channel, engine) -> None:
+    repo.save_recap(channel, _recap(ActionItem(task="Ship it", ref="m1")))
+    [row] = repo.items.query()
+    assert repo.items.view(row).tracker is None
+    with Session(engine) as session:
+        session.add(
+            TrackerLink(
+                workspace_id=channel.workspace_id,
+                channel_id=channel.id,
+                tracker="github",
+                target="o/r",
+            )
+        )
+        session.commit()
+    assert repo.items.view(row).tracker == "github"
+
+
+def test_query_filters_and_orders_by_due(repo, channel) -> None:
+    repo.save_recap(
+        channel,
+        _recap(
+            ActionItem(task="Later", owner_id="U1", due=date(2026, 12, 20), ref="a"),
+            ActionItem(task="Undated", owner_id="U1", ref="b"),
+            ActionItem(task="Soon", owner_id="U2", due=date(2026, 12, 1), ref="c"),
+        ),
+    )
+    assert [r.task for r in repo.items.query()] == ["Soon", "Later", "Undated"]
+    assert [r.task for r in repo.items.query(owner_id="U1")] == ["Later", "Undated"]
+    assert [r.task for r in repo.items.query(due_before=date(2026, 12, 5))] == ["Soon"]
+    assert repo.items.query(channel_ids=[]) == []
+    assert len(repo.items.query(channel_ids=[channel.id], limit=2)) == 2
+
+
+def test_deleting_the_source_message_deletes_the_item_and_its_history(
+    repo, channel, engine
+) -> None:
+    repo.save_recap(
+        channel,
+        _recap(ActionItem(task="Call the supplier", ref="f1@12"), ActionItem(task="Keep", ref="k")),
+    )
+    [row] = [r for r in repo.items.query() if r.source_ref == "f1@12"]
+    repo.items.change(row.id, actor="U1", status="done")
+    repo.delete_message(channel, "f1")
+    assert repo.items.get(row.id) is None
+    assert [r.task for r in repo.items.query()] == ["Keep"]
+    with Session(engine) as session:
+        assert (
+            session.exec(select(ActionItemEvent).where(ActionItemEvent.item_id == row.id)).all()
+            == []
+        )
+        assert session.exec(select(RecapItem).where(RecapItem.item_id == row.id)).all() == []
+
+
+def test_forget_deletes_items_events_and_links(repo, channel, engine) -> None:
+    repo.save_recap(channel, _recap(ActionItem(task="Call the supplier", ref="m1")))
+    [row] = repo.items.query()
+    repo.items.change(row.id, actor="U1", status="done")
+    counts = repo.forget_channel(channel)
+    assert counts["items"] == 1 and counts["recaps"] == 1
+    for model in (ActionItemRecord, ActionItemEvent, RecapItem):
+        assert _count(engine, model) == 0
+
+
+def test_set_post_is_kept_on_the_recap(repo, channel) -> None:
+    row = repo.save_recap(channel, _recap(ActionItem(task="x", ref="m1")))
+    repo.items.set_post(row.id, {"channel": "C1", "message_id": "p1", "title": "T", "links": {}})
+    assert repo.items.get_recap(row.id).post["message_id"] == "p1"
