@@ -102,6 +102,7 @@ async def test_the_owner_of_an_open_item_is_reminded_once(bot) -> None:
     [(heading, [(action, view)])] = reply.groups
     assert action.task == "Send the deck to legal" and action.due == TUESDAY
     assert view.id == due and view.status == "open" and view.channel == "C1"
+    assert view.version  # as the items store says it: its buttons are not stale
     assert f"`@balafon done {due}`" in heading
     assert reminders(engine) == {(due, "before"): (TUESDAY, "sent")}
     assert history(engine, due) == [("reminder", "before")]

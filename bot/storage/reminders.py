@@ -150,10 +150,3 @@ class ReminderStore(Store):
                 .values(status=status)
             )
             session.commit()
-
-    def still_open(self, item_id: int, due: date) -> bool:
-        """The item is open, with this due date, right before its reminder is posted (it
-        may have been closed since the pass read it)."""
-        with self._session() as session:
-            item = session.get(ActionItemRecord, item_id)
-            return item is not None and item.status == "open" and item.due == due

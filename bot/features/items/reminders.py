@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,9 +57,9 @@ def _day(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b}"
 
 
-def reminder_reply(item: OpenItemDue, kind: str) -> ItemListReply:
-    """The reminder: a one-item list (buttons where the platform has them), saying the task,
-    its channel, its due date and how to close it."""
+def reminder_reply(item: OpenItemDue, kind: str, view: ItemView | None = None) -> ItemListReply:
+    """The reminder: a one-item list (its buttons as `view` says, where the platform has
+    them), saying the task, its channel, its due date and how to close it."""
     title = sentences.REMINDER_BEFORE if kind == BEFORE else sentences.REMINDER_OVERDUE
     channel = f"#{item.channel_name}" if item.channel_name else f"<#{item.channel}>"
     heading = sentences.REMINDER_CLOSE.format(close=f"`@balafon done {item.id}`")
@@ -70,11 +71,8 @@ def reminder_reply(item: OpenItemDue, kind: str) -> ItemListReply:
         ref=item.source_ref,
         confidence=item.confidence,
     )
-    view = ItemView(
-        id=item.id,
-        status="open",
-        owner_id=item.owner_id,
-        owner_name=item.owner_name,
+    view = replace(
+        view or ItemView(id=item.id, owner_id=item.owner_id, owner_name=item.owner_name),
         channel=item.channel,
     )
     title = title.format(channel=channel, due=_day(item.due))
@@ -164,9 +162,10 @@ class ReminderService:
     ) -> str:
         """Claim, post and record one reminder; what happened."""
         assert isinstance(platform, PrivateConversations)
-        store = self.store
-        if not await asyncio.to_thread(store.still_open, item.id, item.due):
-            return "closed"
+        store, items = self.store, self.services.repo.items
+        row = await asyncio.to_thread(items.get, item.id)
+        if row is None or row.status != "open" or row.due != item.due:
+            return "closed"  # since the pass read it
         if not await asyncio.to_thread(store.claim, item.id, kind, item.due, now, STALE):
             return "taken"
         near = Place(
@@ -180,8 +179,9 @@ class ReminderService:
             await asyncio.to_thread(store.finish, item.id, kind, item.due, UNREACHABLE)
             return UNREACHABLE
         key = delivery_key(item.id, kind, item.due)
+        reply = reminder_reply(item, kind, await asyncio.to_thread(items.view, row))
         try:
-            await self.services.delivery.deliver(key, platform, target, reminder_reply(item, kind))
+            await self.services.delivery.deliver(key, platform, target, reply)
         except PermanentJobError as exc:
             log.warning("reminder %s of item %s refused: %s", kind, item.id, exc)
             await asyncio.to_thread(store.finish, item.id, kind, item.due, FAILED)
