@@ -6,6 +6,7 @@ that reminders arrive at their local time from any process (the core's
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, UniqueConstraint, update
@@ -25,10 +26,14 @@ class TeamsPerson(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
+READ_TTL = 3600.0  # another process (the web one) may have seen a newer zone since
+
+
 class PeopleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._zones: dict[tuple[str, str], str | None] = {}
+        self._zones: dict[tuple[str, str], str | None] = {}  # as written or read
+        self._read_at: dict[tuple[str, str], float] = {}
 
     async def seen(self, tenant: str, user_id: str | None, timezone: str | None) -> None:
         """A person's activity arrived with `timezone`: keep it (written only on change)."""
@@ -38,12 +43,15 @@ class PeopleStore:
             return
         await asyncio.to_thread(self._upsert, tenant, user_id, timezone)
         self._zones[(tenant, user_id)] = timezone
+        self._read_at[(tenant, user_id)] = time.monotonic() + READ_TTL
 
     async def timezone(self, tenant: str, user_id: str) -> str | None:
-        if (tenant, user_id) in self._zones:
-            return self._zones[(tenant, user_id)]
+        key = (tenant, user_id)
+        if key in self._zones and self._read_at.get(key, 0.0) > time.monotonic():
+            return self._zones[key]
         found = await asyncio.to_thread(self._read, tenant, user_id)
-        self._zones[(tenant, user_id)] = found
+        self._zones[key] = found
+        self._read_at[key] = time.monotonic() + READ_TTL
         return found
 
     def _read(self, tenant: str, user_id: str) -> str | None:

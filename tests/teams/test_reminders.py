@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from adapters.teams.activities import PLATFORM, channel_key
+from adapters.teams.people import PeopleStore
 from bot.ports import PrivateMessaging, TextReply
 from tests.reminders import add_item, reminders
 from tests.teams.conftest import ANN, BOB, CHANNEL, PERSONAL, TENANT, Harness
@@ -40,6 +41,9 @@ async def test_reminder_opens_a_personal_chat_and_sends_the_card(teams: Harness)
     item_id = _item(teams, ANN.aad, "Send the deck to legal")
     platform = teams.adapter
     assert await platform.user_timezone(TENANT, ANN.aad) == "Europe/Berlin"
+    # Stored: another process (the scheduler's) reads it from the database.
+    engine = teams.core.services.repo.engine
+    assert await PeopleStore(engine).timezone(TENANT, ANN.aad) == "Europe/Berlin"
 
     service = teams.core.services.reminders
     assert await service.run_pass(MONDAY_EVENING) == {"sent": 1}
