@@ -98,17 +98,18 @@ class ReminderService:
             return dict(counts)
         low, high = due_dates_in_reach(now, self.policy)
         items = await asyncio.to_thread(self.store.open_items_due, low, high)
-        zones: dict[tuple[str, str, str], ZoneInfo] = {}
-        gate = asyncio.Semaphore(AT_ONCE)
-        sending: list[asyncio.Task[str]] = []
+        waiting: list[tuple[OpenItemDue, ChatPlatform]] = []
         for item in items:
             platform = self.services.platforms.get(item.platform)
             if not isinstance(platform, PrivateConversations):
                 counts["no private messages"] += 1
-                continue
-            if item.reminded(BEFORE, now, STALE) and item.reminded(OVERDUE, now, STALE):
-                continue
-            zone = await self._zone(platform, item, zones)
+            elif not (item.reminded(BEFORE, now, STALE) and item.reminded(OVERDUE, now, STALE)):
+                waiting.append((item, platform))
+        gate = asyncio.Semaphore(AT_ONCE)
+        zones = await self._zones(gate, waiting)
+        sending: list[asyncio.Task[str]] = []
+        for item, platform in waiting:
+            zone = zones[(item.platform, item.workspace, item.owner_id)]
             kind = reminder_now(item.due, zone, now, self.policy)
             if kind is None or item.reminded(kind, now, STALE):
                 continue
@@ -119,28 +120,26 @@ class ReminderService:
             log.info("reminder pass: %s", dict(counts))
         return dict(counts)
 
-    async def _zone(
-        self,
-        platform: ChatPlatform,
-        item: OpenItemDue,
-        zones: dict[tuple[str, str, str], ZoneInfo],
-    ) -> ZoneInfo:
-        """The owner's time zone as the platform says (asked once per pass), else
-        DEFAULT_TIMEZONE."""
-        key = (item.platform, item.workspace, item.owner_id)
-        if key not in zones:
-            name = None
-            if isinstance(platform, PrivateMessaging):
+    async def _zones(
+        self, gate: asyncio.Semaphore, waiting: list[tuple[OpenItemDue, ChatPlatform]]
+    ) -> dict[tuple[str, str, str], ZoneInfo]:
+        """Each owner's time zone as the platform says (asked once per pass, a few at a
+        time), else DEFAULT_TIMEZONE."""
+        default = _zone_named(self.services.limits.default_timezone) or ZoneInfo("UTC")
+        owners = {(i.platform, i.workspace, i.owner_id): p for i, p in waiting}
+
+        async def ask(key: tuple[str, str, str], platform: ChatPlatform) -> ZoneInfo:
+            if not isinstance(platform, PrivateMessaging):
+                return default
+            async with gate:
                 try:
-                    name = await platform.user_timezone(item.workspace, item.owner_id)
+                    return _zone_named(await platform.user_timezone(key[1], key[2])) or default
                 except Exception:  # the reminder still goes, in the default zone
-                    log.warning("no time zone for %s", item.owner_id, exc_info=True)
-            zones[key] = (
-                _zone_named(name)
-                or _zone_named(self.services.limits.default_timezone)
-                or ZoneInfo("UTC")
-            )
-        return zones[key]
+                    log.warning("no time zone for %s", key[2], exc_info=True)
+                    return default
+
+        found = await asyncio.gather(*(ask(key, p) for key, p in owners.items()))
+        return dict(zip(owners, found, strict=True))
 
     async def _guarded(
         self,
