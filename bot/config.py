@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.features.items.reminder_times import QuietHours
 from summarizer.config import LLMConfig, TranscriberConfig
 from summarizer.languages import normalize_language
 
@@ -67,6 +68,13 @@ class CoreSettings(BaseSettings):
     # most this late (older ones are skipped: the next digest covers their messages).
     digest_grace_minutes: int = Field(default=360, ge=1)
     digest_post_when_quiet: bool = False  # post "nothing new" rather than nothing
+
+    # Reminders of action items (README: "Reminders"), privately to each item's owner: this
+    # many hours before the due date (its 17:00, owner's time zone) and on the first working
+    # morning it is overdue; 0 turns reminders off. Never inside QUIET_HOURS (owner's local
+    # time, may wrap midnight; empty or "off": none).
+    reminder_hours_before: float = Field(default=24.0, ge=0, le=24 * 14)
+    quiet_hours: str = "20:00-08:00"
 
     # Data governance: stored messages, transcripts and recaps older than this are deleted
     # (hourly); a channel's `retention N` overrides it. None: keep until `forget`.
@@ -166,6 +174,12 @@ class CoreSettings(BaseSettings):
             linear_webhook_secret=secret(self.linear_webhook_secret),
             auto_export=self.auto_export,
         )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)  # ValueError: pydantic reports it
+        return value
 
     def admin_user_ids(self) -> list[str]:
         return [item.strip() for item in self.admin_users.split(",") if item.strip()]

@@ -33,6 +33,8 @@ from bot.config import CoreSettings
 from bot.features import recap, speakers, transcription
 from bot.features.digests.service import DigestService
 from bot.features.items import trackers as item_trackers
+from bot.features.items.reminder_times import QuietHours, ReminderPolicy
+from bot.features.items.reminders import ReminderService
 from bot.features.media import MediaRunner
 from bot.inbound import Inbound
 from bot.jobs import QUEUES, JobQueue, Worker
@@ -145,6 +147,10 @@ def build_services(
             post_when_quiet=settings.digest_post_when_quiet,
             retention_days=settings.retention_days,
         )
+    policy = ReminderPolicy(
+        hours_before=settings.reminder_hours_before, quiet=QuietHours.parse(settings.quiet_hours)
+    )
+    ReminderService(services, policy=policy)  # the scheduler runs its passes
     return services
 
 
@@ -369,11 +375,15 @@ def run_celery_worker(
 
 
 async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
-    """`balafon scheduler`: fire digests and retention sweeps into the job queue, until
-    `stop` (for deployments whose web processes run with SERVE_RUNS_SCHEDULER=false; one
-    process at a time leads, so running several is safe)."""
+    """`balafon scheduler`: fire digests and retention sweeps into the job queue, and send
+    reminders of action items, until `stop` (for deployments whose web processes run with
+    SERVE_RUNS_SCHEDULER=false; one process at a time leads, so running several is safe).
+    The platforms are set up as in a worker: reminders are posted from here."""
     core, _ = build_core(settings)
     attach_executor(settings, core)
+    adapters = build_adapters(settings, core, serving=False)
+    for adapter in adapters:
+        await adapter.startup()
     # Its results expire with the sweeps this process runs.
     HttpApi(
         core=core.services,
@@ -390,3 +400,5 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         await scheduler.shutdown()
+        for adapter in adapters:
+            await adapter.shutdown()

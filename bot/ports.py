@@ -263,6 +263,23 @@ class PrivateMessaging(Protocol):
 
 
 @runtime_checkable
+class PrivateConversations(Protocol):
+    """A `PrivateMessaging` platform that says where a private message to a person goes,
+    so the core can post it through `Delivery` under a key (reminders: a crash between the
+    post and its record does not post twice on a platform with `MarkedPosting`)."""
+
+    name: str
+
+    async def private_target(
+        self, workspace: str, user_id: str, near: Place | None = None
+    ) -> ReplyTarget | None:
+        """Where `post(target, reply)` reaches the person alone (Slack, Teams: the direct
+        chat with the bot, opened if need be; the playground: their own view of `near`'s
+        channel), or None when the platform cannot reach them."""
+        ...
+
+
+@runtime_checkable
 class PeopleDirectory(Protocol):
     """A platform that can say a person's display name from their id (Slack), for people
     mentioned in a command."""

@@ -1,4 +1,5 @@
-"""The digest scheduler: APScheduler 3 with its jobs persisted in our database, run by one
+"""The digest scheduler (also the hourly retention sweep and the reminder pass of action
+items, every few minutes): APScheduler 3 with its jobs persisted in our database, run by one
 leader among the processes (an expiring lease row), firing into the durable job queue.
 
 The subscriptions table is the truth; the scheduler's job store mirrors it (`sync`). A
@@ -19,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
 from bot.features.digests.service import DigestService, schedule_of
+from bot.features.items.reminders import INTERVAL_MINUTES
 from bot.jobs import default_worker_id
 from bot.storage.base import row_id
 from bot.storage.leases import LeaseStore
@@ -27,6 +29,7 @@ from bot.storage.models import utcnow
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "digests"
+REMINDERS_JOB = "reminders"
 _services: dict[str, DigestService] = {}
 
 
@@ -45,6 +48,19 @@ def purge_expired(service_key: str = "default") -> None:
     if service is None:
         return
     sweep(service)
+
+
+async def remind(service_key: str = "default") -> None:
+    """The reminder pass of action items (APScheduler job, leader only): bot/features/items/
+    reminders.py sends each due reminder once, also when two passes overlap."""
+    service = _services.get(service_key)
+    reminders = service.services.reminders if service is not None else None
+    if reminders is None:
+        return
+    try:
+        await reminders.run_pass()
+    except Exception:  # the next pass tries again
+        log.exception("reminder pass failed")
 
 
 def sweep(service: DigestService) -> dict[str, int]:
@@ -151,6 +167,7 @@ class DigestScheduler:
                 id="retention",
                 replace_existing=True,
             )
+            self._schedule_reminders()
             await asyncio.to_thread(self.sync)
             log.info("this process now schedules digests")
         elif not leader and self.scheduler is not None:
@@ -159,6 +176,22 @@ class DigestScheduler:
             log.warning("lost the digest scheduler lease")
         elif leader:
             await asyncio.to_thread(self.sync)
+
+    def _schedule_reminders(self) -> None:
+        assert self.scheduler is not None
+        reminders = self.service.services.reminders
+        if reminders is None or not reminders.enabled:
+            if self.scheduler.get_job(REMINDERS_JOB) is not None:
+                self.scheduler.remove_job(REMINDERS_JOB)
+            return
+        self.scheduler.add_job(
+            "bot.scheduler:remind",
+            trigger="interval",
+            minutes=INTERVAL_MINUTES,
+            args=[self.service_key],
+            id=REMINDERS_JOB,
+            replace_existing=True,
+        )
 
     def sync(self) -> None:
         """Make the scheduler's jobs match the active subscriptions."""

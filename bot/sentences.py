@@ -70,6 +70,10 @@ ITEMS_WITHOUT_BUTTONS = (
     "{count} more item(s) have no buttons here: `@balafon items` lists this channel's "
     "open items with theirs."
 )
+# Reminders of action items, privately to their owner (bot/features/items/reminders.py).
+REMINDER_BEFORE = "Reminder: your action item in {channel} is due {due}."
+REMINDER_OVERDUE = "Overdue: your action item in {channel} was due {due} and is still open."
+REMINDER_CLOSE = "When it's done, say {close} there."
 FORGET_CONFIRM = (
     "This deletes everything I stored for this channel: messages, transcripts, recaps, "
     "action items, jobs (file names, results) and its digest. Say `@balafon forget confirm` "

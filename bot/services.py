@@ -25,6 +25,7 @@ from summarizer.types import Conversation, Recap
 
 if TYPE_CHECKING:
     from bot.features.digests.service import DigestService
+    from bot.features.items.reminders import ReminderService
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Services:
         self.digests: DigestService | None = None  # set by the digests feature
         # Issue trackers items are exported to (bot/trackers); none until configured.
         self.trackers = Trackers()
+        self.reminders: ReminderService | None = None  # set by the reminders feature
         # Run by the hourly retention sweep after the core's own (the API's expiry):
         # each deletes what has expired at the given time and returns counts by kind.
         self.sweepers: list[Callable[[datetime], dict[str, int]]] = []

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.playground import replies
+from adapters.playground.private import PlaygroundPrivate
 from adapters.playground.store import BOT_ID, BOT_NAME, ChatLine, PlaygroundStore, slug
 from bot.errors import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, Reply, ReplyTarget
@@ -58,7 +59,7 @@ class Changes:
             event.set()
 
 
-class PlaygroundPlatform:
+class PlaygroundPlatform(PlaygroundPrivate):
     name = PLATFORM
     files_are_local = True  # uploads are on this machine: "Receiving", not "Downloading"
 

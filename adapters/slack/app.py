@@ -35,6 +35,7 @@ BOT_SCOPES = (
     "groups:read",
     "im:history",
     "im:read",
+    "im:write",
     "mpim:history",
     "mpim:read",
     "users:read",

@@ -21,7 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import sentences
 from adapters.slack.auth import BotIdentity
-from adapters.slack.posting import NOT_READABLE, SlackPosting
+from adapters.slack.posting import NOT_READABLE
+from adapters.slack.private import SlackPrivate
 from adapters.slack.text import (
     addresses,
     datetime_to_ts,
@@ -62,7 +63,7 @@ def file_ref(raw: dict[str, Any]) -> FileRef:
     )
 
 
-class SlackPlatform(SlackPosting):
+class SlackPlatform(SlackPrivate):
     """Talks to Slack for the core: posts, edits, history, files, permalinks, membership."""
 
     name = "slack"

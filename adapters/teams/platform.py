@@ -29,6 +29,7 @@ from adapters.teams.downloads import (
 from adapters.teams.errors import HistoryUnavailableError, NoConversationError
 from adapters.teams.graph import RECORDING_PATH, GraphClient, GraphError, chat_message
 from adapters.teams.options import TeamsOptions
+from adapters.teams.private import TeamsPrivate
 from adapters.teams.references import ConversationStore, StoredConversation
 from bot.errors import PermanentJobError
 from bot.ports import ChatMessage, FileRef, Place, RecapReply, Reply, ReplyTarget, TranscriptReply
@@ -76,7 +77,7 @@ async def _connector_call(call: Callable[[], Awaitable[Any]]) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class TeamsPlatform:
+class TeamsPlatform(TeamsPrivate):
     name = PLATFORM
     managers = sentences.MANAGERS
     # What the help leaves out (no `#other-channel` on Teams) and adds (see bot.inbound.HelpNotes).

@@ -26,7 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from adapters.teams.activities import Conversation, thread_conversation
+from adapters.teams.activities import Conversation, thread_conversation, timezone_of
+from adapters.teams.people import PeopleStore
 
 
 class TeamsConversation(SQLModel, table=True):
@@ -101,6 +102,7 @@ class ConversationStore:
         self.engine = engine
         self._cache: dict[tuple[str, str], StoredConversation] = {}
         self._owners: dict[str, set[str]] = {}  # channel key -> tenants (tenants_of)
+        self.people = PeopleStore(engine)  # senders' time zones (reminders)
 
     async def remember(self, conversation: Conversation, activity: Activity) -> StoredConversation:
         """Store (or refresh) the reference of the conversation `activity` came from."""
@@ -108,8 +110,12 @@ class ConversationStore:
         reference.pop("activityId", None)
         reference.setdefault("conversation", {})["id"] = conversation.id
         user_id = None
-        if conversation.is_personal and activity.from_property is not None:
-            sender = activity.from_property
+        sender = activity.from_property
+        if sender is not None and (sender.role or "") != "bot":
+            await self.people.seen(
+                conversation.tenant, sender.aad_object_id or sender.id, timezone_of(activity)
+            )
+        if conversation.is_personal and sender is not None:
             user_id = sender.aad_object_id or sender.id
         else:  # who spoke last is not part of a shared conversation's address
             reference.pop("user", None)
@@ -199,6 +205,11 @@ class ConversationStore:
             col(TeamsConversation.user_id) == user_id,
             col(TeamsConversation.kind) == "personal",
         )
+
+    async def latest_in(self, tenant: str) -> StoredConversation | None:
+        """The tenant's most recently refreshed conversation (its service URL is the one to
+        open a new conversation with)."""
+        return await asyncio.to_thread(self._first, col(TeamsConversation.tenant_id) == tenant)
 
     def _first(self, *where: ColumnElement[bool]) -> StoredConversation | None:
         """The most recently refreshed conversation matching `where`."""

@@ -472,6 +472,35 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         return self._page(list(channel["members"]), args, "members")
 
+    def _conversations_open(self, args: dict[str, Any], who: tuple[str, str, str]):
+        """A direct message with one person (`users`), as Slack: the same D… id each time,
+        `already_open` after the first."""
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if len(users) != 1:
+            return {
+                "ok": False,
+                "error": "users_list_not_supplied" if not users else "not_supported",
+            }
+        user = self.users.get(users[0])
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        if user.get("deleted"):
+            return {"ok": False, "error": "user_disabled"}
+        channel_id = "D" + users[0].removeprefix("U")
+        opened = channel_id in self.channels
+        if not opened:
+            self.channels[channel_id] = {
+                "members": [who[1], users[0]],
+                "messages": [],
+                "name": None,
+                "is_private": True,
+                "is_im": True,
+            }
+        found = {"ok": True, "channel": {"id": channel_id}}
+        if opened:
+            found.update(no_op=True, already_open=True)
+        return found
+
     def _users_info(self, args: dict[str, Any], who: tuple[str, str, str]) -> dict[str, Any]:
         user = self.users.get(args.get("user", ""))
         return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}

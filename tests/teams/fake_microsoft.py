@@ -97,6 +97,10 @@ class FakeMicrosoft:
         self.endorsements = ["msteams"]  # the channels the published keys are endorsed for
         self.post_failures: list[int] = []  # statuses the next posts answer (Retry-After: 0)
         self.require_token = True  # False: an emulator-like channel for anonymous bots
+        # Who the app is installed for (personal scope): a 1:1 chat opens only with them,
+        # by their Teams id or their Entra object id; person -> their 1:1 conversation id.
+        self.installed_for: set[str] = set()
+        self.personal_chats: dict[str, str] = {}
         self._ids = itertools.count(1000)
         self._runner: web.AppRunner | None = None
 
@@ -110,6 +114,7 @@ class FakeMicrosoft:
         app.router.add_post("/login/{tenant}/oauth2/v2.0/token", self._token)
         # The connector under /connector/ and, for a service URL without a path, at /.
         for base in ("/connector", ""):
+            app.router.add_post(base + "/v3/conversations", self._create_conversation)
             conversation = base + "/v3/conversations/{conversation}"
             app.router.add_post(conversation + "/activities", self._post)
             app.router.add_post(conversation + "/activities/{reply_to}", self._post)
@@ -248,6 +253,24 @@ class FakeMicrosoft:
         )
         self.sent.append(sent)
         return web.json_response({"id": sent.id}, status=201)
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        """Create conversation (Bot Framework REST): a bot opens a 1:1 chat with a member of
+        the tenant; the same person gets the same conversation id again."""
+        body = await request.json()
+        self._record(request, body)
+        if not self._authorized(request):
+            return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        members = body.get("members") or []
+        tenant = body.get("tenantId") or (body.get("channelData") or {}).get("tenant", {}).get("id")
+        if body.get("isGroup") or len(members) != 1 or not tenant:
+            return web.json_response({"error": {"code": "BadArgument"}}, status=400)
+        member = members[0].get("id")
+        if member not in self.installed_for:
+            error = {"code": "Forbidden", "message": "The bot is not installed for the user."}
+            return web.json_response({"error": error}, status=403)
+        conversation = self.personal_chats.setdefault(member, f"a:1personal{next(self._ids)}")
+        return web.json_response({"id": conversation}, status=201)
 
     async def _put(self, request: web.Request) -> web.Response:
         body = await request.json()

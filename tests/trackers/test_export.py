@@ -290,3 +290,43 @@ async def test_an_export_whose_job_ended_unstored_is_restarted_by_a_press(engine
         await worker.drain()
     assert item(core, item_id).tracker_ref == "acme/web#1"
     assert len(github.issues["acme/web"]) == 1
+
+
+@pytest.mark.anyio
+async def test_auto_export_after_a_recap_job_posts(engine) -> None:
+    """End to end: `@balafon recap` in a linked channel with AUTO_EXPORT posts the recap,
+    and its item becomes one GitHub issue whose link the item then shows."""
+    from datetime import timedelta
+
+    from bot.features.items.service import drain
+    from bot.ports import ChatMessage, RecapReply
+    from tests.trackers.support import NOW
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, platform = tracker_bot(
+            engine, tracker_config(github=github, auto_export=True)
+        )
+        await say(core, "link github acme/web", "Ev1")
+        platform.add(
+            "C1",
+            ChatMessage(
+                id="1700.0100",
+                author_id="U-Ama",
+                author_name="Ama",
+                text="I'll write the release notes by Friday.",
+                at=NOW - timedelta(hours=1),
+            ),
+        )
+        await say(core, "recap", "Ev2")
+        await worker.drain()  # the recap, then the export it asked for
+        await worker.drain()
+        await drain()  # the re-rendering of the post, in the background
+        posted = [p for p in platform.posts.values() if isinstance(p.reply, RecapReply)]
+    assert [i["title"] for i in github.issues["acme/web"]] == ["Write the release notes"]
+    assert len(posted) == 1
+    view = posted[0].reply.items[0]
+    assert view is not None
+    stored = item(core, view.id)
+    assert (stored.tracker_ref, stored.export_state) == ("acme/web#1", "created")
+    shown = posted[0].last
+    assert isinstance(shown, RecapReply) and shown.items[0].tracker_ref == "acme/web#1"

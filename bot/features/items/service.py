@@ -116,10 +116,15 @@ async def remember_post(
     services: Services, recap_row: RecapRecord | None, target: ReplyTarget, message_id: str,
     reply: RecapReply,
 ) -> None:  # fmt: skip
-    """Store where the recap was posted (not for ephemeral or response-URL posts)."""
+    """Store where the recap was posted (not for ephemeral or response-URL posts), then
+    export its items where the channel asks for it (AUTO_EXPORT): after the post, so the
+    export's outcome re-renders a post that is known."""
+    from bot.features.items.trackers import auto_export_recap  # trackers import this module
+
     post = post_record(target, message_id, reply)
     if recap_row is not None and post is not None:
         await asyncio.to_thread(services.repo.items.set_post, row_id(recap_row), post)
+    await auto_export_recap(services, recap_row)
 
 
 def rebuild_reply(row: RecapRecord, views: tuple[ItemView | None, ...]) -> RecapReply:
