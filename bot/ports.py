@@ -280,6 +280,17 @@ class PrivateConversations(Protocol):
 
 
 @runtime_checkable
+class DirectConversations(Protocol):
+    """A platform that can tell a one-person conversation with the bot (a Slack DM, a
+    Teams 1:1 chat), whose person `can_manage` says manages it: deployment-wide settings
+    such as a tracker link need more than that."""
+
+    name: str
+
+    async def is_direct(self, place: Place) -> bool: ...
+
+
+@runtime_checkable
 class PeopleDirectory(Protocol):
     """A platform that can say a person's display name from their id (Slack), for people
     mentioned in a command."""

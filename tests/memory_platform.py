@@ -42,6 +42,7 @@ class MemoryPlatform:
         self.history_calls = 0
         self.forgotten: list[Place] = []  # places `forget` was asked to delete
         self.history_available = True  # False: like a Teams bot without Graph
+        self.direct: set[str] = set()  # one-person conversations (DirectConversations)
         self._ids = itertools.count(1)
 
     def add(self, channel: str, message: ChatMessage) -> ChatMessage:
@@ -86,6 +87,9 @@ class MemoryPlatform:
 
     async def can_manage(self, place: Place, user_id: str) -> bool:
         return user_id in self.managers.get(place.channel, set())
+
+    async def is_direct(self, place: Place) -> bool:
+        return place.channel in self.direct
 
     async def forget(self, place: Place) -> None:
         self.forgotten.append(place)

@@ -295,3 +295,29 @@ async def test_my_items_go_by_direct_message_in_the_owner_s_time_zone(bot) -> No
     assert (workspace, user) == ("T1", "U-Bob")
     [(heading, [(item, _)])] = reply.groups
     assert heading == "Overdue" and item.task == "Roll back the payments deploy"
+
+
+@pytest.mark.anyio
+async def test_another_workspace_or_channel_cannot_reach_an_item(bot) -> None:
+    """Item ids are guessable numbers: a click naming an item of another workspace finds
+    nothing, and a manager's rights hold only in the channel they manage (in a direct
+    message everyone manages their own: that must not reach other people's items)."""
+    core, worker, platform = bot
+    _, reply = await _recap_thread(core, worker, platform, "e1")
+    item_id = reply.items[0].id
+    foreign = replace(
+        _click(item_id, "done", "U-Bob", "k1"),
+        place=Place(platform="memory", workspace="T2", channel="C1"),
+    )
+    result = await core.handle_item_action(foreign)
+    assert not result.changed and result.notice == sentences.ITEM_GONE
+    platform.managers["D-Eve"] = {"U-Eve"}  # Eve manages her own direct message
+    from_dm = replace(_click(item_id, "dismiss", "U-Eve", "k2"), place=replace(C1, channel="D-Eve"))
+    refused = await core.handle_item_action(from_dm)
+    assert not refused.changed and refused.notice
+    boss_elsewhere = replace(
+        _click(item_id, "dismiss", "U-Boss", "k3"), place=replace(C1, channel="C9")
+    )
+    assert not (await core.handle_item_action(boss_elsewhere)).changed
+    assert core.services.repo.items.get(item_id).status == "open"
+    assert (await core.handle_item_action(_click(item_id, "dismiss", "U-Boss", "k4"))).changed

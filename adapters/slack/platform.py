@@ -297,6 +297,9 @@ class SlackPlatform(SlackPrivate):
             return False
         return any(user.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner"))
 
+    async def is_direct(self, place: Place) -> bool:
+        return place.channel.startswith("D")
+
     async def forget(self, place: Place) -> None:
         """Nothing to do: this adapter keeps nothing of a channel (the core keeps its copies,
         deleted by `forget`; the messages in Slack are the workspace's)."""

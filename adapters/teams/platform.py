@@ -378,6 +378,10 @@ class TeamsPlatform(TeamsPrivate):
             return False  # when in doubt, refuse
         return isinstance(role, str) and role.lower() == "owner"
 
+    async def is_direct(self, place: Place) -> bool:
+        stored = await self.references.get(place.workspace, place.channel)
+        return stored is not None and stored.kind == "personal"
+
     async def forget(self, place: Place) -> None:
         """Nothing to delete: the adapter keeps only the conversation's reference (its ids
         and service URL, needed to answer), no messages; those in Teams are the tenant's."""

@@ -154,9 +154,9 @@ async def test_real_speech_two_voices_named_by_command(slack: Harness, tmp_path)
     if not pickers:
         pytest.skip("the transcriber gives no speaker labels here (diarization is off)")
     label = pickers[0]["block_id"].removeprefix("speaker:")
-    assert "screenshots" in post_text(recap).lower()
+    assert "screenshot" in post_text(recap).lower()
 
     await slack.mention(GENERAL, ANN, f"{label.lower()} is <@{BOB}>", thread_ts=message["ts"])
     await slack.settle()
 
-    assert f"<@{BOB}>" in _item_line(_updated(slack, recap["ts"])[-1], "screenshots")
+    assert f"<@{BOB}>" in _item_line(_updated(slack, recap["ts"])[-1], "screenshot")

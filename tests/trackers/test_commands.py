@@ -54,6 +54,24 @@ async def test_only_managers_may_link(engine) -> None:
 
 
 @pytest.mark.anyio
+async def test_a_direct_message_is_linked_by_admin_users_only(engine) -> None:
+    """Everyone manages their own direct message with the bot, but a link points the
+    deployment's token at a repository: there only ADMIN_USERS may link."""
+    from dataclasses import replace
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, _, platform = tracker_bot(engine, tracker_config(github=github))
+        platform.direct.add("C1")  # the channel of `say` is a one-person conversation
+        refused = (await say(core, "link github acme/web", "Ev1")).reply
+        assert isinstance(refused, ErrorReply) and refused.text.startswith("Only ")
+        assert links(core) == []
+        limits = core.services.limits
+        core.services.limits = replace(limits, admin_users=frozenset({"U-Boss"}))
+        assert isinstance((await say(core, "link github acme/web", "Ev2")).reply, TextReply)
+    assert len(links(core)) == 1
+
+
+@pytest.mark.anyio
 async def test_admin_users_may_link_anywhere(engine) -> None:
     from dataclasses import replace
 

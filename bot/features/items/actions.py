@@ -44,9 +44,10 @@ async def handle_action(inbound: Inbound, action: ItemAction) -> ItemActionResul
 async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
     services = inbound.services
     row = await asyncio.to_thread(services.repo.items.get, action.item_id)
-    if row is None:
+    if row is None or not await _same_workspace(inbound, row, action.place):
+        # Item ids are numbers anyone can guess: another workspace's item is "gone".
         return ItemActionResult(changed=False, notice=sentences.ITEM_GONE)
-    refusal = await refuse(inbound, row, action.user_id)
+    refusal = await refuse(inbound, row, action.user_id, action.place)
     if refusal is not None:
         return ItemActionResult(changed=False, notice=refusal)
     if action.action == "export":
@@ -79,6 +80,11 @@ async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
     return ItemActionResult(changed=changed, reply=reply, item=await _view(inbound, action.item_id))
 
 
+async def _same_workspace(inbound: Inbound, row: ActionItemRecord, place: Place) -> bool:
+    where = await asyncio.to_thread(inbound.services.repo.items.channel_place, row.channel_id)
+    return where is not None and (where[0], where[1]) == (place.platform, place.workspace)
+
+
 async def _view(inbound: Inbound, item_id: int) -> tuple[ActionItem, ItemView] | None:
     """The item as a list line shows it now (the adapter re-renders that line)."""
     items = inbound.services.repo.items
@@ -97,13 +103,23 @@ async def _view(inbound: Inbound, item_id: int) -> tuple[ActionItem, ItemView] |
     return item, view
 
 
-async def refuse(inbound: Inbound, row: ActionItemRecord, user_id: str) -> str | None:
+async def refuse(
+    inbound: Inbound, row: ActionItemRecord, user_id: str, acting_in: Place
+) -> str | None:
     """None when `user_id` may change the item: its owner, whoever asked for the recap,
-    the channel's managers and ADMIN_USERS; else the notice saying who may."""
+    the channel's managers (acting in that channel: a direct message is managed by its
+    one person, who must not manage other people's direct messages from their own) and
+    ADMIN_USERS; else the notice saying who may."""
     if user_id and user_id in (row.owner_id, row.requested_by):
         return None
     where = await asyncio.to_thread(inbound.services.repo.items.channel_place, row.channel_id)
-    if where is not None:
+    if inbound.services.is_admin(acting_in.platform, user_id):
+        return None
+    if where is not None and where == (
+        acting_in.platform,
+        acting_in.workspace,
+        acting_in.channel,
+    ):
         place = Place(platform=where[0], workspace=where[1], channel=where[2])
         if await inbound.may_manage(place, user_id):
             return None

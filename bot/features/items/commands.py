@@ -236,7 +236,7 @@ async def _change(inbound: Inbound, request: CommandRequest, command: ChangeItem
         or where[:2] != (request.place.platform, request.place.workspace)
     ):
         return Outcome(reply=ErrorReply(text=sentences.ITEM_NOT_FOUND.format(number=number)))
-    refusal = await refuse(inbound, row, request.user_id)
+    refusal = await refuse(inbound, row, request.user_id, request.place)
     if refusal is not None:
         return Outcome(reply=ErrorReply(text=refusal))
     status = STATUS_OF[command.action]

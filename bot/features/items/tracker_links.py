@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot import sentences
 from bot.commands import CommandError, CommandRequest, CommandSpec, Outcome, ParseContext
-from bot.ports import ErrorReply, TextReply
+from bot.ports import DirectConversations, ErrorReply, Place, TextReply
 from bot.storage.base import row_id
 from bot.storage.trackers import TrackerStore
 from bot.trackers.base import TRACKERS
@@ -57,10 +57,22 @@ async def handle(inbound: Inbound, request: CommandRequest, command: Link | Unli
     return await inbound.once(request, lambda: _link(inbound, request, command))
 
 
+async def _may_link(inbound: Inbound, place: Place, user_id: str) -> bool:
+    """Channel managers and ADMIN_USERS. A direct message is its person's to manage, but
+    a link points the deployment's tracker token at a repository or project: there, only
+    ADMIN_USERS may link (anyone could otherwise open issues wherever the token writes)."""
+    if inbound.services.is_admin(place.platform, user_id):
+        return True
+    platform = inbound.services.platforms.get(place.platform)
+    if isinstance(platform, DirectConversations) and await platform.is_direct(place):
+        return False
+    return await inbound.may_manage(place, user_id)
+
+
 async def _link(inbound: Inbound, request: CommandRequest, command: Link | Unlink) -> Outcome:
     services = inbound.services
     place = replace(request.place, thread=None)
-    if not await inbound.may_manage(place, request.user_id):
+    if not await _may_link(inbound, place, request.user_id):
         who = inbound.managers_of(place.platform)
         return Outcome(reply=ErrorReply(text=sentences.NOT_A_MANAGER_LINK.format(who=who)))
     store = TrackerStore(services.repo.engine)
