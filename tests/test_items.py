@@ -203,3 +203,35 @@ def test_naming_speakers_records_the_recap_again_and_keeps_people_s_changes(repo
     assert repo.items.get(room.id) is None  # no longer reported, never touched by a person
     assert [r.id for r in repo.items.recaps_showing(slides.id)] == [row.id]
     assert repo.replace_recap(transcript.id + 1, _recap()) is None
+
+
+def test_positions_in_different_recordings_are_different_items(repo, channel) -> None:
+    """A transcript's recap cites positions ("t=0:00:05"), which recur in every recording
+    of the channel: the same position in another recording is another item (and does not
+    inherit its status); in the same recording's recap again, it is the same item."""
+
+    def transcript() -> int:
+        row = repo.save_transcript(
+            channel, file_id="F", file_name="standup.m4a", transcript={"segments": []}
+        )
+        return row.id
+
+    first_recording, second_recording = transcript(), transcript()
+    said = ActionItem(task="Alice will send the budget", ref="t=0:00:05")
+    first = repo.save_recap(channel, _recap(said), transcript_id=first_recording)
+    [item] = repo.items.query(workspace_id=channel.workspace_id)
+    repo.items.change(item.id, actor="U1", status="done")
+    repo.save_recap(
+        channel,
+        _recap(ActionItem(task="Alice will send the agenda", ref="t=0:00:05")),
+        transcript_id=second_recording,
+    )
+    rows = repo.items.query(workspace_id=channel.workspace_id, status=None)
+    assert sorted((row.task, row.status) for row in rows) == [
+        ("Alice will send the agenda", "open"),
+        ("Alice will send the budget", "done"),
+    ]
+    # The first recording's recap replaced (speakers named): still its one item.
+    assert repo.replace_recap(first_recording, _recap(said)) is not None
+    assert len(repo.items.query(workspace_id=channel.workspace_id, status=None)) == 2
+    assert [r.id for r in repo.items.recaps_showing(item.id)] == [first.id]

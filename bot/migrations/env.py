@@ -19,6 +19,14 @@ def run_migrations_online() -> None:
             raise RuntimeError("alembic: no engine given and no sqlalchemy.url set")
         engine = create_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table by copying it into a new one and dropping the old one
+            # (batch mode); with foreign keys enforced, dropping a table that other rows
+            # point at fails. Alembic's recipe: off for the migration (outside the
+            # transaction: SQLite ignores the pragma inside one), checked after.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -27,6 +35,12 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
 
 
 run_migrations_online()

@@ -33,10 +33,16 @@ def best_match(item: ActionItem, rows: list[ActionItemRecord]) -> ActionItemReco
     return identity.best_match(item, rows)
 
 
-def item_key(item: ActionItem) -> str:
+def item_key(item: ActionItem, scope: str = "") -> str:
     from bot.features.items import identity
 
-    return identity.item_key(item)
+    return identity.item_key(item, scope)
+
+
+def is_position(ref: str | None) -> bool:
+    from bot.features.items import identity
+
+    return identity.is_position(ref)
 
 
 def is_person(actor: str) -> bool:
@@ -86,7 +92,29 @@ class ItemRecording(Store):
         reported = list(recap.action_items)
         recap_id, channel_id = row_id(recap_row), row_id(channel)
         with self._session() as session:
-            candidates = self._candidates(session, channel_id, reported)
+            # A position in a recording ("t=0:01:23") is the same item only in the same
+            # recording: its transcript's recaps (or, without one, this recap).
+            scope = (
+                f"transcript:{recap_row.transcript_id}"
+                if recap_row.transcript_id is not None
+                else f"recap:{recap_id}"
+            )
+            same_recording = {recap_id}
+            if recap_row.transcript_id is not None:
+                same_recording |= {
+                    other
+                    for other in session.exec(
+                        select(RecapRecord.id).where(
+                            col(RecapRecord.transcript_id) == recap_row.transcript_id
+                        )
+                    ).all()
+                    if other is not None
+                }
+            candidates = [
+                row
+                for row in self._candidates(session, channel_id, reported, scope)
+                if not is_position(row.source_ref) or row.recap_id in same_recording
+            ]
             owners_set = self._owners_set_by_people(session, [row_id(r) for r in candidates])
             shown = set(
                 session.exec(
@@ -98,7 +126,7 @@ class ItemRecording(Store):
             for position, item in enumerate(reported):
                 free = [r for r in candidates if r.key not in claimed]
                 row = best_match(item, free)
-                if row is None and (key := item_key(item)) in claimed:
+                if row is None and (key := item_key(item, scope)) in claimed:
                     row = claimed[key]  # the same item twice in one recap
                 elif row is None:
                     row = self._new(channel, recap_id, item, key, thread_id, requested_by, now)
@@ -121,10 +149,10 @@ class ItemRecording(Store):
 
     @staticmethod
     def _candidates(
-        session: Session, channel_id: int, reported: Sequence[ActionItem]
+        session: Session, channel_id: int, reported: Sequence[ActionItem], scope: str
     ) -> list[ActionItemRecord]:
         refs = sorted({item.ref for item in reported if item.ref})
-        keys = sorted({item_key(item) for item in reported})
+        keys = sorted({item_key(item, scope) for item in reported})
         found: dict[int, ActionItemRecord] = {}
         for column, values in ((ActionItemRecord.source_ref, refs), (ActionItemRecord.key, keys)):
             for chunk in chunks(values):

@@ -54,11 +54,19 @@ def owner_key(item: ActionItem) -> str:
     return item.owner_id or normalise(item.owner or "")
 
 
-def item_key(item: ActionItem) -> str:
+def is_position(ref: str | None) -> bool:
+    """A position in a recording ("t=00:01:23"), as a transcript's own recap cites: unlike
+    a message id, the same position recurs in every recording of the channel."""
+    return bool(ref) and str(ref).startswith("t=")
+
+
+def item_key(item: ActionItem, scope: str = "") -> str:
     """The identity a new item is stored under (64 hex characters): its source and task
-    when it cites one, else its task and owner."""
+    when it cites one (a position in a recording within `scope`, the recording), else its
+    task and owner."""
     if item.ref:
-        basis = f"ref\n{item.ref}\n{normalise(item.task)}"
+        where = f"{scope}|{item.ref}" if scope and is_position(item.ref) else item.ref
+        basis = f"ref\n{where}\n{normalise(item.task)}"
     else:
         basis = f"task\n{normalise(item.task)}\n{owner_key(item)}"
     return hashlib.sha256(basis.encode()).hexdigest()

@@ -6,6 +6,9 @@ Revises: 0006
 Create Date: 2026-12-07 21:30:00.000000
 """
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -22,11 +25,50 @@ def _str(length: int | None = None) -> sa.types.TypeEngine:
     return sqlmodel.sql.sqltypes.AutoString(length=length)
 
 
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _normalise(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or text
+    return " ".join(_WORD.findall(folded.casefold()))
+
+
+def _key(task: str, ref: str | None, owner_id: str | None, owner_name: str | None) -> str:
+    """bot.features.items.identity.item_key as of this revision (a migration keeps its
+    own copy: later changes to the identity must not change what this step computed)."""
+    if ref:
+        basis = f"ref\n{ref}\n{_normalise(task)}"
+    else:
+        basis = f"task\n{_normalise(task)}\n{owner_id or _normalise(owner_name or '')}"
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def _give_identities() -> None:
+    """Items stored before identities existed (one row per recap that reported them) get
+    the key a new recap would look them up by; of several rows of one commitment, the
+    latest carries it and the older ones keep a key of their own (`legacy:<id>`)."""
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.text(
+            "SELECT id, channel_id, task, source_ref, owner_id, owner_name FROM action_items "
+            "ORDER BY id DESC"
+        )
+    ).fetchall()
+    taken: set[tuple[int, str]] = set()
+    for item_id, channel_id, task, ref, owner_id, owner_name in rows:
+        key = _key(task or "", ref, owner_id, owner_name)
+        if (channel_id, key) in taken:
+            key = f"legacy:{item_id}"
+        taken.add((channel_id, key))
+        connection.execute(
+            sa.text("UPDATE action_items SET key = :key, updated_at = created_at WHERE id = :id"),
+            {"key": key, "id": item_id},
+        )
+
+
 def upgrade() -> None:
     with op.batch_alter_table("recaps") as batch:
-        batch.add_column(
-            sa.Column("post", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
-        )
+        batch.add_column(sa.Column("post", sa.JSON(), nullable=False, server_default="{}"))
         batch.add_column(sa.Column("requested_by", _str(64), nullable=True))
     with op.batch_alter_table("action_items") as batch:
         batch.alter_column("recap_id", existing_type=sa.Integer(), nullable=True)
@@ -39,8 +81,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("tracker_url", _str(), nullable=True))
         batch.add_column(sa.Column("tracker_id", _str(100), nullable=True))
         batch.add_column(sa.Column("export_state", _str(16), nullable=True))
-    # Items stored before identities existed keep one each.
-    op.execute("UPDATE action_items SET key = 'legacy:' || id, updated_at = created_at")
+    _give_identities()
     with op.batch_alter_table("action_items") as batch:
         batch.alter_column("updated_at", existing_type=sa.DateTime(timezone=True), nullable=False)
         batch.create_unique_constraint("uq_action_items_channel_id_key", ["channel_id", "key"])
@@ -65,9 +106,11 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
     )
     op.create_index("ix_recap_items_item_id", "recap_items", ["item_id"])
+    # Each stored item was one recap's, in the order it was stored.
     op.execute(
         "INSERT INTO recap_items (recap_id, item_id, position) "
-        "SELECT recap_id, id, 0 FROM action_items WHERE recap_id IS NOT NULL"
+        "SELECT recap_id, id, ROW_NUMBER() OVER (PARTITION BY recap_id ORDER BY id) - 1 "
+        "FROM action_items WHERE recap_id IS NOT NULL"
     )
     op.create_table(
         "item_reminders",
