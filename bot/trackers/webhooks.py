@@ -111,4 +111,4 @@ class TrackerWebhooks:
         return JSONResponse({"ok": True, "changed": changed})
 
 
-__all__ = ["WEBHOOK_PATHS", "TrackerWebhooks"]
+__all__ = ["WEBHOOK_PATHS", "TrackerWebhooks", "delivery_keys"]
