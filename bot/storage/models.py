@@ -253,6 +253,10 @@ class ActionItemRecord(SQLModel, table=True):
     tracker_url: str | None = None
     tracker_id: str | None = Field(default=None, max_length=100)  # the service's own id
     export_state: str | None = Field(default=None, max_length=16)  # pending, created, failed
+    # Random, set when the export is first claimed: the marker the issue carries (with the
+    # id), so an issue made for another item with this id (deleted since, or another
+    # deployment's) is never taken for this one's.
+    export_token: str | None = Field(default=None, max_length=32)
 
 
 class ActionItemEvent(SQLModel, table=True):

@@ -4,6 +4,7 @@ issue stored once; tracker webhooks find their item by the issue's ref or id."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,11 @@ from bot.storage.models import (
     Workspace,
     utcnow,
 )
+
+
+def new_export_token() -> str:
+    """64 random bits, in hex: no two exports (of any item, in any deployment) share one."""
+    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +106,9 @@ class TrackerStore(Store):
 
     def claim_export(self, item_id: int, tracker: str, actor: str) -> bool:
         """Mark the item's export pending, unless it is pending or created already (a
-        second press, another process): True for the one caller that claimed it."""
+        second press, another process): True for the one caller that claimed it. The first
+        claim gives the item its random export token (the marker its issue carries); a
+        retry after a failure keeps it, so it finds an issue the failed attempt made."""
         with self._session() as session:
             claimed = rowcount(
                 session,
@@ -113,7 +121,12 @@ class TrackerStore(Store):
                         col(ActionItemRecord.export_state) == "failed",
                     ),
                 )
-                .values(export_state="pending", tracker=tracker, updated_at=utcnow()),
+                .values(
+                    export_state="pending",
+                    tracker=tracker,
+                    export_token=func.coalesce(ActionItemRecord.export_token, new_export_token()),
+                    updated_at=utcnow(),
+                ),
             )
             if claimed:
                 _event(session, item_id, actor, old=None, new="pending")
@@ -216,4 +229,4 @@ def _event(session: Session, item_id: int, actor: str, *, old: str | None, new: 
     )
 
 
-__all__ = ["ItemHome", "TrackerStore"]
+__all__ = ["ItemHome", "TrackerStore", "new_export_token"]

@@ -36,6 +36,13 @@ class TrackerEvent:
     # Why it was closed: completed, or not_planned (GitHub's "not planned", Linear's
     # canceled): the item is then done, or dismissed.
     reason: str = "completed"
+    # The service's id of this delivery, the same across its retries ("" if none).
+    delivery: str = ""
+    # Jira and Linear report a move between any two statuses: the id of the one the issue
+    # left, asked (`is_closed_status`) before the event counts, since only a move across
+    # the open/closed line changes the item (To Do -> In Progress must not reopen it).
+    # None: the event is such a move already (GitHub's closed, reopened).
+    left_status: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,16 +105,26 @@ class Tracker(Protocol):
     def parse_webhook(
         self, headers: dict[str, str], body: bytes, *, now: datetime
     ) -> TrackerEvent | None:
-        """Verify `body` (SignatureError otherwise), then the state change it reports, or
-        None for an event that changes no issue's state."""
+        """Verify `body` (SignatureError otherwise, also for a stale delivery where the
+        service dates them), then the state change it reports, or None for an event that
+        changes no issue's state."""
+        ...
+
+    async def is_closed_status(self, status_id: str) -> bool:
+        """Whether the service's status (workflow state) `status_id` counts as closed
+        (TrackerRejected for one it does not know)."""
         ...
 
     async def aclose(self) -> None: ...
 
 
-def item_marker(item_id: int) -> str:
-    """The name an exported item carries in its issue (a hidden comment, a label)."""
-    return f"balafon-item-{item_id}"
+def item_marker(item_id: int, token: str) -> str:
+    """The name an exported item carries in its issue (a hidden comment, a label, the
+    Linear id derived from it): its id for people, and the random token of its export,
+    since ids are reused (SQLite, after a delete) and repeat across deployments."""
+    if not token.isalnum():
+        raise ValueError("an export token is letters and digits")
+    return f"balafon-item-{item_id}-{token}"
 
 
 def hmac_sha256(secret: str, body: bytes) -> str:

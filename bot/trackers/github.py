@@ -1,10 +1,11 @@
 """GitHub (and GitHub Enterprise Server): issues over the REST API, `issues` webhooks.
 
 Create: `POST /repos/{owner}/{repo}/issues` with a fine-grained token (Issues: write).
-The body ends with a hidden `<!-- balafon-item-ID -->`, so an export retried after a crash
-lists the repository's recent issues and finds the one it already created. Webhook: the
-`issues` event, `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`;
-`closed` and `reopened` change the item.
+The body ends with a hidden `<!-- balafon-item-ID-TOKEN -->`, so an export retried after a
+crash lists the repository's recent issues and finds the one it already created. Webhook:
+the `issues` event, `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`;
+`closed` and `reopened` change the item. `X-GitHub-Delivery` (a GUID, kept by a
+redelivery) names the delivery, so that a replay is recognised (bot/trackers/webhooks.py).
 """
 
 from __future__ import annotations
@@ -150,7 +151,17 @@ class GitHubTracker:
         if repository:
             refs.append(f"{repository}#{issue['number']}")
         reason = "not_planned" if issue.get("state_reason") == "not_planned" else "completed"
-        return TrackerEvent(tracker=self.name, refs=tuple(refs), state=state, reason=reason)
+        return TrackerEvent(
+            tracker=self.name,
+            refs=tuple(refs),
+            state=state,
+            reason=reason,
+            delivery=headers.get("x-github-delivery", ""),
+        )
+
+    async def is_closed_status(self, status_id: str) -> bool:
+        """An issue is open or closed, nothing between (its events never ask)."""
+        return status_id == "closed"
 
     async def aclose(self) -> None:
         await self.api.aclose()

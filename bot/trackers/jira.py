@@ -1,24 +1,32 @@
 """Jira Cloud (REST API v3): issues, transitions, and admin webhooks.
 
 Create: `POST /rest/api/3/issue` (basic auth `email:API token`), the description in
-Atlassian Document Format, labelled `balafon-item-ID` so that an export retried after a
-crash finds the issue it created (`GET /rest/api/3/search/jql`). Close: the issue's
-transition to a status in the "done" category. Webhook: an admin webhook with a secret
-signs the raw body, `X-Hub-Signature: sha256=<hex HMAC-SHA256>`; a `jira:issue_updated`
-whose changelog moves `status` changes the item (done category: closed, else open).
+Atlassian Document Format, labelled `balafon-item-ID-TOKEN` so that an export retried after
+a crash finds the issue it created (`GET /rest/api/3/search/jql`, among the issues created
+since the export began). Close: unless the issue's status is in the "done" category
+already, its transition to one that is. Webhook: an admin webhook with a secret signs the
+raw body, `X-Hub-Signature: sha256=<hex HMAC-SHA256>`; its `timestamp` (ms) must be recent
+and `X-Atlassian-Webhook-Identifier` (kept by Jira's retries) names the delivery. A
+`jira:issue_updated` whose changelog moves `status` into the done category closes the
+item, and one out of it reopens it; a move between two statuses of one side (To Do -> In
+Progress) changes nothing. The changelog names the statuses (`from`/`fromString`,
+`to`/`toString`) but not their categories: the current one is on the issue, the one left
+is asked for (`GET /rest/api/3/status/{id}`).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.trackers.base import (
     Idempotency,
     RateLimited,
+    SignatureError,
     TrackerEvent,
     TrackerIssue,
     TrackerRejected,
@@ -31,6 +39,12 @@ from bot.trackers.client import ApiClient, Sleep
 _KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}")
 SEARCH_INDEX_LAG = 5.0  # seconds
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}-\d{1,9}")
+_STATUS_ID = re.compile(r"\d{1,18}")
+# A delivery dated further from now than this is refused (a replay). Jira sends within
+# seconds; a retry of a delivery we failed comes later and is lost (the item then waits
+# for the issue's next move, or a person).
+FRESH_SECONDS = 300
+CLOCK_SLACK_MINUTES = 5  # Jira's clock and ours differ
 
 
 def check_issue_key(ref: str) -> str:
@@ -119,7 +133,13 @@ class JiraTracker:
         raise TrackerUnavailable("Jira kept failing to create the issue")
 
     async def find(self, project: str, idempotency: Idempotency) -> TrackerIssue | None:
-        jql = f'project = "{project}" AND labels = "{idempotency.marker}"'
+        """The issue carrying the marker among those created since the export began. A
+        relative date (`-15m`): JQL reads an absolute one in the account's time zone."""
+        age = (datetime.now(UTC) - idempotency.since).total_seconds() / 60
+        minutes = max(0, math.ceil(age)) + CLOCK_SLACK_MINUTES
+        jql = (
+            f'project = "{project}" AND labels = "{idempotency.marker}" AND created >= -{minutes}m'
+        )
         response = await self.api.request(
             "GET", "/rest/api/3/search/jql", params={"jql": jql, "fields": "summary"}
         )
@@ -131,8 +151,16 @@ class JiraTracker:
 
     async def set_state(self, issue: TrackerIssue, state: TrackerState, *, reason: str) -> bool:
         """Take the issue's first transition to a status of the "done" category (closed),
-        or of another category (open); no transition is needed when it is there already."""
+        or of another category (open), unless its status is on that side already (an open
+        issue stays in To Do, or In Progress)."""
         key = check_issue_key(issue.ref)
+        current = await self.api.request(
+            "GET", f"/rest/api/3/issue/{key}", params={"fields": "status"}
+        )
+        status = (current.json().get("fields") or {}).get("status") or {}
+        category = (status.get("statusCategory") or {}).get("key")
+        if category is not None and (category == "done") == (state == "closed"):
+            return True
         response = await self.api.request("GET", f"/rest/api/3/issue/{key}/transitions")
         for transition in response.json().get("transitions", []):
             category = ((transition.get("to") or {}).get("statusCategory") or {}).get("key")
@@ -154,8 +182,12 @@ class JiraTracker:
         payload = json.loads(body)
         if payload.get("webhookEvent") != "jira:issue_updated":
             return None
+        sent = payload.get("timestamp")
+        if not isinstance(sent, int | float) or abs(now.timestamp() - sent / 1000) > FRESH_SECONDS:
+            raise SignatureError("stale or undated delivery")
         changes = (payload.get("changelog") or {}).get("items") or []
-        if not any(change.get("field") == "status" for change in changes):
+        move = next((change for change in changes if change.get("field") == "status"), None)
+        if move is None:
             return None  # a comment, a new assignee: the item's status stays as it is
         issue = payload.get("issue") or {}
         status = (issue.get("fields") or {}).get("status") or {}
@@ -164,7 +196,23 @@ class JiraTracker:
         if not refs or category is None:
             return None
         state: TrackerState = "closed" if category == "done" else "open"
-        return TrackerEvent(tracker=self.name, refs=refs, state=state)
+        return TrackerEvent(
+            tracker=self.name,
+            refs=refs,
+            state=state,
+            delivery=headers.get("x-atlassian-webhook-identifier", ""),
+            left_status=str(move.get("from") or ""),
+        )
+
+    async def is_closed_status(self, status_id: str) -> bool:
+        """`GET /rest/api/3/status/{id}`: in the "done" category."""
+        if not _STATUS_ID.fullmatch(status_id):
+            raise TrackerRejected(f"not a Jira status id: {status_id!r}")
+        response = await self.api.request("GET", f"/rest/api/3/status/{status_id}")
+        category = (response.json().get("statusCategory") or {}).get("key")
+        if category is None:
+            raise TrackerRejected(f"Jira gave no category for the status {status_id}")
+        return bool(category == "done")
 
     async def aclose(self) -> None:
         await self.api.aclose()

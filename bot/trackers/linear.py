@@ -1,12 +1,15 @@
 """Linear: issues over its GraphQL API, and its webhooks.
 
 Create: the team by its key (`teams(filter: {key: {eq: …}})`), then `issueCreate` with an
-`id` of our own, derived from the item: an export retried after a crash asks for that id
-first (`issue(id:)`) instead of creating a second issue. Auth: `Authorization: <API key>`.
-Webhook: `Linear-Signature` is the hex HMAC-SHA256 of the raw body; `webhookTimestamp`
-(ms) must be within a minute of now (a replayed old delivery is refused). An `Issue`
-`update` whose `updatedFrom` has `stateId` changes the item: state type `completed` or
-`canceled` closes it, any other opens it.
+`id` of our own, derived from the item's marker (its id and export token): an export
+retried after a crash asks for that id first (`issue(id:)`) instead of creating a second
+issue. Auth: `Authorization: <API key>`. Webhook: `Linear-Signature` is the hex
+HMAC-SHA256 of the raw body; `webhookTimestamp` (ms) must be within a minute of now (a
+replayed old delivery is refused); `Linear-Delivery` names the delivery. An `Issue`
+`update` whose `updatedFrom` has `stateId` (the state it left) moved it: into a state of
+type `completed` or `canceled` from another type closes the item, out of those types
+reopens it; a move between two open states (Todo -> In Progress) changes nothing. The
+type of the state left is asked for (`workflowState(id:)`).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ _WANTED = {
     ("open", ""): ("unstarted", "backlog", "started", "triage"),
 }
 ISSUE_QUERY = """query Issue($id: String!) { issue(id: $id) { id identifier url } }"""
+STATE_QUERY = """query State($id: String!) { workflowState(id: $id) { id type } }"""
 
 
 def issue_id_for(marker: str) -> str:
@@ -165,7 +169,8 @@ class LinearTracker:
             raise SignatureError("stale or undated delivery")
         if payload.get("type") != "Issue" or payload.get("action") != "update":
             return None
-        if "stateId" not in (payload.get("updatedFrom") or {}):
+        left = (payload.get("updatedFrom") or {}).get("stateId")
+        if not left:
             return None  # not a move between states
         data = payload.get("data") or {}
         state_type = (data.get("state") or {}).get("type")
@@ -174,7 +179,21 @@ class LinearTracker:
             return None
         state: TrackerState = "closed" if state_type in _CLOSED else "open"
         reason = "not_planned" if state_type == "canceled" else "completed"
-        return TrackerEvent(tracker=self.name, refs=refs, state=state, reason=reason)
+        return TrackerEvent(
+            tracker=self.name,
+            refs=refs,
+            state=state,
+            reason=reason,
+            delivery=headers.get("linear-delivery", ""),
+            left_status=str(left),
+        )
+
+    async def is_closed_status(self, status_id: str) -> bool:
+        """`workflowState(id:)`: of type completed or canceled."""
+        state = (await self.graphql(STATE_QUERY, {"id": status_id})).get("workflowState")
+        if not state or "type" not in state:
+            raise TrackerRejected(f"Linear has no workflow state {status_id}")
+        return state["type"] in _CLOSED
 
     async def aclose(self) -> None:
         await self.api.aclose()

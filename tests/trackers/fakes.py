@@ -251,9 +251,40 @@ class FakeGitHub(FakeService):
 # --- Jira --------------------------------------------------------------------------------
 
 
+# Jira's default software workflow: status id -> (name, category key); a transition to
+# each status ("11": To Do, "21": In Progress, "31": Done) from every other.
+JIRA_STATUSES = {
+    "10000": ("To Do", "new"),
+    "3": ("In Progress", "indeterminate"),
+    "10001": ("Done", "done"),
+}
+JIRA_TRANSITIONS = {"11": "10000", "21": "3", "31": "10001"}
+JIRA_CATEGORY_IDS = {"new": 2, "indeterminate": 4, "done": 3}
+
+
+def jira_status(status_id: str) -> dict[str, Any]:
+    """A status as Jira's REST API and webhooks show it."""
+    name, category = JIRA_STATUSES[status_id]
+    return {
+        "id": status_id,
+        "name": name,
+        "statusCategory": {
+            "id": JIRA_CATEGORY_IDS[category],
+            "key": category,
+            "name": {"new": "To Do", "indeterminate": "In Progress", "done": "Done"}[category],
+        },
+    }
+
+
+def jira_status_of(category: str) -> str:
+    """The id of the status of the default workflow in `category`."""
+    return next(i for i, (_, key) in JIRA_STATUSES.items() if key == category)
+
+
 class FakeJira(FakeService):
-    """`POST /rest/api/3/issue` (ADF description), `GET /rest/api/3/search/jql`, the
-    transitions of an issue; basic auth `email:token`."""
+    """`POST /rest/api/3/issue` (ADF description), `GET /rest/api/3/search/jql` (labels and
+    a relative `created >= -Nm`), an issue's status and transitions, `GET
+    /rest/api/3/status/{id}`; basic auth `email:token`."""
 
     def __init__(self, *, email: str, token: str, projects: set[str]) -> None:
         super().__init__()
@@ -269,31 +300,43 @@ class FakeJira(FakeService):
         if seen.path == "/rest/api/3/issue" and seen.method == "POST":
             return self._create(seen.body["fields"])
         if seen.path == "/rest/api/3/search/jql":
-            label = re.search(r'labels = "([^"]+)"', seen.query.get("jql", [""])[0])
+            jql = seen.query.get("jql", [""])[0]
+            label = re.search(r'labels = "([^"]+)"', jql)
             found = [i for i in self.issues if label and label.group(1) in i["labels"]]
+            if recent := re.search(r"created >= -(\d+)m", jql):
+                found = [i for i in found if i["created"] >= time.time() - 60 * int(recent[1])]
             return (
                 200,
                 {},
                 {"issues": [{"id": i["id"], "key": i["key"]} for i in found], "isLast": True},
             )
-        if match := re.fullmatch(r"/rest/api/3/issue/([A-Z]+-\d+)/transitions", seen.path):
+        if match := re.fullmatch(r"/rest/api/3/status/([^/]+)", seen.path):
+            if match[1] not in JIRA_STATUSES:
+                message = f"The status with id '{match[1]}' does not exist"
+                return 404, {}, {"errorMessages": [message], "errors": {}}
+            return 200, {}, jira_status(match[1])
+        if match := re.fullmatch(r"/rest/api/3/issue/([A-Z]+-\d+)(/transitions)?", seen.path):
             issue = next((i for i in self.issues if i["key"] == match.group(1)), None)
             if issue is None:
                 return 404, {}, {"errorMessages": ["Issue does not exist"], "errors": {}}
+            if not match[2] and seen.method == "GET":
+                fields = {"status": jira_status(issue["status_id"])}
+                return 200, {}, {"id": issue["id"], "key": issue["key"], "fields": fields}
             if seen.method == "GET":
-                return (
-                    200,
-                    {},
-                    {
-                        "transitions": [
-                            {"id": "11", "name": "To Do", "to": {"statusCategory": {"key": "new"}}},
-                            {"id": "31", "name": "Done", "to": {"statusCategory": {"key": "done"}}},
-                        ]
-                    },
-                )
-            issue["status"] = "done" if seen.body["transition"]["id"] == "31" else "new"
+                transitions = [
+                    {"id": tid, "name": JIRA_STATUSES[to][0], "to": jira_status(to)}
+                    for tid, to in JIRA_TRANSITIONS.items()
+                    if to != issue["status_id"]
+                ]
+                return 200, {}, {"transitions": transitions}
+            self.move(issue, JIRA_TRANSITIONS[seen.body["transition"]["id"]])
             return 204, {}, None
         return 404, {}, {"errorMessages": ["Not found"], "errors": {}}
+
+    @staticmethod
+    def move(issue: dict[str, Any], status_id: str) -> None:
+        """Put the issue in a status (`status`: its category, what tests look at)."""
+        issue["status_id"], issue["status"] = status_id, JIRA_STATUSES[status_id][1]
 
     def _create(self, fields: dict[str, Any]) -> Answer:
         project = (fields.get("project") or {}).get("key")
@@ -321,7 +364,9 @@ class FakeJira(FakeService):
                 "key": key,
                 "fields": fields,
                 "labels": fields.get("labels", []),
+                "status_id": "10000",
                 "status": "new",
+                "created": time.time(),
             }
         )
         return (
@@ -331,41 +376,51 @@ class FakeJira(FakeService):
         )
 
     @staticmethod
-    def webhook(issue: dict[str, Any], category: str, *, status_change: bool = True) -> bytes:
-        names = {"done": "Done", "new": "To Do", "indeterminate": "In Progress"}
-        items = [
-            {
-                "field": "status",
-                "fieldtype": "jira",
-                "fromString": "To Do",
-                "toString": names[category],
-            }
-        ]
+    def webhook(
+        issue: dict[str, Any],
+        category: str,
+        *,
+        was: str | None = None,
+        status_change: bool = True,
+        sent_ms: int | None = None,
+    ) -> bytes:
+        """A `jira:issue_updated` moving the issue from the default workflow's status of
+        category `was` (by default: across the done line) to that of `category`."""
+        if was is None:
+            was = "new" if category == "done" else "done"
+        old, new = jira_status_of(was), jira_status_of(category)
+        status_item = {
+            "field": "status",
+            "fieldtype": "jira",
+            "fieldId": "status",
+            "from": old,
+            "fromString": JIRA_STATUSES[old][0],
+            "to": new,
+            "toString": JIRA_STATUSES[new][0],
+        }
+        assignee_item = {
+            "field": "assignee",
+            "fieldtype": "jira",
+            "fieldId": "assignee",
+            "from": None,
+            "fromString": None,
+            "to": "5b10a2844c20165700ede21g",
+            "toString": "Ann",
+        }
         return json.dumps(
             {
-                "timestamp": int(time.time() * 1000),
+                "timestamp": sent_ms if sent_ms is not None else int(time.time() * 1000),
                 "webhookEvent": "jira:issue_updated",
                 "issue_event_type_name": "issue_generic",
                 "user": {"accountId": "5b10a2844c20165700ede21g"},
                 "issue": {
                     "id": issue["id"],
                     "key": issue["key"],
-                    "fields": {
-                        "status": {"name": names[category], "statusCategory": {"key": category}}
-                    },
+                    "fields": {"status": jira_status(new)},
                 },
                 "changelog": {
                     "id": "10001",
-                    "items": items
-                    if status_change
-                    else [
-                        {
-                            "field": "assignee",
-                            "fieldtype": "jira",
-                            "fromString": None,
-                            "toString": "Ann",
-                        }
-                    ],
+                    "items": [status_item if status_change else assignee_item],
                 },
             }
         ).encode()
@@ -456,7 +511,31 @@ class FakeLinear(FakeService):
             if issue is None:
                 return 200, {}, {"data": None, "errors": [{"message": "Entity not found: Issue"}]}
             return 200, {}, {"data": {"issue": {k: issue[k] for k in ("id", "identifier", "url")}}}
+        if "workflowState(" in query:
+            state = next((x for x in self.states if x["id"] == variables["id"]), None)
+            if state is None:
+                return (
+                    200,
+                    {},
+                    {"data": None, "errors": [{"message": "Entity not found: WorkflowState"}]},
+                )
+            return 200, {}, {"data": {"workflowState": {"id": state["id"], "type": state["type"]}}}
         return 400, {}, {"errors": [{"message": "Cannot query field"}]}
+
+    def add(self, team: str, issue_id: str) -> dict[str, Any]:
+        """An issue made by someone else (another deployment) with this id."""
+        number = sum(1 for i in self.issues.values() if i["team"] == team) + 1
+        issue = {
+            "id": issue_id,
+            "identifier": f"{team}-{number}",
+            "url": f"https://linear.example/issue/{team}-{number}",
+            "team": team,
+            "title": "Someone else's",
+            "description": "",
+            "state": {"id": "st-todo", "type": "unstarted"},
+        }
+        self.issues[issue_id] = issue
+        return issue
 
     @staticmethod
     def rate_limited(*, on: str = "", reset_in: float = 1) -> Fault:
@@ -475,23 +554,44 @@ class FakeLinear(FakeService):
         issue: dict[str, Any],
         state_type: str,
         *,
+        was: str | None = None,
         sent_ms: int | None = None,
         state_change: bool = True,
     ) -> bytes:
+        """An `Issue` `update` moving the issue from its team's state of type `was` (by
+        default: across the open/closed line) to the one of type `state_type`; the ids are
+        those of FakeLinear's workflow, `updatedFrom` holds the old values of what changed."""
+        if was is None:
+            was = "unstarted" if state_type in {"completed", "canceled"} else "completed"
+        ids = {
+            "backlog": "st-backlog",
+            "unstarted": "st-todo",
+            "started": "st-doing",
+            "completed": "st-done",
+            "canceled": "st-canceled",
+        }
+        now = now_iso()
+        changed = {"stateId": ids[was]} if state_change else {"title": "old"}
         return json.dumps(
             {
                 "action": "update",
                 "type": "Issue",
-                "createdAt": now_iso(),
+                "createdAt": now,
                 "organizationId": "org-1",
                 "url": issue["url"],
                 "data": {
                     "id": issue["id"],
                     "identifier": issue["identifier"],
                     "title": issue.get("title", ""),
-                    "state": {"id": "state-2", "name": state_type.title(), "type": state_type},
+                    "updatedAt": now,
+                    "stateId": ids[state_type],
+                    "state": {
+                        "id": ids[state_type],
+                        "name": state_type.title(),
+                        "type": state_type,
+                    },
                 },
-                "updatedFrom": {"stateId": "state-1"} if state_change else {"title": "old"},
+                "updatedFrom": {"updatedAt": now, **changed},
                 "webhookTimestamp": sent_ms if sent_ms is not None else int(time.time() * 1000),
             }
         ).encode()

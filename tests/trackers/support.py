@@ -79,8 +79,11 @@ async def say(core: Inbound, text: str, key: str, *, user: str = MANAGER) -> Out
     return await core.handle_command(request)
 
 
-async def stored_item(core: Inbound, task: str = "Send the launch plan to Kofi") -> int:
-    """An item as a posted recap reported it (in THREAD), as the items core stores it."""
+async def stored_item(
+    core: Inbound, task: str = "Send the launch plan to Kofi", *, item_id: int | None = None
+) -> int:
+    """An item as a posted recap reported it (in THREAD), as the items core stores it
+    (`item_id`: the id a deleted item had, as SQLite gives it again)."""
     services = core.services
     channel = await services.conversations.get_or_create_channel(replace(HERE, thread=None))
     with Session(services.repo.engine) as session:
@@ -94,6 +97,7 @@ async def stored_item(core: Inbound, task: str = "Send the launch plan to Kofi")
         session.add(recap)
         session.commit()
         item = ActionItemRecord(
+            id=item_id,
             recap_id=row_id(recap),
             workspace_id=channel.workspace_id,
             channel_id=row_id(channel),

@@ -13,14 +13,16 @@ from bot.trackers.client import ApiClient, check_base_url
 from bot.trackers.github import GitHubTracker
 from bot.trackers.jira import JiraTracker
 from bot.trackers.linear import LinearTracker, issue_id_for
-from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, Fault
+from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, Fault, jira_status_of
 from tests.trackers.support import Sleeps
 
 SINCE = datetime.now(UTC) - timedelta(minutes=1)
+TOKEN = "5e0c4f1a9b2d7e36"  # the export token `claim_export` gives an item
+MARKER = f"balafon-item-7-{TOKEN}"
 
 
 def once(item_id: int = 7, *, look: bool = False) -> Idempotency:
-    return Idempotency(marker=item_marker(item_id), since=SINCE, maybe_created=look)
+    return Idempotency(marker=item_marker(item_id, TOKEN), since=SINCE, maybe_created=look)
 
 
 @pytest.mark.anyio
@@ -36,7 +38,7 @@ async def test_github_creates_an_issue_with_the_items_marker() -> None:
     assert sent.headers["authorization"] == "Bearer gh-t"
     assert sent.headers["x-github-api-version"] == "2022-11-28"
     assert sent.body["title"] == "Ship it"
-    assert "<!-- balafon-item-7 -->" in sent.body["body"]
+    assert f"<!-- {MARKER} -->" in sent.body["body"]
 
 
 @pytest.mark.anyio
@@ -125,7 +127,7 @@ async def test_jira_creates_with_adf_and_label_and_retries_after() -> None:
         "Owner: Kofi",
         "Due: 2026-12-11",
     ]
-    assert created["labels"] == ["balafon-item-7"]
+    assert created["labels"] == [MARKER]
     assert created["fields"]["issuetype"] == {"name": "Task"}
     assert closed and created["status"] == "done"  # the transition to the done category
 
@@ -160,7 +162,7 @@ async def test_linear_creates_in_the_team_with_the_items_own_id() -> None:
         issue = await client.create_issue("eng", "Ship it", "Owner: Kofi", idempotency=once())
         await client.aclose()
     assert issue.ref == "ENG-1" and issue.url == "https://linear.example/issue/ENG-1"
-    assert issue.id == issue_id_for("balafon-item-7")
+    assert issue.id == issue_id_for(MARKER)
     assert len(sleeps.waits) == 1 and sleeps.waits[0] <= 2.2  # X-RateLimit-Requests-Reset (ms)
     create = next(r for r in fake.requests if "issueCreate" in r.body["query"])
     assert create.headers["authorization"] == "lin_api_k"  # a personal key: no "Bearer"
@@ -217,3 +219,87 @@ async def test_jira_rate_limit_reset_as_an_iso_time() -> None:
         await client.aclose()
     assert len(fake.issues) == 1
     assert len(sleeps.waits) == 1 and sleeps.waits[0] <= 30.2  # at most a minute away, capped
+
+
+def test_the_marker_carries_the_export_token() -> None:
+    assert item_marker(57, "ab12") == "balafon-item-57-ab12"
+    assert item_marker(57, "ab12") != item_marker(57, "cd34")
+    for bad in ("", "a b", "x-->"):
+        with pytest.raises(ValueError):
+            item_marker(57, bad)
+
+
+@pytest.mark.anyio
+async def test_jira_looks_only_at_issues_created_since_the_export_began() -> None:
+    """An issue labelled with the marker but made long before the export (not ours) is
+    not taken for the one a lost answer may have created."""
+    import time
+
+    with FakeJira(email="e", token="t", projects={"ENG"}) as fake:
+        fake.issues.append(
+            {
+                "id": "10001",
+                "key": "ENG-1",
+                "fields": {},
+                "labels": [MARKER],
+                "status_id": jira_status_of("new"),
+                "status": "new",
+                "created": time.time() - 3 * 3600,
+            }
+        )
+        client = JiraTracker(url=fake.base_url, email="e", api_token="t", sleep=Sleeps())
+        since = datetime.now(UTC) - timedelta(seconds=61)
+        idempotency = Idempotency(marker=MARKER, since=since, maybe_created=True)
+        issue = await client.create_issue("ENG", "Ship it", "", idempotency=idempotency)
+        await client.aclose()
+    (search,) = fake.seen("GET /rest/api/3/search/jql")
+    assert "created >= -7m" in search.query["jql"][0]  # 61 s ago: 2 minutes, and 5 of slack
+    assert issue.ref == "ENG-2" and len(fake.issues) == 2
+
+
+@pytest.mark.anyio
+async def test_jira_moves_an_issue_only_across_the_done_line() -> None:
+    """Asked to open an issue that is open (To Do), Jira's client leaves it there instead
+    of taking the first open transition (To Do -> In Progress); likewise for closed."""
+    with FakeJira(email="e", token="t", projects={"ENG"}) as fake:
+        client = JiraTracker(url=fake.base_url, email="e", api_token="t", sleep=Sleeps())
+        issue = await client.create_issue("ENG", "Ship it", "", idempotency=once())
+        (created,) = fake.issues
+        assert await client.set_state(issue, "open", reason="")
+        assert created["status"] == "new"
+        assert await client.set_state(issue, "closed", reason="completed")
+        assert created["status"] == "done"
+        assert await client.set_state(issue, "closed", reason="not_planned")
+        FakeJira.move(created, jira_status_of("indeterminate"))
+        assert await client.set_state(issue, "open", reason="")
+        assert created["status"] == "indeterminate"
+        assert await client.set_state(issue, "open", reason="")  # In Progress stays
+        assert created["status"] == "indeterminate"
+        await client.aclose()
+    moves = [r.body["transition"]["id"] for r in fake.seen("POST /rest/api/3/issue/ENG-1/")]
+    assert moves == ["31"]  # only the one close that was needed
+
+
+@pytest.mark.anyio
+async def test_jira_and_linear_say_which_statuses_are_closed() -> None:
+    with (
+        FakeJira(email="e", token="t", projects={"ENG"}) as jira,
+        FakeLinear(api_key="k", teams={"ENG": "team-eng"}) as linear,
+    ):
+        jira_client = JiraTracker(url=jira.base_url, email="e", api_token="t", sleep=Sleeps())
+        linear_client = LinearTracker(api_key="k", api_url=linear.api_url, sleep=Sleeps())
+        jira_closed = [
+            await jira_client.is_closed_status(jira_status_of(c))
+            for c in ("new", "indeterminate", "done")
+        ]
+        linear_closed = [await linear_client.is_closed_status(s["id"]) for s in linear.states]
+        with pytest.raises(TrackerRejected):
+            await jira_client.is_closed_status("99999")
+        with pytest.raises(TrackerRejected):
+            await jira_client.is_closed_status("../issue/ENG-1")  # never a path
+        with pytest.raises(TrackerRejected):
+            await linear_client.is_closed_status("st-nope")
+        await jira_client.aclose()
+        await linear_client.aclose()
+    assert jira_closed == [False, False, True]
+    assert linear_closed == [False, False, False, True, True]  # completed, canceled

@@ -330,3 +330,77 @@ async def test_auto_export_after_a_recap_job_posts(engine) -> None:
     assert (stored.tracker_ref, stored.export_state) == ("acme/web#1", "created")
     shown = posted[0].last
     assert isinstance(shown, RecapReply) and shown.items[0].tracker_ref == "acme/web#1"
+
+
+LINKS = {"github": "link github acme/web", "jira": "link jira ENG", "linear": "link linear ENG"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("tracker", sorted(LINKS))
+async def test_an_item_given_a_deleted_items_id_gets_an_issue_of_its_own(engine, tracker) -> None:
+    """SQLite gives a deleted item's id to the next item (`forget`, retention, a deleted
+    message): exporting it must not find the deleted item's issue by its marker and take
+    it for its own (nor one made by another deployment sharing the tracker)."""
+    from bot.storage.item_deletion import delete_items
+    from bot.storage.models import ActionItemRecord
+
+    with (
+        FakeGitHub(token="gh-t", repos={"acme/web"}) as github,
+        FakeJira(email="bot@acme.example", token="jira-token", projects={"ENG"}) as jira,
+        FakeLinear(api_key="lin-key", teams={"ENG": "team-eng"}) as linear,
+    ):
+        config = tracker_config(github=github, jira=jira, linear=linear)
+        core, worker, _ = tracker_bot(engine, config)
+        await say(core, LINKS[tracker], "Ev1")
+        old_id = await stored_item(core, "Book the venue")
+        await request_export(core.services, old_id, "U-Kofi")
+        await worker.drain()
+        old = item(core, old_id)
+        with Session(core.services.repo.engine) as session:
+            delete_items(session, col(ActionItemRecord.id) == old_id)
+            session.commit()
+        new_id = await stored_item(core, "Write the release notes", item_id=old_id)
+        await request_export(core.services, new_id, "U-Kofi")
+        await worker.drain()
+    titles = {
+        "github": [i["title"] for i in github.issues["acme/web"]],
+        "jira": [i["fields"]["summary"] for i in jira.issues],
+        "linear": [i["title"] for i in linear.issues.values()],
+    }[tracker]
+    new = item(core, new_id)
+    assert new_id == old_id and old.tracker_ref is not None
+    assert titles == ["Book the venue", "Write the release notes"]
+    assert new.tracker_ref is not None and new.tracker_ref != old.tracker_ref
+    assert new.export_token and old.export_token and new.export_token != old.export_token
+
+
+@pytest.mark.anyio
+async def test_a_retried_export_keeps_its_token_and_finds_the_failed_attempts_issue(
+    engine,
+) -> None:
+    """An attempt that failed after GitHub created the issue (every answer lost): the next
+    press keeps the item's export token, so it finds that issue instead of a second."""
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        github.fail_next(
+            Fault(on="POST", after=True, hang_up=True),
+            *[Fault(status=502, on="GET /repos") for _ in range(40)],
+        )
+        await request_export(core.services, item_id, "U-Kofi")
+        token = item(core, item_id).export_token
+        for _ in range(5):  # the job's attempts, each retried at once
+            await worker.drain()
+            with Session(core.services.repo.engine) as session:
+                for job in session.exec(select(Job).where(col(Job.status) == "queued")).all():
+                    job.run_after = job.created_at
+                    session.add(job)
+                session.commit()
+        assert item(core, item_id).export_state == "failed"
+        github.faults.clear()
+        await request_export(core.services, item_id, "U-Kofi")
+        await worker.drain()
+    assert len(github.issues["acme/web"]) == 1
+    stored = item(core, item_id)
+    assert stored.tracker_ref == "acme/web#1" and stored.export_token == token

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from bot.app import create_app
 from bot.features.items.trackers import request_export, set_status
 from bot.storage.trackers import TrackerStore
 from bot.trackers.webhooks import WEBHOOK_PATHS, TrackerWebhooks
-from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, sign
+from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, Fault, sign
 from tests.trackers.support import (
     SECRETS,
     history,
@@ -33,12 +34,42 @@ def app_client(core) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot")
 
 
-def github_headers(body: bytes, *, secret: str = SECRETS["github"], event: str = "issues"):
+def github_headers(
+    body: bytes,
+    *,
+    secret: str = SECRETS["github"],
+    event: str = "issues",
+    delivery: str | None = None,
+):
+    """As GitHub sends a delivery: `delivery` is its GUID (a redelivery keeps it)."""
     return {
         "X-GitHub-Event": event,
-        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-GitHub-Hook-ID": "292430182",
         "X-Hub-Signature-256": "sha256=" + sign(secret, body),
+        "User-Agent": "GitHub-Hookshot/044aadd",
         "Content-Type": "application/json",
+    }
+
+
+def jira_headers(
+    body: bytes, *, secret: str = SECRETS["jira"], identifier: str | None = None
+) -> dict[str, str]:
+    """As Jira Cloud sends an admin webhook's delivery (the identifier: kept by retries)."""
+    return {
+        "X-Hub-Signature": "sha256=" + sign(secret, body),
+        "X-Atlassian-Webhook-Identifier": identifier or str(uuid.uuid4().int % 10**15),
+        "X-Atlassian-Webhook-Flow": "Primary",
+        "Content-Type": "application/json",
+    }
+
+
+def linear_headers(body: bytes, *, secret: str = SECRETS["linear"]) -> dict[str, str]:
+    return {
+        "Linear-Signature": sign(secret, body),
+        "Linear-Delivery": str(uuid.uuid4()),
+        "Linear-Event": "Issue",
+        "Content-Type": "application/json; charset=utf-8",
     }
 
 
@@ -154,17 +185,15 @@ async def test_unknown_issues_are_ignored_and_a_person_then_the_tracker_is_histo
 
 @pytest.mark.anyio
 async def test_jira_status_moves_to_done_and_back(engine) -> None:
-    with FakeJira(email="e", token="t", projects={"ENG"}) as jira:
+    with FakeJira(email="bot@acme.example", token="jira-token", projects={"ENG"}) as jira:
         core, _, _ = tracker_bot(engine, tracker_config(jira=jira))
+        core.services.clock = time_now  # the payload's timestamp is checked against it
         item_id = await stored_item(core)
         exported(core, item_id, "jira", "ENG-7", "10007")
         issue = {"id": "10007", "key": "ENG-7"}
 
         def signed(body: bytes, secret: str = SECRETS["jira"]) -> dict[str, str]:
-            return {
-                "X-Hub-Signature": "sha256=" + sign(secret, body),
-                "Content-Type": "application/json",
-            }
+            return jira_headers(body, secret=secret)
 
         async with app_client(core) as client:
             done = FakeJira.webhook(issue, "done")
@@ -197,12 +226,7 @@ async def test_linear_completed_canceled_and_stale_deliveries(engine) -> None:
         exported(core, item_id, "linear", "ENG-3", "2f1a-uuid")
         issue = {"id": "2f1a-uuid", "identifier": "ENG-3", "url": "https://linear.example/ENG-3"}
 
-        def signed(body: bytes, secret: str = SECRETS["linear"]) -> dict[str, str]:
-            return {
-                "Linear-Signature": sign(secret, body),
-                "Linear-Event": "Issue",
-                "Content-Type": "application/json; charset=utf-8",
-            }
+        signed = linear_headers
 
         async with app_client(core) as client:
             old = FakeLinear.webhook(issue, "completed", sent_ms=int((time.time() - 600) * 1000))
@@ -210,7 +234,9 @@ async def test_linear_completed_canceled_and_stale_deliveries(engine) -> None:
             assert stale.status_code == 401 and item(core, item_id).status == "open"
             forged = FakeLinear.webhook(issue, "completed")
             assert (
-                await client.post("/webhooks/linear", content=forged, headers=signed(forged, "x"))
+                await client.post(
+                    "/webhooks/linear", content=forged, headers=signed(forged, secret="x")
+                )
             ).status_code == 401
             title_only = FakeLinear.webhook(issue, "started", state_change=False)
             await client.post("/webhooks/linear", content=title_only, headers=signed(title_only))
@@ -300,3 +326,131 @@ def test_tracker_urls_must_be_https_off_loopback() -> None:
     settings = Settings(_env_file=None, jira_url="https://acme.atlassian.net/", jira_email="e")
     assert settings.tracker_config().jira_url == "https://acme.atlassian.net"
     assert settings.tracker_config().missing("jira") == ["JIRA_API_TOKEN"]
+
+
+@pytest.mark.anyio
+async def test_a_replayed_github_delivery_changes_nothing(engine) -> None:
+    """A `closed` delivered again after the issue was reopened (GitHub's redelivery keeps
+    the delivery's GUID; a captured body may come under a new one) leaves the item open."""
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, _, _ = tracker_bot(engine, tracker_config(github=github))
+        item_id = await stored_item(core)
+        exported(core, item_id, "github", "acme/web#1", "1000001")
+        issue = {"id": 1000001, "number": 1}
+        closed = FakeGitHub.webhook("closed", "acme/web", issue)
+        reopened = FakeGitHub.webhook("reopened", "acme/web", issue)
+        first = str(uuid.uuid4())
+        async with app_client(core) as client:
+
+            async def deliver(body: bytes, delivery: str | None = None) -> dict:
+                headers = github_headers(body, delivery=delivery)
+                answer = await client.post("/webhooks/github", content=body, headers=headers)
+                assert answer.status_code == 200
+                return answer.json()
+
+            assert (await deliver(closed, first))["changed"] == 1
+            assert (await deliver(reopened))["changed"] == 1
+            redelivered = await deliver(closed, first)
+            replayed = await deliver(closed)  # the same signed body, a new GUID
+    assert redelivered == replayed == {"ok": True, "changed": 0, "duplicate": True}
+    assert item(core, item_id).status == "open"
+    assert statuses(core, item_id) == [("github", "open", "done"), ("github", "done", "open")]
+
+
+@pytest.mark.anyio
+async def test_jira_replays_and_stale_deliveries_change_nothing(engine) -> None:
+    with FakeJira(email="bot@acme.example", token="jira-token", projects={"ENG"}) as jira:
+        core, _, _ = tracker_bot(engine, tracker_config(jira=jira))
+        core.services.clock = time_now
+        item_id = await stored_item(core)
+        exported(core, item_id, "jira", "ENG-7", "10007")
+        issue = {"id": "10007", "key": "ENG-7"}
+        done = FakeJira.webhook(issue, "done")
+        async with app_client(core) as client:
+            headers = jira_headers(done, identifier="4821")
+            first = await client.post("/webhooks/jira", content=done, headers=headers)
+            assert first.json()["changed"] == 1
+            assert await set_status(core.services, item_id, "open", "U-Ann")  # reopened here
+            retried = await client.post("/webhooks/jira", content=done, headers=headers)
+            replayed = await client.post("/webhooks/jira", content=done, headers=jira_headers(done))
+            old = FakeJira.webhook(issue, "done", sent_ms=int((time.time() - 600) * 1000))
+            stale = await client.post("/webhooks/jira", content=old, headers=jira_headers(old))
+            undated = json.dumps({**json.loads(old), "timestamp": None}).encode()
+            refused = await client.post(
+                "/webhooks/jira", content=undated, headers=jira_headers(undated)
+            )
+    assert retried.json()["duplicate"] and replayed.json()["duplicate"]
+    assert stale.status_code == refused.status_code == 401
+    assert item(core, item_id).status == "open"
+    assert [new for _, _, new in statuses(core, item_id)] == ["done", "open"]
+
+
+@pytest.mark.anyio
+async def test_moves_between_open_statuses_leave_a_closed_item_closed(engine) -> None:
+    """Someone marked the item done in chat and the issue's close failed (it is still in
+    To Do): To Do -> In Progress in Jira, or Todo -> In Progress in Linear, does not
+    reopen it; a move out of Done (completed) does."""
+    with (
+        FakeJira(email="bot@acme.example", token="jira-token", projects={"ENG"}) as jira,
+        FakeLinear(api_key="lin-key", teams={"ENG": "team-eng"}) as linear,
+    ):
+        core, _, _ = tracker_bot(engine, tracker_config(jira=jira, linear=linear))
+        core.services.clock = time_now
+        jira_item = await stored_item(core, "Ship the launch plan")
+        exported(core, jira_item, "jira", "ENG-7", "10007")
+        linear_item = await stored_item(core, "Book the venue")
+        exported(core, linear_item, "linear", "ENG-3", "2f1a-uuid")
+        for item_id in (jira_item, linear_item):
+            assert await set_status(core.services, item_id, "done", "U-Kofi")
+        jira_issue = {"id": "10007", "key": "ENG-7"}
+        linear_issue = {"id": "2f1a-uuid", "identifier": "ENG-3", "url": "https://l.example/3"}
+        async with app_client(core) as client:
+
+            async def jira_says(body: bytes) -> int:
+                headers = jira_headers(body)
+                return (await client.post("/webhooks/jira", content=body, headers=headers)).json()[
+                    "changed"
+                ]
+
+            async def linear_says(body: bytes) -> int:
+                headers = linear_headers(body)
+                answer = await client.post("/webhooks/linear", content=body, headers=headers)
+                return answer.json()["changed"]
+
+            unknown = FakeJira.webhook({"id": "10099", "key": "ENG-99"}, "indeterminate")
+            assert await jira_says(unknown) == 0
+            assert jira.seen("GET /rest/api/3/status") == []  # not asked for others' issues
+            started = FakeJira.webhook(jira_issue, "indeterminate", was="new")
+            assert await jira_says(started) == 0
+            assert item(core, jira_item).status == "done"
+            assert (
+                await linear_says(FakeLinear.webhook(linear_issue, "started", was="unstarted")) == 0
+            )
+            assert item(core, linear_item).status == "done"
+            reopened_jira = await jira_says(FakeJira.webhook(jira_issue, "indeterminate"))
+            reopened_linear = await linear_says(FakeLinear.webhook(linear_issue, "started"))
+    assert (reopened_jira, reopened_linear) == (1, 1)
+    assert item(core, jira_item).status == item(core, linear_item).status == "open"
+    assert len(jira.seen("GET /rest/api/3/status/10000")) == 1  # To Do: not closed
+    assert len(jira.seen("GET /rest/api/3/status/10001")) == 1  # Done: closed
+
+
+@pytest.mark.anyio
+async def test_a_delivery_the_tracker_could_not_check_is_handled_on_its_retry(engine) -> None:
+    """Jira could not say which category the status left is in (5xx): 503, and the
+    delivery is not counted as handled, so Jira's retry of it (same identifier) is."""
+    with FakeJira(email="bot@acme.example", token="jira-token", projects={"ENG"}) as jira:
+        core, _, _ = tracker_bot(engine, tracker_config(jira=jira))
+        core.services.clock = time_now
+        item_id = await stored_item(core)
+        exported(core, item_id, "jira", "ENG-7", "10007")
+        done = FakeJira.webhook({"id": "10007", "key": "ENG-7"}, "done")
+        headers = jira_headers(done, identifier="5133")
+        jira.fail_next(*[Fault(status=502, on="GET /rest/api/3/status") for _ in range(4)])
+        async with app_client(core) as client:
+            failed = await client.post("/webhooks/jira", content=done, headers=headers)
+            assert item(core, item_id).status == "open"
+            retried = await client.post("/webhooks/jira", content=done, headers=headers)
+    assert failed.status_code == 503 and failed.json()["error"] == "unavailable"
+    assert retried.status_code == 200 and retried.json()["changed"] == 1
+    assert item(core, item_id).status == "done"

@@ -91,6 +91,9 @@ async def request_export(services: Services, item_id: int, actor: str) -> str:
             claimed = await asyncio.to_thread(store.claim_export, item_id, link.tracker, actor)
     # Pending, claimed now or before: its job exists, or is written now (a crash between
     # the claim and the job leaves the claim; the next press finishes it). Same key: one.
+    item = await asyncio.to_thread(store.item, item_id)  # with the token the claim gave
+    if item is None:
+        return sentences.EXPORT_NO_ITEM
     attempt = await asyncio.to_thread(store.export_attempt, item_id)
     home = await asyncio.to_thread(store.home_of, item)
     payload = ExportPayload(
@@ -105,7 +108,7 @@ async def request_export(services: Services, item_id: int, actor: str) -> str:
         services.queue.enqueue,
         KIND,
         payload.stored(),
-        key=_export_key(item_id, attempt),
+        key=_export_key(item, attempt),
         workspace_id=item.workspace_id,
     )
     if not claimed:
@@ -114,14 +117,20 @@ async def request_export(services: Services, item_id: int, actor: str) -> str:
     return sentences.EXPORT_STARTED.format(tracker=NAMES[link.tracker])
 
 
-def _export_key(item_id: int, attempt: int) -> str:
-    return f"export:{item_id}:{attempt}"
+def _export_key(item: ActionItemRecord, attempt: int) -> str:
+    """The job's key: the item (its id and export token: a deleted item's job does not
+    stand for a new item given the same id) and the attempt."""
+    return f"export:{item.id}:{item.export_token}:{attempt}"
 
 
 async def _ended_unstored(services: Services, item_id: int) -> bool:
     """The pending export's job has finished (done or failed) yet the item has no issue."""
-    attempt = await asyncio.to_thread(_store(services).export_attempt, item_id)
-    job = await asyncio.to_thread(services.repo.job_by_key, _export_key(item_id, attempt))
+    store = _store(services)
+    item = await asyncio.to_thread(store.item, item_id)
+    if item is None:
+        return False
+    attempt = await asyncio.to_thread(store.export_attempt, item_id)
+    job = await asyncio.to_thread(services.repo.job_by_key, _export_key(item, attempt))
     return job is not None and job.status in ("done", "failed")
 
 
@@ -171,8 +180,10 @@ def job_kind(services: Services) -> JobKind[ExportPayload]:
         if tracker is None:
             missing = " and ".join(services.trackers.config.missing(payload.tracker))
             raise PermanentJobError(f"{NAMES[payload.tracker]} is not set up ({missing})")
+        if not item.export_token:  # not claimed (cannot be: `claim_export` sets it)
+            raise PermanentJobError("the export was not started by a press")
         idempotency = Idempotency(
-            marker=item_marker(payload.item_id),
+            marker=item_marker(payload.item_id, item.export_token),
             since=item.created_at,
             # Always look first: an earlier run may have created the issue and died before
             # storing it, and a run handed back at shutdown does not count as an attempt.
@@ -231,11 +242,15 @@ async def apply_tracker_event(services: Services, event: TrackerEvent) -> int:
     """A tracker's webhook: the items exported as that issue take its state (closed as
     completed: done; closed as not planned: dismissed; open: open), recorded in their
     history with the tracker as actor. A closed issue leaves an item that is done or
-    dismissed already as it is. Unknown issues and replays change nothing. Returns how
-    many items changed."""
+    dismissed already as it is. Unknown issues, and moves that stay on one side of the
+    open/closed line (To Do -> In Progress), change nothing. Returns how many items
+    changed; TrackerUnavailable when the tracker could not say where the issue was."""
     store = _store(services)
+    items = await asyncio.to_thread(store.items_of_issue, event.tracker, event.refs)
+    if not items or not await _crossed(services, event):
+        return 0
     changed = 0
-    for item in await asyncio.to_thread(store.items_of_issue, event.tracker, event.refs):
+    for item in items:
         if event.state == "open":
             status = "open"
         elif item.status != "open":
@@ -246,6 +261,22 @@ async def apply_tracker_event(services: Services, event: TrackerEvent) -> int:
             changed += 1
             await refresh(services, item.id)
     return changed
+
+
+async def _crossed(services: Services, event: TrackerEvent) -> bool:
+    """The issue moved between open and closed (not between two open statuses): an item
+    closed in chat whose issue's close failed is not reopened by To Do -> In Progress."""
+    if event.left_status is None:
+        return True  # the event is such a move (GitHub's closed, reopened)
+    tracker = services.trackers.get(event.tracker)
+    if tracker is None:
+        return False
+    try:
+        was_closed = await tracker.is_closed_status(event.left_status)
+    except TrackerRejected as exc:  # a status it no longer knows: cannot tell, keep
+        log.warning("%s: the status %r left is unknown: %s", event.tracker, event.left_status, exc)
+        return False
+    return was_closed != (event.state == "closed")
 
 
 # --- chat to tracker: a person's change of status moves the issue -----------------------

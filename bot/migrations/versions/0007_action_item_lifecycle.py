@@ -81,6 +81,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("tracker_url", _str(), nullable=True))
         batch.add_column(sa.Column("tracker_id", _str(100), nullable=True))
         batch.add_column(sa.Column("export_state", _str(16), nullable=True))
+        batch.add_column(sa.Column("export_token", _str(32), nullable=True))
     _give_identities()
     with op.batch_alter_table("action_items") as batch:
         batch.alter_column("updated_at", existing_type=sa.DateTime(timezone=True), nullable=False)
@@ -154,6 +155,7 @@ def downgrade() -> None:
         batch.drop_index("ix_action_items_tracker_ref")
         batch.drop_constraint("uq_action_items_channel_id_key", type_="unique")
         for column in (
+            "export_token",
             "export_state",
             "tracker_id",
             "tracker_url",
