@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from collections.abc import Coroutine, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -82,10 +83,17 @@ async def store_recap(
 
 
 def _views_of(services: Services, recap_id: int, count: int) -> tuple[ItemView | None, ...]:
+    return _stored_of(services, recap_id, count)[1]
+
+
+def _stored_of(
+    services: Services, recap_id: int, count: int
+) -> tuple[list[ActionItemRecord | None], tuple[ItemView | None, ...]]:
+    """The stored items of a recap, position for position, and their ItemViews."""
     store = services.repo.items
     slots = store.recap_items(recap_id, count)
     views = iter(store.views([row for row in slots if row is not None]))
-    return tuple(next(views) if row is not None else None for row in slots)
+    return slots, tuple(next(views) if row is not None else None for row in slots)
 
 
 def post_record(target: ReplyTarget, message_id: str, reply: RecapReply) -> dict[str, Any] | None:
@@ -151,9 +159,21 @@ def rebuild_reply(row: RecapRecord, views: tuple[ItemView | None, ...]) -> Recap
 
 
 async def rendered_recap(services: Services, row: RecapRecord) -> RecapReply:
+    """The recap post re-rendered: its items' state now, their due dates as stored (a
+    later recap may have moved one; the owner shown comes from the ItemView)."""
     count = len(row.recap.get("action_items") or ())
-    views = await asyncio.to_thread(_views_of, services, row_id(row), count)
-    return rebuild_reply(row, views)
+    slots, views = await asyncio.to_thread(_stored_of, services, row_id(row), count)
+    reply = rebuild_reply(row, views)
+    said = reply.recap.action_items
+    items = [
+        item.model_copy(update={"due": stored.due})
+        if stored is not None and stored.due is not None and stored.due != item.due
+        else item
+        for item, stored in zip(said, slots, strict=True)
+    ]
+    if items == said:
+        return reply
+    return replace(reply, recap=reply.recap.model_copy(update={"action_items": items}))
 
 
 # --- changes ------------------------------------------------------------------------------
