@@ -377,9 +377,8 @@ async def test_a_recap_that_moves_due_and_owner_updates_the_earlier_posts(bot) -
     the item's due date and owner moves its version and re-renders the posts showing it;
     a click that depended on the owner the old card showed is stale, one that did not is
     not."""
-    from summarizer.types import ActionItem, Recap
-
     from bot.ports import ReplyTarget
+    from summarizer.types import ActionItem, Recap
 
     core, worker, platform = bot
     first_id, first = await _recap_thread(core, worker, platform, "e1")
