@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 from bot import sentences
 from bot.commands import CommandError, CommandRequest, Help, Outcome, Unknown, parse_with
 from bot.features import ALL_CAPABILITIES, COMMANDS, help_text
+from bot.features.items import service as items_service
 from bot.features.transcription import TRANSCRIBE_REPLY, enqueue, is_media
 from bot.ports import (
     ChannelLookup,
@@ -176,15 +177,20 @@ class Inbound:
 
     async def record_edit(self, place: Place, message: ChatMessage) -> None:
         channel = await self.services.conversations.get_channel(place)
-        found = channel is not None and await asyncio.to_thread(
-            self.services.repo.edit_message,
-            channel,
-            message.id,
-            message.text,
-            self.services.clock(),
-        )
-        if not found:  # a message we never stored: record it as it is now
+        showing = None
+        if channel is not None:
+            showing = await asyncio.to_thread(
+                self.services.repo.edit_message,
+                channel,
+                message.id,
+                message.text,
+                self.services.clock(),
+            )
+        if showing is None:  # a message we never stored: record it as it is now
             await self.record_message(place, message)
+        elif showing:  # items derived from it went: their recaps' posts show that
+            why = f"items of edited message {message.id}"
+            items_service.spawn(items_service.refresh_recaps(self.services, showing, why=why))
 
     async def record_delete(self, place: Place, message_id: str) -> None:
         channel = await self.services.conversations.get_channel(place)

@@ -107,8 +107,9 @@ ITEM_STATUSES = ("open", "done", "dismissed")
 @dataclass(frozen=True, kw_only=True)
 class ItemView:
     """A stored action item as its buttons show it (issue #16): its id, status and owner
-    now, and its tracker issue. `version` changes with every change, so a click on a card
-    rendered before a change is recognised as stale."""
+    now, and its tracker issue. `version` says what the card shows of its state (it moves
+    exactly when that does), so a click on a card rendered before a change of what the
+    click depends on is recognised as stale."""
 
     id: int
     status: str = "open"  # open, done, dismissed

@@ -179,6 +179,7 @@ ITEM_REQUESTER = "<@{user}> (who asked for the recap)"
 ITEM_GONE = "That action item is no longer stored (its message was deleted or forgotten)."
 ITEM_STALE = "{who} changed this item already ({what}): here is how it stands now."
 ITEM_SOMEONE = "Someone"
+ITEM_BY_RECAP = "A later recap"  # it reported another owner or due date
 ITEM_UNKNOWN_ACTION = "I don't know how to “{action}” an action item."
 ITEM_EXPORT_UNAVAILABLE = (
     "Exporting to a tracker isn't available here yet: this channel needs a linked tracker "

@@ -235,3 +235,53 @@ def test_positions_in_different_recordings_are_different_items(repo, channel) ->
     assert repo.replace_recap(first_recording, _recap(said)) is not None
     assert len(repo.items.query(workspace_id=channel.workspace_id, status=None)) == 2
     assert [r.id for r in repo.items.recaps_showing(item.id)] == [first.id]
+
+
+def test_an_edit_drops_only_the_items_nothing_but_the_bot_touched(repo, channel, engine) -> None:
+    """Review finding 8: editing a message keeps its items a person acted on or that
+    have a tracker issue (or one being created); the others are stale and go."""
+    from datetime import UTC, datetime
+
+    from bot.storage.trackers import TrackerStore
+
+    sent = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    repo.upsert_message(channel, external_id="m1", author_name="Ann", text="…", sent_at=sent)
+    tasks = ("Close the books", "Call the bank", "Pay the rent", "Book the trip", "Other")
+    recap = repo.save_recap(
+        channel, _recap(*(ActionItem(task=t, ref="m1" if t != "Other" else "m2") for t in tasks))
+    )
+    closed, exported, exporting, untouched, other = repo.items.recap_items(recap.id, 5)
+    repo.items.change(closed.id, actor="U1", status="done")
+    trackers = TrackerStore(engine)
+    for row in (exported, exporting):
+        assert trackers.claim_export(row.id, "github", "bot")  # AUTO_EXPORT: not a person
+    trackers.store_created(exported.id, "acme/web#7", "https://example.test/7", "7")
+
+    showing = repo.edit_message(channel, "m1", "Close the books and pay the rent.", sent)
+    assert [row.id for row in showing] == [recap.id]
+    assert repo.items.get(untouched.id) is None
+    kept = {row.id: row for row in repo.items.query(status=None)}
+    assert set(kept) == {closed.id, exported.id, exporting.id, other.id}
+    assert kept[closed.id].status == "done" and kept[exported.id].tracker_ref == "acme/web#7"
+    assert [e.field for e in repo.items.history(closed.id)] == ["created", "status"]
+    # The next recap finds them again by source and wording: no second issue, same status.
+    again = repo.save_recap(channel, _recap(ActionItem(task="Close the books", ref="m1")))
+    assert repo.items.recap_items(again.id, 1)[0].id == closed.id
+    assert repo.edit_message(channel, "unknown", "x", sent) is None
+
+
+def test_a_re_report_moving_due_or_owner_bumps_the_item(repo, channel) -> None:
+    """Review finding 11: `updated_at` and the version move with a due date or owner a
+    recap changes, and `moved_by_recap` names the item so its earlier posts update."""
+    item = ActionItem(task="Renew the lease", owner="Ann", owner_id="U1", ref="m1")
+    first = repo.save_recap(channel, _recap(item))
+    [row] = repo.items.query()
+    seen = repo.save_recap(channel, _recap(item))
+    assert repo.items.get(row.id).updated_at == row.updated_at  # seen again, nothing moved
+    assert repo.items.moved_by_recap(seen.id) == []
+    moved = repo.save_recap(channel, _recap(item.model_copy(update={"due": date(2026, 12, 9)})))
+    after = repo.items.get(row.id)
+    assert after.updated_at > row.updated_at
+    assert repo.items.view(after).version != repo.items.view(row).version
+    assert repo.items.moved_by_recap(moved.id) == [row.id]
+    assert repo.items.moved_by_recap(first.id) == []

@@ -321,3 +321,131 @@ async def test_another_workspace_or_channel_cannot_reach_an_item(bot) -> None:
     assert not (await core.handle_item_action(boss_elsewhere)).changed
     assert core.services.repo.items.get(item_id).status == "open"
     assert (await core.handle_item_action(_click(item_id, "dismiss", "U-Boss", "k4"))).changed
+
+
+@pytest.mark.anyio
+async def test_an_export_does_not_make_older_cards_stale(engine) -> None:
+    """Review finding 11: a card rendered before the item was exported (a `my items`
+    list, a reminder: never refreshed) still closes it. The export changed the tracker
+    link the card shows, not the status a "Done" click depends on."""
+    from tests.trackers.fakes import FakeGitHub
+    from tests.trackers.support import (
+        HERE,
+        MANAGER,
+        OPENED,
+        say,
+        stored_item,
+        tracker_bot,
+        tracker_config,
+    )
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github))
+        await say(core, "link github acme/web", "Ev1")
+        item_id = await stored_item(core)
+        items = core.services.repo.items
+        listed = items.view(items.get(item_id))  # as a `my items` list showed it
+
+        def click(action: str, key: str, user: str = "U-Kofi", **fields) -> ItemAction:
+            return ItemAction(
+                place=HERE, user_id=user, item_id=item_id, action=action, event_key=key,
+                version=listed.version, **fields,
+            )  # fmt: skip
+
+        export = await core.handle_item_action(click("export", "c1"))
+        # The list's line is re-rendered from the answer: "creating…", not "Create issue".
+        assert export.item is not None and export.item[1].export_state == "pending"
+        await worker.drain()
+        exported = items.view(items.get(item_id))
+        assert exported.tracker_ref == "acme/web#1"
+        assert exported.version != listed.version  # cards refreshed now show the issue
+        moved = click("reassign", "c2", owner_id="U-Eve", owner_name="Eve")
+        assert (await core.handle_item_action(moved)).notice is None
+        # Its status is what the old card showed: not stale, though owner and export moved.
+        done = await core.handle_item_action(click("done", "c3", MANAGER))
+        assert done.changed and done.notice is None
+        assert items.get(item_id).status == "done"
+        await worker.drain()
+        await service.drain()
+        await OPENED.pop().aclose()  # its clients' connections (tests/trackers/conftest.py)
+    assert github.issues["acme/web"][0]["state"] == "closed"
+
+
+@pytest.mark.anyio
+async def test_a_recap_that_moves_due_and_owner_updates_the_earlier_posts(bot) -> None:
+    """Review finding 11, the mirror: a later recap (here a digest of the channel) moving
+    the item's due date and owner moves its version and re-renders the posts showing it;
+    a click that depended on the owner the old card showed is stale, one that did not is
+    not."""
+    from bot.ports import ReplyTarget
+    from summarizer.types import ActionItem, Recap
+
+    core, worker, platform = bot
+    first_id, first = await _recap_thread(core, worker, platform, "e1")
+    old = first.items[0]
+    items = core.services.repo.items
+    before = items.get(old.id).updated_at
+    friday = date(2026, 11, 27)
+    said = ActionItem(
+        task="Roll back the payments deploy", owner="Eve", owner_id="U-Eve", due=friday, ref="t2"
+    )
+    channel = await core.services.conversations.get_or_create_channel(C1)
+    row, recap, views = await service.store_recap(
+        core.services, channel, Recap(summary="s", action_items=[said])
+    )
+    assert views[0].id == old.id and views[0].version != old.version
+    assert items.get(old.id).updated_at > before
+    target = ReplyTarget(place=C1)
+    reply = RecapReply(recap=recap, title="Digest", items=views)
+    digest_id = await platform.post(target, reply)
+    await service.remember_post(core.services, row, target, digest_id, reply)
+    [update] = platform.posts[first_id].updates
+    assert update.items[0].version == views[0].version and update.items[0].owner_id == "U-Eve"
+    assert update.recap.action_items[0].due == friday  # as stored now, not as first said
+    assert platform.posts[digest_id].updates == []
+
+    reassign = _click(
+        old.id, "reassign", "U-Ann", "k1", owner_id="U-Ann", version=old.version,
+        message_id=first_id,
+    )  # fmt: skip
+    refused = await core.handle_item_action(reassign)
+    assert not refused.changed
+    assert refused.notice == sentences.ITEM_STALE.format(
+        who=sentences.ITEM_BY_RECAP, what="owner: U-Eve"
+    )
+    done = _click(old.id, "done", "U-Ann", "k2", version=old.version, message_id=first_id)
+    assert (await core.handle_item_action(done)).changed
+
+
+@pytest.mark.anyio
+async def test_editing_the_source_message_keeps_what_people_did(bot) -> None:
+    """Review finding 8: an edit drops the items derived from the message that only the
+    bot touched (their posts re-rendered without them), but an item a person closed keeps
+    its status and history, and the next recap finds it again."""
+    core, worker, platform = bot
+    await core.record_message(C1, platform.channels["C1"][1])  # stored, as events do
+    first_id, first = await _recap_thread(core, worker, platform, "e1")
+    item_id = first.items[0].id
+    items = core.services.repo.items
+    typo = replace(platform.channels["C1"][1], text="I'll roll back the payments deploy today!")
+
+    await core.record_edit(C1, typo)
+    await service.drain()
+    assert items.get(item_id) is None  # nobody acted on it: stale, gone
+    [update] = platform.posts[first_id].updates
+    assert update.items == (None,)  # its line stays, without buttons
+
+    second_id, second = await _recap_thread(core, worker, platform, "e2")
+    again = second.items[0].id
+    bob = _click(
+        again, "done", "U-Bob", "k1", version=second.items[0].version, message_id=second_id
+    )
+    assert (await core.handle_item_action(bob)).changed
+    await core.record_edit(C1, replace(typo, text="I'll roll back the payments deploy today."))
+    await service.drain()
+    kept = items.get(again)
+    assert kept is not None and kept.status == "done"
+    assert [e.field for e in items.history(again)][-1] == "status"
+    assert platform.posts[second_id].updates == []  # nothing changed
+    _, third = await _recap_thread(core, worker, platform, "e3")
+    assert third.items[0].id == again and third.items[0].status == "done"

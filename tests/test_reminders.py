@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot import sentences
 from bot.features.items.reminder_times import QuietHours, ReminderPolicy
-from bot.features.items.reminders import STALE, ReminderService, delivery_key
+from bot.features.items.reminders import PASS_LIMIT, STALE, ReminderService, delivery_key
 from bot.ports import ItemListReply, Place, ReplyTarget
 from bot.scheduler import REMINDERS_JOB, DigestScheduler, remind
 from bot.storage.models import ItemReminder
@@ -148,6 +148,65 @@ async def test_a_crash_after_sending_is_finished_later_without_a_second_post(bot
         (posted, "before"): (TUESDAY, "sent"),
         (claimed, "before"): (TUESDAY, "sent"),
     }
+
+
+async def test_a_long_pass_dates_its_claims_when_taken_so_a_new_leader_does_not_resend(
+    bot, monkeypatch
+) -> None:
+    """Review finding 12: a pass whose time-zone lookups took minutes claims at the
+    clock's time then, not the pass's start; a post still in flight when the next leader's
+    pass runs (past STALE after that start) is not taken and sent a second time."""
+    engine, service, platform, clock = bot
+    item(engine, "Renew the domain", "ann", TUESDAY)
+    slow, posting, release = [True], asyncio.Event(), asyncio.Event()
+    asked, posted = platform.user_timezone, platform.post
+
+    async def slow_lookup(workspace: str, user_id: str) -> str | None:
+        if slow and slow.pop():
+            clock.now += timedelta(minutes=9)  # many owners, a slow platform
+        return await asked(workspace, user_id)
+
+    async def slow_post(target: ReplyTarget, reply) -> str:
+        posting.set()
+        await release.wait()
+        return await posted(target, reply)
+
+    monkeypatch.setattr(platform, "user_timezone", slow_lookup)
+    monkeypatch.setattr(platform, "post", slow_post)
+    first = asyncio.create_task(service.run_pass())  # the leader, at MONDAY_EVENING
+    await posting.wait()
+    [(claimed_at,)] = _claim_times(engine)
+    assert claimed_at == MONDAY_EVENING + timedelta(minutes=9)
+    # The lease moved to another process while the post hangs, past STALE after the start.
+    clock.now = MONDAY_EVENING + STALE + timedelta(minutes=1)
+    assert await ReminderService(service.services, policy=service.policy).run_pass() == {}
+    release.set()
+    assert await first == {"sent": 1}
+    assert len(platform.dms("ann")) == 1
+
+
+async def test_a_pass_claims_nothing_once_it_ran_too_long(bot, monkeypatch) -> None:
+    """What is left after PASS_LIMIT waits for the next pass, decided again then."""
+    engine, service, platform, clock = bot
+    item(engine, "Renew the domain", "ann", TUESDAY)
+    asked = platform.user_timezone
+
+    async def very_slow_lookup(workspace: str, user_id: str) -> str | None:
+        clock.now += PASS_LIMIT + timedelta(seconds=1)
+        return await asked(workspace, user_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(platform, "user_timezone", very_slow_lookup)
+        assert await service.run_pass() == {"left for the next pass": 1}
+    assert reminders(engine) == {} and platform.posts == {}
+    assert await service.run_pass() == {"sent": 1}
+
+
+def _claim_times(engine) -> list[tuple[datetime]]:
+    from sqlmodel import select
+
+    with Session(engine) as session:
+        return [(row.created_at,) for row in session.exec(select(ItemReminder)).all()]
 
 
 async def test_a_new_due_date_is_reminded_again(bot) -> None:

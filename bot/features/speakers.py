@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 from bot import sentences
 from bot.commands import CommandError, CommandRequest, CommandSpec, Outcome, ParseContext
 from bot.features import naming
-from bot.features.items.service import recap_reply_items
+from bot.features.items.service import recap_reply_items, refresh_moved
 from bot.features.transcription import KIND as TRANSCRIBE_KIND
 from bot.job_kinds import JobKind, Replying
 from bot.jobs import JobContext
@@ -307,6 +307,7 @@ class _Naming:
             if stored is not None:  # its items recorded again: the buttons stay
                 items = await recap_reply_items(self.services, stored, found)
                 recap = replace(recap, items=items)
+                await refresh_moved(self.services, stored)  # owners named: other posts
             await platform.update(target, posted.message_id, recap)
             updated = True
         return updated

@@ -4,7 +4,7 @@ reports again (identity: bot.features.items.identity) or a new one, with its his
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -214,11 +214,16 @@ class ItemRecording(Store):
         again: bool,
         now: datetime,
     ) -> None:
+        """The item reported again: its wording, due date and (unless a person set one)
+        owner as the recap says. A moved due date or owner moves `updated_at` like any
+        change; the item's other posts are re-rendered once this recap is posted
+        (`ItemStore.moved_by_recap`: its events are dated like this `seen`)."""
         if row.recap_id == recap_id and not again:
             return  # this recap recorded it already (a retried job)
+        moved = False
         if item.due is not None and item.due != row.due:
             session.add(event_row(row, BOT, "due", date_text(row.due), date_text(item.due), now))
-            row.due = item.due
+            row.due, moved = item.due, True
         if not owner_kept and _another_owner(row, item):
             old, new = row.owner_id or row.owner_name, item.owner_id or item.owner
             session.add(event_row(row, BOT, "owner", old, new, now))
@@ -226,6 +231,9 @@ class ItemRecording(Store):
                 item.owner_id,
                 item.owner or (row.owner_name if item.owner_id == row.owner_id else None),
             )
+            moved = True
+        if moved:
+            row.updated_at = max(now, later(row.updated_at))
         row.task, row.confidence, row.recap_id = item.task, item.confidence, recap_id
         session.add(row)
         session.add(event_row(row, BOT, "seen", None, str(recap_id), now))
@@ -237,15 +245,7 @@ class ItemRecording(Store):
         if not ids:
             return 0
         with self._session() as session:
-            touched = {
-                item_id
-                for item_id, actor in session.exec(
-                    select(ActionItemEvent.item_id, ActionItemEvent.actor).where(
-                        col(ActionItemEvent.item_id).in_(ids)
-                    )
-                ).all()
-                if is_person(actor)
-            }
+            touched = touched_by_people(session, ids)
             shown = set(
                 session.exec(select(RecapItem.item_id).where(col(RecapItem.item_id).in_(ids))).all()
             )
@@ -259,6 +259,25 @@ class ItemRecording(Store):
             )
             session.commit()
             return deleted
+
+
+def touched_by_people(session: Session, item_ids: Sequence[int]) -> set[int]:
+    """Those of the items a person changed (status, owner, an export they asked for)."""
+    touched: set[int] = set()
+    for chunk in chunks(list(item_ids)):
+        for item_id, actor in session.exec(
+            select(ActionItemEvent.item_id, ActionItemEvent.actor).where(
+                col(ActionItemEvent.item_id).in_(chunk)
+            )
+        ).all():
+            if is_person(actor):
+                touched.add(item_id)
+    return touched
+
+
+def later(moment: datetime) -> datetime:
+    """Just after `moment`: two changes within one clock tick are still in order."""
+    return moment + timedelta(microseconds=1)
 
 
 def event_row(

@@ -4,16 +4,18 @@ and trackers, each change kept as an `ActionItemEvent`; and the recaps that show
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 
 from bot.ports import ITEM_STATUSES, ItemView
 from bot.storage.base import chunks, row_id
-from bot.storage.item_recording import ItemRecording, date_text, event_row
+from bot.storage.item_recording import BOT, ItemRecording, date_text, event_row, later
 from bot.storage.models import (
     ActionItemEvent,
     ActionItemRecord,
@@ -28,10 +30,47 @@ from bot.storage.models import (
 DEFAULT_LIMIT = 200
 
 
+# What a card shows of an item's state, in its version (see `version_of`).
+SHOWN = ("item", "status", "owner", "due", "tracker")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def version_of(row: ActionItemRecord) -> str:
-    """Changes with every change of status, owner or due (`updated_at` moves then; a
-    recap seeing the item again does not make the cards showing it stale)."""
-    return f"{row.updated_at.isoformat()}/{row.status}"
+    """What a card shows of the item's state, in short: it moves exactly when that does
+    (status, owner, due date, its tracker issue or export), never when a recap merely
+    sees the item again or a reminder goes. Its first part says which item (created when:
+    an id a deleted item freed and a new item took is another item), so a click can be
+    judged on the fields it depends on (`shown_differs`)."""
+    created = (_aware(row.created_at) - _EPOCH) // timedelta(microseconds=1)
+    return ".".join(
+        (
+            format(created, "x"),
+            row.status,
+            _digest(row.owner_id, row.owner_name),
+            row.due.strftime("%Y%m%d") if row.due else "-",
+            _digest(row.export_state, row.tracker_ref, row.tracker_url),
+        )
+    )
+
+
+def shown_differs(version: str, row: ActionItemRecord, fields: Iterable[str]) -> bool:
+    """Whether a card of `version` showed `fields` (of SHOWN) otherwise than the item is
+    now, or showed another item (or is of no version this bot makes)."""
+    shown, now = version.split("."), version_of(row).split(".")
+    if len(shown) != len(SHOWN):
+        return True
+    return any(shown[SHOWN.index(field)] != now[SHOWN.index(field)] for field in ("item", *fields))
+
+
+def _digest(*values: str | None) -> str:
+    """Eight hex digits for what may be long or any text (names, links); "-" for none."""
+    if not any(values):
+        return "-"
+    return hashlib.sha256("\n".join(v or "" for v in values).encode()).hexdigest()[:8]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class ItemStore(ItemRecording):
@@ -174,6 +213,33 @@ class ItemStore(ItemRecording):
         # The same item twice in one recap: both positions show it.
         return slots
 
+    def moved_by_recap(self, recap_id: int) -> list[int]:
+        """The items whose due date or owner a recording of this recap changed (what its
+        earlier posts show of them is stale): a `due` or `owner` event of the bot dated
+        like the item's `seen` event of this recap (`_seen` writes them together)."""
+        seen, moved = aliased(ActionItemEvent), aliased(ActionItemEvent)
+        with self._session() as session:
+            return sorted(
+                set(
+                    session.exec(
+                        select(moved.item_id)
+                        .join(RecapItem, col(RecapItem.item_id) == col(moved.item_id))
+                        .join(
+                            seen,
+                            (col(seen.item_id) == col(moved.item_id))
+                            & (col(seen.at) == col(moved.at)),
+                        )
+                        .where(
+                            col(RecapItem.recap_id) == recap_id,
+                            col(seen.field) == "seen",
+                            col(seen.new) == str(recap_id),
+                            col(moved.field).in_(("due", "owner")),
+                            col(moved.actor) == BOT,
+                        )
+                    ).all()
+                )
+            )
+
     def channel_place(self, channel_id: int) -> tuple[str, str, str] | None:
         """(platform, workspace id, channel id) as the platform knows them."""
         with self._session() as session:
@@ -272,7 +338,7 @@ class ItemStore(ItemRecording):
                 row.due = due
             if not events:
                 return row, False
-            row.updated_at = max(now, _later(row.updated_at))
+            row.updated_at = max(now, later(row.updated_at))
             session.add(row)
             session.add_all(events)
             session.commit()
@@ -310,8 +376,3 @@ class ItemStore(ItemRecording):
                     if item_id is not None:
                         found[item_id] = created
             return found
-
-
-def _later(moment: datetime) -> datetime:
-    """Just after `moment`: two changes within one clock tick still get two versions."""
-    return moment + timedelta(microseconds=1)

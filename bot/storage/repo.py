@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.storage.base import row_id
+from bot.storage.base import chunks, row_id
 from bot.storage.governance import Governance
 from bot.storage.item_deletion import citing, delete_items, delete_recaps
+from bot.storage.item_recording import touched_by_people
 from bot.storage.items import ItemStore
 from bot.storage.models import (
     ActionItemRecord,
@@ -184,8 +185,12 @@ class Repository(Governance, Voices):
 
     def edit_message(
         self, channel: Channel, external_id: str, text: str, edited_at: datetime
-    ) -> bool:
-        """Apply an edit; action items derived from the message are dropped (stale)."""
+    ) -> list[RecapRecord] | None:
+        """Apply an edit (None: the message is not stored). What a recap derived from the
+        message is stale: its items go, but for those a person acted on (status, owner,
+        an export) or that have a tracker issue (or one being created), which the next
+        recap finds again by source and wording. Returns the recaps showing an item that
+        went, so that their posts are re-rendered."""
         with self._session() as session:
             row = session.exec(
                 select(StoredMessage).where(
@@ -193,17 +198,29 @@ class Repository(Governance, Voices):
                 )
             ).first()
             if row is None:
-                return False
+                return None
             row.text, row.edited_at = text, edited_at
             session.add(row)
-            delete_items(
-                session,
-                col(ActionItemRecord.workspace_id) == channel.workspace_id,
-                col(ActionItemRecord.channel_id) == channel.id,
-                col(ActionItemRecord.source_ref) == external_id,
-            )
+            derived = session.exec(
+                select(ActionItemRecord).where(
+                    col(ActionItemRecord.workspace_id) == channel.workspace_id,
+                    col(ActionItemRecord.channel_id) == channel.id,
+                    col(ActionItemRecord.source_ref) == external_id,
+                )
+            ).all()
+            kept = touched_by_people(session, [row_id(item) for item in derived])
+            doomed = [
+                row_id(item)
+                for item in derived
+                if row_id(item) not in kept
+                and item.tracker_ref is None
+                and item.export_state != "pending"
+            ]
+            showing = _recaps_showing(session, doomed)
+            for chunk in chunks(doomed):
+                delete_items(session, col(ActionItemRecord.id).in_(chunk))
             session.commit()
-        return True
+        return showing
 
     def delete_message(self, channel: Channel, external_id: str) -> None:
         """A deleted message takes what was derived from it: stored copy, items (also those
@@ -406,6 +423,18 @@ class Repository(Governance, Voices):
         """The job queued under an idempotency key (the API's public ids)."""
         with self._session() as session:
             return session.exec(select(Job).where(Job.idempotency_key == key)).first()
+
+
+def _recaps_showing(session: Session, item_ids: list[int]) -> list[RecapRecord]:
+    found: dict[int, RecapRecord] = {}
+    for chunk in chunks(item_ids):
+        for recap in session.exec(
+            select(RecapRecord)
+            .join(RecapItem, col(RecapItem.recap_id) == col(RecapRecord.id))
+            .where(col(RecapItem.item_id).in_(chunk))
+        ).all():
+            found[row_id(recap)] = recap
+    return [found[recap_id] for recap_id in sorted(found)]
 
 
 def _delete_recaps_of(session: Session, transcripts: Any) -> None:

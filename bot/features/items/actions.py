@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from bot import sentences
 from bot.features.items import service
 from bot.ports import ItemAction, ItemActionResult, ItemView, Place, Reply
-from bot.storage.item_recording import is_person
-from bot.storage.items import version_of
+from bot.storage.item_recording import BOT, is_person
+from bot.storage.items import shown_differs, version_of
 from bot.storage.models import ActionItemRecord
 from summarizer.types import ActionItem
 
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 # What each button asks for: the status it sets.
 STATUS_OF = {"done": "done", "reopen": "open", "dismiss": "dismissed"}
 ACTIONS = (*STATUS_OF, "reassign", "export")
+# What a click depends on of what its card showed (bot.storage.items.SHOWN): a click is
+# stale when that changed since, not when anything else did (an export, a due date).
+_DEPENDS_ON = {**{action: ("status",) for action in STATUS_OF}, "reassign": ("owner",)}
 
 
 async def handle_action(inbound: Inbound, action: ItemAction) -> ItemActionResult:
@@ -52,8 +55,10 @@ async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
         return ItemActionResult(changed=False, notice=refusal)
     if action.action == "export":
         return await _export(inbound, action)
-    if action.version and action.version != version_of(row) and not _already(row, action):
-        notice = sentences.ITEM_STALE.format(**await _last_change(inbound, row))
+    depends_on = _DEPENDS_ON.get(action.action, ())
+    stale = shown_differs(action.version, row, depends_on) if action.version else False
+    if stale and not _already(row, action):
+        notice = sentences.ITEM_STALE.format(**await _last_change(inbound, row, depends_on))
         reply = await _clicked(inbound, action)
         return ItemActionResult(
             changed=False, notice=notice, reply=reply, item=await _view(inbound, action.item_id)
@@ -145,11 +150,19 @@ def _already(row: ActionItemRecord, action: ItemAction) -> bool:
     return False
 
 
-async def _last_change(inbound: Inbound, row: ActionItemRecord) -> dict[str, str]:
+async def _last_change(
+    inbound: Inbound, row: ActionItemRecord, fields: tuple[str, ...]
+) -> dict[str, str]:
+    """Who made the last change of `fields` a stale click depended on, and what."""
     events = await asyncio.to_thread(inbound.services.repo.items.history, row.id or 0)
     for event in reversed(events):
-        if event.field in ("status", "owner", "due") and event.actor != "bot":
-            who = f"<@{event.actor}>" if is_person(event.actor) else event.actor.capitalize()
+        if event.field in fields:
+            if is_person(event.actor):
+                who = f"<@{event.actor}>"
+            elif event.actor == BOT:
+                who = sentences.ITEM_BY_RECAP
+            else:
+                who = event.actor.capitalize()
             return {"who": who, "what": f"{event.field}: {event.new or '—'}"}
     return {"who": sentences.ITEM_SOMEONE, "what": f"status: {row.status}"}
 
@@ -177,7 +190,9 @@ async def _export(inbound: Inbound, action: ItemAction) -> ItemActionResult:
     result = await request_export(inbound.services, action.item_id, action.user_id)
     if isinstance(result, ItemActionResult):
         return result
+    # The item with its export's state ("creating…"): a list's line (`my items`, a
+    # reminder) is re-rendered from it, a recap post from `reply`.
     return ItemActionResult(
         changed=bool(result), notice=result if isinstance(result, str) else None,
-        reply=await _clicked(inbound, action),
+        reply=await _clicked(inbound, action), item=await _view(inbound, action.item_id),
     )  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -45,7 +46,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERVAL_MINUTES = 5  # how often the scheduler runs a pass
-STALE = timedelta(minutes=10)  # a claim this old that never finished is taken again
+# A pass claims no more reminders after this long (those left wait for the next pass,
+# decided again at its time: never a reminder decided long before it is sent) ...
+PASS_LIMIT = timedelta(minutes=10)
+# ... and a claim, dated when it is taken, is taken again only when this much older: well
+# above the longest pass (PASS_LIMIT and the sends in flight then), so a claim being sent
+# is never taken by a second pass or a new leader (on Teams that would post it twice).
+STALE = timedelta(minutes=30)
 AT_ONCE = 4  # reminders posted concurrently by one pass
 
 
@@ -93,6 +100,7 @@ class ReminderService:
     async def run_pass(self, now: datetime | None = None) -> dict[str, int]:
         """Send every reminder due at `now` that was not sent; counts by outcome."""
         now = now or self.services.clock()
+        clock = _PassClock(self.services, now)
         counts: Counter[str] = Counter()
         if not self.enabled:
             return dict(counts)
@@ -113,7 +121,8 @@ class ReminderService:
             kind = reminder_now(item.due, zone, now, self.policy)
             if kind is None or item.reminded(kind, now, STALE):
                 continue
-            sending.append(asyncio.create_task(self._guarded(gate, platform, item, kind, now)))
+            task = self._guarded(gate, platform, item, kind, clock)
+            sending.append(asyncio.create_task(task))
         for outcome in await asyncio.gather(*sending):
             counts[outcome] += 1
         if sending:
@@ -147,25 +156,30 @@ class ReminderService:
         platform: ChatPlatform,
         item: OpenItemDue,
         kind: str,
-        now: datetime,
+        clock: _PassClock,
     ) -> str:
         async with gate:
+            if clock.elapsed() > PASS_LIMIT:
+                return "left for the next pass"  # not claimed
             try:
-                return await self.send(platform, item, kind, now)
+                return await self.send(platform, item, kind, clock)
             except Exception:  # left "sending": taken again after STALE, within its window
                 log.exception("reminder %s of item %s failed", kind, item.id)
                 return "error"
 
     async def send(
-        self, platform: ChatPlatform, item: OpenItemDue, kind: str, now: datetime
+        self, platform: ChatPlatform, item: OpenItemDue, kind: str, clock: Callable[[], datetime]
     ) -> str:
-        """Claim, post and record one reminder; what happened."""
+        """Claim, post and record one reminder; what happened. The claim is dated by
+        `clock` when it is taken (not when the pass began: a long pass would leave fresh
+        claims that look stale to the next one)."""
         assert isinstance(platform, PrivateConversations)
         store, items = self.store, self.services.repo.items
         row = await asyncio.to_thread(items.get, item.id)
         if row is None or row.status != "open" or row.due != item.due:
             return "closed"  # since the pass read it
-        if not await asyncio.to_thread(store.claim, item.id, kind, item.due, now, STALE):
+        claimed = await asyncio.to_thread(store.claim, item.id, kind, item.due, clock(), STALE)
+        if not claimed:
             return "taken"
         near = Place(
             platform=item.platform,
@@ -187,6 +201,21 @@ class ReminderService:
             return FAILED
         await asyncio.to_thread(store.finish, item.id, kind, item.due, SENT)
         return SENT
+
+
+class _PassClock:
+    """The time as a pass sees it: the time it runs for (`run_pass(now)`, by default the
+    bot's clock then), moved on as the bot's clock moves while it runs."""
+
+    def __init__(self, services: Services, now: datetime) -> None:
+        self.services, self.now = services, now
+        self.started = services.clock()
+
+    def elapsed(self) -> timedelta:
+        return self.services.clock() - self.started
+
+    def __call__(self) -> datetime:
+        return self.now + self.elapsed()
 
 
 def _zone_named(name: str | None) -> ZoneInfo | None:

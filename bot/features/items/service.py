@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -82,10 +83,17 @@ async def store_recap(
 
 
 def _views_of(services: Services, recap_id: int, count: int) -> tuple[ItemView | None, ...]:
+    return _stored_of(services, recap_id, count)[1]
+
+
+def _stored_of(
+    services: Services, recap_id: int, count: int
+) -> tuple[list[ActionItemRecord | None], tuple[ItemView | None, ...]]:
+    """The stored items of a recap, position for position, and their ItemViews."""
     store = services.repo.items
     slots = store.recap_items(recap_id, count)
     views = iter(store.views([row for row in slots if row is not None]))
-    return tuple(next(views) if row is not None else None for row in slots)
+    return slots, tuple(next(views) if row is not None else None for row in slots)
 
 
 def post_record(target: ReplyTarget, message_id: str, reply: RecapReply) -> dict[str, Any] | None:
@@ -116,14 +124,17 @@ async def remember_post(
     services: Services, recap_row: RecapRecord | None, target: ReplyTarget, message_id: str,
     reply: RecapReply,
 ) -> None:  # fmt: skip
-    """Store where the recap was posted (not for ephemeral or response-URL posts), then
-    export its items where the channel asks for it (AUTO_EXPORT): after the post, so the
-    export's outcome re-renders a post that is known."""
+    """Store where the recap was posted (not for ephemeral or response-URL posts), update
+    the earlier posts of items whose due date or owner it changed, then export its items
+    where the channel asks for it (AUTO_EXPORT): after the post, so the export's outcome
+    re-renders a post that is known."""
     from bot.features.items.trackers import auto_export_recap  # trackers import this module
 
     post = post_record(target, message_id, reply)
     if recap_row is not None and post is not None:
         await asyncio.to_thread(services.repo.items.set_post, row_id(recap_row), post)
+    if recap_row is not None:
+        await refresh_moved(services, recap_row)
     await auto_export_recap(services, recap_row)
 
 
@@ -148,9 +159,21 @@ def rebuild_reply(row: RecapRecord, views: tuple[ItemView | None, ...]) -> Recap
 
 
 async def rendered_recap(services: Services, row: RecapRecord) -> RecapReply:
+    """The recap post re-rendered: its items' state now, their due dates as stored (a
+    later recap may have moved one; the owner shown comes from the ItemView)."""
     count = len(row.recap.get("action_items") or ())
-    views = await asyncio.to_thread(_views_of, services, row_id(row), count)
-    return rebuild_reply(row, views)
+    slots, views = await asyncio.to_thread(_stored_of, services, row_id(row), count)
+    reply = rebuild_reply(row, views)
+    said = reply.recap.action_items
+    items = [
+        item.model_copy(update={"due": stored.due})
+        if stored is not None and stored.due is not None and stored.due != item.due
+        else item
+        for item, stored in zip(said, slots, strict=True)
+    ]
+    if items == said:
+        return reply
+    return replace(reply, recap=reply.recap.model_copy(update={"action_items": items}))
 
 
 # --- changes ------------------------------------------------------------------------------
@@ -196,6 +219,18 @@ async def refresh_posts(
     """Update in place every post of a recap showing the item (`skip`: (channel, message
     id) already updated by the caller); the number updated. Failures are logged."""
     rows = await asyncio.to_thread(services.repo.items.recaps_showing, item_id)
+    return await refresh_recaps(services, rows, skip=skip, why=f"item {item_id}")
+
+
+async def refresh_recaps(
+    services: Services,
+    rows: Iterable[RecapRecord],
+    *,
+    skip: tuple[str, str] | None = None,
+    why: str = "",
+) -> int:
+    """Re-render the posts of these recaps with their items' state now (an item gone:
+    its line without buttons); the number updated. Failures are logged."""
     updated = 0
     for row in rows:
         post = row.post or {}
@@ -211,8 +246,21 @@ async def refresh_posts(
             await platform.update(ReplyTarget(place=place), str(message_id), reply)
             updated += 1
         except Exception:
-            log.warning("could not re-render recap %s for item %s", row.id, item_id, exc_info=True)
+            log.warning("could not re-render recap %s (%s)", row.id, why, exc_info=True)
     return updated
+
+
+async def refresh_moved(services: Services, recap_row: RecapRecord) -> int:
+    """After a recap is posted: the earlier posts of the items whose due date or owner it
+    changed (`_seen`) show them as they are now."""
+    items = services.repo.items
+    recaps: dict[int, RecapRecord] = {}
+    for item_id in await asyncio.to_thread(items.moved_by_recap, row_id(recap_row)):
+        for row in await asyncio.to_thread(items.recaps_showing, item_id):
+            recaps.setdefault(row_id(row), row)  # each post once, however many items moved
+    recaps.pop(row_id(recap_row), None)  # just posted as it is now
+    why = f"items moved by recap {recap_row.id}"
+    return await refresh_recaps(services, recaps.values(), why=why)
 
 
 async def _place_of(services: Services, row: RecapRecord, post: dict[str, Any]) -> Place | None:
