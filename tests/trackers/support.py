@@ -80,7 +80,11 @@ async def say(core: Inbound, text: str, key: str, *, user: str = MANAGER) -> Out
 
 
 async def stored_item(
-    core: Inbound, task: str = "Send the launch plan to Kofi", *, item_id: int | None = None
+    core: Inbound,
+    task: str = "Send the launch plan to Kofi",
+    *,
+    item_id: int | None = None,
+    owned: bool = True,
 ) -> int:
     """An item as a posted recap reported it (in THREAD), as the items core stores it
     (`item_id`: the id a deleted item had, as SQLite gives it again)."""
@@ -103,8 +107,8 @@ async def stored_item(
             channel_id=row_id(channel),
             key=f"key-{task}",
             task=task,
-            owner_id="U-Kofi",
-            owner_name="Kofi",
+            owner_id="U-Kofi" if owned else None,
+            owner_name="Kofi" if owned else None,
             due=date(2026, 12, 11),
         )
         session.add(item)

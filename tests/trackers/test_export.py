@@ -167,6 +167,26 @@ async def test_auto_export_exports_new_items_of_linked_channels_once(engine) -> 
 
 
 @pytest.mark.anyio
+async def test_auto_export_waits_for_an_owner(engine) -> None:
+    """Only confirmed items go by themselves: one nobody owns waits for its button, or
+    for a person to give it an owner, which exports it then."""
+    from bot.features.items.service import apply_change
+
+    with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
+        core, worker, _ = tracker_bot(engine, tracker_config(github=github, auto_export=True))
+        await say(core, "link github acme/web", "Ev1")
+        unowned = await stored_item(core, "Someone should book the venue", owned=False)
+        assert await auto_export(core.services, [unowned]) == 0
+        await worker.drain()
+        assert github.issues["acme/web"] == []
+        await apply_change(
+            core.services, unowned, actor="U-Boss", owner_id="U-Ama", owner_name="Ama"
+        )
+        await worker.drain()
+    assert [i["title"] for i in github.issues["acme/web"]] == ["Someone should book the venue"]
+
+
+@pytest.mark.anyio
 async def test_auto_export_is_off_by_default(engine) -> None:
     with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
         core, worker, _ = tracker_bot(engine, tracker_config(github=github))

@@ -210,6 +210,11 @@ async def apply_change(
         from bot.features.items.trackers import push_status
 
         await push_status(services, item_id, actor)
+    if row is not None and changed and (owner_id or owner_name):
+        # Given an owner, the item is confirmed: AUTO_EXPORT exports it now.
+        from bot.features.items.trackers import auto_export
+
+        await auto_export(services, [item_id])
     return row
 
 

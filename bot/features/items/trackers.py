@@ -135,14 +135,18 @@ async def _ended_unstored(services: Services, item_id: int) -> bool:
 
 
 async def auto_export(services: Services, item_ids: Iterable[int]) -> int:
-    """AUTO_EXPORT=true: export the open items of linked channels that were never
-    exported. Call it after new items are stored (their ids); returns how many started."""
+    """AUTO_EXPORT=true: export the confirmed open items of linked channels that were
+    never exported. Confirmed: someone owns it (they committed to it, took the request on,
+    or a person assigned it); an unowned item waits for its button, or for its owner.
+    Call it after items are stored or given an owner; returns how many started."""
     if not services.trackers.auto_export:
         return 0
     store = _store(services)
     started = 0
     for item, _ in await asyncio.to_thread(store.linked_items, list(item_ids)):
         if item.status != "open" or item.export_state is not None or item.id is None:
+            continue
+        if not (item.owner_id or item.owner_name):
             continue
         notice = await request_export(services, item.id, "bot")
         started += notice.startswith(sentences.EXPORT_STARTED.split("{")[0])
