@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Event and webhook delivery ids are kept this long to refuse retries and replays
+# (platforms retry within minutes, trackers redeliver within days).
+EVENTS_KEPT = timedelta(days=30)
 # The adapters: adding a platform is one package (with its `spec.ADAPTER`) and one line
 # here, plus its settings class among the bases of `Settings` below.
 ADAPTERS: tuple[AdapterSpec[Any], ...] = (SLACK, TEAMS, PLAYGROUND)
@@ -141,6 +144,9 @@ def build_services(
     services.jobs.add(item_trackers.job_kind(services))
     services.jobs.add(item_trackers.status_job_kind(services))
     services.sweepers.append(speakers.sweeper(services))
+    services.sweepers.append(
+        lambda now: {"processed events": services.repo.prune_events(now - EVENTS_KEPT)}
+    )
     if digests:
         DigestService(
             services,

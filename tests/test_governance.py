@@ -138,3 +138,23 @@ async def test_export_jsonl_and_csv(bot) -> None:
         export_text(core.services.repo.engine, "recaps", "jsonl", since=later + timedelta(days=400))
         == ""
     )
+
+
+def test_the_hourly_sweep_forgets_event_ids_after_30_days(bot, engine) -> None:
+    """Retries are refused by the event ids kept (Slack events, clicks, tracker webhooks);
+    kept 30 days, then the sweep deletes them, so the table does not grow forever."""
+    from bot.scheduler import sweep
+    from bot.storage.models import ProcessedEvent
+
+    core, _, _ = bot
+    repo = core.services.repo
+    assert repo.first_time_seen("slack:T1:Ev-old") and repo.first_time_seen("webhook:x")
+    with Session(engine) as session:
+        old = session.get(ProcessedEvent, "slack:T1:Ev-old")
+        old.received_at = NOW - timedelta(days=31)
+        session.add(old)
+        session.commit()
+    assert core.services.digests is not None
+    assert sweep(core.services.digests)["processed events"] == 1
+    assert not repo.first_time_seen("webhook:x")  # a recent one still refuses its retry
+    assert repo.first_time_seen("slack:T1:Ev-old")  # forgotten: seen as new
