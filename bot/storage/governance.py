@@ -26,6 +26,7 @@ from bot.storage.models import (
     DigestRun,
     DigestSubscription,
     Job,
+    ProcessedEvent,
     RecapRecord,
     StoredMessage,
     TrackerLink,
@@ -143,6 +144,16 @@ class Governance(Store):
                 )
             session.commit()
         return [payload for _, payload in fresh]
+
+    def prune_events(self, before: datetime) -> int:
+        """Forget event ids recorded before `before`: platforms retry within minutes and
+        trackers redeliver within days, so old ids only fill the table."""
+        with self._session() as session:
+            gone = session.execute(
+                delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < before)
+            )
+            session.commit()
+            return int(getattr(gone, "rowcount", 0) or 0)
 
     def purge_expired(self, now: datetime, default_days: int | None) -> dict[str, int]:
         """Apply retention: each channel's own `retention_days`, else `default_days`."""

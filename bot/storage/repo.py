@@ -59,16 +59,6 @@ class Repository(Governance, Voices):
                 return False
         return True
 
-    def prune_events(self, before: datetime) -> int:
-        """Forget event ids recorded before `before`: platforms retry within minutes and
-        trackers redeliver within days, so old ids only fill the table."""
-        with self._session() as session:
-            gone = session.execute(
-                delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < before)
-            )
-            session.commit()
-            return int(getattr(gone, "rowcount", 0) or 0)
-
     def forget_event(self, key: str) -> None:
         """Undo `first_time_seen` when the event could not be handled, so a retry is."""
         with self._session() as session:
