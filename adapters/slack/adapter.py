@@ -25,8 +25,8 @@ from adapters.slack.listeners import Listeners
 from adapters.slack.platform import SlackPlatform
 from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketMode
-from adapters.slack.tasks import Background
 from bot.app import Ingress
+from bot.background import Background
 from bot.crypto import require_cipher
 from bot.errors import ConfigError
 from bot.inbound import InboundPort

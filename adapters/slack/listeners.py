@@ -21,8 +21,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from adapters.slack import blocks
 from adapters.slack.item_clicks import ACTION_IDS, ItemClicks
 from adapters.slack.platform import CONVERSATION_SUBTYPES, SlackPlatform, file_ref
-from adapters.slack.tasks import Background
 from adapters.slack.text import addresses, command_text, mentioned_people
+from bot.background import Background
 from bot.commands import slash_text
 from bot.inbound import CommandRequest, InboundPort, Outcome, files_for_command, is_media
 from bot.ports import FileRef, Place, ReplyTarget, TextReply

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.background import Background
 from bot.ports import ItemView, OpenItem, Place, RecapReply, ReplyTarget
 from bot.storage.base import row_id
 from bot.storage.models import ActionItemRecord, Channel, RecapRecord
@@ -20,29 +21,19 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
-# Re-rendering runs after the click is answered; kept referenced until done.
-_background: set[asyncio.Task[Any]] = set()
+# Re-rendering runs after the click is answered (within Slack's 3 s), one set of tasks
+# for the process.
+_background = Background(limit=None)
 
 
-def spawn(work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-    """Run `work` in the background (its failures logged): what a click must not wait
-    for, within Slack's 3 s."""
-    task = asyncio.get_running_loop().create_task(work)
-    _background.add(task)
-    task.add_done_callback(_finished)
-    return task
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background item work failed", exc_info=task.exception())
+def spawn(work: Coroutine[Any, Any, Any], *, what: str = "item posts") -> None:
+    """Run `work` in the background (its failures logged): what a click must not wait for."""
+    _background.spawn(work, what=what)
 
 
 async def drain() -> None:
     """Wait for the background work started so far (tests; a clean shutdown)."""
-    while _background:
-        await asyncio.gather(*list(_background), return_exceptions=True)
+    await _background.settle()
 
 
 # --- what a recap post carries ------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Work that runs after Slack has its acknowledgement: tracked, logged, awaited at shutdown."""
+"""Work that runs after the platform has its answer (Slack's 3 s acknowledgement, a
+click's response): tracked, logged, awaited by `settle()` (tests, shutdown)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ class Background:
     """Fire-and-forget tasks that are never lost silently: errors are logged, and
     `settle()` waits for all of them (tests, shutdown).
 
-    Each task first awaits `ready()` (the adapter passes "no Slack request is waiting for
-    its ack"), and at most `limit` run at once, so a burst of events is acknowledged before
-    the follow-up work (posts, name lookups, storing messages) takes the CPU and database.
+    Each task first awaits `ready()` when given (the Slack adapter passes "no Slack request
+    is waiting for its ack"), and at most `limit` run at once, so a burst of events is
+    acknowledged before the follow-up work (posts, name lookups, storing messages) takes
+    the CPU and database.
     """
 
     def __init__(
-        self, *, ready: Callable[[], Awaitable[None]] | None = None, limit: int = 8
+        self, *, ready: Callable[[], Awaitable[None]] | None = None, limit: int | None = 8
     ) -> None:
         self._ready = ready
-        self._slots = asyncio.Semaphore(limit)
+        # None: no bound (and no semaphore, which binds to the first loop that waits on it:
+        # a module-level Background outlives event loops).
+        self._slots = asyncio.Semaphore(limit) if limit else None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], *, what: str) -> None:
@@ -35,10 +39,13 @@ class Background:
         try:
             if self._ready is not None:
                 await self._ready()
-            async with self._slots:
+            if self._slots is None:
                 await coroutine
+            else:
+                async with self._slots:
+                    await coroutine
         except Exception:
-            log.exception("Slack background task failed: %s", what)
+            log.exception("background task failed: %s", what)
         finally:
             coroutine.close()  # never awaited when cancelled early: no warning
 
