@@ -46,11 +46,11 @@ async def handle_action(inbound: Inbound, action: ItemAction) -> ItemActionResul
 
 async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
     services = inbound.services
-    row = await asyncio.to_thread(services.repo.items.get, action.item_id)
-    if row is None or not await _same_workspace(inbound, row, action.place):
-        # Item ids are numbers anyone can guess: another workspace's item is "gone".
+    found = await item_seen_from(inbound, action.item_id, action.place)
+    if found is None:
         return ItemActionResult(changed=False, notice=sentences.ITEM_GONE)
-    refusal = await refuse(inbound, row, action.user_id, action.place)
+    row, where = found
+    refusal = await refuse(inbound, row, where, action.user_id, action.place)
     if refusal is not None:
         return ItemActionResult(changed=False, notice=refusal)
     if action.action == "export":
@@ -85,9 +85,20 @@ async def _handle(inbound: Inbound, action: ItemAction) -> ItemActionResult:
     return ItemActionResult(changed=changed, reply=reply, item=await _view(inbound, action.item_id))
 
 
-async def _same_workspace(inbound: Inbound, row: ActionItemRecord, place: Place) -> bool:
-    where = await asyncio.to_thread(inbound.services.repo.items.channel_place, row.channel_id)
-    return where is not None and (where[0], where[1]) == (place.platform, place.workspace)
+async def item_seen_from(
+    inbound: Inbound, item_id: int, place: Place
+) -> tuple[ActionItemRecord, tuple[str, str, str]] | None:
+    """The item and its channel (platform, workspace, channel id), when it exists and
+    belongs to `place`'s workspace: item ids are numbers anyone can guess, so another
+    workspace's item is as good as gone."""
+    items = inbound.services.repo.items
+    row = await asyncio.to_thread(items.get, item_id)
+    if row is None:
+        return None
+    where = await asyncio.to_thread(items.channel_place, row.channel_id)
+    if where is None or where[:2] != (place.platform, place.workspace):
+        return None
+    return row, where
 
 
 async def _view(inbound: Inbound, item_id: int) -> tuple[ActionItem, ItemView] | None:
@@ -109,7 +120,11 @@ async def _view(inbound: Inbound, item_id: int) -> tuple[ActionItem, ItemView] |
 
 
 async def refuse(
-    inbound: Inbound, row: ActionItemRecord, user_id: str, acting_in: Place
+    inbound: Inbound,
+    row: ActionItemRecord,
+    where: tuple[str, str, str],
+    user_id: str,
+    acting_in: Place,
 ) -> str | None:
     """None when `user_id` may change the item: its owner, whoever asked for the recap,
     the channel's managers (acting in that channel: a direct message is managed by its
@@ -117,14 +132,9 @@ async def refuse(
     ADMIN_USERS; else the notice saying who may."""
     if user_id and user_id in (row.owner_id, row.requested_by):
         return None
-    where = await asyncio.to_thread(inbound.services.repo.items.channel_place, row.channel_id)
     if inbound.services.is_admin(acting_in.platform, user_id):
         return None
-    if where is not None and where == (
-        acting_in.platform,
-        acting_in.workspace,
-        acting_in.channel,
-    ):
+    if where == (acting_in.platform, acting_in.workspace, acting_in.channel):
         place = Place(platform=where[0], workspace=where[1], channel=where[2])
         if await inbound.may_manage(place, user_id):
             return None
@@ -135,7 +145,7 @@ async def refuse(
         who.append(row.owner_name)
     if row.requested_by and row.requested_by != row.owner_id:
         who.append(sentences.ITEM_REQUESTER.format(user=row.requested_by))
-    managers = inbound.managers_of(where[0] if where else "")
+    managers = inbound.managers_of(where[0])
     who.append(managers if isinstance(managers, str) else sentences.MANAGERS_DEFAULT)
     listed = ", ".join(who[:-1]) + (" or " if len(who) > 1 else "") + who[-1]
     return sentences.ITEM_NOT_ALLOWED.format(who=listed)

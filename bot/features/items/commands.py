@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot import sentences
 from bot.commands import CommandRequest, CommandSpec, Outcome, ParseContext
 from bot.features.items import service
-from bot.features.items.actions import STATUS_OF, refuse
+from bot.features.items.actions import STATUS_OF, item_seen_from, refuse
 from bot.ports import (
     ErrorReply,
     ItemListReply,
@@ -226,17 +226,11 @@ async def handle_change(inbound: Inbound, request: CommandRequest, command: Chan
 
 async def _change(inbound: Inbound, request: CommandRequest, command: ChangeItem) -> Outcome:
     services, number = inbound.services, command.number
-    row = await asyncio.to_thread(services.repo.items.get, number)
-    where = None
-    if row is not None:
-        where = await asyncio.to_thread(services.repo.items.channel_place, row.channel_id)
-    if (
-        row is None
-        or where is None
-        or where[:2] != (request.place.platform, request.place.workspace)
-    ):
+    found = await item_seen_from(inbound, number, request.place)
+    if found is None:
         return Outcome(reply=ErrorReply(text=sentences.ITEM_NOT_FOUND.format(number=number)))
-    refusal = await refuse(inbound, row, request.user_id, request.place)
+    row, where = found
+    refusal = await refuse(inbound, row, where, request.user_id, request.place)
     if refusal is not None:
         return Outcome(reply=ErrorReply(text=refusal))
     status = STATUS_OF[command.action]
