@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from summarizer.meeting_context import ContextStage
 from summarizer.text import STOPWORDS, content_words
 from summarizer.vocabulary import TASK_VERBS
 
@@ -269,17 +270,26 @@ def fit(
 
 @dataclass
 class MeetingModel:
-    """The trained weights (float32, D x labels) and one decision threshold per label."""
+    """The trained weights (float32, D x labels), the second stage that re-scores each act
+    with its neighbours' scores (summarizer/meeting_context.py; None: first stage only),
+    and one decision threshold per label, for the final probabilities."""
 
     weights: np.ndarray
     thresholds: np.ndarray
     labels: tuple[str, ...] = LABELS
+    context: ContextStage | None = None
+
+    def first_stage(self, units: Sequence[Unit]) -> np.ndarray:
+        """(units, labels) probabilities from each unit's own features."""
+        return _sigmoid(_scores(featurize(units), self.weights.astype(np.float64)))
 
     def predict(self, units: Sequence[Unit]) -> dict[str, np.ndarray]:
         """Per label, the probability of every unit."""
         if not units:
             return {label: np.zeros(0) for label in self.labels}
-        probs = _sigmoid(_scores(featurize(units), self.weights.astype(np.float64)))
+        probs = self.first_stage(units)
+        if self.context is not None:
+            probs = self.context.apply(probs)
         return {label: probs[:, k] for k, label in enumerate(self.labels)}
 
     def threshold(self, label: str) -> float:
@@ -293,6 +303,10 @@ class MeetingModel:
             "labels": np.array(self.labels),
             "dimensions": np.array([DIMENSIONS], dtype=np.int64),
         }
+        if self.context is not None:
+            arrays["context_weights"] = self.context.weights.astype(np.float64)
+            arrays["context_mean"] = self.context.mean.astype(np.float64)
+            arrays["context_scale"] = self.context.scale.astype(np.float64)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             for name, array in arrays.items():
@@ -308,10 +322,18 @@ class MeetingModel:
         with np.load(path, allow_pickle=False) as data:
             if int(data["dimensions"][0]) != DIMENSIONS:
                 raise ValueError(f"{path}: built for another feature size")
+            context = None
+            if "context_weights" in data:
+                context = ContextStage(
+                    weights=data["context_weights"],
+                    mean=data["context_mean"],
+                    scale=data["context_scale"],
+                )
             return cls(
                 weights=data["weights"],
                 thresholds=data["thresholds"],
                 labels=tuple(str(s) for s in data["labels"]),
+                context=context,
             )
 
 

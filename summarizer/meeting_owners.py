@@ -20,7 +20,8 @@ from summarizer.vocabulary import TASK_VERBS
 
 _I = re.IGNORECASE
 _FIRST_PERSON = re.compile(
-    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|I can (?:do|take)|let me|I'll be)\b",
+    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|I can (?:do|take)|let me|I'll be|"
+    r"I'm supposed to|I need to|I have to|I've got to)\b",
     _I,
 )
 # "I'll presume…", "I'll tell you…": first person, but talk, not a commitment.
@@ -32,7 +33,8 @@ _NOT_COMMITTED = re.compile(
 _SECOND_PERSON = re.compile(
     r"\b(?:you(?:'re|\s+are)?\s+(?:gonna|going\s+to)|you'll|you\s+will|you\s+could|you\s+can|"
     r"you\s+should|you\s+need\s+to|you\s+have\s+to|can\s+you|could\s+you|would\s+you|"
-    r"will\s+you)\b",
+    r"will\s+you|I(?:'d|\s+would)\s+like\s+you\s+to|I\s+(?:need|want)\s+you\s+to|"
+    r"if\s+you\s+(?:can|could)|you(?:'re|\s+are)\s+(?!saying|talking|asking|telling|kidding)\w+ing)\b",
     _I,
 )
 # Work handed to several, or to nobody in particular: no single owner.
@@ -44,7 +46,7 @@ _GROUP = re.compile(
 )
 # A named person or role followed by a future: "Alima will be doing", "marketing is gonna".
 _THIRD_FUTURE = re.compile(
-    r"[\s,]*(?:(?:is|are|'s|'re)\s+)?(?:gonna|going\s+to|will|'ll|should|needs?\s+to|"
+    r"[\s,]*(?:(?:over\s+)?(?:here|there)\s+)?(?:(?:is|are|'s|'re)\s+)?(?:gonna|going\s+to|will|'ll|should|needs?\s+to|"
     r"has\s+to|can)\b",
     _I,
 )
@@ -209,9 +211,15 @@ _FRAME = re.compile(
     r"(?:be\s+)?(?:(?:just|probably|maybe|also|then|definitely|really|actually)\s+)*"
     r"|^(?:I'll|you'll|we'll)\s+(?:be\s+)?(?:(?:just|probably|maybe|also|then)\s+)*"
     r"|^(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:just\s+)?"
-    r"|^let\s+me\s+",
+    r"|^let\s+me\s+"
+    r"|^(?:I(?:'d|\s+would)\s+like|I\s+(?:need|want))\s+(?:you|us)\s+(?:guys\s+|two\s+)?to\s+"
+    r"|^if\s+you\s+(?:can|could)\s+(?:just\s+)?"
+    r"|^(?:I|you|we)(?:'m|'re|\s+am|\s+are)\s+(?:supposed\s+to\s+|(?=(?!going\b)\w+ing\b))",
     _I,
 )
+# Words a task may be introduced by ("In the meantime, you're…", "Look, you'll be…"): an
+# assignment after a comma, or after at most this many words, is still read.
+_LEAD_IN_WORDS = 2
 # After "I'll", "you're gonna", "can you" comes a verb; these words say it did not.
 _NOT_VERBS = frozenset(
     "not never be been have the a an that this it there here so and or but if when what "
@@ -239,11 +247,9 @@ def _base_form(word: str) -> str | None:
     )
 
 
-def spoken_task(text: str, participants: Sequence[str] = ()) -> str:
-    """The act as a task: "as the industrial designer, you're gonna be working on the
-    design" -> "Work on the design". An act with no such frame is only tidied."""
-    task = _LEAD.sub("", text.strip())
-    for person in participants:  # vocatives: "Kofi,", "as the industrial designer,"
+def _strip_address(task: str, participants: Sequence[str]) -> str:
+    """Without the vocative: "Kofi,", "as the industrial designer,"."""
+    for person in participants:
         whole = r"\s*[\s\w]{0,12}?".join(re.escape(w[:6]) for w in person.split())
         first = re.escape(person.split()[0]) if person.split() else whole
         task = re.sub(
@@ -253,27 +259,55 @@ def spoken_task(text: str, participants: Sequence[str] = ()) -> str:
             task,
             flags=_I,
         )
-    task = _LEAD.sub("", task)
+    return _LEAD.sub("", task)
+
+
+def _as_task(clause: str, participants: Sequence[str]) -> str | None:
+    """ "you're gonna be working on the design" -> "Work on the design"; None when the
+    clause does not hand out or take on work in a form read here."""
     for person in participants:  # "the industrial designer is going to work on…"
         pattern = r"\s+".join(re.escape(w[:6]) + r"\w*" for w in person.split())
-        task = re.sub(
-            rf"^(?:the\s+)?{pattern}{_ROLE_NOUNS}\s+(?:is\s+|are\s+)?(?:gonna|going\s+to|will)\s+"
-            r"(?:be\s+)?",
+        clause = re.sub(
+            rf"^(?:the\s+)?{pattern}{_ROLE_NOUNS}(?:\s+(?:over\s+)?(?:here|there))?\s+"
+            r"(?:is\s+|are\s+)?(?:gonna|going\s+to|will)\s+(?:be\s+)?",
             "you will ",
-            task,
+            clause,
             flags=_I,
         )
-    framed = _FRAME.match(task)
-    if framed is not None:
-        rest = task[framed.end() :]
-        first, _, after = rest.partition(" ")
-        verb = _base_form(first)
-        progressive = re.search(r"\bbe\s+(?:\w+\s+)*$", framed.group(), _I) is not None
-        if progressive and not first.casefold().endswith("ing"):
-            verb = None  # "I'll be honest": no task
-        elif verb is None and first.isascii() and not first.casefold().endswith("ing"):
-            verb = first if first.casefold() not in _NOT_VERBS and first[:1].isalpha() else None
-        if verb is not None:
-            task = f"{verb} {after}".strip()
-    task = _TAIL.sub("", task)
-    return clean_clause(task)
+    framed = _FRAME.match(clause)
+    if framed is None:
+        return None
+    first, _, after = clause[framed.end() :].partition(" ")
+    if re.match(r"I\b", framed.group(), _I) and _NOT_COMMITTED.match(first):
+        return None  # "I'll presume…": talk, not a task
+    if first.casefold().endswith("ing") and _FRAME.match(after):
+        return _as_task(after, participants)  # a restart: "you'll be looking you'll be looking at"
+    verb = _base_form(first)
+    progressive = re.search(r"\bbe\s+(?:\w+\s+)*$", framed.group(), _I) is not None
+    if progressive and not first.casefold().endswith("ing"):
+        return None  # "I'll be honest": no task
+    if verb is None and first.isascii() and not first.casefold().endswith("ing"):
+        verb = first if first.casefold() not in _NOT_VERBS and first[:1].isalpha() else None
+    return f"{verb} {after}".strip() if verb is not None else None
+
+
+def _clause_starts(task: str) -> list[int]:
+    """Where the task may begin: the start, after a comma, after a word or two of lead-in."""
+    starts = [0] + [m.end() for m in re.finditer(r",\s*", task)]
+    starts += [m.end() for m in re.finditer(r"\S+\s+", task)][:_LEAD_IN_WORDS]
+    return sorted(set(starts))
+
+
+def spoken_task(text: str, participants: Sequence[str] = ()) -> str:
+    """The act as a task: "as the industrial designer, you're gonna be working on the
+    design" -> "Work on the design", "In the meantime, you're looking at the working
+    design" -> "Look at the working design". An act with no such frame is only tidied."""
+    task = _strip_address(_LEAD.sub("", text.strip()), participants)
+    for start in _clause_starts(task):
+        clause = task[start:]
+        if start and not re.match(r"(?:you|I|we)\b|the\s", clause, _I):
+            continue  # past the start, only a clause with its own subject
+        rephrased = _as_task(clause, participants)
+        if rephrased is not None and len(rephrased.split()) >= 2:
+            return clean_clause(_TAIL.sub("", rephrased))
+    return clean_clause(_TAIL.sub("", task))

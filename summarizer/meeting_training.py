@@ -8,6 +8,7 @@ input; `links` and `ext` are the labels; `da` is never read. Only rows whose spl
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from summarizer.errors import InputError
+from summarizer.meeting_context import ContextStage, context_features, fit_context
 from summarizer.meeting_model import LABELS, Features, MeetingModel, Unit, featurize, fit, stack
 from summarizer.text import clean_spoken
 
@@ -173,9 +175,38 @@ def cross_validate(
         )
         model = MeetingModel(weights=weights, thresholds=np.full(len(LABELS), 0.5))
         for i in test:
-            probs = model.predict(meetings[i].units)
-            out[i] = np.stack([probs[label] for label in LABELS], axis=1)
+            out[i] = model.first_stage(meetings[i].units)
     return np.concatenate(out)
+
+
+def _context_fit(
+    inputs: Sequence[np.ndarray], meetings: Sequence[LabelledMeeting], settings: TrainingSettings
+) -> ContextStage:
+    return fit_context(
+        np.concatenate(inputs),
+        np.concatenate([m.labels for m in meetings]),
+        np.asarray(settings.positive_weight),
+    )
+
+
+def cross_validate_context(
+    meetings: Sequence[LabelledMeeting],
+    groups: Sequence[str],
+    first: np.ndarray,
+    settings: TrainingSettings,
+) -> tuple[np.ndarray, ContextStage]:
+    """Out-of-fold final probabilities of the second stage, trained on out-of-fold
+    first-stage ones (`first`, as cross_validate gives them), and the stage fitted on all."""
+    bounds = np.cumsum([0] + [len(m.labels) for m in meetings])
+    inputs = [context_features(first[a:b]) for a, b in itertools.pairwise(bounds)]
+    out = np.zeros_like(first)
+    for group in sorted(set(groups)):
+        train = [i for i, g in enumerate(groups) if g != group]
+        stage = _context_fit([inputs[i] for i in train], [meetings[i] for i in train], settings)
+        for i, g in enumerate(groups):
+            if g == group:
+                out[bounds[i] : bounds[i + 1]] = stage.apply(first[bounds[i] : bounds[i + 1]])
+    return out, _context_fit(inputs, meetings, settings)
 
 
 def folds(meetings: Sequence[LabelledMeeting], count: int) -> list[str]:
@@ -189,7 +220,8 @@ def train(
     path: Path, settings: TrainingSettings | None = None, *, cv_folds: int = 5
 ) -> tuple[MeetingModel, dict[str, dict[str, float]]]:
     """The model trained on every train-split meeting, with thresholds chosen on
-    leave-series-out predictions; also returns those cross-validated scores per label."""
+    leave-series-out predictions; also returns those cross-validated scores per label
+    (and the first stage's F1 alone, to show what the second stage adds)."""
     settings = settings or TrainingSettings()
     meetings = [m for m in read_meetings(path) if m.split == TRAIN_SPLIT and m.units]
     if not meetings:
@@ -199,12 +231,22 @@ def train(
     groups = folds(meetings, min(cv_folds, len({m.series for m in meetings})))
     report: dict[str, dict[str, float]] = {}
     thresholds = np.full(len(LABELS), 0.5)
+    context = None
     if len(set(groups)) > 1:
-        oof = cross_validate(meetings, groups, settings, features)
+        first = cross_validate(meetings, groups, settings, features)
+        final, context = cross_validate_context(meetings, groups, first, settings)
         for k, label in enumerate(LABELS):
-            threshold, _ = best_threshold(oof[:, k], truth[:, k].astype(np.float64))
+            threshold, _ = best_threshold(final[:, k], truth[:, k].astype(np.float64))
             thresholds[k] = threshold
-            p, r, f = prf(oof[:, k] >= threshold, truth[:, k])
-            report[label] = {"threshold": threshold, "precision": p, "recall": r, "f1": f}
+            p, r, f = prf(final[:, k] >= threshold, truth[:, k])
+            _, first_f1 = best_threshold(first[:, k], truth[:, k].astype(np.float64))
+            report[label] = {
+                "threshold": threshold,
+                "precision": p,
+                "recall": r,
+                "f1": f,
+                "first_stage_f1": first_f1,
+            }
     weights = _fit(stack(features), np.concatenate([m.labels for m in meetings]), settings)
-    return MeetingModel(weights=weights.astype(np.float32), thresholds=thresholds), report
+    model = MeetingModel(weights=weights.astype(np.float32), thresholds=thresholds, context=context)
+    return model, report

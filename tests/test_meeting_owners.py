@@ -39,6 +39,10 @@ def owner_of_last(participants: list[str], *lines: tuple[str, str]) -> str | Non
             "The Industrial Designer is going to work on the components design",
             "Industrial Designer",
         ),
+        (
+            "In the meantime, the Industrial Designer over here is gonna work on the look and feel",
+            "Industrial Designer",
+        ),
         ("you two are gonna work on the prototype together", None),
         ("we'll have to decide on the basic functionality", None),
         ("you're gonna look at product evaluation.", None),  # nobody named, nobody answered
@@ -58,6 +62,12 @@ def test_names_and_first_names_assign_and_the_speaker_commits() -> None:
     )
     assert owner_of_last(PEOPLE, ("Ama Owusu", "I'll send the minutes to everyone")) == "Ama Owusu"
     assert owner_of_last(PEOPLE, ("Ama Owusu", "I'll tell you what I think")) is None
+    assert owner_of_last(PEOPLE, ("Ama Owusu", "Kofi, I'd like you to work on the layout")) == (
+        "Kofi Mensah"
+    )
+    assert owner_of_last(PEOPLE, ("Ama Owusu", "I'm supposed to do the final report")) == (
+        "Ama Owusu"
+    )
     # Two people named: the work is shared, no single owner.
     assert owner_of_last(PEOPLE, ("Ama Owusu", "Kofi and Dana, you'll test the build")) is None
 
@@ -122,6 +132,26 @@ def test_mentions_need_the_whole_role_or_an_unusual_first_name() -> None:
         ("The Industrial Designer is going to work on the components", "Work on the components"),
         ("you'll be thinking about the buttons, you know", "Think about the buttons"),
         ("I'll be honest with you", "I'll be honest with you"),  # no task: only tidied
+        ("In the meantime, you're looking at the working design", "Look at the working design"),
+        (
+            "You'll be looking you'll be looking at the user interface concept,",
+            "Look at the user interface concept",
+        ),
+        (
+            "Kofi, I'd like you to work on the basic look and feel",
+            "Work on the basic look and feel",
+        ),
+        (
+            "If you can check the evaluation with some pilots",
+            "Check the evaluation with some pilots",
+        ),
+        ("I'm supposed to do the final report at the end", "Do the final report at the end"),
+        # Talk, not a task, and a task of one word: left as said.
+        (
+            "Which I'll presume he'll work out what that means",
+            "Which I'll presume he'll work out what that means",
+        ),
+        ("What you have to do", "What you have to do"),
         (
             "Shapes and colours and basically how to make it attractive.",
             "Shapes and colours and basically how to make it attractive",
