@@ -13,6 +13,9 @@ not *what* the training meetings were about (AMI's remote-control design task):
 - position in the meeting, act length, the speaker's share of the talk;
 - a topic-neutral centrality score: the mean in-meeting frequency of the act's content words.
 
+A second stage (summarizer/meeting_context.py) then re-scores every act with the scores of
+the acts around it.
+
 The weights ship as ``summarizer/models/meetings.npz``; ``balafon train meetings`` rebuilds
 them byte for byte from the same data.
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from summarizer.chat_summary import chat_summary
+from summarizer.chat_summary import attributed, chat_summary
 from summarizer.dates import find_due
 from summarizer.extractive import extractive_summary
 from summarizer.items import dedupe_similar, tidy_action_items
@@ -198,5 +198,7 @@ def _model_summary(
     SumBasic alone picks frequent-but-idle talk (AMI val 29.2 vs 29.9)."""
     count = max(_SHORTLIST_MIN, round(_SHORTLIST_SHARE * len(sentences)))
     ranked = sorted(range(len(sentences)), key=lambda i: (-float(scores[i]), i))
-    shortlist = set(ranked[:count]) - skip
-    return extractive_summary([s for i, s in enumerate(sentences) if i in shortlist])
+    shortlist = sorted(ranked[:count])
+    # Items are not repeated in the summary, unless the items are all there is to say.
+    repeats = {k for k, i in enumerate(shortlist) if i in skip}
+    return extractive_summary([sentences[i] for i in shortlist], skip=repeats, phrase=attributed)

@@ -218,3 +218,26 @@ def test_meeting_items_keep_the_due_dates_people_said(trained: tuple[Path, Path]
     assert item.due == date(2026, 12, 3)
     assert item.task.startswith("Send the budget report")
     assert 0 <= item.confidence <= 1
+
+
+def test_a_meeting_summary_names_who_said_a_first_person_sentence(
+    trained: tuple[Path, Path],
+) -> None:
+    lines = []
+    for block in range(24):
+        topic = ["budget", "schedule", "launch", "hiring"][block % 4]
+        lines += [
+            ("Ann", f"Um I looked at the {topic} plan yesterday."),
+            ("Bob", f"Uh I think the {topic} plan is a bit too big."),
+            ("Ann", "Yeah."),
+            ("Bob", f"I checked the {topic} numbers with the finance team."),
+            ("Ann", "Mm-hmm."),
+        ]
+    conversation = Conversation(
+        messages=[Message(author=a, text=t, ref=f"act-{i}") for i, (a, t) in enumerate(lines)]
+    )
+    assert is_meeting(conversation, sentences_of(conversation))
+    recap = offline_recap(conversation, model=MeetingModel.load(trained[0]))
+    first_person = [s for s in recap.summary.split(". ") if " I " in f" {s} "]
+    assert first_person, recap.summary  # the summary quotes somebody's "I…"
+    assert all(s.startswith(("Ann: ", "Bob: ")) for s in first_person), recap.summary
