@@ -134,8 +134,6 @@ def _meeting_recap(
         used.add(i)
         rule = _rule_item_for(sentence, rules.actions)
         if rule is not None:  # the rules read this one too: their task, owner and due date
-            if rule.task == clean_clause(sentence.text):  # ...unless they only tidied it
-                rule = rule.model_copy(update={"task": task})
             actions.append(rule.model_copy(update={"confidence": confidence}))
             continue
         owner = meeting_owner(sentences, i, participants)
