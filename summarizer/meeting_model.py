@@ -232,7 +232,7 @@ def fit(
     x: Features,
     y: np.ndarray,
     *,
-    l2: float = 1e-4,
+    l2: float | np.ndarray = 1e-4,
     iterations: int = 300,
     learning_rate: float = 0.05,
     positive_weight: float | np.ndarray = 10.0,
