@@ -26,15 +26,21 @@ _FIRST_PERSON = re.compile(
 )
 # "I'll presume…", "I'll tell you…": first person, but talk, not a commitment.
 _NOT_COMMITTED = re.compile(
-    r"\s*(?:just\s+)?(?:presume|assume|say|tell|guess|think|admit|agree|see|be honest|try and)\b",
+    r"\s*(?:just\s+)?(?:presume|assume|say|tell|guess|think|admit|agree|disagree|see|be honest|"
+    r"try and)\b",
     _I,
 )
+# What a listener is told they are doing when work is handed out: "you're looking at…".
+_DOING = r"(?:looking\s+(?:at|into)|working\s+on|focusing\s+on|handling|taking\s+care\s+of)\b"
 # Work handed to one listener: "you're gonna", "you'll", "can you".
 _SECOND_PERSON = re.compile(
     r"\b(?:you(?:'re|\s+are)?\s+(?:gonna|going\s+to)|you'll|you\s+will|you\s+could|you\s+can|"
     r"you\s+should|you\s+need\s+to|you\s+have\s+to|can\s+you|could\s+you|would\s+you|"
     r"will\s+you|I(?:'d|\s+would)\s+like\s+you\s+to|I\s+(?:need|want)\s+you\s+to|"
-    r"if\s+you\s+(?:can|could)|you(?:'re|\s+are)\s+(?!saying|talking|asking|telling|kidding)\w+ing)\b",
+    r"if\s+you\s+(?:can|could))\b"
+    # "you're looking at…" hands work out only where a clause starts, not in "I know you're…".
+    r"|(?:^|[,;:]|\b(?:and|so|now|then|basically|um|uh|okay|right))\s*you(?:'re|\s+are)\s+"
+    rf"(?={_DOING})",
     _I,
 )
 # Work handed to several, or to nobody in particular: no single owner.
@@ -46,7 +52,7 @@ _GROUP = re.compile(
 )
 # A named person or role followed by a future: "Alima will be doing", "marketing is gonna".
 _THIRD_FUTURE = re.compile(
-    r"[\s,]*(?:(?:over\s+)?(?:here|there)\s+)?(?:(?:is|are|'s|'re)\s+)?(?:gonna|going\s+to|will|'ll|should|needs?\s+to|"
+    r"(?:\s+over\s+(?:here|there))?[\s,]*(?:(?:is|are|'s|'re)\s+)?(?:gonna|going\s+to|will|'ll|should|needs?\s+to|"
     r"has\s+to|can)\b",
     _I,
 )
@@ -214,12 +220,13 @@ _FRAME = re.compile(
     r"|^let\s+me\s+"
     r"|^(?:I(?:'d|\s+would)\s+like|I\s+(?:need|want))\s+(?:you|us)\s+(?:guys\s+|two\s+)?to\s+"
     r"|^if\s+you\s+(?:can|could)\s+(?:just\s+)?"
-    r"|^(?:I|you|we)(?:'m|'re|\s+am|\s+are)\s+(?:supposed\s+to\s+|(?=(?!going\b)\w+ing\b))",
+    r"|^(?:I|you|we)(?:'m|'re|\s+am|\s+are)\s+supposed\s+to\s+"
+    rf"|^you(?:'re|\s+are)\s+(?={_DOING})",
     _I,
 )
-# Words a task may be introduced by ("In the meantime, you're…", "Look, you'll be…"): an
-# assignment after a comma, or after at most this many words, is still read.
-_LEAD_IN_WORDS = 2
+# Words that may come before the clause that hands work out ("Look, you'll be…", "Im
+# basically you're…"); a clause after a comma is read too ("In the meantime, you're…").
+_LEAD_IN = re.compile(r"^(?:(?:look|listen|im|basically|now|well|anyway)\b[\s,]*){1,2}", _I)
 # After "I'll", "you're gonna", "can you" comes a verb; these words say it did not.
 _NOT_VERBS = frozenset(
     "not never be been have the a an that this it there here so and or but if when what "
@@ -240,8 +247,11 @@ def _base_form(word: str) -> str | None:
     stem = lowered[:-3]
     known = TASK_VERBS | _common_words()
     candidates = [stem, stem + "e"]
+    if re.search(r"[aeiou][^aeiouwy]$", stem):  # "using" -> "use", "coming" -> "come"
+        candidates.reverse()
     if len(stem) > 2 and stem[-1] == stem[-2]:
         candidates.insert(0, stem[:-1])
+    candidates = [c for c in candidates if len(c) >= 3]  # not "us", "se"
     return next((c for c in candidates if c in TASK_VERBS), None) or next(
         (c for c in candidates if c in known), None
     )
@@ -278,9 +288,9 @@ def _as_task(clause: str, participants: Sequence[str]) -> str | None:
     if framed is None:
         return None
     first, _, after = clause[framed.end() :].partition(" ")
-    if re.match(r"I\b", framed.group(), _I) and _NOT_COMMITTED.match(first):
+    if re.match(r"I\b", framed.group(), _I) and _NOT_COMMITTED.match(_base_form(first) or first):
         return None  # "I'll presume…": talk, not a task
-    if first.casefold().endswith("ing") and _FRAME.match(after):
+    if after.casefold().startswith(framed.group().casefold()):
         return _as_task(after, participants)  # a restart: "you'll be looking you'll be looking at"
     verb = _base_form(first)
     progressive = re.search(r"\bbe\s+(?:\w+\s+)*$", framed.group(), _I) is not None
@@ -292,9 +302,9 @@ def _as_task(clause: str, participants: Sequence[str]) -> str | None:
 
 
 def _clause_starts(task: str) -> list[int]:
-    """Where the task may begin: the start, after a comma, after a word or two of lead-in."""
-    starts = [0] + [m.end() for m in re.finditer(r",\s*", task)]
-    starts += [m.end() for m in re.finditer(r"\S+\s+", task)][:_LEAD_IN_WORDS]
+    """Where the task may begin: the start, after a lead-in word or two, after a comma."""
+    starts = [0, _LEAD_IN.match(task).end() if _LEAD_IN.match(task) else 0]
+    starts += [m.end() for m in re.finditer(r",\s*", task)]
     return sorted(set(starts))
 
 

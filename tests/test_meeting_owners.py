@@ -68,6 +68,17 @@ def test_names_and_first_names_assign_and_the_speaker_commits() -> None:
     assert owner_of_last(PEOPLE, ("Ama Owusu", "I'm supposed to do the final report")) == (
         "Ama Owusu"
     )
+    # Talk that only looks like an assignment, or like a commitment.
+    for said in (
+        "Kofi, there will be a review of the budget on Friday",
+        "Kofi, you're missing the point about the budget",
+        "I have to disagree with the price",
+    ):
+        assert owner_of_last(PEOPLE, ("Ama Owusu", said)) is None, said
+    sentences = acts(
+        ("Ama Owusu", "I know you're working on the remote"), ("Kofi Mensah", "I'll check")
+    )
+    assert meeting_owner(sentences, 0, PEOPLE) is None
     # Two people named: the work is shared, no single owner.
     assert owner_of_last(PEOPLE, ("Ama Owusu", "Kofi and Dana, you'll test the build")) is None
 
@@ -152,6 +163,13 @@ def test_mentions_need_the_whole_role_or_an_unusual_first_name() -> None:
             "Which I'll presume he'll work out what that means",
         ),
         ("What you have to do", "What you have to do"),
+        # Opinions and descriptions in the progressive are not tasks.
+        ("I'm thinking we should drop it", "I'm thinking we should drop it"),
+        ("So basically, I think we're running out of time", "I think we're running out of time"),
+        ("I hope you're feeling better", "I hope you're feeling better"),
+        ("you're using the old version", "You're using the old version"),
+        ("I think you'll love it", "I think you'll love it"),
+        ("I'll be coming back with the numbers", "Come back with the numbers"),
         (
             "Shapes and colours and basically how to make it attractive.",
             "Shapes and colours and basically how to make it attractive",
