@@ -303,7 +303,8 @@ def _as_task(clause: str, participants: Sequence[str]) -> str | None:
 
 def _clause_starts(task: str) -> list[int]:
     """Where the task may begin: the start, after a lead-in word or two, after a comma."""
-    starts = [0, _LEAD_IN.match(task).end() if _LEAD_IN.match(task) else 0]
+    lead_in = _LEAD_IN.match(task)
+    starts = [0, lead_in.end() if lead_in else 0]
     starts += [m.end() for m in re.finditer(r",\s*", task)]
     return sorted(set(starts))
 
