@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.commands import Outcome
+from bot.features.items.trackers import request_export
 from bot.inbound import CommandRequest, Inbound
 from bot.jobs import Worker
 from bot.ports import Place
@@ -114,6 +115,18 @@ async def stored_item(
         session.add(item)
         session.commit()
         return row_id(item)
+
+
+async def exported_item(
+    core: Inbound, worker: Worker, command: str, task: str = "Ship the launch plan"
+) -> int:
+    """An item stored after `command` linked the channel, exported by Kofi, its issue created."""
+    await say(core, command, f"Ev-{command}")
+    item_id = await stored_item(core, task)
+    await request_export(core.services, item_id, "U-Kofi")
+    await worker.drain()
+    assert item(core, item_id).tracker_ref
+    return item_id
 
 
 def item(core: Inbound, item_id: int) -> ActionItemRecord:

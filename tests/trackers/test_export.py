@@ -17,6 +17,7 @@ from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, Fault
 from tests.trackers.support import (
     HERE,
     THREAD,
+    exported_item,
     history,
     item,
     say,
@@ -247,11 +248,8 @@ async def test_balafon_export_action_items_carries_the_tracker_link(engine) -> N
 
     with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
         core, worker, _ = tracker_bot(engine, tracker_config(github=github))
-        await say(core, "link github acme/web", "Ev1")
-        exported_id = await stored_item(core)
+        exported_id = await exported_item(core, worker, "link github acme/web")
         plain_id = await stored_item(core, "Not exported")
-        await request_export(core.services, exported_id, "U-Kofi")
-        await worker.drain()
     by_id = {row["id"]: row for row in rows(core.services.repo.engine, "action-items")}
     assert by_id[exported_id]["tracker_ref"] == "acme/web#1"
     assert by_id[exported_id]["tracker_url"] == github.issues["acme/web"][0]["html_url"]
@@ -371,10 +369,7 @@ async def test_an_item_given_a_deleted_items_id_gets_an_issue_of_its_own(engine,
     ):
         config = tracker_config(github=github, jira=jira, linear=linear)
         core, worker, _ = tracker_bot(engine, config)
-        await say(core, LINKS[tracker], "Ev1")
-        old_id = await stored_item(core, "Book the venue")
-        await request_export(core.services, old_id, "U-Kofi")
-        await worker.drain()
+        old_id = await exported_item(core, worker, LINKS[tracker], "Book the venue")
         old = item(core, old_id)
         with Session(core.services.repo.engine) as session:
             delete_items(session, col(ActionItemRecord.id) == old_id)

@@ -8,25 +8,23 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.features.items.service import apply_change
-from bot.features.items.trackers import STATUS_KIND, request_export
+from bot.features.items.trackers import STATUS_KIND
 from bot.storage.models import Job
 from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear
-from tests.trackers.support import item, say, stored_item, tracker_bot, tracker_config
+from tests.trackers.support import (
+    exported_item,
+    item,
+    say,
+    stored_item,
+    tracker_bot,
+    tracker_config,
+)
 from tests.trackers.test_webhooks import app_client, github_headers
 
 
 def status_jobs(core) -> list[Job]:
     with Session(core.services.repo.engine) as session:
         return list(session.exec(select(Job).where(col(Job.kind) == STATUS_KIND)).all())
-
-
-async def exported_item(core, worker, command: str, task: str = "Ship the launch plan") -> int:
-    await say(core, command, f"Ev-{command}")
-    item_id = await stored_item(core, task)
-    await request_export(core.services, item_id, "U-Kofi")
-    await worker.drain()
-    assert item(core, item_id).tracker_ref
-    return item_id
 
 
 @pytest.mark.anyio

@@ -12,15 +12,15 @@ import httpx
 import pytest
 
 from bot.app import create_app
-from bot.features.items.trackers import request_export, set_status
+from bot.features.items.trackers import set_status
 from bot.storage.trackers import TrackerStore
 from bot.trackers.webhooks import WEBHOOK_PATHS, TrackerWebhooks
 from tests.trackers.fakes import FakeGitHub, FakeJira, FakeLinear, Fault, sign
 from tests.trackers.support import (
     SECRETS,
+    exported_item,
     history,
     item,
-    say,
     stored_item,
     tracker_bot,
     tracker_config,
@@ -89,11 +89,8 @@ def statuses(core, item_id: int) -> list[tuple[str, str | None, str | None]]:
 async def test_github_closed_and_reopened_change_the_item(engine) -> None:
     with FakeGitHub(token="gh-t", repos={"acme/web"}) as github:
         core, worker, _ = tracker_bot(engine, tracker_config(github=github))
-        await say(core, "link github acme/web", "Ev1")
-        item_id = await stored_item(core)
+        item_id = await exported_item(core, worker, "link github acme/web")
         other_id = await stored_item(core, "Not exported")
-        await request_export(core.services, item_id, "U-Kofi")
-        await worker.drain()
         issue = github.issues["acme/web"][0]
         async with app_client(core) as client:
             closed = FakeGitHub.webhook("closed", "acme/web", issue)
