@@ -22,7 +22,7 @@ from bot import sentences
 from bot.conversations import to_conversation
 from bot.features.digests import DigestCommand
 from bot.features.digests.schedule import DigestSchedule, latest_slot, next_slot
-from bot.features.items.service import remember_post, store_recap
+from bot.features.items.service import as_action_item, remember_post, store_recap
 from bot.job_kinds import JobKind, JobPayload, Replying
 from bot.jobs import Job, JobContext
 from bot.metrics import DIGESTS
@@ -30,7 +30,6 @@ from bot.ports import OpenItem, Place, RecapReply, ReplyTarget, TextReply
 from bot.storage.base import row_id
 from bot.storage.digests import DigestStore
 from bot.storage.models import Channel, DigestRun, DigestSubscription
-from summarizer.types import ActionItem
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -202,20 +201,7 @@ class DigestService:
         rows = self.store.reported_open_items(
             subscription.workspace_id, subscription.channel_id, before, MAX_STILL_OPEN, exclude
         )
-        return [
-            OpenItem(
-                item=ActionItem(
-                    task=row.task,
-                    owner=row.owner_name,
-                    owner_id=row.owner_id,
-                    due=row.due,
-                    ref=row.source_ref,
-                    confidence=row.confidence,
-                ),
-                since=reported,
-            )
-            for row, reported in rows
-        ]
+        return [OpenItem(item=as_action_item(row), since=reported) for row, reported in rows]
 
     async def run(
         self, job: Job, payload: DigestPayload, context: JobContext

@@ -108,15 +108,7 @@ async def _view(inbound: Inbound, item_id: int) -> tuple[ActionItem, ItemView] |
     if row is None:
         return None
     view = await asyncio.to_thread(items.view, row)
-    item = ActionItem(
-        task=row.task,
-        owner=row.owner_name,
-        owner_id=row.owner_id,
-        due=row.due,
-        ref=row.source_ref,
-        confidence=row.confidence,
-    )
-    return item, view
+    return service.as_action_item(row), view
 
 
 async def refuse(

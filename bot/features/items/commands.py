@@ -97,19 +97,8 @@ def group_by_due(
             name = week
         else:
             name = later
-        groups[name].append((as_action_item(row), view))
+        groups[name].append((service.as_action_item(row), view))
     return tuple((name, tuple(items)) for name, items in groups.items() if items)
-
-
-def as_action_item(row: ActionItemRecord) -> ActionItem:
-    return ActionItem(
-        task=row.task,
-        owner=row.owner_name,
-        owner_id=row.owner_id,
-        due=row.due,
-        ref=row.source_ref,
-        confidence=row.confidence,
-    )
 
 
 async def item_list(

@@ -167,6 +167,18 @@ async def rendered_recap(services: Services, row: RecapRecord) -> RecapReply:
     return replace(reply, recap=reply.recap.model_copy(update={"action_items": items}))
 
 
+def as_action_item(row: ActionItemRecord) -> ActionItem:
+    """The stored item as the recap types carry it."""
+    return ActionItem(
+        task=row.task,
+        owner=row.owner_name,
+        owner_id=row.owner_id,
+        due=row.due,
+        ref=row.source_ref,
+        confidence=row.confidence,
+    )
+
+
 # --- changes ------------------------------------------------------------------------------
 
 
