@@ -50,16 +50,27 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "today",
-        re.compile(r"\b(today|tonight|eod|end of (?:the )?day|cob|close of business)\b", re.I),
+        re.compile(
+            r"\b(today|tonight|eod|end of (?:the )?day|cob|close of business|asap|"
+            r"as soon as possible)\b",
+            re.I,
+        ),
     ),
     ("tomorrow", re.compile(r"\b(tomorrow|tmrw|tmr)\b", re.I)),
-    ("end_week", re.compile(r"\b(eow|end of (?:the |this )?week)\b", re.I)),
+    # "this week" as a deadline ("I'll mock it up this week") means by its end.
+    ("end_week", re.compile(r"\b(eow|end of (?:the |this )?week|(?:later )?this week)\b", re.I)),
     ("end_month", re.compile(r"\b(eom|end of (?:the |this )?month)\b", re.I)),
     ("next_week", re.compile(r"\b(next week)\b", re.I)),
     ("next_month", re.compile(r"\b(next month)\b", re.I)),
     ("in_n", re.compile(r"\b(in (\d+|an?|one|two|three|four|five) (day|week)s?)\b", re.I)),
     ("next_weekday", re.compile(rf"\b(next ({_WEEKDAY}))\b", re.I)),
-    ("weekday", re.compile(rf"\b(?:by|on|before|until|till|due|this)\s+({_WEEKDAY})\b", re.I)),
+    (
+        "weekday",
+        re.compile(
+            rf"\b(?:by|on|before|until|till|due|this|ready|done|finished|live|out)\s+({_WEEKDAY})\b",
+            re.I,
+        ),
+    ),
 ]
 
 

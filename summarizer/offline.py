@@ -24,6 +24,7 @@ from summarizer.text import (
     Sentence,
     clean_clause,
     sentences_of,
+    spoken_only,
     words,
 )
 from summarizer.types import ActionItem, Conversation, Decision, Recap
@@ -64,8 +65,9 @@ def offline_recap(conversation: Conversation, *, model: MeetingModel | bool | No
         return _foreign_recap(sentences, participants, language)
     found = extract(sentences, participants, conversation.participant_ids)
     chosen = default_model() if model is True else (model or None)
-    if chosen is not None and is_meeting(conversation, sentences):
-        return _meeting_recap(chosen, conversation, sentences, found)
+    spoken = spoken_only(sentences)  # the model never saw a bare "yes" on its own
+    if chosen is not None and is_meeting(conversation, spoken):
+        return _meeting_recap(chosen, conversation, spoken, found)
     summary, key_points = chat_summary(
         sentences, found.used, found.actions, found.decisions, participants
     )

@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 from summarizer.dates import find_due
 from summarizer.items import dedupe_similar, tidy_action_items
 from summarizer.participants import match_participant, mentioned_participants
-from summarizer.text import Sentence, clean_clause, content_words, words
+from summarizer.references import resolved_task
+from summarizer.text import STOPWORDS, Sentence, clean_clause, content_words, words
 from summarizer.threads import (
     REPLY_WINDOW,
     agreed_proposal,
     answers,
+    chosen_later,
     is_aside,
-    referent,
     replies,
     settle_request,
 )
 from summarizer.types import ActionItem, Decision, OpenQuestion
-from summarizer.vocabulary import HEDGES, LEADING_ADVERBS, TASK_VERBS
+from summarizer.vocabulary import CHAT_TASK_VERBS, HEDGES, LEADING_ADVERBS, NOT_WORK_VERBS
 
 _IGNORE_CASE = re.IGNORECASE
 _MARKER = re.compile(
@@ -47,7 +49,8 @@ _DECISION = re.compile(
     _IGNORE_CASE,
 )
 _COMMITMENT = re.compile(
-    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|let me|I can take)\s+(.+)",
+    r"\b(?:(?P<open>I'll|I will|I'm gonna|let me)|I'm going to|I am going to|I can(?= take\b))"
+    r"\s+(?P<task>.+)",
     _IGNORE_CASE,
 )
 _YOU = re.compile(
@@ -62,23 +65,25 @@ _NOT_A_TASK = re.compile(
 )
 _REQUEST = re.compile(
     r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will)\s+"
-    r"(?:you|someone|somebody|anyone|anybody)\s+"
+    r"(?:you|someone|somebody|anyone|anybody)"
+    r"(?:\s+(?:and|&)\s+(?!(?:i|me|we)\b)(?P<partner>[\w.\-]+))?\s+"  # "could you and Charles…"
     r"(?:please\s+)?(?P<task>.+?)\??$"
     r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?please\s+(?P<task2>.+)$"
     # "Who can take the demo?": a request once someone takes it, else a question.
     r"|^(?P<who>who|anyone|anybody|someone|somebody)\s+(?:can|could|would|wants to|is able to|"
-    r"has time to|is free to)\s+(?:please\s+)?(?P<task3>.+?)\?$",
+    r"has time to|is free to)\s+(?:please\s+)?(?P<task3>.+?)\?$"
+    # "Need someone to update the docs by Friday": a request to whoever takes it.
+    r"|^(?P<wanted>(?:we\s+)?(?:need|want|are looking for|looking for)\s+(?:someone|somebody|"
+    r"a volunteer|one of you)\s+to)\s+(?P<task4>.+?)[.!?]*$",
     _IGNORE_CASE,
 )
 # "I can do the onsite interview" answering a request or a question: an offer.
 _OFFER = re.compile(r"\bI can (?!not\b)(.+)", _IGNORE_CASE)
-# Chat requests also hand out duties ("can you cover the interview?"); the shared TASK_VERBS
-# stay as they are (the meeting model's features read them).
-_VERBS = TASK_VERBS | {"cover", "own"}
 _THIRD_PERSON = re.compile(
     r"^@?(?P<name>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)?)\s+"
-    r"(?:will|is going to|to|should|needs to|can)\s+"
-    r"(?P<task>.+)$"
+    r"(?:(?:will|is going to|to|should|needs to|can)\s+(?P<task>.+)"
+    # Meeting notes hand out work in the present: "Noah takes the auth refactor".
+    r"|(?P<assigned>takes|owns|handles|leads|drives|covers|picks up)\s+(?P<rest>.+))$"
 )
 _GROUP = re.compile(
     r"\b(?:we need to|we have to|we must|we should|someone needs to|someone should|"
@@ -86,12 +91,14 @@ _GROUP = re.compile(
     _IGNORE_CASE,
 )
 _PRONOUNS = frozenset("it that this them those these one".split())
-_OPEN_MARKER = re.compile(r"^\s*(?:open question|question|q)\s*[:\-–]\s*(.+)", _IGNORE_CASE)
+_OPEN_MARKER = re.compile(
+    r"^\s*(?:\W\s*)?(?:open question|question|q)\s*[:\-–]\s*(.+)", _IGNORE_CASE
+)
 
 
 _CLAUSE_END = re.compile(
     r",?\s+(?:so that|so|because|since|but|although|though|unless|if|which|whereas)\s+|"
-    r",\s+(?:and|then|I'll|I will|we'll)\s+|;|\s+-\s+",
+    r",\s+(?:and|then|I'll|I will|we'll|will)\s+|;|\s+-\s+",
     _IGNORE_CASE,
 )
 _MAX_TASK_WORDS = 16
@@ -104,17 +111,41 @@ def _first_clause(task: str) -> str:
     return " ".join(tokens[:_MAX_TASK_WORDS]) if len(tokens) > _MAX_TASK_WORDS else task
 
 
-def _task_verb(task: str, verbs: frozenset[str] = _VERBS) -> tuple[str, bool] | None:
+def _task_verb(
+    task: str, verbs: frozenset[str] = CHAT_TASK_VERBS, *, any_verb: bool = False
+) -> tuple[str, bool] | None:
     """The task from its verb on, and whether it was hedged ("try to..."); None when the
-    clause does not start with a task verb (after adverbs such as "just")."""
+    clause does not start with a task verb (after adverbs such as "just"). `any_verb`:
+    where only a verb can follow, any word that is no talk, state or function word."""
     tokens = task.split()
     hedged = False
     while tokens and tokens[0].casefold().strip(",") in LEADING_ADVERBS | HEDGES | {"to"}:
         hedged = hedged or tokens[0].casefold() in HEDGES
         tokens = tokens[1:]
-    if tokens and tokens[0].casefold() in verbs:
+    if not tokens:
+        return None
+    first = tokens[0].casefold()
+    if first in verbs or (any_verb and _is_work_verb(tokens[0])):
         return " ".join(tokens), hedged
     return None
+
+
+def _is_work_verb(token: str) -> bool:
+    return (
+        token.isalpha()
+        and token.islower()  # a capital mid-sentence starts a name, not a verb
+        and token not in STOPWORDS | NOT_WORK_VERBS
+        and not token.endswith("ly")
+    )
+
+
+def _third_person_task(match: re.Match[str]) -> str:
+    """ "Noah will update the docs" -> "update the docs"; "Noah takes the auth refactor"
+    -> "take the auth refactor"."""
+    if match.group("task"):
+        return match.group("task")
+    verb, _, particle = match.group("assigned").partition(" ")
+    return " ".join(w for w in (verb.removesuffix("s"), particle, match.group("rest")) if w)
 
 
 def _item(
@@ -123,8 +154,12 @@ def _item(
     sentence: Sentence,
     participant_ids: dict[str, str],
     confidence: float,
+    *,
+    said: str | None = None,
 ) -> ActionItem | None:
-    due, phrase = find_due(task, sentence.at)
+    """An item of `task`, due by the date in `said` (what its owner wrote, when the task
+    was completed from context, whose dates are not this item's), else in `task`."""
+    due, phrase = find_due(task if said is None else said, sentence.at)
     task = _first_clause(task)
     if phrase:  # "tomorrow morning", "on Friday afternoon": the time of day goes too
         task = re.sub(
@@ -132,9 +167,12 @@ def _item(
         )
     if phrase and task.rstrip(" .!?").endswith(phrase):
         task = task.rstrip(" .!?")[: -len(phrase)]
-        task = re.sub(
+        trimmed = re.sub(
             r"\s+(?:by|on|before|until|till|due|for|this)$", "", task.rstrip(), flags=_IGNORE_CASE
         )
+        # "circle back on this next week": "this" is the object there, not "this Friday".
+        if not re.search(r"\b(?:on|to|for|with|about|at|of|in)$", trimmed, _IGNORE_CASE):
+            task = trimmed
     task = clean_clause(task)
     if len(content_words(task)) < 1 or len(words(task)) < 2:
         return None
@@ -169,22 +207,23 @@ def _action_from(
         if third := _THIRD_PERSON.match(body):
             owner = match_participant(third.group("name"), participants) or owner
             if owner:
-                body = third.group("task")
+                body = _third_person_task(third)
         return _item(body, owner, sentence, ids, 0.9)
     if match := _REQUEST.match(text.rstrip()):
         return _request(match, sentence, sentences, position, participants, ids, consumed)
     if text.endswith("?"):
         return None
     if match := _COMMITMENT.search(text):
-        verb = _task_verb(match.group(1))
+        verb = _task_verb(match.group("task"), any_verb=bool(match.group("open")))
         if verb is None or _NOT_A_TASK.match(verb[0]):
             return None
-        task = verb[0]
-        if (antecedent := referent(task, sentences, position)) is not None:
-            task = " ".join([task.split()[0], antecedent, *task.split()[2:]])
-        return _item(task, author, sentence, ids, 0.6 if verb[1] else 0.8)
+        task, due = resolved_task(verb[0], sentences, position)
+        item = _item(task, author, sentence, ids, 0.6 if verb[1] else 0.8, said=verb[0])
+        if item is not None:
+            item.due = item.due or due
+        return item
     if (match := _OFFER.search(text)) and _answers_a_request(sentences, position):
-        verb = _task_verb(match.group(1), _VERBS | {"do", "take"})
+        verb = _task_verb(match.group(1), CHAT_TASK_VERBS | {"do", "take"})
         if verb is not None:
             return _item(verb[0], author, sentence, ids, 0.7)
         return None
@@ -200,7 +239,7 @@ def _action_from(
         return None
     if match := _THIRD_PERSON.match(text):
         owner = match_participant(match.group("name"), participants)
-        verb = _task_verb(match.group("task"))
+        verb = _task_verb(_third_person_task(match))
         if owner and verb:
             return _item(verb[0], owner, sentence, ids, 0.75)
         return None
@@ -225,16 +264,20 @@ def _request(
     item, owned by whoever accepted it (never by one who declined), due by either
     message's date; no item when a reply says it is already done."""
     name = match.group("name") or match.group("name2")
-    verb = _task_verb(match.group("task") or match.group("task2") or match.group("task3"))
+    verb = _task_verb(
+        match.group("task") or match.group("task2") or match.group("task3") or match.group("task4")
+    )
     if verb is None:
         return None  # "can you hear me?", "please note..."
     task = verb[0]
+    if partner := match.group("partner"):
+        task = f"{task.rstrip(' ?')} with {partner}"
     owner = match_participant(name, participants) if name else None
     if name and owner is None and name.casefold() not in {"you", "hey", "hi", "and", "so"}:
         task = f"{name} {task}" if match.group("task2") is None else task
     response = settle_request(sentences, position, task, owner)
     if response.done:
-        consumed |= response.consumed
+        consumed |= response.consumed | {position}
         return None
     if owner in response.declined or owner is None:
         owner = response.owner
@@ -244,6 +287,8 @@ def _request(
     others = [p for p in participants if p != sentence.author]
     if owner is None and match.group("who"):
         return None  # "who can take the demo?" that nobody took: an open question
+    if owner is None and match.group("wanted") and find_due(task, sentence.at)[0] is None:
+        return None  # like "someone should…": without an owner or a date it is talk
     if owner is None and match.group("task") and len(others) == 1:
         owner = others[0] if others[0] not in response.declined else None
     item = _item(task, owner, source, ids, 0.75 if owner else 0.5)
@@ -251,15 +296,27 @@ def _request(
         item = _item(task, owner, sentence, ids, 0.75 if owner else 0.5)
     if item is not None:
         consumed |= response.consumed
-        item.due = item.due or response.due
+        item.due = item.due or response.due or _due_said_next(sentences, position)
     return item
+
+
+def _due_said_next(sentences: Sequence[Sentence], position: int) -> date | None:
+    """A date the rest of the request's message gives ("can you take the handover doc?
+    need it before Thursday's sync")."""
+    here = sentences[position]
+    for later in sentences[position + 1 : position + 3]:
+        if later.index != here.index:
+            break
+        if (due := find_due(later.text, later.at)[0]) is not None:
+            return due
+    return None
 
 
 def _spelled_out(acceptance: Sentence, task: str) -> str | None:
     """The acceptance's own wording of the task when it says all the request did and
     more ("can you own the login bug?" / "I will fix the login bug"), else None."""
     match = _COMMITMENT.search(acceptance.text)
-    verb = _task_verb(match.group(1)) if match else None
+    verb = _task_verb(match.group("task"), any_verb=bool(match.group("open"))) if match else None
     if verb is None or _PRONOUNS & set(words(verb[0])):
         return None
     said = set(content_words(verb[0]))
@@ -311,14 +368,38 @@ def _open_question_from(
     asked = next((i for i, r in enumerate(following) if r.text.rstrip().endswith("?")), None)
     following = following[:asked]  # what comes after the next question answers that one
     first = following[0].index if following else None
-    if not marked and any(
-        answers(sentence, reply, participants, adjacent=reply.index == first) for reply in following
+    if not marked and (
+        any(
+            answers(sentence, reply, participants, adjacent=reply.index == first)
+            for reply in following
+        )
+        or chosen_later(sentences, position)
     ):
         return None
     body = marked.group(1) if marked else text
     return OpenQuestion(
         text=clean_clause(body) + "?", asked_by=sentence.author or None, ref=sentence.ref
     )
+
+
+# "I'll fix the login test today, and I'll review Priya's PR tomorrow": two commitments.
+_NEXT_COMMITMENT = re.compile(
+    r"[,;]?\s+(?:(?:and|then|also)\s+)*(?=(?:I'll|I will|I'm going to|I'm gonna)\s)", _IGNORE_CASE
+)
+
+
+def _commitment_clauses(sentences: Sequence[Sentence]) -> tuple[list[Sentence], list[int]]:
+    """The sentences with each one that makes several commitments cut into one clause per
+    commitment, and the position of the sentence each clause came from."""
+    clauses: list[Sentence] = []
+    origin: list[int] = []
+    for position, sentence in enumerate(sentences):
+        parts = [p.strip() for p in _NEXT_COMMITMENT.split(sentence.text) if p.strip()]
+        if sum(1 for p in parts if _COMMITMENT.match(p)) < 2:
+            parts = [sentence.text]
+        clauses += [replace(sentence, text=part) for part in parts]
+        origin += [position] * len(parts)
+    return clauses, origin
 
 
 @dataclass
@@ -335,25 +416,28 @@ def extract(
 ) -> Extraction:
     """Action items, decisions and open questions, in conversation order."""
     found = Extraction()
+    clauses, origin = _commitment_clauses(sentences)
     consumed: set[int] = set()  # replies already read as part of an earlier item
-    for position, sentence in enumerate(sentences):
+    for position, sentence in enumerate(clauses):
         if position in consumed:
-            found.used.add(position)
+            found.used.add(origin[position])
             continue
         if decision := _decision_from(sentence):
             found.decisions.append(decision)
-        elif agreed := agreed_proposal(sentences, position):
+        elif agreed := agreed_proposal(clauses, position):
             found.decisions.append(Decision(text=agreed[0], ref=sentence.ref))
             consumed |= agreed[1]
         elif action := _action_from(
-            sentence, sentences, position, participants, participant_ids, consumed
+            sentence, clauses, position, participants, participant_ids, consumed
         ):
             found.actions.append(action)
-        elif question := _open_question_from(sentence, sentences, position, participants):
+        elif position in consumed:
+            pass  # a request its replies settled as already done: no item, no question
+        elif question := _open_question_from(sentence, clauses, position, participants):
             found.questions.append(question)
         else:
             continue
-        found.used.add(position)
+        found.used.add(origin[position])
     found.actions = tidy_action_items(found.actions, participants, participant_ids)
     found.decisions = dedupe_similar(found.decisions, lambda d: d.text)
     found.questions = dedupe_similar(found.questions, lambda q: q.text)

@@ -35,7 +35,12 @@ FILLERS = frozenset(
     """.split()
 )
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@])|\n+")
+# A sentence ends at ".", "!" or "?" before a capital, and, as chat is often typed in lower
+# case ("thanks! can you…", "ugh. who's on call?"), at "!" or "?" before any word and at a
+# "." after a word of three letters or more that is no abbreviation ("etc. and" is not).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@])|(?<=[!?])\s+(?=\w)|\n+")
+_LOWER_START = re.compile(r"(?<![.\w])([A-Za-z]{3,})\.\s+(?=[a-z])")
+_ABBREVIATIONS = frozenset("etc approx incl min max est dept nos resp".split())
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 _URL = re.compile(r"https?://\S+")
 
@@ -50,6 +55,7 @@ class Sentence:
     at: datetime | None
     ref: str | None
     raw: str = ""  # as written or spoken
+    bare: bool = False  # only "yes", "me", "done": kept for the rules, not for summaries
 
 
 _FILLER = re.compile(
@@ -74,8 +80,28 @@ def clean_spoken(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def spoken_only(sentences: list[Sentence]) -> list[Sentence]:
+    """The sentences that say more than a bare "yes" (what the meeting model reads)."""
+    return [s for s in sentences if not s.bare]
+
+
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    found = []
+    for part in _SENTENCE_END.split(text):
+        start = 0
+        for match in _LOWER_START.finditer(part):
+            if match.group(1).casefold() not in _ABBREVIATIONS:
+                found.append(part[start : match.end(1) + 1])
+                start = match.end()
+        found.append(part[start:])
+    return [s.strip() for s in found if s and s.strip()]
+
+
+# A reply that is only "yes" or "me" says nothing to a summary, but answers a question or
+# takes a request on: it is kept as written (spoken_only drops it again for the meeting model).
+_BARE_ANSWER = re.compile(
+    r"\W*(?:yes|yeah|yep|yup|no|nope|nah|ok|okay|sure|agreed|done|me)\W*", re.IGNORECASE
+)
 
 
 def sentences_of(conversation: Conversation) -> list[Sentence]:
@@ -83,6 +109,9 @@ def sentences_of(conversation: Conversation) -> list[Sentence]:
     for i, message in enumerate(conversation.messages):
         for sentence in split_sentences(message.text):
             cleaned = clean_spoken(sentence)
+            bare = not cleaned and bool(_BARE_ANSWER.fullmatch(sentence))
+            if bare:
+                cleaned = sentence
             if cleaned:
                 found.append(
                     Sentence(
@@ -92,6 +121,7 @@ def sentences_of(conversation: Conversation) -> list[Sentence]:
                         at=message.at,
                         ref=message.ref,
                         raw=sentence,
+                        bare=bare,
                     )
                 )
     return found
@@ -136,7 +166,7 @@ def clean_clause(text: str) -> str:
     """Trim a clause for display: surrounding punctuation, fillers, capitalised first letter."""
     text = sanitize_text(text)
     text = re.sub(r"\s+", " ", text).strip(" \t,;:-–—")
-    text = re.sub(r"^(?:(?:and|also|then|so|just|please|maybe)\b[\s,]*)+", "", text, flags=re.I)
+    text = re.sub(r"^(?:(?:and|also|then|so|just|please|maybe)\b[\s,:;]*)+", "", text, flags=re.I)
     text = re.sub(r"[\s,]*\bplease\b[.!?]*$", "", text, flags=re.I)
     text = text.rstrip(" .!?,;")
     return text[:1].upper() + text[1:] if text else text

@@ -1,10 +1,10 @@
 """Reading a chat sentence in the light of the replies around it.
 
 A request is settled by its replies (accepted, declined or already done), a question is
-open until a reply answers it, a proposal becomes a decision when others agree, and a
-pronoun in a commitment ("I will ask her") can point back to the message it answers.
-These are the context rules summarizer/rules.py applies to chat threads; each decides
-from the next few messages only, and says "no" (no owner, no answer, no decision) when
+open until a reply answers it, and a proposal becomes a decision when others agree.
+These are the context rules summarizer/rules.py applies to chat threads (what a
+commitment's pronoun stands for is in summarizer/references.py); each decides from the
+next few messages only, and says "no" (no owner, no answer, no decision) when
 the replies are not clear.
 """
 
@@ -26,7 +26,9 @@ REPLY_WINDOW = 3
 
 ACCEPT = re.compile(
     r"^\s*(?:sure|ok(?:ay)?|will do|on it|yes|yep|yeah|no problem|np|of course|absolutely|"
-    r"i can(?!'t|not|\s+not)|i'll|i will|can do|got it|sounds good|happy to|count me in)\b",
+    r"i can(?!'t|not|\s+not)|i'll|i will|we(?:'ll|\s+will)(?!\s+see)|can do|got it|"
+    r"sounds good|happy to|count me in)\b"
+    r"|^\W*(?:me|mine|i do|i can)\W*$",  # "Need someone to…" / "me"
     _I,
 )
 _POSITIVE = re.compile(r"\bi(?:'ll|\s+will|\s+can(?!'t|not|\s+not))\b", _I)
@@ -143,6 +145,7 @@ def reply_kind(text: str) -> str | None:
     return None
 
 
+_HAVE_IT = re.compile(r"\bi(?:'ll|\s+will|\s+should)\s+(?:\w+\s+)?(?:have|be done)\b", _I)
 _BACK_REFERENCE = frozenset("it that this them those one".split())
 
 
@@ -152,6 +155,8 @@ def takes_up(reply: str, task: str) -> bool:
     said = words(reply)
     if "also" in said or "too" in said:
         return False
+    if _HAVE_IT.search(reply):  # "I'll have a draft tomorrow": when, not another task
+        return True
     return bool(_BACK_REFERENCE & set(said)) or bool(
         set(content_words(reply)) & set(content_words(task))
     )
@@ -223,6 +228,11 @@ _YES_NO_QUESTION = frozenset(
     "do does did is are was were can could should shall will would have has may might must "
     "any anyone anybody".split()
 )
+_CHOICE = re.compile(
+    r"\b(?:let's|let us|we'll|we will|we're)\s+"
+    r"(?:go(?:ing)?\s+(?:with|for)|use|pick|choose|take)\b",
+    _I,
+)
 _WHO_ANSWER = re.compile(r"^\W*(?:\w+\s+(?:does|do|did|will|is|has|owns|can)\b|i\b|me\b)", _I)
 _TIME = re.compile(
     r"\b(?:\d{1,2}(?::\d\d)?\s*(?:am|pm)|noon|midnight|morning|afternoon|evening|tonight|"
@@ -235,6 +245,19 @@ def _terms(text: str) -> set[str]:
     return {w.removesuffix("s") for w in content_words(text)}
 
 
+def chosen_later(sentences: Sequence[Sentence], position: int) -> bool:
+    """Whether a choice made in the next few messages, by anyone, the asker too, settles
+    the question at `position` ("A or B?" ... "ok, let's go with B")."""
+    question = sentences[position]
+    asked = _terms(question.text)
+    for reply in sentences[position + 1 : position + 12]:
+        if reply.index - question.index > REPLY_WINDOW:
+            break
+        if _CHOICE.search(reply.text) and asked & _terms(reply.text):
+            return True
+    return False
+
+
 def answers(
     question: Sentence, reply: Sentence, participants: Sequence[str], *, adjacent: bool
 ) -> bool:
@@ -245,7 +268,12 @@ def answers(
     text = reply.raw or reply.text
     if text.rstrip().endswith("?") or _NON_ANSWER.search(text) or is_aside(reply):
         return False
-    kind = (words(question.text) or [""])[0]
+    if adjacent and reply_kind(text) == "accept":  # "and the runbook links?" / "on it"
+        return True
+    # What the question asks is in its last clause ("I'm blocked, who can help?"), and
+    # "who's" asks "who".
+    clause = re.split(r"[,;:]\s+", question.text)[-1]
+    kind = (words(clause) or [""])[0].split("'")[0]
     shared = len(_terms(question.text) & _terms(text))
     if (kind in _YES_NO_QUESTION and _YES_NO.match(text)) or shared >= (1 if adjacent else 2):
         return True
@@ -260,7 +288,8 @@ def answers(
 
 _PROPOSAL = re.compile(
     r"^(?:proposal|suggestion|i propose|i suggest)\s*[:\-–]?\s*(?:that\s+)?(?P<marked>.+)"
-    r"|^(?P<plain>(?:we'll|we will|let's|let us|we should|we're going to|we are going to)\s+"
+    r"|^(?:i think\s+|i'd say\s+|maybe\s+)?"  # "I think we should negotiate a lower tier"
+    r"(?P<plain>(?:we'll|we will|let's|let us|we should|we're going to|we are going to)\s+"
     r"(?!(?:need|have|be|see|know|talk|discuss|think|want|probably|maybe|get back)\b)\w.+)$",
     _I,
 )
@@ -302,25 +331,3 @@ def agreed_proposal(sentences: Sequence[Sentence], position: int) -> tuple[str, 
         if _NON_ANSWER.search(reply.text) or _DECLINE.search(reply.text):
             return None
     return None
-
-
-_OBJECT_PRONOUNS = frozenset("her him them it that this".split())
-_NOT_AN_OBJECT = r"(?:her|him|them|it|that|this|me|you|us|about|if|whether)\b"
-
-
-def referent(task: str, sentences: Sequence[Sentence], position: int) -> str | None:
-    """What a task's pronoun stands for ("ask her" after "Ask the CEO who presents the
-    keynote": "the CEO who presents the keynote"), when exactly one earlier sentence
-    in reach uses the same verb with a spelled-out object; None otherwise."""
-    tokens = task.split()
-    if len(tokens) < 2 or tokens[1].casefold().strip(".,!?") not in _OBJECT_PRONOUNS:
-        return None
-    verb = re.escape(tokens[0].casefold())
-    here = sentences[position]
-    found: set[str] = set()
-    for earlier in sentences[max(0, position - 10) : position]:
-        if here.index - earlier.index > REPLY_WINDOW * 2 or earlier.index == here.index:
-            continue
-        for match in re.finditer(rf"\b{verb}\s+(?!{_NOT_AN_OBJECT})(\w.*)", earlier.text, _I):
-            found.add(match.group(1).rstrip(" .!?"))
-    return found.pop() if len(found) == 1 else None

@@ -17,6 +17,8 @@ FRIDAY = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
         ("tomorrow please", MONDAY, date(2026, 11, 24)),
         ("before EOD", MONDAY, date(2026, 11, 23)),
         ("by end of week", MONDAY, date(2026, 11, 27)),
+        ("I'll mock it up this week", MONDAY, date(2026, 11, 27)),
+        ("will have them ready Friday", MONDAY, date(2026, 11, 27)),
         ("sometime next week", MONDAY, date(2026, 11, 30)),
         ("next Friday", MONDAY, date(2026, 12, 4)),
         ("end of month", MONDAY, date(2026, 11, 30)),
@@ -35,6 +37,7 @@ def test_due_phrases_resolve_against_the_message_time(text, base, expected) -> N
 def test_no_date_and_no_false_friends() -> None:
     assert find_due("I may look at it", MONDAY) == (None, None)
     assert find_due("the second option is better", MONDAY) == (None, None)
+    assert find_due("I'm in Berlin Friday", MONDAY) == (None, None)  # a bare weekday is no date
 
 
 def test_relative_dates_need_a_reference_time() -> None:

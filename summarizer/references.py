@@ -1,0 +1,126 @@
+"""What a chat commitment leaves to its context: "it", "her", or whom to ask what.
+
+"I will ask her today" after "Can someone ask the CEO who presents the keynote?" is "Ask
+the CEO who presents the keynote"; "I'll fill it in" after "we need the security
+questionnaire back by Dec 15" is "Fill in the security questionnaire", due Dec 15; "I
+will ask Jenna" in answer to "Do we need legal review?" is "Ask Jenna: do we need legal
+review?". Each reading needs one clear antecedent in the few messages before; with none,
+or with two, the task keeps its own words (a vague task beats a wrong one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from summarizer.dates import find_due
+from summarizer.text import STOPWORDS, Sentence, content_words
+from summarizer.threads import REPLY_WINDOW
+
+_I = re.IGNORECASE
+_OBJECT_PRONOUNS = frozenset("her him them it that this".split())
+_NOT_AN_OBJECT = r"(?:her|him|them|it|that|this|me|you|us|about|if|whether)\b"
+# "mock it up" -> "mock up the checklist": the particle goes before a spelled-out object.
+_PARTICLES = frozenset("up in out over off back down through".split())
+# A noun phrase: a determiner, then up to four words that are no function word.
+_DETERMINER = r"(?:the|this|that|our|your|their|these|those)"
+_NOUN_PHRASE = re.compile(rf"\b{_DETERMINER}(?=((?:\s+[\w\-]+){{1,4}}))", _I)
+_ENDS_PHRASE = STOPWORDS | _PARTICLES | frozenset("to for by on at from with of".split())
+# "ask Jenna", "check with legal", "find out": whom or how, but not what.
+_ASK = re.compile(
+    r"^(?:ask|ping|email|message|check with|confirm with)\s+\S+(?:\s+\S+)?$|^(?:check|find out)$",
+    _I,
+)
+_DO_WE = re.compile(r"^do\s+(we|you|they|i)\s+(.+)$", _I)
+
+
+def referent(task: str, sentences: Sequence[Sentence], position: int) -> str | None:
+    """What a task's pronoun stands for ("ask her" after "Ask the CEO who presents the
+    keynote": "the CEO who presents the keynote"), when exactly one earlier sentence
+    in reach uses the same verb with a spelled-out object; None otherwise."""
+    tokens = task.split()
+    if len(tokens) < 2 or tokens[1].casefold().strip(".,!?") not in _OBJECT_PRONOUNS:
+        return None
+    verb = re.escape(tokens[0].casefold())
+    found: set[str] = set()
+    for earlier in _in_reach(sentences, position, REPLY_WINDOW * 2):
+        for match in re.finditer(rf"\b{verb}\s+(?!{_NOT_AN_OBJECT})(\w.*)", earlier.text, _I):
+            found.add(match.group(1).rstrip(" .!?"))
+    return found.pop() if len(found) == 1 else None
+
+
+def resolved_task(
+    task: str, sentences: Sequence[Sentence], position: int
+) -> tuple[str, date | None]:
+    """The task of a commitment at `position` with its pronoun or missing question
+    filled in from the messages before, and a due date those messages gave the thing
+    "it" stands for (the commitment's own date, in its words, comes first)."""
+    tokens = task.split()
+    if (said := referent(task, sentences, position)) is not None:
+        return " ".join([tokens[0], said, *tokens[2:]]), None
+    pronoun = len(tokens) >= 2 and tokens[1].casefold().strip(".,!?") in {"it", "that", "this"}
+    if pronoun and (found := _noun_phrase(sentences, position)) is not None:
+        phrase, source = found
+        rest = tokens[2:]
+        if rest and rest[0].casefold() in _PARTICLES:
+            spelled = [tokens[0], rest[0], phrase, *rest[1:]]
+        else:
+            spelled = [tokens[0], phrase, *rest]
+        return " ".join(spelled), find_due(source.text, source.at)[0]
+    _, when = find_due(task, None)
+    bare = re.sub(rf"\s*\b{re.escape(when)}\b", "", task).strip() if when else task
+    if _ASK.match(bare.rstrip(" .!")) and (question := _question_answered(sentences, position)):
+        return f"{bare.rstrip(' .!')}{_indirect(question)}", None  # its date: the task's own
+    return task, None
+
+
+def _in_reach(sentences: Sequence[Sentence], position: int, messages: int) -> list[Sentence]:
+    """The sentences of the `messages` messages before the one at `position`."""
+    here = sentences[position]
+    return [
+        earlier
+        for earlier in sentences[max(0, position - 12) : position]
+        if 0 < here.index - earlier.index <= messages
+    ]
+
+
+def _noun_phrase(sentences: Sequence[Sentence], position: int) -> tuple[str, Sentence] | None:
+    """The one noun phrase of the nearest earlier message by someone else: what "it" in
+    a reply to it means ("let's go with the checklist" / "I'll mock it up")."""
+    here = sentences[position]
+    others = [s for s in _in_reach(sentences, position, REPLY_WINDOW) if s.author != here.author]
+    if not others:
+        return None
+    nearest = [s for s in others if s.index == others[-1].index]
+    found: dict[str, Sentence] = {}
+    for sentence in nearest:
+        for match in _NOUN_PHRASE.finditer(sentence.text):
+            kept: list[str] = []
+            for word in match.group(1).split():
+                if word.casefold() in _ENDS_PHRASE:
+                    break
+                kept.append(word)
+            phrase = " ".join(kept).rstrip(".,!?;:")
+            if phrase and content_words(phrase):
+                found[f"{match.group(0).casefold()} {phrase}"] = sentence
+    return next(iter(found.items())) if len(found) == 1 else None
+
+
+def _question_answered(sentences: Sequence[Sentence], position: int) -> str | None:
+    """The question someone else asked in the nearest earlier message, if it was one."""
+    here = sentences[position]
+    for earlier in reversed(_in_reach(sentences, position, REPLY_WINDOW)):
+        if earlier.author != here.author:
+            text = earlier.text.strip()
+            return text if text.endswith("?") else None
+    return None
+
+
+def _indirect(question: str) -> str:
+    """ "Do we need legal review?" -> " whether we need legal review"; other questions
+    follow a colon."""
+    text = question.strip().rstrip("?").strip()
+    if match := _DO_WE.match(text):
+        return f" whether {match.group(1)} {match.group(2)}"
+    return f": {text[:1].lower()}{text[1:]}"

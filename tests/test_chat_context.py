@@ -1,0 +1,222 @@
+"""Chat threads as people type them, beyond the cases of tests/test_chat_threads.py: any
+work verb after "I'll", lower-case sentences, an offer after a decline, "it" and "ask
+Jenna" read from the message answered, a choice that settles a question (issue 15)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from summarizer.text import split_sentences
+from tests.chat import recap_lines
+
+TODAY, TOMORROW = date(2026, 11, 16), date(2026, 11, 17)
+WEDNESDAY, FRIDAY = date(2026, 11, 18), date(2026, 11, 20)
+
+
+def _items(*lines: tuple[str, str]) -> list[tuple[str | None, str, date | None]]:
+    return [(a.owner, a.task, a.due) for a in recap_lines(*lines).action_items]
+
+
+def _questions(*lines: tuple[str, str]) -> list[str]:
+    return [q.text for q in recap_lines(*lines).open_questions]
+
+
+@pytest.mark.parametrize(
+    ("said", "task"),
+    [
+        ("I'll expand the volume and add an alert at 80%", "Expand the volume"),
+        ("ok I'll counter with 10% and see what they say", "Counter with 10%"),
+        ("I'm gonna rewrite the parser", "Rewrite the parser"),
+        ("I'll reach out to the vendor", "Reach out to the vendor"),
+    ],
+)
+def test_any_work_verb_after_ill_is_a_commitment(said, task) -> None:
+    items = _items(("Ann", "The staging db ran out of disk again."), ("Bob", said))
+    assert [(owner, text.split(" and ")[0]) for owner, text, _ in items] == [("Bob", task)]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I'll be honest, this is rough",
+        "I'll let you know",
+        "I'll head out now",
+        "I'll catch up later",
+        "I'll second that",
+        "I'll stick with the current plan",
+        "let me explain the issue",
+        "I'll miss the standup tomorrow",
+        "I'll keep you posted",
+        "I will wait for Bob",
+        "I'm going to the office tomorrow",
+        "I'll also need the keys",
+    ],
+)
+def test_talk_after_ill_is_no_item(said) -> None:
+    assert _items(("Ann", "The staging db ran out of disk again."), ("Bob", said)) == []
+
+
+def test_lower_case_chat_is_split_into_sentences() -> None:
+    assert split_sentences("Thanks! can you also write it up?") == [
+        "Thanks!",
+        "can you also write it up?",
+    ]
+    assert split_sentences("ugh. who's on call?") == ["ugh.", "who's on call?"]
+    assert split_sentences("Done. sent it") == ["Done.", "sent it"]
+    for kept in ("tea, coffee, etc. and milk", "see e.g. the docs", "approx. ten", "v1.2. then"):
+        assert split_sentences(kept) == [kept]
+
+
+def test_a_request_after_thanks_is_accepted_by_will_do() -> None:
+    assert _items(
+        ("Dev", "thanks! can you also write up what happened for the retro?"),
+        ("Maria", "sure, will do by Wednesday"),
+    ) == [("Maria", "Write up what happened for the retro", WEDNESDAY)]
+
+
+def test_whos_asks_who_and_i_am_answers_it() -> None:
+    assert _questions(("Dev", "ugh. who's on call this week?"), ("Maria", "I am.")) == []
+
+
+def test_an_offer_after_someone_else_declines() -> None:
+    assert _items(
+        ("Lee", "@Tom docs?"),
+        ("Tom", "Sorry, I'm out Thursday and Friday. Maybe Ana?"),
+        ("Ana", "I can take the docs, will have them ready Friday"),
+    ) == [("Ana", "Take the docs", FRIDAY)]
+
+
+@pytest.mark.parametrize(
+    ("before", "said", "expected"),
+    [
+        (
+            "ok let's go with the checklist then",
+            "I'll mock it up this week",
+            ("Mock up the checklist", FRIDAY),
+        ),
+        (
+            "also we need the security questionnaire back to them by Friday",
+            "I'll fill it in",
+            ("Fill in the security questionnaire", FRIDAY),
+        ),
+        (  # two things it could be: the task keeps its own words
+            "the questionnaire and the contract are both late",
+            "I'll fill it in today",
+            ("Fill it in", TODAY),
+        ),
+    ],
+)
+def test_it_is_read_from_the_message_answered(before, said, expected) -> None:
+    items = _items(("Kim", before), ("Raj", said))
+    assert [(task, due) for _, task, due in items] == [expected]
+
+
+def test_whom_to_ask_gets_what_from_the_question_answered() -> None:
+    assert _items(
+        ("Kim", "Do we need legal review for the new consent text?"),
+        ("Raj", "yes, I think so. I will ask Jenna tomorrow"),
+    ) == [("Raj", "Ask Jenna whether we need legal review for the new consent text", TOMORROW)]
+    items = _items(("Kim", "Who presents on Friday?"), ("Raj", "not sure, I will ask Jenna"))
+    assert [task for _, task, _ in items] == ["Ask Jenna: who presents on Friday"]
+
+
+def test_a_choice_settles_the_question_and_other_talk_does_not() -> None:
+    asked = ("Kim", "For onboarding, option A (wizard) or option B (checklist)?")
+    assert (
+        _questions(
+            asked,
+            ("Raj", "B tested better in the last study"),
+            ("Kim", "ok let's go with the checklist"),
+        )
+        == []
+    )
+    assert _questions(
+        asked, ("Raj", "B tested better in the last study"), ("Kim", "let's go with lunch first")
+    ) == ["For onboarding, option A (wizard) or option B (checklist)?"]
+
+
+def test_notes_that_hand_out_work_and_a_volunteer_who_says_me() -> None:
+    assert _items(
+        ("Eva", "Sprint planning notes:"),
+        ("Eva", "2. Noah takes the auth refactor."),
+        ("Noah", "👍"),
+        ("Eva", "3. Need someone to update the onboarding docs by Friday"),
+        ("Mia", "me"),
+        ("Eva", "thanks Mia"),
+    ) == [("Noah", "Take the auth refactor", None), ("Mia", "Update the onboarding docs", FRIDAY)]
+    # Nobody volunteered: no owner is made up, and "Bob reports…" is news, not a task.
+    assert _items(
+        ("Eva", "Need someone to update the onboarding docs by Friday"),
+        ("Bob", "Bob reports that CI is flaky again"),
+    ) == [(None, "Update the onboarding docs", FRIDAY)]
+    assert _items(("Eva", "We need someone to rethink pricing"), ("Bob", "hmm")) == []
+
+
+def test_i_think_we_should_and_agreed_is_a_decision() -> None:
+    recap = recap_lines(
+        ("Ken", "The Datadog contract renews on Jan 3."),
+        ("Ken", "I think we should negotiate a lower tier."),
+        ("Pat", "agreed"),
+    )
+    assert [d.text for d in recap.decisions] == ["We should negotiate a lower tier"]
+    recap = recap_lines(("Ken", "I think we should negotiate a lower tier."), ("Pat", "not sure"))
+    assert recap.decisions == []
+
+
+def test_one_message_with_two_commitments_gives_two_items() -> None:
+    assert _items(
+        (
+            "Sam",
+            "Standup: I'll fix the flaky login test today, and I'll review the PR tomorrow.",
+        )
+    ) == [("Sam", "Fix the flaky login test", TODAY), ("Sam", "Review the PR", TOMORROW)]
+
+
+def test_a_request_to_two_people_accepted_with_we() -> None:
+    assert _items(
+        ("Grace", "Ada, could you and Charles prepare the demo for the board?"),
+        ("Ada", "Yes, we'll have it ready by Thursday."),
+    ) == [("Ada", "Prepare the demo for the board with Charles", date(2026, 11, 19))]
+
+
+def test_a_bare_yes_answers_and_a_done_request_is_no_question() -> None:
+    assert _questions(("Lin", "is the release still on for Thursday?"), ("Sam", "yes")) == []
+    assert (
+        _questions(
+            ("Jo", "I'm blocked on the staging creds, who can share them?"),
+            ("Ops", "I'll DM them to you in 5 min"),
+        )
+        == []
+    )
+    recap = recap_lines(
+        ("Ravi", "can you also loop in support so they can reply to the customer?"),
+        ("Meg", "done, pinged Jess"),
+    )
+    assert (recap.action_items, recap.open_questions) == ([], [])
+
+
+def test_asap_is_due_today() -> None:
+    assert _items(("Ravi", "customer X reports data loss"), ("Meg", "I'll look into it ASAP")) == [
+        ("Meg", "Look into it", TODAY)
+    ]
+
+
+def test_an_acceptance_that_says_when_gives_the_date() -> None:
+    assert _items(
+        ("Lee", "@Priya can you take the on-call handover doc? need it before Thursday's sync"),
+        ("Priya", "yep, on it"),
+    ) == [("Priya", "Take the on-call handover doc", date(2026, 11, 19))]
+    assert _items(
+        ("Lee", "@Priya can you take the on-call handover doc?"),
+        ("Priya", "yep, I'll have a draft tomorrow"),
+    ) == [("Priya", "Take the on-call handover doc", TOMORROW)]
+
+
+def test_on_it_answers_and_markers_are_read_after_a_bullet() -> None:
+    assert _questions(("Lee", "@Tom and the runbook links for the pager?"), ("Tom", "on it")) == []
+    assert _questions(
+        ("Lee", "Also: are we keeping the pager rotation weekly?"),
+        ("Ana", "- Open question: do they need on-prem?"),
+    ) == ["Are we keeping the pager rotation weekly?", "Do they need on-prem?"]
