@@ -74,7 +74,10 @@ _REQUEST = re.compile(
     r"has time to|is free to)\s+(?:please\s+)?(?P<task3>.+?)\?$"
     # "Need someone to update the docs by Friday": a request to whoever takes it.
     r"|^(?P<wanted>(?:we\s+)?(?:need|want|are looking for|looking for)\s+(?:someone|somebody|"
-    r"a volunteer|one of you)\s+to)\s+(?P<task4>.+?)[.!?]*$",
+    r"a volunteer|one of you)\s+to)\s+(?P<task4>.+?)[.!?]*$"
+    # "Tom, you'll update the FAQ, right?": an assignment that asks to be confirmed.
+    r"|^(?:@?(?P<name3>[\w.\-]+(?:\s[\w.\-]+)?)\s*,\s*)?you(?:'ll|\s+will|'re going to)\s+"
+    r"(?P<task5>.+?),?\s+(?:right|ok(?:ay)?|yeah|yes|correct|no)\s*\?$",
     _IGNORE_CASE,
 )
 # "I can do the onsite interview" answering a request or a question: an offer.
@@ -263,9 +266,13 @@ def _request(
     """A request ("Kofi, can you chase legal?") and what its replies made of it: one
     item, owned by whoever accepted it (never by one who declined), due by either
     message's date; no item when a reply says it is already done."""
-    name = match.group("name") or match.group("name2")
+    name = match.group("name") or match.group("name2") or match.group("name3")
     verb = _task_verb(
-        match.group("task") or match.group("task2") or match.group("task3") or match.group("task4")
+        match.group("task")
+        or match.group("task2")
+        or match.group("task3")
+        or match.group("task4")
+        or match.group("task5")
     )
     if verb is None:
         return None  # "can you hear me?", "please note..."
@@ -274,7 +281,7 @@ def _request(
         task = f"{task.rstrip(' ?')} with {partner}"
     owner = match_participant(name, participants) if name else None
     if name and owner is None and name.casefold() not in {"you", "hey", "hi", "and", "so"}:
-        task = f"{name} {task}" if match.group("task2") is None else task
+        task = f"{name} {task}" if match.group("task") else task
     response = settle_request(sentences, position, task, owner)
     if response.done:
         consumed |= response.consumed | {position}

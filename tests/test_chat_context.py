@@ -220,3 +220,14 @@ def test_on_it_answers_and_markers_are_read_after_a_bullet() -> None:
         ("Lee", "Also: are we keeping the pager rotation weekly?"),
         ("Ana", "- Open question: do they need on-prem?"),
     ) == ["Are we keeping the pager rotation weekly?", "Do they need on-prem?"]
+
+
+def test_an_assignment_asking_right_is_a_request() -> None:
+    assert _items(
+        ("Ann", "And Tom, you'll update the FAQ, right?"),
+        ("Tom", "Yes, I'll do it by Wednesday."),
+    ) == [("Tom", "Update the FAQ", WEDNESDAY)]
+    # Declined: still a task, nobody's (as for "can you…?")
+    assert _items(("Ann", "Tom, you'll update the FAQ, right?"), ("Tom", "Sorry, no time")) == [
+        (None, "Update the FAQ", None)
+    ]
