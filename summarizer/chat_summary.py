@@ -21,11 +21,13 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I'll|I've|I'd|me|my|mine|myself)\b")
 
 
 def _repeats(sentence: Sentence, items: Sequence[str]) -> bool:
-    """Whether the sentence says again most of what an item says."""
+    """Whether the sentence says again most of what an item says: half its content words,
+    and two at least ("Release checklist: changelog, docs" repeats no "Draft the changelog")."""
     said = set(content_words(sentence.text))
     for item in items:
         wanted = set(content_words(item))
-        if len(wanted) >= 2 and len(wanted & said) * 2 >= len(wanted):
+        shared = len(wanted & said)
+        if len(wanted) >= 2 and shared >= 2 and shared * 2 >= len(wanted):
             return True
     return False
 
