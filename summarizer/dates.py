@@ -57,8 +57,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("tomorrow", re.compile(r"\b(tomorrow|tmrw|tmr)\b", re.I)),
-    # "this week" as a deadline ("I'll mock it up this week") means by its end.
-    ("end_week", re.compile(r"\b(eow|end of (?:the |this )?week|(?:later )?this week)\b", re.I)),
+    # "later this week" means by its end; a bare "this week" may date the past ("the bug
+    # we saw this week").
+    (
+        "end_week",
+        re.compile(r"\b(eow|end of (?:the |this )?week|(?:later|sometime|by) this week)\b", re.I),
+    ),
     ("end_month", re.compile(r"\b(eom|end of (?:the |this )?month)\b", re.I)),
     ("next_week", re.compile(r"\b(next week)\b", re.I)),
     ("next_month", re.compile(r"\b(next month)\b", re.I)),
@@ -67,7 +71,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "weekday",
         re.compile(
-            rf"\b(?:by|on|before|until|till|due|this|ready|done|finished|live|out)\s+({_WEEKDAY})\b",
+            rf"\b(?:by|on|before|until|till|due|this|ready)\s+({_WEEKDAY})\b",
             re.I,
         ),
     ),
@@ -133,16 +137,30 @@ def _resolve(kind: str, match: re.Match[str], base: datetime | None) -> date | N
     return coming
 
 
-def find_due(text: str, base: datetime | None) -> tuple[date | None, str | None]:
-    """The first due date written in `text`, resolved against `base`, and its phrase."""
-    best: tuple[int, str, re.Match[str]] | None = None
+_DEADLINE = re.compile(r"(?:\b(?:by|before|until|till|due)\s+)$", re.I)
+
+
+def find_due(
+    text: str, base: datetime | None, *, deadline: bool = False
+) -> tuple[date | None, str | None]:
+    """The due date written in `text`, resolved against `base`, and its phrase: the first
+    one said as a deadline ("by next Tuesday") if any, else the first one. `deadline`:
+    only a deadline ("the release on Friday broke login" gives none)."""
+    best: tuple[bool, int, str, re.Match[str]] | None = None
     for kind, pattern in _PATTERNS:
         match = pattern.search(text)
-        if match and (best is None or match.start() < best[0]):
-            best = (match.start(), kind, match)
-    if best is None:
+        if match is None:
+            continue
+        said_as_deadline = bool(
+            _DEADLINE.search(text[: match.start()])
+            or re.match(r"(?:by|before|until|till|due)\b", match.group(0), re.I)
+        )
+        candidate = (not said_as_deadline, match.start(), kind, match)
+        if best is None or candidate[:2] < best[:2]:
+            best = candidate
+    if best is None or (deadline and best[0]):
         return None, None
-    _, kind, match = best
+    _, _, kind, match = best
     return _resolve(kind, match, base), match.group(0)
 
 

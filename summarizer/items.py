@@ -26,6 +26,21 @@ _PUNCTUATION = re.compile(r"[^\w\s]")
 _NUMBER = re.compile(r"\d+")
 
 
+_CLAUSE_END = re.compile(
+    r",?\s+(?:so that|so|because|since|but|although|though|unless|if|which|whereas)\s+|"
+    r",\s+(?:and|then|I'll|I will|we'll|will)\s+|;|\s+-\s+",
+    re.IGNORECASE,
+)
+_MAX_TASK_WORDS = 16
+
+
+def first_clause(task: str) -> str:
+    """The task without the reasons and asides that follow it ("..., so I can ...")."""
+    task = _CLAUSE_END.split(task, maxsplit=1)[0]
+    tokens = task.split()
+    return " ".join(tokens[:_MAX_TASK_WORDS]) if len(tokens) > _MAX_TASK_WORDS else task
+
+
 def normalize_item_text(text: str) -> str:
     """The text two items are compared by: case-folded, punctuation and spacing ignored."""
     return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())

@@ -3,9 +3,9 @@
 "I will ask her today" after "Can someone ask the CEO who presents the keynote?" is "Ask
 the CEO who presents the keynote"; "I'll fill it in" after "we need the security
 questionnaire back by Dec 15" is "Fill in the security questionnaire", due Dec 15; "I
-will ask Jenna" in answer to "Do we need legal review?" is "Ask Jenna: do we need legal
-review?". Each reading needs one clear antecedent in the few messages before; with none,
-or with two, the task keeps its own words (a vague task beats a wrong one).
+will ask Jenna" in answer to "Do we need legal review?" is "Ask Jenna whether we need
+legal review". Each reading needs one clear antecedent in the few messages before; with
+none, or with two, the task keeps its own words (a vague task beats a wrong one).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from summarizer.dates import find_due
+from summarizer.items import first_clause
 from summarizer.text import STOPWORDS, Sentence, content_words
 from summarizer.threads import REPLY_WINDOW
 
@@ -27,12 +28,30 @@ _PARTICLES = frozenset("up in out over off back down through".split())
 _DETERMINER = r"(?:the|this|that|our|your|their|these|those)"
 _NOUN_PHRASE = re.compile(rf"\b{_DETERMINER}(?=((?:\s+[\w\-]+){{1,4}}))", _I)
 _ENDS_PHRASE = STOPWORDS | _PARTICLES | frozenset("to for by on at from with of".split())
-# "ask Jenna", "check with legal", "find out": whom or how, but not what.
-_ASK = re.compile(
-    r"^(?:ask|ping|email|message|check with|confirm with)\s+\S+(?:\s+\S+)?$|^(?:check|find out)$",
+# A verb ends the phrase too: "the nightly export crashed again" is about "the nightly
+# export", and "that sounds terrible" names nothing.
+_VERB_LIKE = re.compile(
+    r"\w{3,}ed|is|are|was|were|be|been|has|have|had|does|did|broke|broken|went|gone|came|"
+    r"ran|took|made|got|sent|built|wrote|told|said|found|left|lost|fell|sounds|looks|seems|"
+    r"feels|means|makes|goes|needs|keeps|breaks|fails|crashes|works|happens",
     _I,
 )
-_DO_WE = re.compile(r"^do\s+(we|you|they|i)\s+(.+)$", _I)
+# What may follow "that" or "this" when it is the object: "do that today", "fix this up".
+_AFTER_OBJECT = _PARTICLES | frozenset(
+    "today tomorrow tonight now later asap first soon by on before after when if and then "
+    "for to with".split()
+)
+# "ask Jenna", "check with legal", "find out": whom or how, but not what.
+_ASK = re.compile(
+    r"^(?:ask|ping|email|message|check with|confirm with)\s+(?!(?:you|me|us|them|him|her)\b)"
+    r"\S+(?:\s+\S+)?$|^(?:check|find out)$",
+    _I,
+)
+_WHETHER = re.compile(
+    r"^(?:do\s+(?P<who>we|you|they|i)|(?:does\s+)?(?:anyone|anybody|someone|somebody)\s+"
+    r"knows?\s+(?:if|whether))\s+(?P<rest>.+)$",
+    _I,
+)
 
 
 def referent(task: str, sentences: Sequence[Sentence], position: int) -> str | None:
@@ -56,23 +75,35 @@ def resolved_task(
     """The task of a commitment at `position` with its pronoun or missing question
     filled in from the messages before, and a due date those messages gave the thing
     "it" stands for (the commitment's own date, in its words, comes first)."""
+    task = first_clause(task)
     tokens = task.split()
     if (said := referent(task, sentences, position)) is not None:
         return " ".join([tokens[0], said, *tokens[2:]]), None
-    pronoun = len(tokens) >= 2 and tokens[1].casefold().strip(".,!?") in {"it", "that", "this"}
-    if pronoun and (found := _noun_phrase(sentences, position)) is not None:
+    if _stands_alone(tokens) and (found := _noun_phrase(sentences, position)) is not None:
         phrase, source = found
         rest = tokens[2:]
         if rest and rest[0].casefold() in _PARTICLES:
             spelled = [tokens[0], rest[0], phrase, *rest[1:]]
         else:
             spelled = [tokens[0], phrase, *rest]
-        return " ".join(spelled), find_due(source.text, source.at)[0]
+        return " ".join(spelled), find_due(source.text, source.at, deadline=True)[0]
     _, when = find_due(task, None)
     bare = re.sub(rf"\s*\b{re.escape(when)}\b", "", task).strip() if when else task
     if _ASK.match(bare.rstrip(" .!")) and (question := _question_answered(sentences, position)):
         return f"{bare.rstrip(' .!')}{_indirect(question)}", None  # its date: the task's own
     return task, None
+
+
+def _stands_alone(tokens: list[str]) -> bool:
+    """Whether the task's object is a pronoun: "fix it", "fill it in", "do that today";
+    not "fix that bug" or "take this one", where "that" and "this" pick a thing."""
+    if len(tokens) < 2:
+        return False
+    word = tokens[1].casefold().strip(".,!?")
+    if word == "it":
+        return True
+    following = tokens[2].casefold().strip(".,!?") if len(tokens) > 2 else None
+    return word in {"that", "this"} and (following is None or following in _AFTER_OBJECT)
 
 
 def _in_reach(sentences: Sequence[Sentence], position: int, messages: int) -> list[Sentence]:
@@ -98,7 +129,7 @@ def _noun_phrase(sentences: Sequence[Sentence], position: int) -> tuple[str, Sen
         for match in _NOUN_PHRASE.finditer(sentence.text):
             kept: list[str] = []
             for word in match.group(1).split():
-                if word.casefold() in _ENDS_PHRASE:
+                if word.casefold() in _ENDS_PHRASE or _VERB_LIKE.fullmatch(word):
                     break
                 kept.append(word)
             phrase = " ".join(kept).rstrip(".,!?;:")
@@ -118,9 +149,9 @@ def _question_answered(sentences: Sequence[Sentence], position: int) -> str | No
 
 
 def _indirect(question: str) -> str:
-    """ "Do we need legal review?" -> " whether we need legal review"; other questions
-    follow a colon."""
+    """ "Do we need legal review?" -> " whether we need legal review", "anyone know if
+    the VPN is down?" -> " whether the VPN is down"; other questions follow a colon."""
     text = question.strip().rstrip("?").strip()
-    if match := _DO_WE.match(text):
-        return f" whether {match.group(1)} {match.group(2)}"
+    if match := _WHETHER.match(text):  # "anyone know if the VPN is down" too
+        return " ".join([" whether", *filter(None, (match.group("who"), match.group("rest")))])
     return f": {text[:1].lower()}{text[1:]}"

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from summarizer.dates import find_due
-from summarizer.items import dedupe_similar, tidy_action_items
+from summarizer.items import dedupe_similar, first_clause, tidy_action_items
 from summarizer.participants import match_participant, mentioned_participants
 from summarizer.references import resolved_task
-from summarizer.text import STOPWORDS, Sentence, clean_clause, content_words, words
+from summarizer.text import Sentence, clean_clause, content_words, words
 from summarizer.threads import (
     REPLY_WINDOW,
     agreed_proposal,
@@ -27,7 +27,7 @@ from summarizer.threads import (
     settle_request,
 )
 from summarizer.types import ActionItem, Decision, OpenQuestion
-from summarizer.vocabulary import CHAT_TASK_VERBS, HEDGES, LEADING_ADVERBS, NOT_WORK_VERBS
+from summarizer.vocabulary import CHAT_TASK_VERBS, HEDGES, LEADING_ADVERBS
 
 _IGNORE_CASE = re.IGNORECASE
 _MARKER = re.compile(
@@ -49,8 +49,7 @@ _DECISION = re.compile(
     _IGNORE_CASE,
 )
 _COMMITMENT = re.compile(
-    r"\b(?:(?P<open>I'll|I will|I'm gonna|let me)|I'm going to|I am going to|I can(?= take\b))"
-    r"\s+(?P<task>.+)",
+    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|let me|I can(?= take\b))\s+(.+)",
     _IGNORE_CASE,
 )
 _YOU = re.compile(
@@ -60,6 +59,7 @@ _YOU = re.compile(
 )
 _NOT_A_TASK = re.compile(
     r"^(?:be|been|never|not|probably not|have to say|guess|think|say|see what you mean|"
+    r"put it (?:this|that|another) way|"
     r"admit|agree|just say|tell you what|leave it|pass|show you|stop|start by|try and remember)\b",
     _IGNORE_CASE,
 )
@@ -82,10 +82,13 @@ _REQUEST = re.compile(
 )
 # "I can do the onsite interview" answering a request or a question: an offer.
 _OFFER = re.compile(r"\bI can (?!not\b)(.+)", _IGNORE_CASE)
+# "- ", "• ", "2. ": a line of a list, as in meeting notes.
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•‣–]|\d{1,2}[.)])\s+")
 _THIRD_PERSON = re.compile(
     r"^@?(?P<name>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)?)\s+"
     r"(?:(?:will|is going to|to|should|needs to|can)\s+(?P<task>.+)"
-    # Meeting notes hand out work in the present: "Noah takes the auth refactor".
+    # Notes hand out work in the present: "- Noah takes the auth refactor" (in a list only:
+    # "Dan owns that service" in a sentence is news, not a task).
     r"|(?P<assigned>takes|owns|handles|leads|drives|covers|picks up)\s+(?P<rest>.+))$"
 )
 _GROUP = re.compile(
@@ -99,47 +102,23 @@ _OPEN_MARKER = re.compile(
 )
 
 
-_CLAUSE_END = re.compile(
-    r",?\s+(?:so that|so|because|since|but|although|though|unless|if|which|whereas)\s+|"
-    r",\s+(?:and|then|I'll|I will|we'll|will)\s+|;|\s+-\s+",
-    _IGNORE_CASE,
-)
-_MAX_TASK_WORDS = 16
-
-
-def _first_clause(task: str) -> str:
-    """The task without the reasons and asides that follow it ("..., so I can ...")."""
-    task = _CLAUSE_END.split(task, maxsplit=1)[0]
-    tokens = task.split()
-    return " ".join(tokens[:_MAX_TASK_WORDS]) if len(tokens) > _MAX_TASK_WORDS else task
-
-
-def _task_verb(
-    task: str, verbs: frozenset[str] = CHAT_TASK_VERBS, *, any_verb: bool = False
-) -> tuple[str, bool] | None:
+def _task_verb(task: str, verbs: frozenset[str] = CHAT_TASK_VERBS) -> tuple[str, bool] | None:
     """The task from its verb on, and whether it was hedged ("try to..."); None when the
-    clause does not start with a task verb (after adverbs such as "just"). `any_verb`:
-    where only a verb can follow, any word that is no talk, state or function word."""
+    clause does not start with a task verb (after adverbs such as "just")."""
     tokens = task.split()
     hedged = False
     while tokens and tokens[0].casefold().strip(",") in LEADING_ADVERBS | HEDGES | {"to"}:
         hedged = hedged or tokens[0].casefold() in HEDGES
         tokens = tokens[1:]
-    if not tokens:
-        return None
-    first = tokens[0].casefold()
-    if first in verbs or (any_verb and _is_work_verb(tokens[0])):
+    if tokens and tokens[0].casefold() in verbs:
         return " ".join(tokens), hedged
     return None
 
 
-def _is_work_verb(token: str) -> bool:
-    return (
-        token.isalpha()
-        and token.islower()  # a capital mid-sentence starts a name, not a verb
-        and token not in STOPWORDS | NOT_WORK_VERBS
-        and not token.endswith("ly")
-    )
+def _body(sentence: Sentence) -> tuple[str, bool]:
+    """The sentence without a list marker ("- ", "2. "), and whether it had one."""
+    listed = _LIST_ITEM.match(sentence.text)
+    return (sentence.text[listed.end() :] if listed else sentence.text).strip(), bool(listed)
 
 
 def _third_person_task(match: re.Match[str]) -> str:
@@ -163,7 +142,8 @@ def _item(
     """An item of `task`, due by the date in `said` (what its owner wrote, when the task
     was completed from context, whose dates are not this item's), else in `task`."""
     due, phrase = find_due(task if said is None else said, sentence.at)
-    task = _first_clause(task)
+    if said is None or said == task:  # a task completed from context was trimmed before
+        task = first_clause(task)
     if phrase:  # "tomorrow morning", "on Friday afternoon": the time of day goes too
         task = re.sub(
             rf"(\b{re.escape(phrase)})\s+(?:morning|afternoon|evening|night)\b", r"\1", task
@@ -201,7 +181,7 @@ def _action_from(
 ) -> ActionItem | None:
     """The action item a sentence states, if any; replies that are part of it (the
     acceptance of a request) go into `consumed`."""
-    text = sentence.text.strip()
+    text, listed = _body(sentence)
     author = sentence.author or None
     if match := _MARKER.match(text):
         body = match.group(1)
@@ -217,7 +197,7 @@ def _action_from(
     if text.endswith("?"):
         return None
     if match := _COMMITMENT.search(text):
-        verb = _task_verb(match.group("task"), any_verb=bool(match.group("open")))
+        verb = _task_verb(match.group(1))
         if verb is None or _NOT_A_TASK.match(verb[0]):
             return None
         task, due = resolved_task(verb[0], sentences, position)
@@ -240,7 +220,7 @@ def _action_from(
         if owner and verb:  # "you'll..." with nobody clearly addressed is not assigned
             return _item(verb[0], owner, sentence, ids, 0.7)
         return None
-    if match := _THIRD_PERSON.match(text):
+    if (match := _THIRD_PERSON.match(text)) and (listed or not match.group("assigned")):
         owner = match_participant(match.group("name"), participants)
         verb = _task_verb(_third_person_task(match))
         if owner and verb:
@@ -323,7 +303,7 @@ def _spelled_out(acceptance: Sentence, task: str) -> str | None:
     """The acceptance's own wording of the task when it says all the request did and
     more ("can you own the login bug?" / "I will fix the login bug"), else None."""
     match = _COMMITMENT.search(acceptance.text)
-    verb = _task_verb(match.group("task"), any_verb=bool(match.group("open"))) if match else None
+    verb = _task_verb(match.group(1)) if match else None
     if verb is None or _PRONOUNS & set(words(verb[0])):
         return None
     said = set(content_words(verb[0]))
@@ -342,7 +322,7 @@ def _answers_a_request(sentences: Sequence[Sentence], position: int) -> bool:
 
 
 def _decision_from(sentence: Sentence) -> Decision | None:
-    text = sentence.text.strip()
+    text, _ = _body(sentence)
     if text.endswith("?"):
         return None
     match = _DECISION_MARKER.match(text) or _DECISION.search(text)
@@ -365,7 +345,7 @@ def _open_question_from(
 ) -> OpenQuestion | None:
     """A question that nobody answered in the next few messages: acknowledgements ("good
     point"), "not sure yet" and talk about something else leave it open."""
-    text = sentence.text.strip()
+    text, _ = _body(sentence)
     marked = _OPEN_MARKER.match(text)
     if not marked and not text.endswith("?"):
         return None

@@ -37,10 +37,19 @@ FILLERS = frozenset(
 
 # A sentence ends at ".", "!" or "?" before a capital, and, as chat is often typed in lower
 # case ("thanks! can you…", "ugh. who's on call?"), at "!" or "?" before any word and at a
-# "." after a word of three letters or more that is no abbreviation ("etc. and" is not).
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@])|(?<=[!?])\s+(?=\w)|\n+")
-_LOWER_START = re.compile(r"(?<![.\w])([A-Za-z]{3,})\.\s+(?=[a-z])")
-_ABBREVIATIONS = frozenset("etc approx incl min max est dept nos resp".split())
+# "." after a lower-case word of three letters or more that is no abbreviation ("etc. and").
+# Never before a word that dates what came before ("fix the dashboard! tomorrow at the
+# latest"), and only after a lower-case word ("Globex Inc. by Friday" is one sentence).
+_NOT_A_START = r"(?!(?:by|before|until|till|tomorrow|today|tonight|asap|eod|eow|next|on)\b)"
+_SENTENCE_END = re.compile(
+    rf"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@])|(?<=[!?])\s+{_NOT_A_START}(?=\w)|\n+"
+)
+_LOWER_START = re.compile(rf"(?<![.\w])([a-z]{{3,}})\.\s+{_NOT_A_START}(?=[a-z])")
+_LIST_NUMBER = re.compile(r"\s*\d{1,2}[.)]\s*")
+_ABBREVIATIONS = frozenset(
+    "etc approx incl min mins max est dept nos resp sec secs hrs vol ver rev ref fig misc avg "
+    "cont".split()
+)
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 _URL = re.compile(r"https?://\S+")
 
@@ -86,11 +95,13 @@ def spoken_only(sentences: list[Sentence]) -> list[Sentence]:
 
 
 def split_sentences(text: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for part in _SENTENCE_END.split(text):
+        if found and _LIST_NUMBER.fullmatch(found[-1]):  # "2. Noah takes…" is one line
+            part = f"{found.pop()} {part}"
         start = 0
         for match in _LOWER_START.finditer(part):
-            if match.group(1).casefold() not in _ABBREVIATIONS:
+            if match.group(1) not in _ABBREVIATIONS:
                 found.append(part[start : match.end(1) + 1])
                 start = match.end()
         found.append(part[start:])

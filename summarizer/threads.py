@@ -24,11 +24,11 @@ _I = re.IGNORECASE
 # How far a reply may be from what it answers, in messages.
 REPLY_WINDOW = 3
 
+_VOLUNTEER = re.compile(r"^\W*(?:me|mine|i do|i can)\W*$", _I)  # "Need someone to…" / "me"
 ACCEPT = re.compile(
     r"^\s*(?:sure|ok(?:ay)?|will do|on it|yes|yep|yeah|no problem|np|of course|absolutely|"
-    r"i can(?!'t|not|\s+not)|i'll|i will|we(?:'ll|\s+will)(?!\s+see)|can do|got it|"
-    r"sounds good|happy to|count me in)\b"
-    r"|^\W*(?:me|mine|i do|i can)\W*$",  # "Need someone to…" / "me"
+    r"i can(?!'t|not|\s+not)|i'll|i will|can do|got it|sounds good|happy to|count me in)\b"
+    rf"|{_VOLUNTEER.pattern}",
     _I,
 )
 _POSITIVE = re.compile(r"\bi(?:'ll|\s+will|\s+can(?!'t|not|\s+not))\b", _I)
@@ -182,12 +182,19 @@ def settle_request(
     addressee declined), a decline rules its author out, a "done" closes it."""
     response = Response()
     seen: set[int] = set()
+    asked = False  # someone asked something since: a short "yes" may answer that instead
     for later, reply in replies(sentences, position):
         if reply.index in seen:
             continue  # one reading per message: its first sentence that says something
-        kind = reply_kind(reply.text)
+        # "Yes, we'll have it ready": the cleaned text lost the "Yes".
+        kind = reply_kind(reply.text) or (reply_kind(reply.raw) if reply.raw else None)
         if kind is None:
+            asked = asked or reply.text.rstrip().endswith("?")  # not "sure, by when?"
             continue
+        if asked and len(words(reply.text)) <= 3:
+            continue  # "yes", "done": the answer to the question in between
+        if reply.bare and addressee is None and not _VOLUNTEER.match(reply.text):
+            continue  # "ok" to "can someone…?" takes nothing on; "me" does
         seen.add(reply.index)
         mine = addressee is None or reply.author == addressee or addressee in response.declined
         if kind == "done" and mine:
@@ -219,7 +226,7 @@ _NON_ANSWER = re.compile(
     _I,
 )
 _YES_NO = re.compile(
-    r"^\W*(?:yes|yeah|yep|yup|no|nope|nah|correct|exactly|definitely|absolutely|of course|"
+    r"^\W*(?:yes|yeah|yep|yup|no|nope|nah|done|correct|exactly|definitely|absolutely|of course|"
     r"indeed|not really|sure|it is|it's|it does|it doesn't|it isn't|we do|we don't|we are|"
     r"we aren't|we will|we won't|they do|they don't|that's right)\b",
     _I,
@@ -228,6 +235,8 @@ _YES_NO_QUESTION = frozenset(
     "do does did is are was were can could should shall will would have has may might must "
     "any anyone anybody".split()
 )
+_ON_IT = re.compile(r"^\W*(?:on it|will do|can do|got it|sure|ok(?:ay)?|yes|yep|yeah)\W*$", _I)
+_WH = frozenset("what where when why how which who whose whom".split())
 _CHOICE = re.compile(
     r"\b(?:let's|let us|we'll|we will|we're)\s+"
     r"(?:go(?:ing)?\s+(?:with|for)|use|pick|choose|take)\b",
@@ -268,12 +277,12 @@ def answers(
     text = reply.raw or reply.text
     if text.rstrip().endswith("?") or _NON_ANSWER.search(text) or is_aside(reply):
         return False
-    if adjacent and reply_kind(text) == "accept":  # "and the runbook links?" / "on it"
-        return True
     # What the question asks is in its last clause ("I'm blocked, who can help?"), and
     # "who's" asks "who".
     clause = re.split(r"[,;:]\s+", question.text)[-1]
     kind = (words(clause) or [""])[0].split("'")[0]
+    if adjacent and kind not in _WH and _ON_IT.match(text):
+        return True  # "and the runbook links?" / "on it"; but "where is it?" / "yeah" is not
     shared = len(_terms(question.text) & _terms(text))
     if (kind in _YES_NO_QUESTION and _YES_NO.match(text)) or shared >= (1 if adjacent else 2):
         return True

@@ -1,7 +1,6 @@
 """Verbs that start a task. "I'll send the deck" is a commitment; "I'll tell you" or
-"I'll just say" is talk. The rules accept a requested or assigned clause as an action item
-only when it starts with one of these (after adverbs such as "just"); after "I'll" any verb
-but talk, states and courtesy (NOT_WORK_VERBS) will do."""
+"I'll just say" is talk. The rules accept a first-person, requested or assigned clause as
+an action item only when it starts with one of these (after adverbs such as "just")."""
 
 TASK_VERBS = frozenset(
     """
@@ -32,25 +31,18 @@ LEADING_ADVERBS = frozenset(
 )
 HEDGES = frozenset("try probably maybe".split())
 
-# Chat requests also hand out duties ("can you cover the interview?"); TASK_VERBS itself
-# stays as it is (the meeting model's features read it).
+# Chat adds the verbs of everyday work talk ("I'll expand the volume", "can you loop in
+# support?"); TASK_VERBS itself stays as it is (the meeting model's features read it). A
+# closed list, not "any verb after I'll": "I'll lose my mind", "I'll drink to that" and
+# "I'll hold you to that" are no tasks.
 CHAT_TASK_VERBS = TASK_VERBS | frozenset(
     """
-    cover own expand counter bump dig loop grab tackle nudge kick spin renew negotiate
-    escalate downgrade revert rerun retry reboot scale resize approve reject sign lock unlock
-    backfill refresh onboard announce recruit reconnect
-    """.split()
-)
-
-# After "I'll" or "I will" comes a verb, so such a commitment may name any task ("I'll
-# expand the volume", "I'll counter with 10%") except these: talk, states and courtesy.
-# After "I'm going to" may come a place ("...to the office"), so that form needs a task verb.
-NOT_WORK_VERBS = frozenset(
-    """
-    be been have has had say tell think guess admit agree see know let keep leave pass show
-    stop wait hope believe feel mean remember forget assume expect imagine suppose wonder need
-    want like love hate miss bet never not probably go come stay sit stand die live head hop
-    step jump drop catch echo second defer allow buy explain rephrase elaborate repeat join
-    hang chime pop swing sleep eat rest relax trust stick owe confess
+    adjust allocate announce approve backfill backup block book bump cancel chase circle
+    clean compile counter cover dig dm draft edit escalate expand figure file fill flag
+    follow forward grab handle handover investigate invite invoice loop message
+    migrate negotiate nudge onboard open own pair pitch ping postpone prep proofread
+    quote reach reboot recruit refresh refund reject reconnect renew reply reschedule
+    resize retry revert rerun reroute rotate scale script sign snooze spin submit tackle
+    text transcribe transfer tweak tune unblock uninstall unlock verify wire
     """.split()
 )

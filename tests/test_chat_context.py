@@ -30,9 +30,10 @@ def _questions(*lines: tuple[str, str]) -> list[str]:
         ("ok I'll counter with 10% and see what they say", "Counter with 10%"),
         ("I'm gonna rewrite the parser", "Rewrite the parser"),
         ("I'll reach out to the vendor", "Reach out to the vendor"),
+        ("I'll loop in support", "Loop in support"),
     ],
 )
-def test_any_work_verb_after_ill_is_a_commitment(said, task) -> None:
+def test_the_verbs_of_everyday_work_make_commitments(said, task) -> None:
     items = _items(("Ann", "The staging db ran out of disk again."), ("Bob", said))
     assert [(owner, text.split(" and ")[0]) for owner, text, _ in items] == [("Bob", task)]
 
@@ -52,6 +53,17 @@ def test_any_work_verb_after_ill_is_a_commitment(said, task) -> None:
         "I will wait for Bob",
         "I'm going to the office tomorrow",
         "I'll also need the keys",
+        "I'll lose my mind if this happens again",
+        "I'll drink to that",
+        "I'll hold you to that",
+        "ok I'll give you that, but the deadline stays",
+        "I'll cross that bridge when we get there",
+        "sorry, I'll shut up next time",
+        "I'm gonna scream into a pillow",
+        "let me play devil's advocate here",
+        "I'll put it this way: the pods restart every 40 minutes",
+        "Dan owns that service, pinging him",  # news about Dan, not his task
+        "Noah takes PTO next week",
     ],
 )
 def test_talk_after_ill_is_no_item(said) -> None:
@@ -64,8 +76,19 @@ def test_lower_case_chat_is_split_into_sentences() -> None:
         "can you also write it up?",
     ]
     assert split_sentences("ugh. who's on call?") == ["ugh.", "who's on call?"]
-    assert split_sentences("Done. sent it") == ["Done.", "sent it"]
-    for kept in ("tea, coffee, etc. and milk", "see e.g. the docs", "approx. ten", "v1.2. then"):
+    assert split_sentences("done. sent it") == ["done.", "sent it"]
+    assert split_sentences("1. We drop CSV. 2. Noah takes it.") == [
+        "1. We drop CSV.",
+        "2. Noah takes it.",
+    ]
+    for kept in (
+        "tea, coffee, etc. and milk",
+        "see e.g. the docs",
+        "approx. ten",
+        "v1.2. then",
+        "I'll send the MSA to Globex Inc. by friday",  # a capital: a name, not a sentence
+        "I'll fix the EU dashboard! tomorrow at the latest",  # the date goes with it
+    ):
         assert split_sentences(kept) == [kept]
 
 
@@ -93,7 +116,7 @@ def test_an_offer_after_someone_else_declines() -> None:
     [
         (
             "ok let's go with the checklist then",
-            "I'll mock it up this week",
+            "I'll mock it up later this week",
             ("Mock up the checklist", FRIDAY),
         ),
         (
@@ -231,3 +254,59 @@ def test_an_assignment_asking_right_is_a_request() -> None:
     assert _items(("Ann", "Tom, you'll update the FAQ, right?"), ("Tom", "Sorry, no time")) == [
         (None, "Update the FAQ", None)
     ]
+
+
+@pytest.mark.parametrize(
+    ("before", "said", "task"),
+    [  # a verb ends the phrase "it" stands for, and "this one" is no pronoun
+        ("the nightly export crashed again", "I'll fix it today", "Fix the nightly export"),
+        ("@Dan your PR broke staging", "oops, I'll revert it", "Revert your PR"),
+        ("ugh that sounds terrible", "yeah I'll fix it tomorrow", None),  # "fix it": too vague
+        ("the flaky checkout test failed again", "I'll take this one", None),
+        ("the release on Friday broke login", "I'll fix it", "Fix the release"),  # no due
+    ],
+)
+def test_it_stands_for_the_thing_not_for_what_happened_to_it(before, said, task) -> None:
+    items = _items(("Ann", before), ("Dan", said))
+    assert [t for _, t, _ in items] == ([task] if task else [])
+    assert all(due in (None, TODAY, TOMORROW) for _, _, due in items)
+
+
+def test_a_bare_ok_takes_on_only_what_was_asked_of_its_author() -> None:
+    assert _items(
+        ("Ann", "can someone send the agenda before the call?"),
+        ("Mo", "ok"),
+        ("Ned", "I'll send it"),
+    ) == [("Ned", "Send the agenda before the call", None)]
+    items = _items(
+        ("Ann", "can someone restart the staging runner?"),
+        ("Jan", "is it stuck again?"),
+        ("Kai", "yes"),  # answers Jan
+    )
+    assert [owner for owner, _, _ in items] != ["Kai"]
+    recap = recap_lines(
+        ("Ann", "can someone rotate the API keys?"),
+        ("Bob", "did anyone update the changelog?"),
+        ("Cid", "done"),  # the changelog, not the keys
+    )
+    assert [a.task for a in recap.action_items] == ["Rotate the API keys"]
+    assert recap.open_questions == []
+    # A question that takes the request on is no question in between.
+    assert _items(("Ann", "Bob, can you review the spec?"), ("Bob", "sure, by when?")) == [
+        ("Bob", "Review the spec", None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("when do we cut the release branch?", "ok"),
+        ("who's writing the postmortem?", "ok"),
+        ("is the migration safe to run during business hours?", "we'll find out 😬"),
+        ("anyone know if the VPN is down for everyone?", "I'll ping you"),
+    ],
+)
+def test_an_ok_or_a_promise_to_tell_answers_no_question(question, reply) -> None:
+    recap = recap_lines(("Ann", question), ("Bob", reply))
+    assert len(recap.open_questions) == 1
+    assert all(":" not in a.task for a in recap.action_items)

@@ -17,7 +17,8 @@ FRIDAY = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
         ("tomorrow please", MONDAY, date(2026, 11, 24)),
         ("before EOD", MONDAY, date(2026, 11, 23)),
         ("by end of week", MONDAY, date(2026, 11, 27)),
-        ("I'll mock it up this week", MONDAY, date(2026, 11, 27)),
+        ("I'll mock it up later this week", MONDAY, date(2026, 11, 27)),
+        ("the incident from this week, by next Tuesday", MONDAY, date(2026, 12, 1)),
         ("will have them ready Friday", MONDAY, date(2026, 11, 27)),
         ("sometime next week", MONDAY, date(2026, 11, 30)),
         ("next Friday", MONDAY, date(2026, 12, 4)),
@@ -38,6 +39,11 @@ def test_no_date_and_no_false_friends() -> None:
     assert find_due("I may look at it", MONDAY) == (None, None)
     assert find_due("the second option is better", MONDAY) == (None, None)
     assert find_due("I'm in Berlin Friday", MONDAY) == (None, None)  # a bare weekday is no date
+    assert find_due("the bug we saw this week", MONDAY) == (None, None)
+    assert find_due("what went live Friday", MONDAY) == (None, None)
+    # Only a deadline, when asked for one: the release's day is not the fix's due date.
+    assert find_due("the release on Friday broke login", MONDAY, deadline=True) == (None, None)
+    assert find_due("we need it back by Friday", MONDAY, deadline=True)[0] == date(2026, 11, 27)
 
 
 def test_relative_dates_need_a_reference_time() -> None:

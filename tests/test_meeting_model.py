@@ -241,3 +241,30 @@ def test_a_meeting_summary_names_who_said_a_first_person_sentence(
     first_person = [s for s in recap.summary.split(". ") if " I " in f" {s} "]
     assert first_person, recap.summary  # the summary quotes somebody's "I…"
     assert all(s.startswith(("Ann: ", "Bob: ")) for s in first_person), recap.summary
+
+
+def test_a_meeting_lists_only_its_likeliest_open_questions(trained: tuple[Path, Path]) -> None:
+    conversation = _spoken_meeting()
+    asked = _QUESTIONS
+    messages = list(conversation.messages)
+    for k, question in enumerate(asked):  # spread out, nobody answers
+        messages.insert(10 + 12 * k, Message(author="Bob", text=question, ref=f"q-{k}"))
+    conversation = Conversation(messages=messages)
+    rules_only = offline_recap(conversation, model=False)
+    assert len(rules_only.open_questions) == len(asked)
+    recap = offline_recap(conversation, model=MeetingModel.load(trained[0]))
+    assert 0 < len(recap.open_questions) <= 5
+    refs = [q.ref for q in recap.open_questions]
+    assert refs == sorted(refs, key=lambda ref: int(ref.split("-")[1]))  # in the order asked
+
+
+_QUESTIONS = [
+    "How many seats does the venue in Lisbon have?",
+    "What happened to the hiring freeze memo?",
+    "Where are the signed vendor contracts stored?",
+    "How long will the pricing review take?",
+    "What does legal say about the trademark filing?",
+    "Where should the launch party happen?",
+    "How often do travel refunds arrive late?",
+    "What exactly is blocking the roadmap slides?",
+]
