@@ -51,8 +51,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "today",
         re.compile(
-            r"\b(today|tonight|eod|end of (?:the )?day|cob|close of business|asap|"
-            r"as soon as possible)\b",
+            rf"\b(today|tonight|(?:eod|end of (?:the )?day|cob|close of business)(?!\s+{_WEEKDAY})|"
+            r"asap|as soon as possible)\b",
             re.I,
         ),
     ),
@@ -63,6 +63,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "end_week",
         re.compile(r"\b(eow|end of (?:the |this )?week|(?:later|sometime|by) this week)\b", re.I),
     ),
+    ("end_next_week", re.compile(r"\b(end of next week)\b", re.I)),
     ("end_month", re.compile(r"\b(eom|end of (?:the |this )?month)\b", re.I)),
     ("next_week", re.compile(r"\b(next week)\b", re.I)),
     ("next_month", re.compile(r"\b(next month)\b", re.I)),
@@ -71,7 +72,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "weekday",
         re.compile(
-            rf"\b(?:by|on|before|until|till|due|this|ready)\s+({_WEEKDAY})\b",
+            rf"\b(?:by|on|before|until|till|due|this|ready|eod|cob|end of (?:the )?day|"
+            rf"\d{{1,2}}(?::\d\d)?\s*[ap]m)\s+({_WEEKDAY})\b",
             re.I,
         ),
     ),
@@ -115,6 +117,8 @@ def _resolve(kind: str, match: re.Match[str], base: datetime | None) -> date | N
     if kind == "end_week":
         friday = today + timedelta(days=(4 - today.weekday()) % 7)
         return friday if today.weekday() <= 4 else today
+    if kind == "end_next_week":
+        return today + timedelta(days=11 - today.weekday())
     if kind == "end_month":
         return today.replace(day=calendar.monthrange(today.year, today.month)[1])
     if kind == "next_week":

@@ -17,7 +17,7 @@ from datetime import date
 from summarizer.dates import find_due
 from summarizer.items import first_clause
 from summarizer.text import STOPWORDS, Sentence, content_words
-from summarizer.threads import REPLY_WINDOW
+from summarizer.threads import REPLY_WINDOW, reply_kind
 
 _I = re.IGNORECASE
 _OBJECT_PRONOUNS = frozenset("her him them it that this".split())
@@ -33,8 +33,14 @@ _ENDS_PHRASE = STOPWORDS | _PARTICLES | frozenset("to for by on at from with of"
 _VERB_LIKE = re.compile(
     r"\w{3,}ed|is|are|was|were|be|been|has|have|had|does|did|broke|broken|went|gone|came|"
     r"ran|took|made|got|sent|built|wrote|told|said|found|left|lost|fell|sounds|looks|seems|"
-    r"feels|means|makes|goes|needs|keeps|breaks|fails|crashes|works|happens",
+    r"feels|means|makes|goes|needs|keeps|breaks|fails|crashes|works|happens|takes|returns|"
+    r"throws|shows|gives|says|gets|puts|runs|uses|sends|loads|hangs|times|errors|starts|stops",
     _I,
+)
+# "this week", "this Friday": when, not what.
+_TIME_WORDS = frozenset(
+    "week weekend month quarter year day morning afternoon evening night time sprint monday "
+    "tuesday wednesday thursday friday saturday sunday".split()
 )
 # What may follow "that" or "this" when it is the object: "do that today", "fix this up".
 _AFTER_OBJECT = _PARTICLES | frozenset(
@@ -54,19 +60,21 @@ _WHETHER = re.compile(
 )
 
 
-def referent(task: str, sentences: Sequence[Sentence], position: int) -> str | None:
+def referent(
+    task: str, sentences: Sequence[Sentence], position: int
+) -> tuple[str, Sentence] | None:
     """What a task's pronoun stands for ("ask her" after "Ask the CEO who presents the
     keynote": "the CEO who presents the keynote"), when exactly one earlier sentence
-    in reach uses the same verb with a spelled-out object; None otherwise."""
+    in reach uses the same verb with a spelled-out object, and that sentence."""
     tokens = task.split()
     if len(tokens) < 2 or tokens[1].casefold().strip(".,!?") not in _OBJECT_PRONOUNS:
         return None
     verb = re.escape(tokens[0].casefold())
-    found: set[str] = set()
+    found: dict[str, Sentence] = {}
     for earlier in _in_reach(sentences, position, REPLY_WINDOW * 2):
         for match in re.finditer(rf"\b{verb}\s+(?!{_NOT_AN_OBJECT})(\w.*)", earlier.text, _I):
-            found.add(match.group(1).rstrip(" .!?"))
-    return found.pop() if len(found) == 1 else None
+            found[match.group(1).rstrip(" .!?")] = earlier
+    return next(iter(found.items())) if len(found) == 1 else None
 
 
 def resolved_task(
@@ -77,12 +85,16 @@ def resolved_task(
     "it" stands for (the commitment's own date, in its words, comes first)."""
     task = first_clause(task)
     tokens = task.split()
-    if (said := referent(task, sentences, position)) is not None:
-        return " ".join([tokens[0], said, *tokens[2:]]), None
+    if (spelled_out := referent(task, sentences, position)) is not None:
+        said, source = spelled_out  # "…update the security questionnaire by Dec 15"
+        due, when = find_due(said, source.at, deadline=True)
+        if when:
+            said = re.sub(rf"\s*\b(?:by|before|until|till|due)?\s*{re.escape(when)}$", "", said)
+        return " ".join([tokens[0], said, *tokens[2:]]), due
     if _stands_alone(tokens) and (found := _noun_phrase(sentences, position)) is not None:
         phrase, source = found
         rest = tokens[2:]
-        if rest and rest[0].casefold() in _PARTICLES:
+        if rest and _particle(rest):
             spelled = [tokens[0], rest[0], phrase, *rest[1:]]
         else:
             spelled = [tokens[0], phrase, *rest]
@@ -92,6 +104,16 @@ def resolved_task(
     if _ASK.match(bare.rstrip(" .!")) and (question := _question_answered(sentences, position)):
         return f"{bare.rstrip(' .!')}{_indirect(question)}", None  # its date: the task's own
     return task, None
+
+
+def _particle(rest: list[str]) -> bool:
+    """Whether the word after the pronoun belongs to the verb: "mock it up this week",
+    "fill it in"; but not "put it in the backlog" or "take it out of the box"."""
+    word = rest[0].casefold()
+    following = rest[1].casefold() if len(rest) > 1 else None
+    if word not in _PARTICLES or following in {"of", "to"}:
+        return False
+    return word != "in" or following is None or following in _AFTER_OBJECT
 
 
 def _stands_alone(tokens: list[str]) -> bool:
@@ -120,10 +142,15 @@ def _noun_phrase(sentences: Sequence[Sentence], position: int) -> tuple[str, Sen
     """The one noun phrase of the nearest earlier message by someone else: what "it" in
     a reply to it means ("let's go with the checklist" / "I'll mock it up")."""
     here = sentences[position]
+    before = re.split(r"\bI(?:'ll|\s+will|'m going to|'m gonna)\b", here.text, maxsplit=1)[0]
+    if len(content_words(before)) >= 2:  # not "ugh, I'll fix it"
+        return None  # "meeting at 3 p.m. tomorrow, I'll book it": "it" is in the sentence
     others = [s for s in _in_reach(sentences, position, REPLY_WINDOW) if s.author != here.author]
     if not others:
         return None
     nearest = [s for s in others if s.index == others[-1].index]
+    if any(reply_kind(s.text) == "decline" for s in nearest):
+        return None  # "I can't this sprint, I'm on the migration": about the decliner
     found: dict[str, Sentence] = {}
     for sentence in nearest:
         for match in _NOUN_PHRASE.finditer(sentence.text):
@@ -133,6 +160,8 @@ def _noun_phrase(sentences: Sequence[Sentence], position: int) -> tuple[str, Sen
                     break
                 kept.append(word)
             phrase = " ".join(kept).rstrip(".,!?;:")
+            if _TIME_WORDS & {w.casefold() for w in phrase.split()}:
+                continue
             if phrase and content_words(phrase):
                 found[f"{match.group(0).casefold()} {phrase}"] = sentence
     return next(iter(found.items())) if len(found) == 1 else None

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
+from summarizer.commitments import (
+    AT_ASSIGN,
+    COMMITMENT,
+    THIRD_PERSON,
+    commitment_clauses,
+    third_person_task,
+    without_list_marker,
+)
 from summarizer.dates import find_due
 from summarizer.items import dedupe_similar, first_clause, tidy_action_items
 from summarizer.participants import match_participant, mentioned_participants
@@ -21,10 +29,12 @@ from summarizer.threads import (
     REPLY_WINDOW,
     agreed_proposal,
     answers,
+    call_off,
     chosen_later,
     is_aside,
     replies,
     settle_request,
+    takes_over,
 )
 from summarizer.types import ActionItem, Decision, OpenQuestion
 from summarizer.vocabulary import CHAT_TASK_VERBS, HEDGES, LEADING_ADVERBS
@@ -48,10 +58,6 @@ _DECISION = re.compile(
     r"move forward with)\s+(.+)",
     _IGNORE_CASE,
 )
-_COMMITMENT = re.compile(
-    r"\b(?:I'll|I will|I'm going to|I am going to|I'm gonna|let me|I can(?= take\b))\s+(.+)",
-    _IGNORE_CASE,
-)
 _YOU = re.compile(
     r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*,\s*)?(?:you'll|you will|you're going to|"
     r"you are going to|you need to|you should)\s+(?P<task>.+)$",
@@ -59,16 +65,20 @@ _YOU = re.compile(
 )
 _NOT_A_TASK = re.compile(
     r"^(?:be|been|never|not|probably not|have to say|guess|think|say|see what you mean|"
-    r"put it (?:this|that|another) way|"
+    r"put it (?:this|that|another) way|call it a day|take it from here|take it easy|"
+    r"take (?:that|it) as|take a rain check|take (?:your|my) word|do my best|do what I can|"
     r"admit|agree|just say|tell you what|leave it|pass|show you|stop|start by|try and remember)\b",
     _IGNORE_CASE,
 )
 _REQUEST = re.compile(
-    r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will)\s+"
-    r"(?:you|someone|somebody|anyone|anybody)"
+    r"^(?:@?(?P<name>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:can|could|would|will|"
+    # Teams English: "would you be able to", "would it be possible for you to", "can u"
+    r"would it be possible for|I'd appreciate it if|I'd appreciate if|do you mind)\s+"
+    r"(?:you|u|someone|somebody|anyone|anybody)(?:\s+(?:be able to|could|can))?(?:\s+kindly)?"
     r"(?:\s+(?:and|&)\s+(?!(?:i|me|we)\b)(?P<partner>[\w.\-]+))?\s+"  # "could you and Charles…"
     r"(?:please\s+)?(?P<task>.+?)\??$"
-    r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?please\s+(?P<task2>.+)$"
+    r"|^(?:@?(?P<name2>[\w.\-]+(?:\s[\w.\-]+)?)\s*[,:]?\s+)?(?:please|pls|plz|kindly)\s+"
+    r"(?P<task2>.+)$"
     # "Who can take the demo?": a request once someone takes it, else a question.
     r"|^(?P<who>who|anyone|anybody|someone|somebody)\s+(?:can|could|would|wants to|is able to|"
     r"has time to|is free to)\s+(?:please\s+)?(?P<task3>.+?)\?$"
@@ -82,19 +92,15 @@ _REQUEST = re.compile(
 )
 # "I can do the onsite interview" answering a request or a question: an offer.
 _OFFER = re.compile(r"\bI can (?!not\b)(.+)", _IGNORE_CASE)
-# "- ", "• ", "2. ": a line of a list, as in meeting notes.
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•‣–]|\d{1,2}[.)])\s+")
-_THIRD_PERSON = re.compile(
-    r"^@?(?P<name>[A-Z][\w.\-]*(?:\s[A-Z][\w.\-]*)?)\s+"
-    r"(?:(?:will|is going to|to|should|needs to|can)\s+(?P<task>.+)"
-    # Notes hand out work in the present: "- Noah takes the auth refactor" (in a list only:
-    # "Dan owns that service" in a sentence is news, not a task).
-    r"|(?P<assigned>takes|owns|handles|leads|drives|covers|picks up)\s+(?P<rest>.+))$"
-)
 _GROUP = re.compile(
     r"\b(?:we need to|we have to|we must|we should|someone needs to|someone should|"
     r"let's|let us)\s+(.+)",
     _IGNORE_CASE,
+)
+# "…, and the team will review it": a subject of its own (", will have them ready" has none).
+_ANOTHER_CLAUSE = re.compile(r"\w(?:\s+(?:will|is going to|are going to)|'ll)\b", _IGNORE_CASE)
+_MEAL_TIME = re.compile(
+    r"\b(?:after|before|at|over|during|by)\s+(?:lunch|dinner|breakfast|coffee)\b", _IGNORE_CASE
 )
 _PRONOUNS = frozenset("it that this them those these one".split())
 _OPEN_MARKER = re.compile(
@@ -115,19 +121,9 @@ def _task_verb(task: str, verbs: frozenset[str] = CHAT_TASK_VERBS) -> tuple[str,
     return None
 
 
-def _body(sentence: Sentence) -> tuple[str, bool]:
-    """The sentence without a list marker ("- ", "2. "), and whether it had one."""
-    listed = _LIST_ITEM.match(sentence.text)
-    return (sentence.text[listed.end() :] if listed else sentence.text).strip(), bool(listed)
-
-
-def _third_person_task(match: re.Match[str]) -> str:
-    """ "Noah will update the docs" -> "update the docs"; "Noah takes the auth refactor"
-    -> "take the auth refactor"."""
-    if match.group("task"):
-        return match.group("task")
-    verb, _, particle = match.group("assigned").partition(" ")
-    return " ".join(w for w in (verb.removesuffix("s"), particle, match.group("rest")) if w)
+def _personal(sentence: Sentence) -> bool:
+    """ "I'll grab coffee first" is no work item; "I'll take a look after lunch" is."""
+    return is_aside(sentence) and not _MEAL_TIME.search(sentence.text)
 
 
 def _item(
@@ -141,10 +137,19 @@ def _item(
 ) -> ActionItem | None:
     """An item of `task`, due by the date in `said` (what its owner wrote, when the task
     was completed from context, whose dates are not this item's), else in `task`."""
-    due, phrase = find_due(task if said is None else said, sentence.at)
+    written = task if said is None else said
     if said is None or said == task:  # a task completed from context was trimmed before
         task = first_clause(task)
-    if phrase:  # "tomorrow morning", "on Friday afternoon": the time of day goes too
+    # The date of the task's own clause; one further on only when no one else's clause
+    # ("I'll fix the test, and the team will review it tomorrow") holds it.
+    due, phrase = find_due(first_clause(written), sentence.at)
+    if due is None and not _ANOTHER_CLAUSE.search(written[len(first_clause(written)) :]):
+        due, phrase = find_due(written, sentence.at)
+    if phrase:  # "(by Wed)" goes, and so does the time of day: "tomorrow morning"
+        task = re.sub(rf"\s*\(\s*{re.escape(phrase)}\s*\)", "", task)
+        task = re.sub(
+            rf"(\b{re.escape(phrase)})\s+(?:morning|afternoon|evening|night)\b", r"\1", task
+        )
         task = re.sub(
             rf"(\b{re.escape(phrase)})\s+(?:morning|afternoon|evening|night)\b", r"\1", task
         )
@@ -181,22 +186,25 @@ def _action_from(
 ) -> ActionItem | None:
     """The action item a sentence states, if any; replies that are part of it (the
     acceptance of a request) go into `consumed`."""
-    text, listed = _body(sentence)
+    text, listed = without_list_marker(sentence)
     author = sentence.author or None
     if match := _MARKER.match(text):
         body = match.group(1)
         named = mentioned_participants(body, participants)
         owner = named[0] if len(named) == 1 else None
-        if third := _THIRD_PERSON.match(body):
+        if third := THIRD_PERSON.match(body):
             owner = match_participant(third.group("name"), participants) or owner
             if owner:
-                body = _third_person_task(third)
+                body = third_person_task(third)
         return _item(body, owner, sentence, ids, 0.9)
     if match := _REQUEST.match(text.rstrip()):
         return _request(match, sentence, sentences, position, participants, ids, consumed)
     if text.endswith("?"):
         return None
-    if match := _COMMITMENT.search(text):
+    if (match := AT_ASSIGN.match(text)) and (verb := _task_verb(match.group("task"))):
+        owner = match_participant(match.group("name"), participants)
+        return _item(verb[0], owner, sentence, ids, 0.75) if owner else None
+    if (match := COMMITMENT.search(text)) and not _personal(sentence):
         verb = _task_verb(match.group(1))
         if verb is None or _NOT_A_TASK.match(verb[0]):
             return None
@@ -220,9 +228,9 @@ def _action_from(
         if owner and verb:  # "you'll..." with nobody clearly addressed is not assigned
             return _item(verb[0], owner, sentence, ids, 0.7)
         return None
-    if (match := _THIRD_PERSON.match(text)) and (listed or not match.group("assigned")):
+    if (match := THIRD_PERSON.match(text)) and (listed or not match.group("assigned")):
         owner = match_participant(match.group("name"), participants)
-        verb = _task_verb(_third_person_task(match))
+        verb = _task_verb(third_person_task(match))
         if owner and verb:
             return _item(verb[0], owner, sentence, ids, 0.75)
         return None
@@ -292,9 +300,9 @@ def _due_said_next(sentences: Sequence[Sentence], position: int) -> date | None:
     need it before Thursday's sync")."""
     here = sentences[position]
     for later in sentences[position + 1 : position + 3]:
-        if later.index != here.index:
-            break
-        if (due := find_due(later.text, later.at)[0]) is not None:
+        if later.index != here.index or "@" in later.text or _REQUEST.match(later.text):
+            break  # the next request's date is its own
+        if (due := find_due(later.text, later.at, deadline=True)[0]) is not None:
             return due
     return None
 
@@ -302,7 +310,7 @@ def _due_said_next(sentences: Sequence[Sentence], position: int) -> date | None:
 def _spelled_out(acceptance: Sentence, task: str) -> str | None:
     """The acceptance's own wording of the task when it says all the request did and
     more ("can you own the login bug?" / "I will fix the login bug"), else None."""
-    match = _COMMITMENT.search(acceptance.text)
+    match = COMMITMENT.search(acceptance.text) or _OFFER.search(acceptance.text)
     verb = _task_verb(match.group(1)) if match else None
     if verb is None or _PRONOUNS & set(words(verb[0])):
         return None
@@ -322,7 +330,7 @@ def _answers_a_request(sentences: Sequence[Sentence], position: int) -> bool:
 
 
 def _decision_from(sentence: Sentence) -> Decision | None:
-    text, _ = _body(sentence)
+    text, _ = without_list_marker(sentence)
     if text.endswith("?"):
         return None
     match = _DECISION_MARKER.match(text) or _DECISION.search(text)
@@ -345,7 +353,7 @@ def _open_question_from(
 ) -> OpenQuestion | None:
     """A question that nobody answered in the next few messages: acknowledgements ("good
     point"), "not sure yet" and talk about something else leave it open."""
-    text, _ = _body(sentence)
+    text, _ = without_list_marker(sentence)
     marked = _OPEN_MARKER.match(text)
     if not marked and not text.endswith("?"):
         return None
@@ -369,26 +377,6 @@ def _open_question_from(
     )
 
 
-# "I'll fix the login test today, and I'll review Priya's PR tomorrow": two commitments.
-_NEXT_COMMITMENT = re.compile(
-    r"[,;]?\s+(?:(?:and|then|also)\s+)*(?=(?:I'll|I will|I'm going to|I'm gonna)\s)", _IGNORE_CASE
-)
-
-
-def _commitment_clauses(sentences: Sequence[Sentence]) -> tuple[list[Sentence], list[int]]:
-    """The sentences with each one that makes several commitments cut into one clause per
-    commitment, and the position of the sentence each clause came from."""
-    clauses: list[Sentence] = []
-    origin: list[int] = []
-    for position, sentence in enumerate(sentences):
-        parts = [p.strip() for p in _NEXT_COMMITMENT.split(sentence.text) if p.strip()]
-        if sum(1 for p in parts if _COMMITMENT.match(p)) < 2:
-            parts = [sentence.text]
-        clauses += [replace(sentence, text=part) for part in parts]
-        origin += [position] * len(parts)
-    return clauses, origin
-
-
 @dataclass
 class Extraction:
     actions: list[ActionItem] = field(default_factory=list)
@@ -403,10 +391,15 @@ def extract(
 ) -> Extraction:
     """Action items, decisions and open questions, in conversation order."""
     found = Extraction()
-    clauses, origin = _commitment_clauses(sentences)
+    clauses, origin = commitment_clauses(sentences)
     consumed: set[int] = set()  # replies already read as part of an earlier item
     for position, sentence in enumerate(clauses):
         if position in consumed:
+            found.used.add(origin[position])
+            continue
+        if sentence.raw.lstrip().startswith(">"):
+            continue  # a quoted line: someone else's words, said before
+        if call_off(found.actions, clauses, position):
             found.used.add(origin[position])
             continue
         if decision := _decision_from(sentence):
@@ -417,6 +410,7 @@ def extract(
         elif action := _action_from(
             sentence, clauses, position, participants, participant_ids, consumed
         ):
+            found.actions = [a for a in found.actions if not takes_over(sentence, action, a)]
             found.actions.append(action)
         elif position in consumed:
             pass  # a request its replies settled as already done: no item, no question

@@ -1,7 +1,8 @@
 """Reading a chat sentence in the light of the replies around it.
 
 A request is settled by its replies (accepted, declined or already done), a question is
-open until a reply answers it, and a proposal becomes a decision when others agree.
+open until a reply answers it, a proposal becomes a decision when others agree, and a
+later "never mind" or "I'll take it instead" calls an item off or takes it over.
 These are the context rules summarizer/rules.py applies to chat threads (what a
 commitment's pronoun stands for is in summarizer/references.py); each decides from the
 next few messages only, and says "no" (no owner, no answer, no decision) when
@@ -18,15 +19,18 @@ from datetime import date
 from summarizer.dates import find_due
 from summarizer.participants import mentioned_participants
 from summarizer.text import Sentence, clean_clause, content_words, words
+from summarizer.types import ActionItem
 from summarizer.vocabulary import TASK_VERBS
 
 _I = re.IGNORECASE
 # How far a reply may be from what it answers, in messages.
 REPLY_WINDOW = 3
 
+_SHORT_ANSWER = re.compile(r"^\W*(?:yes|yeah|yep|yup|no|nope|done|correct|right)\W*$", _I)
 _VOLUNTEER = re.compile(r"^\W*(?:me|mine|i do|i can)\W*$", _I)  # "Need someone to…" / "me"
 ACCEPT = re.compile(
     r"^\s*(?:sure|ok(?:ay)?|will do|on it|yes|yep|yeah|no problem|np|of course|absolutely|"
+    r"certainly|noted|will be done|consider it done|"
     r"i can(?!'t|not|\s+not)|i'll|i will|can do|got it|sounds good|happy to|count me in)\b"
     rf"|{_VOLUNTEER.pattern}",
     _I,
@@ -191,7 +195,7 @@ def settle_request(
         if kind is None:
             asked = asked or reply.text.rstrip().endswith("?")  # not "sure, by when?"
             continue
-        if asked and len(words(reply.text)) <= 3:
+        if asked and _SHORT_ANSWER.match(reply.text):
             continue  # "yes", "done": the answer to the question in between
         if reply.bare and addressee is None and not _VOLUNTEER.match(reply.text):
             continue  # "ok" to "can someone…?" takes nothing on; "me" does
@@ -236,6 +240,7 @@ _YES_NO_QUESTION = frozenset(
     "any anyone anybody".split()
 )
 _ON_IT = re.compile(r"^\W*(?:on it|will do|can do|got it|sure|ok(?:ay)?|yes|yep|yeah)\W*$", _I)
+_TAKES_IT_ON = re.compile(r"^\W*(?:ok(?:ay)?|sure|yes|yeah)\b[\s,!.]*(?:i'll|i will|will do)\b", _I)
 _WH = frozenset("what where when why how which who whose whom".split())
 _CHOICE = re.compile(
     r"\b(?:let's|let us|we'll|we will|we're)\s+"
@@ -258,6 +263,8 @@ def chosen_later(sentences: Sequence[Sentence], position: int) -> bool:
     """Whether a choice made in the next few messages, by anyone, the asker too, settles
     the question at `position` ("A or B?" ... "ok, let's go with B")."""
     question = sentences[position]
+    if not re.search(r"\bor\b", question.text, _I):
+        return False  # only a choice settles a choice: "who writes the tests?" stays open
     asked = _terms(question.text)
     for reply in sentences[position + 1 : position + 12]:
         if reply.index - question.index > REPLY_WINDOW:
@@ -281,8 +288,12 @@ def answers(
     # "who's" asks "who".
     clause = re.split(r"[,;:]\s+", question.text)[-1]
     kind = (words(clause) or [""])[0].split("'")[0]
-    if adjacent and kind not in _WH and _ON_IT.match(text):
-        return True  # "and the runbook links?" / "on it"; but "where is it?" / "yeah" is not
+    if (
+        adjacent
+        and kind not in _WH
+        and (_TAKES_IT_ON.match(text) if kind in _YES_NO_QUESTION else _ON_IT.match(text))
+    ):
+        return True  # "and the runbook links?" / "on it"; "can we…?" / "ok, I'll…"
     shared = len(_terms(question.text) & _terms(text))
     if (kind in _YES_NO_QUESTION and _YES_NO.match(text)) or shared >= (1 if adjacent else 2):
         return True
@@ -340,3 +351,38 @@ def agreed_proposal(sentences: Sequence[Sentence], position: int) -> tuple[str, 
         if _NON_ANSWER.search(reply.text) or _DECLINE.search(reply.text):
             return None
     return None
+
+
+_CALLED_OFF = re.compile(
+    r"^\W*(?:never ?mind|nvm|scratch that|forget (?:it|that)|cancel that|no longer needed|"
+    r"not needed any ?more|(?:actually\s+)?(?:don't|do not) bother)\b",
+    _I,
+)
+_INSTEAD = re.compile(r"\s*\binstead\b", _I)
+
+
+def call_off(actions: list[ActionItem], sentences: Sequence[Sentence], position: int) -> bool:
+    """ "never mind, not needed anymore" at `position`: the latest item of the last few
+    messages is dropped from `actions`. Whether one was."""
+    here = sentences[position]
+    if not _CALLED_OFF.match(here.text):
+        return False
+    before = [s for s in sentences[:position] if 0 < here.index - s.index <= REPLY_WINDOW]
+    asked = any(s.author == here.author and "?" in s.text for s in before)
+    recent = {s.ref for s in before}
+    for k in range(len(actions) - 1, -1, -1):
+        # Only who asked for it, or who took it on, can call it off.
+        if actions[k].ref in recent and (asked or actions[k].owner == here.author):
+            del actions[k]
+            return True
+    return False
+
+
+def takes_over(sentence: Sentence, item: ActionItem, earlier: ActionItem) -> bool:
+    """Whether `item`, said "instead" ("actually I'll take the 502s instead"), replaces an
+    `earlier` item about the same thing; its task loses the "instead"."""
+    if not _INSTEAD.search(sentence.text):
+        return False
+    item.task = _INSTEAD.sub("", item.task)
+    said = set(content_words(item.task)) - TASK_VERBS
+    return bool(said & set(content_words(earlier.task)))

@@ -37,7 +37,7 @@ HEDGES = frozenset("try probably maybe".split())
 # "I'll hold you to that" are no tasks.
 CHAT_TASK_VERBS = TASK_VERBS | frozenset(
     """
-    adjust allocate announce approve backfill backup block book bump cancel chase circle
+    adjust allocate announce approve backfill backup block book bump cancel chase circle do
     clean compile counter cover dig dm draft edit escalate expand figure file fill flag
     follow forward grab handle handover investigate invite invoice loop message
     migrate negotiate nudge onboard open own pair pitch ping postpone prep proofread

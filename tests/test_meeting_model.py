@@ -18,7 +18,7 @@ from summarizer.evaluation.acts import evaluate_act_recaps, is_dialogue_act_file
 from summarizer.meeting_model import MODEL_PATH, MeetingModel, Unit, tokens
 from summarizer.meeting_training import read_meetings
 from summarizer.offline import is_meeting, offline_recap
-from summarizer.text import sentences_of
+from summarizer.text import sentences_of, spoken_only
 from summarizer.types import Conversation, Message
 
 _TALK = [
@@ -268,3 +268,29 @@ _QUESTIONS = [
     "How often do travel refunds arrive late?",
     "What exactly is blocking the roadmap slides?",
 ]
+
+
+def test_a_meeting_keeps_marked_questions_and_clear_commitments(
+    trained: tuple[Path, Path],
+) -> None:
+    conversation = _spoken_meeting()
+    messages = list(conversation.messages)
+    messages.insert(20, Message(author="Bob", text="Q: who signs off on the new logo?", ref="q"))
+    messages.insert(
+        40, Message(author="Ann", text="I'll email the signed contract to legal.", ref="c")
+    )
+    model = MeetingModel.load(trained[0])
+    recap = offline_recap(Conversation(messages=messages), model=model)
+    assert "q" in [q.ref for q in recap.open_questions]  # marked open: always listed
+    spoken = spoken_only(sentences_of(Conversation(messages=messages)))
+    probs = model.predict([Unit(s.raw, s.author) for s in spoken])["action"]
+    said = float(probs[[s.ref for s in spoken].index("c")])
+    # A commitment the rules read is kept when the model finds it half as likely as its
+    # cut, not when it finds it less likely than that.
+    k = model.labels.index("action")
+    for cut, kept in ((said * 1.5, True), (said * 3, False)):
+        model.thresholds[k] = cut
+        recap = offline_recap(Conversation(messages=messages), model=model)
+        cited = {a.ref: a.owner for a in recap.action_items}
+        assert ("c" in cited) is kept
+        assert cited.get("c", "Ann") == "Ann"
