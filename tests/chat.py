@@ -3,12 +3,14 @@ chat-thread tests share."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from summarizer.offline import offline_recap
 from summarizer.types import Conversation, Message, Recap
 
 MONDAY = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # every line is written then
+TODAY, TOMORROW = date(2026, 11, 16), date(2026, 11, 17)
+WEDNESDAY, FRIDAY = date(2026, 11, 18), date(2026, 11, 20)
 
 
 def recap_lines(*lines: tuple[str, str]) -> Recap:
@@ -20,3 +22,8 @@ def recap_lines(*lines: tuple[str, str]) -> Recap:
             ]
         )
     )
+
+
+def items_of(*lines: tuple[str, str]) -> list[tuple[str | None, str, date | None]]:
+    """(owner, task, due) of every action item of the thread."""
+    return [(a.owner, a.task, a.due) for a in recap_lines(*lines).action_items]

@@ -4,18 +4,9 @@ mind", quoted lines, clarifying questions, and dates such as "EOD Friday"."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from tests.chat import recap_lines
-
-TODAY, TOMORROW = date(2026, 11, 16), date(2026, 11, 17)
-WEDNESDAY, FRIDAY = date(2026, 11, 18), date(2026, 11, 20)
-
-
-def _items(*lines: tuple[str, str]) -> list[tuple[str | None, str, date | None]]:
-    return [(a.owner, a.task, a.due) for a in recap_lines(*lines).action_items]
+from tests.chat import FRIDAY, TODAY, TOMORROW, WEDNESDAY, items_of, recap_lines
 
 
 @pytest.mark.parametrize(
@@ -39,7 +30,7 @@ def test_formal_requests_and_certainly(asked) -> None:
 
 def test_one_message_hands_work_to_several_people() -> None:
     people = [("Priya", "ok"), ("Marcus", "ok"), ("Leo", "ok")]
-    assert _items(
+    assert items_of(
         (
             "Eva",
             "Priya will update the landing page, Marcus will run the load test and Leo will "
@@ -51,7 +42,7 @@ def test_one_message_hands_work_to_several_people() -> None:
         ("Marcus", "Run the load test", None),
         ("Leo", "Send the press release", None),
     ]
-    assert _items(
+    assert items_of(
         (
             "Eva",
             "for this week: @Priya please own the billing migration, @Marcus handle the "
@@ -63,19 +54,19 @@ def test_one_message_hands_work_to_several_people() -> None:
         ("Marcus", "Handle the flaky e2e tests", None),
         ("Leo", "Update the onboarding docs", FRIDAY),
     ]
-    assert _items(
+    assert items_of(
         ("Eva", "Action items:\n- @Diego: fix retry backoff (by Wed)"), ("Diego", "ack")
     ) == [("Diego", "Fix retry backoff", WEDNESDAY)]
 
 
 def test_taken_over_instead_and_called_off() -> None:
-    assert _items(
+    assert items_of(
         ("Ann", "who can look into the 502s on /api/export?"),
         ("Bob", "I'll take it"),
         ("Alice", "actually Bob is out tomorrow, I'll take the 502s instead"),
     ) == [("Alice", "Take the 502s", None)]
     assert (
-        _items(
+        items_of(
             ("Ann", "can you book a room for the offsite?"),
             ("Bob", "sure, I'll book it tomorrow"),
             ("Ann", "never mind, not needed anymore"),
@@ -85,7 +76,7 @@ def test_taken_over_instead_and_called_off() -> None:
     # Someone who neither asked nor took it on cannot call it off.
     assert (
         len(
-            _items(
+            items_of(
                 ("Ann", "can you book a room for the offsite?"),
                 ("Bob", "sure, I'll book it tomorrow"),
                 ("Cid", "never mind, found my charger"),
@@ -96,19 +87,21 @@ def test_taken_over_instead_and_called_off() -> None:
 
 
 def test_quoted_lines_conditionals_and_asides_make_no_item() -> None:
-    assert _items(("Ann", "> I'll send the invoice to Acme"), ("Ann", "did that happen?")) == []
+    assert items_of(("Ann", "> I'll send the invoice to Acme"), ("Ann", "did that happen?")) == []
     assert (
-        _items(("Ann", "if the canary looks good by 4pm I'll promote it, otherwise I'll roll back"))
+        items_of(
+            ("Ann", "if the canary looks good by 4pm I'll promote it, otherwise I'll roll back")
+        )
         == []
     )
-    assert _items(("Ann", "thx"), ("Bob", "I'll grab coffee first")) == []
-    assert _items(("Ann", "status?"), ("Bob", "I'll do the release notes tomorrow")) == [
+    assert items_of(("Ann", "thx"), ("Bob", "I'll grab coffee first")) == []
+    assert items_of(("Ann", "status?"), ("Bob", "I'll do the release notes tomorrow")) == [
         ("Bob", "Do the release notes", TOMORROW)
     ]
 
 
 def test_a_clarifying_question_does_not_take_the_owner_away() -> None:
-    assert _items(
+    assert items_of(
         ("Ann", "can anyone update the SSL cert on the legacy box?"),
         ("Lena", "what's the hostname?"),
         ("Kate", "legacy-01.internal"),
@@ -117,10 +110,10 @@ def test_a_clarifying_question_does_not_take_the_owner_away() -> None:
 
 
 def test_dates_belong_to_their_own_clause_and_request() -> None:
-    assert _items(("Ann", "I'll fix the flaky test, and the team will review it tomorrow")) == [
+    assert items_of(("Ann", "I'll fix the flaky test, and the team will review it tomorrow")) == [
         ("Ann", "Fix the flaky test", None)
     ]
-    items = _items(
+    items = items_of(
         (
             "Eva",
             "@Priya can you update the landing page copy? @Marcus please run the load test "
@@ -130,32 +123,32 @@ def test_dates_belong_to_their_own_clause_and_request() -> None:
         ("Marcus", "ok"),
     )
     assert ("Priya", "Update the landing page copy", None) in items
-    assert _items(
+    assert items_of(
         ("Ann", "the team needs to update the security questionnaire by Friday"),
         ("Bob", "I'll update it"),
     ) == [("Bob", "Update the security questionnaire", FRIDAY)]
-    assert _items(("Ann", "status?"), ("Bob", "I'll send the report EOD Friday")) == [
+    assert items_of(("Ann", "status?"), ("Bob", "I'll send the report EOD Friday")) == [
         ("Bob", "Send the report", FRIDAY)
     ]
 
 
 def test_it_is_never_a_time_and_the_speakers_own_words_come_first() -> None:
-    assert _items(
+    assert items_of(
         ("Ann", "the quarterly report is due this Friday"), ("Bob", "I'll finish it tonight")
     ) == [("Bob", "Finish the quarterly report", TODAY)]
     assert (
-        _items(("Ann", "cc the vp. sales"), ("Bob", "meeting at 3 p.m. tomorrow, I'll book it"))
+        items_of(("Ann", "cc the vp. sales"), ("Bob", "meeting at 3 p.m. tomorrow, I'll book it"))
         == []
     )
-    assert _items(("Ann", "deploy done"), ("Bob", "nice, I will call it a day then")) == []
+    assert items_of(("Ann", "deploy done"), ("Bob", "nice, I will call it a day then")) == []
 
 
 def test_a_decline_names_nothing_and_lunch_as_a_time_is_no_aside() -> None:
-    assert _items(
+    assert items_of(
         ("Jo", "Omar, could you own the canary step?"),
         ("Omar", "I can't this sprint, I'm on the migration"),
         ("Jo", "ok, I'll put it in the backlog for next sprint"),
     )[-1] == ("Jo", "Put it in the backlog for next sprint", None)
-    assert _items(
+    assert items_of(
         ("Tom", "PR #482 is ready for review"), ("Priya", "I'll take a look after lunch")
     ) == [("Priya", "Take a look after lunch", None)]

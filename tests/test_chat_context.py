@@ -9,14 +9,7 @@ from datetime import date
 import pytest
 
 from summarizer.text import split_sentences
-from tests.chat import recap_lines
-
-TODAY, TOMORROW = date(2026, 11, 16), date(2026, 11, 17)
-WEDNESDAY, FRIDAY = date(2026, 11, 18), date(2026, 11, 20)
-
-
-def _items(*lines: tuple[str, str]) -> list[tuple[str | None, str, date | None]]:
-    return [(a.owner, a.task, a.due) for a in recap_lines(*lines).action_items]
+from tests.chat import FRIDAY, TODAY, TOMORROW, WEDNESDAY, items_of, recap_lines
 
 
 def _questions(*lines: tuple[str, str]) -> list[str]:
@@ -34,7 +27,7 @@ def _questions(*lines: tuple[str, str]) -> list[str]:
     ],
 )
 def test_the_verbs_of_everyday_work_make_commitments(said, task) -> None:
-    items = _items(("Ann", "The staging db ran out of disk again."), ("Bob", said))
+    items = items_of(("Ann", "The staging db ran out of disk again."), ("Bob", said))
     assert [(owner, text.split(" and ")[0]) for owner, text, _ in items] == [("Bob", task)]
 
 
@@ -67,7 +60,7 @@ def test_the_verbs_of_everyday_work_make_commitments(said, task) -> None:
     ],
 )
 def test_talk_after_ill_is_no_item(said) -> None:
-    assert _items(("Ann", "The staging db ran out of disk again."), ("Bob", said)) == []
+    assert items_of(("Ann", "The staging db ran out of disk again."), ("Bob", said)) == []
 
 
 def test_lower_case_chat_is_split_into_sentences() -> None:
@@ -93,7 +86,7 @@ def test_lower_case_chat_is_split_into_sentences() -> None:
 
 
 def test_a_request_after_thanks_is_accepted_by_will_do() -> None:
-    assert _items(
+    assert items_of(
         ("Dev", "thanks! can you also write up what happened for the retro?"),
         ("Maria", "sure, will do by Wednesday"),
     ) == [("Maria", "Write up what happened for the retro", WEDNESDAY)]
@@ -104,7 +97,7 @@ def test_whos_asks_who_and_i_am_answers_it() -> None:
 
 
 def test_an_offer_after_someone_else_declines() -> None:
-    assert _items(
+    assert items_of(
         ("Lee", "@Tom docs?"),
         ("Tom", "Sorry, I'm out Thursday and Friday. Maybe Ana?"),
         ("Ana", "I can take the docs, will have them ready Friday"),
@@ -132,16 +125,16 @@ def test_an_offer_after_someone_else_declines() -> None:
     ],
 )
 def test_it_is_read_from_the_message_answered(before, said, expected) -> None:
-    items = _items(("Kim", before), ("Raj", said))
+    items = items_of(("Kim", before), ("Raj", said))
     assert [(task, due) for _, task, due in items] == [expected]
 
 
 def test_whom_to_ask_gets_what_from_the_question_answered() -> None:
-    assert _items(
+    assert items_of(
         ("Kim", "Do we need legal review for the new consent text?"),
         ("Raj", "yes, I think so. I will ask Jenna tomorrow"),
     ) == [("Raj", "Ask Jenna whether we need legal review for the new consent text", TOMORROW)]
-    items = _items(("Kim", "Who presents on Friday?"), ("Raj", "not sure, I will ask Jenna"))
+    items = items_of(("Kim", "Who presents on Friday?"), ("Raj", "not sure, I will ask Jenna"))
     assert [task for _, task, _ in items] == ["Ask Jenna: who presents on Friday"]
 
 
@@ -161,7 +154,7 @@ def test_a_choice_settles_the_question_and_other_talk_does_not() -> None:
 
 
 def test_notes_that_hand_out_work_and_a_volunteer_who_says_me() -> None:
-    assert _items(
+    assert items_of(
         ("Eva", "Sprint planning notes:"),
         ("Eva", "2. Noah takes the auth refactor."),
         ("Noah", "👍"),
@@ -170,11 +163,11 @@ def test_notes_that_hand_out_work_and_a_volunteer_who_says_me() -> None:
         ("Eva", "thanks Mia"),
     ) == [("Noah", "Take the auth refactor", None), ("Mia", "Update the onboarding docs", FRIDAY)]
     # Nobody volunteered: no owner is made up, and "Bob reports…" is news, not a task.
-    assert _items(
+    assert items_of(
         ("Eva", "Need someone to update the onboarding docs by Friday"),
         ("Bob", "Bob reports that CI is flaky again"),
     ) == [(None, "Update the onboarding docs", FRIDAY)]
-    assert _items(("Eva", "We need someone to rethink pricing"), ("Bob", "hmm")) == []
+    assert items_of(("Eva", "We need someone to rethink pricing"), ("Bob", "hmm")) == []
 
 
 def test_i_think_we_should_and_agreed_is_a_decision() -> None:
@@ -188,8 +181,8 @@ def test_i_think_we_should_and_agreed_is_a_decision() -> None:
     assert recap.decisions == []
 
 
-def test_one_message_with_two_commitments_gives_two_items() -> None:
-    assert _items(
+def test_one_message_with_two_commitments_gives_twoitems_of() -> None:
+    assert items_of(
         (
             "Sam",
             "Standup: I'll fix the flaky login test today, and I'll review the PR tomorrow.",
@@ -198,7 +191,7 @@ def test_one_message_with_two_commitments_gives_two_items() -> None:
 
 
 def test_a_request_to_two_people_accepted_with_we() -> None:
-    assert _items(
+    assert items_of(
         ("Grace", "Ada, could you and Charles prepare the demo for the board?"),
         ("Ada", "Yes, we'll have it ready by Thursday."),
     ) == [("Ada", "Prepare the demo for the board with Charles", date(2026, 11, 19))]
@@ -221,17 +214,17 @@ def test_a_bare_yes_answers_and_a_done_request_is_no_question() -> None:
 
 
 def test_asap_is_due_today() -> None:
-    assert _items(("Ravi", "customer X reports data loss"), ("Meg", "I'll look into it ASAP")) == [
-        ("Meg", "Look into it", TODAY)
-    ]
+    assert items_of(
+        ("Ravi", "customer X reports data loss"), ("Meg", "I'll look into it ASAP")
+    ) == [("Meg", "Look into it", TODAY)]
 
 
 def test_an_acceptance_that_says_when_gives_the_date() -> None:
-    assert _items(
+    assert items_of(
         ("Lee", "@Priya can you take the on-call handover doc? need it before Thursday's sync"),
         ("Priya", "yep, on it"),
     ) == [("Priya", "Take the on-call handover doc", date(2026, 11, 19))]
-    assert _items(
+    assert items_of(
         ("Lee", "@Priya can you take the on-call handover doc?"),
         ("Priya", "yep, I'll have a draft tomorrow"),
     ) == [("Priya", "Take the on-call handover doc", TOMORROW)]
@@ -246,12 +239,12 @@ def test_on_it_answers_and_markers_are_read_after_a_bullet() -> None:
 
 
 def test_an_assignment_asking_right_is_a_request() -> None:
-    assert _items(
+    assert items_of(
         ("Ann", "And Tom, you'll update the FAQ, right?"),
         ("Tom", "Yes, I'll do it by Wednesday."),
     ) == [("Tom", "Update the FAQ", WEDNESDAY)]
     # Declined: still a task, nobody's (as for "can you…?")
-    assert _items(("Ann", "Tom, you'll update the FAQ, right?"), ("Tom", "Sorry, no time")) == [
+    assert items_of(("Ann", "Tom, you'll update the FAQ, right?"), ("Tom", "Sorry, no time")) == [
         (None, "Update the FAQ", None)
     ]
 
@@ -267,18 +260,18 @@ def test_an_assignment_asking_right_is_a_request() -> None:
     ],
 )
 def test_it_stands_for_the_thing_not_for_what_happened_to_it(before, said, task) -> None:
-    items = _items(("Ann", before), ("Dan", said))
+    items = items_of(("Ann", before), ("Dan", said))
     assert [t for _, t, _ in items] == ([task] if task else [])
     assert all(due in (None, TODAY, TOMORROW) for _, _, due in items)
 
 
 def test_a_bare_ok_takes_on_only_what_was_asked_of_its_author() -> None:
-    assert _items(
+    assert items_of(
         ("Ann", "can someone send the agenda before the call?"),
         ("Mo", "ok"),
         ("Ned", "I'll send it"),
     ) == [("Ned", "Send the agenda before the call", None)]
-    items = _items(
+    items = items_of(
         ("Ann", "can someone restart the staging runner?"),
         ("Jan", "is it stuck again?"),
         ("Kai", "yes"),  # answers Jan
@@ -292,7 +285,7 @@ def test_a_bare_ok_takes_on_only_what_was_asked_of_its_author() -> None:
     assert [a.task for a in recap.action_items] == ["Rotate the API keys"]
     assert recap.open_questions == []
     # A question that takes the request on is no question in between.
-    assert _items(("Ann", "Bob, can you review the spec?"), ("Bob", "sure, by when?")) == [
+    assert items_of(("Ann", "Bob, can you review the spec?"), ("Bob", "sure, by when?")) == [
         ("Bob", "Review the spec", None)
     ]
 
