@@ -33,7 +33,7 @@ _ENDS_PHRASE = STOPWORDS | _PARTICLES | frozenset("to for by on at from with of"
 _VERB_LIKE = re.compile(
     r"\w{3,}ed|is|are|was|were|be|been|has|have|had|does|did|broke|broken|went|gone|came|"
     r"ran|took|made|got|sent|built|wrote|told|said|found|left|lost|fell|sounds|looks|seems|"
-    r"feels|means|makes|goes|needs|keeps|breaks|fails|crashes|works|happens|takes|returns|"
+    r"feels|means|makes|goes|needs|keeps|breaks|fails|crashes|works|happens|takes|returns|wants|"
     r"throws|shows|gives|says|gets|puts|runs|uses|sends|loads|hangs|times|errors|starts|stops",
     _I,
 )

@@ -99,8 +99,10 @@ _GROUP = re.compile(
 )
 # "…, and the team will review it": a subject of its own (", will have them ready" has none).
 _ANOTHER_CLAUSE = re.compile(r"\w(?:\s+(?:will|is going to|are going to)|'ll)\b", _IGNORE_CASE)
-_MEAL_TIME = re.compile(
-    r"\b(?:after|before|at|over|during|by)\s+(?:lunch|dinner|breakfast|coffee)\b", _IGNORE_CASE
+_TREAT = re.compile(
+    r"(?:grab|get|have|buy|make|open|bring)\s+(?:a\s+|some\s+|the\s+|my\s+)?(?:coffee|tea|"
+    r"lunch|dinner|breakfast|beers?|wine|bottle|drinks?|snacks?)\b",
+    _IGNORE_CASE,
 )
 _PRONOUNS = frozenset("it that this them those these one".split())
 _OPEN_MARKER = re.compile(
@@ -121,9 +123,10 @@ def _task_verb(task: str, verbs: frozenset[str] = CHAT_TASK_VERBS) -> tuple[str,
     return None
 
 
-def _personal(sentence: Sentence) -> bool:
-    """ "I'll grab coffee first" is no work item; "I'll take a look after lunch" is."""
-    return is_aside(sentence) and not _MEAL_TIME.search(sentence.text)
+def _personal(task: str) -> bool:
+    """ "I'll grab coffee first" is no work item; "btw I'll send the quote" and "I'll patch
+    the coffee machine connector" are."""
+    return bool(_TREAT.match(task))
 
 
 def _item(
@@ -159,7 +162,10 @@ def _item(
             r"\s+(?:by|on|before|until|till|due|for|this)$", "", task.rstrip(), flags=_IGNORE_CASE
         )
         # "circle back on this next week": "this" is the object there, not "this Friday".
-        if not re.search(r"\b(?:on|to|for|with|about|at|of|in)$", trimmed, _IGNORE_CASE):
+        cut_this = re.search(r"\bthis$", task.rstrip(), _IGNORE_CASE)
+        if not (
+            cut_this and re.search(r"\b(?:on|to|for|with|about|at|of|in)$", trimmed, _IGNORE_CASE)
+        ):
             task = trimmed
     task = clean_clause(task)
     if len(content_words(task)) < 1 or len(words(task)) < 2:
@@ -204,9 +210,9 @@ def _action_from(
     if (match := AT_ASSIGN.match(text)) and (verb := _task_verb(match.group("task"))):
         owner = match_participant(match.group("name"), participants)
         return _item(verb[0], owner, sentence, ids, 0.75) if owner else None
-    if (match := COMMITMENT.search(text)) and not _personal(sentence):
+    if match := COMMITMENT.search(text):
         verb = _task_verb(match.group(1))
-        if verb is None or _NOT_A_TASK.match(verb[0]):
+        if verb is None or _NOT_A_TASK.match(verb[0]) or _personal(verb[0]):
             return None
         task, due = resolved_task(verb[0], sentences, position)
         item = _item(task, author, sentence, ids, 0.6 if verb[1] else 0.8, said=verb[0])

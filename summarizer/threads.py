@@ -355,10 +355,11 @@ def agreed_proposal(sentences: Sequence[Sentence], position: int) -> tuple[str, 
 
 _CALLED_OFF = re.compile(
     r"^\W*(?:never ?mind|nvm|scratch that|forget (?:it|that)|cancel that|no longer needed|"
-    r"not needed any ?more|(?:actually\s+)?(?:don't|do not) bother)\b",
+    r"not needed any ?more|(?:actually\s+)?(?:don't|do not) bother)\b"
+    r"(?!\s+(?:the|my|about|that|this|his|her|your|our)\b)",  # "never mind the typo"
     _I,
 )
-_INSTEAD = re.compile(r"\s*\binstead\b", _I)
+_INSTEAD = re.compile(r"\s*\binstead\b(?!\s+of\b)", _I)
 
 
 def call_off(actions: list[ActionItem], sentences: Sequence[Sentence], position: int) -> bool:
@@ -368,11 +369,14 @@ def call_off(actions: list[ActionItem], sentences: Sequence[Sentence], position:
     if not _CALLED_OFF.match(here.text):
         return False
     before = [s for s in sentences[:position] if 0 < here.index - s.index <= REPLY_WINDOW]
-    asked = any(s.author == here.author and "?" in s.text for s in before)
-    recent = {s.ref for s in before}
+    asked = [s.index for s in before if s.author == here.author and "?" in s.text]
     for k in range(len(actions) - 1, -1, -1):
-        # Only who asked for it, or who took it on, can call it off.
-        if actions[k].ref in recent and (asked or actions[k].owner == here.author):
+        said = [s.index for s in before if s.ref == actions[k].ref]
+        if not said:
+            continue
+        # Only who asked for it, or who took it on, can call it off; and not when they
+        # asked something else since ("…is the VPN down?" / "nvm, it's back").
+        if actions[k].owner == here.author or (asked and max(asked) <= max(said)):
             del actions[k]
             return True
     return False

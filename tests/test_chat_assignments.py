@@ -4,6 +4,8 @@ mind", quoted lines, clarifying questions, and dates such as "EOD Friday"."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.chat import FRIDAY, TODAY, TOMORROW, WEDNESDAY, items_of, recap_lines
@@ -152,3 +154,27 @@ def test_a_decline_names_nothing_and_lunch_as_a_time_is_no_aside() -> None:
     assert items_of(
         ("Tom", "PR #482 is ready for review"), ("Priya", "I'll take a look after lunch")
     ) == [("Priya", "Take a look after lunch", None)]
+
+
+def test_third_review_small_talk_never_mind_and_instead_of() -> None:
+    assert items_of(("Ann", "did they accept?"), ("Ben", "nice! btw I'll send them the quote")) == [
+        ("Ben", "Send them the quote", None)
+    ]
+    assert items_of(
+        ("Wyn", "@Xan can you restart the staging workers?"),
+        ("Xan", "on it"),
+        ("Wyn", "also is the VPN down for anyone else?"),
+        ("Wyn", "nvm it's back"),  # about the VPN, not the workers
+    ) == [("Xan", "Restart the staging workers", None)]
+    assert (
+        len(
+            items_of(
+                ("Gus", "I'll write the load test plan today"),
+                ("Hal", "I'll run the load test against staging instead of prod"),
+            )
+        )
+        == 2
+    )
+    assert items_of(("Ann", "x"), ("Bob", "I'll get the alerting in by next Wednesday")) == [
+        ("Bob", "Get the alerting in", date(2026, 11, 25))
+    ]
