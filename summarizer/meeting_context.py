@@ -79,7 +79,8 @@ def context_features(first: np.ndarray) -> np.ndarray:
     return np.stack(columns, axis=1).astype(np.float64)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function, clipped so that no score overflows (both stages use it)."""
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
@@ -101,7 +102,7 @@ class ContextStage:
         if not len(first):
             return first
         z = self._design(context_features(first))
-        return _sigmoid(np.einsum("nf,fl->nl", z, self.weights.astype(np.float64)))
+        return sigmoid(np.einsum("nf,fl->nl", z, self.weights.astype(np.float64)))
 
 
 def fit_context(
@@ -124,7 +125,7 @@ def fit_context(
     w, m, v = stage.weights, np.zeros_like(stage.weights), np.zeros_like(stage.weights)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(1, iterations + 1):
-        p = _sigmoid(np.einsum("nf,fl->nl", z, w))
+        p = sigmoid(np.einsum("nf,fl->nl", z, w))
         grad = np.einsum("nf,nl->fl", z, (p - labels) * weight) + l2 * w
         m = beta1 * m + (1 - beta1) * grad
         v = beta2 * v + (1 - beta2) * grad * grad

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from summarizer.meeting_context import ContextStage
+from summarizer.meeting_context import ContextStage, sigmoid
 from summarizer.text import STOPWORDS, content_words
 from summarizer.vocabulary import TASK_VERBS
 
@@ -224,10 +224,6 @@ def _scores(x: Features, weights: np.ndarray) -> np.ndarray:
     return np.add.reduceat(gathered, x.indptr[:-1], axis=0)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-
-
 def fit(
     x: Features,
     y: np.ndarray,
@@ -251,7 +247,7 @@ def fit(
     v = np.zeros_like(w)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(1, iterations + 1):
-        p = _sigmoid(_scores(x, w))
+        p = sigmoid(_scores(x, w))
         residual = (p - y) * weight
         grad: np.ndarray = np.stack(
             [
@@ -284,7 +280,7 @@ class MeetingModel:
 
     def first_stage(self, units: Sequence[Unit]) -> np.ndarray:
         """(units, labels) probabilities from each unit's own features."""
-        return _sigmoid(_scores(featurize(units), self.weights.astype(np.float64)))
+        return sigmoid(_scores(featurize(units), self.weights.astype(np.float64)))
 
     def predict(self, units: Sequence[Unit]) -> dict[str, np.ndarray]:
         """Per label, the probability of every unit."""
