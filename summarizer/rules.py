@@ -34,7 +34,7 @@ from summarizer.threads import (
     is_aside,
     replies,
     settle_request,
-    takes_over,
+    taken_over,
 )
 from summarizer.types import ActionItem, Decision, OpenQuestion
 from summarizer.vocabulary import CHAT_TASK_VERBS, HEDGES, LEADING_ADVERBS
@@ -141,12 +141,13 @@ def _item(
     """An item of `task`, due by the date in `said` (what its owner wrote, when the task
     was completed from context, whose dates are not this item's), else in `task`."""
     written = task if said is None else said
+    head = first_clause(written)
     if said is None or said == task:  # a task completed from context was trimmed before
-        task = first_clause(task)
+        task = head
     # The date of the task's own clause; one further on only when no one else's clause
     # ("I'll fix the test, and the team will review it tomorrow") holds it.
-    due, phrase = find_due(first_clause(written), sentence.at)
-    if due is None and not _ANOTHER_CLAUSE.search(written[len(first_clause(written)) :]):
+    due, phrase = find_due(head, sentence.at)
+    if due is None and not _ANOTHER_CLAUSE.search(written[len(head) :]):
         due, phrase = find_due(written, sentence.at)
     if phrase:  # "(by Wed)" goes, and so does the time of day: "tomorrow morning"
         task = re.sub(rf"\s*\(\s*{re.escape(phrase)}\s*\)", "", task)
@@ -220,7 +221,7 @@ def _action_from(
             item.due = item.due or due
         return item
     if (match := _OFFER.search(text)) and _answers_a_request(sentences, position):
-        verb = _task_verb(match.group(1), CHAT_TASK_VERBS | {"do", "take"})
+        verb = _task_verb(match.group(1))
         if verb is not None:
             return _item(verb[0], author, sentence, ids, 0.7)
         return None
@@ -416,7 +417,7 @@ def extract(
         elif action := _action_from(
             sentence, clauses, position, participants, participant_ids, consumed
         ):
-            found.actions = [a for a in found.actions if not takes_over(sentence, action, a)]
+            found.actions = taken_over(sentence, action, found.actions)
             found.actions.append(action)
         elif position in consumed:
             pass  # a request its replies settled as already done: no item, no question

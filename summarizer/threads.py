@@ -382,11 +382,11 @@ def call_off(actions: list[ActionItem], sentences: Sequence[Sentence], position:
     return False
 
 
-def takes_over(sentence: Sentence, item: ActionItem, earlier: ActionItem) -> bool:
-    """Whether `item`, said "instead" ("actually I'll take the 502s instead"), replaces an
-    `earlier` item about the same thing; its task loses the "instead"."""
-    if not _INSTEAD.search(sentence.text):
-        return False
+def taken_over(sentence: Sentence, item: ActionItem, actions: list[ActionItem]) -> list[ActionItem]:
+    """The `actions` left once `item`, said "instead" ("actually I'll take the 502s
+    instead"), replaces those about the same thing; its task loses the "instead"."""
+    if not actions or not _INSTEAD.search(sentence.text):
+        return actions  # nothing to take over
     item.task = _INSTEAD.sub("", item.task)
     said = set(content_words(item.task)) - TASK_VERBS
-    return bool(said & set(content_words(earlier.task)))
+    return [a for a in actions if not said & set(content_words(a.task))]
